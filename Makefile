@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is set up on the way.
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: run test lint format sync bench clean help
+
+help:
+	@echo "make run    start broker, PostgreSQL and the four services (Ctrl-C stops all)"
+	@echo "make test   run the whole test suite against a real broker and PostgreSQL"
+	@echo "make lint   ruff + mypy"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml tools/devkit/pyproject.toml
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+sync: $(VENV)/.synced
+
+run: sync
+	$(VENV)/bin/loyalty run
+
+test: sync
+	$(VENV)/bin/pytest
+
+lint: sync
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: sync
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: sync
+	$(VENV)/bin/python -m bench.points_throughput
+
+clean:
+	rm -rf $(VENV) $(TOOLS)

@@ -1,0 +1,25 @@
+"""The points balance as the mobile app reads it (contract section 3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class ExpiringPoints(BaseModel):
+    points: int = Field(description="Points still unspent that expire at `expires_at`")
+    expires_at: datetime
+
+
+class PointsBalance(BaseModel):
+    member_id: str
+    available: int = Field(description="Spendable now; may be negative after a refund")
+    pending: int = Field(description="Earned, waiting for the return window to end")
+    lifetime_earned: int = Field(
+        description="Every point ever earned (pending included) less reversals; "
+        "redemptions and expiry do not reduce it"
+    )
+    expiring: list[ExpiringPoints] = Field(
+        description="Unspent points by expiry time, soonest first"
+    )

@@ -1,0 +1,18 @@
+"""The points service's settings: shared ones plus its database, port and program file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from loyalty_shared.program.loader import default_program_path
+from loyalty_shared.settings import ServiceSettings
+
+
+class PointsSettings(ServiceSettings):
+    database_url: str = Field(min_length=1, validation_alias="LOYALTY_POINTS_DATABASE_URL")
+    port: int = Field(8001, ge=1, le=65535, validation_alias="LOYALTY_POINTS_PORT")
+    program_file: Path = Field(
+        default_factory=default_program_path, validation_alias="LOYALTY_PROGRAM_FILE"
+    )

@@ -1,0 +1,17 @@
+"""PostgreSQL plumbing on asyncpg: pool, migrations, inbox, outbox and its relay."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeAlias
+
+import asyncpg
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    #: What repositories and handlers take: a connection of its own or one from the pool.
+    Connection: TypeAlias = (
+        asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    )
+else:
+    Connection = asyncpg.Connection

@@ -1,0 +1,23 @@
+"""The inbox: ids of the events a consumer has applied, written in the same transaction as the
+state change, so a redelivered event finds its id and changes nothing.
+
+The table is `processed_event` (db/migrations/, applied before every service's own).
+"""
+
+from __future__ import annotations
+
+from loyalty_shared.db import Connection
+
+
+async def claim(conn: Connection, consumer: str, event_id: str) -> bool:
+    """Record the event as applied; False means it already was and must change nothing."""
+    row = await conn.fetchval(
+        """
+        INSERT INTO processed_event (consumer, event_id) VALUES ($1, $2)
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+        """,
+        consumer,
+        event_id,
+    )
+    return row is not None

@@ -1,0 +1,45 @@
+"""The transactional outbox: an event to publish is a row written in the caller's transaction,
+published by the relay after commit. Nothing ever calls the Kafka producer inside a transaction.
+The table is `outbox` (db/migrations/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from loyalty_shared.db import Connection
+from loyalty_shared.events.envelope import CONTENT_TYPE, OutgoingEvent
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+async def enqueue_record(
+    conn: Connection,
+    *,
+    topic: str,
+    key: bytes | None,
+    value: bytes,
+    headers: Headers = (),
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO outbox (topic, message_key, payload, header_names, header_values)
+        VALUES ($1, $2, $3, $4, $5)
+        """,
+        topic,
+        key,
+        value,
+        [name for name, _ in headers],
+        [value for _, value in headers],
+    )
+
+
+async def enqueue_event(conn: Connection, *, topic: str, event: OutgoingEvent) -> None:
+    """An event for `topic`, keyed by its member id so one member's events stay in order."""
+    await enqueue_record(
+        conn,
+        topic=topic,
+        key=event.subject.encode(),
+        value=event.to_json(),
+        headers=[("content-type", CONTENT_TYPE.encode())],
+    )

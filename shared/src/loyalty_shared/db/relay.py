@@ -1,0 +1,121 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, then deletes them.
+
+A crash between the publish and the delete publishes those rows again on restart: every
+consumer dedupes by event id, so the effect is once. One relay per database publishes at a
+time (a transaction-scoped advisory lock), so rows go out in the order they were written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from loyalty_shared.db.errors import is_transient
+from loyalty_shared.observability.logging import get_logger
+from loyalty_shared.observability.metrics import OUTBOX_BACKLOG, OUTBOX_FAILURES, OUTBOX_PUBLISHED
+
+log = get_logger(__name__)
+
+# Any constant works; it only has to be the same for every replica of one service's database.
+RELAY_LOCK_KEY = 0x10_7A17_0B0C
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        service: str,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        batch: int = 500,
+        idle_sleep_s: float = 0.05,
+    ) -> None:
+        self._service = service
+        self._pool = pool
+        self._producer = producer
+        self._batch = batch
+        self._idle_sleep_s = idle_sleep_s
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"{self._service}-outbox-relay")
+
+    @property
+    def healthy(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        """Publish what is committed already (bounded), then stop."""
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=10)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+
+    async def publish_once(self) -> int:
+        """One round: publish up to `batch` rows and delete them. Returns how many went out."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK_KEY):
+                return 0
+            rows = await conn.fetch(
+                """
+                SELECT id, topic, message_key, payload, header_names, header_values
+                FROM outbox ORDER BY id LIMIT $1
+                """,
+                self._batch,
+            )
+            if not rows:
+                OUTBOX_BACKLOG.labels(self._service).set(0)
+                return 0
+            deliveries = [
+                await self._producer.send(
+                    row["topic"],
+                    value=row["payload"],
+                    key=row["message_key"],
+                    headers=list(zip(row["header_names"], row["header_values"], strict=True)),
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*deliveries)
+            await conn.execute(
+                "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [row["id"] for row in rows]
+            )
+        for row in rows:
+            OUTBOX_PUBLISHED.labels(self._service, row["topic"]).inc()
+        return len(rows)
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                published = await self.publish_once()
+                failures = 0
+            except Exception as exc:
+                if not is_transient(exc) and not _is_kafka_error(exc):
+                    log.exception("outbox relay failed", error=str(exc))
+                failures += 1
+                OUTBOX_FAILURES.labels(self._service).inc()
+                delay = min(5.0, 0.1 * 2**failures) * random.uniform(0.5, 1.0)
+                log.warning("outbox relay will retry", error=repr(exc), delay_s=round(delay, 2))
+                if await self._stop_within(delay):
+                    return
+                continue
+            if published == 0 and await self._stop_within(self._idle_sleep_s):
+                return
+
+    async def _stop_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        return self._stopping.is_set()
+
+
+def _is_kafka_error(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith("aiokafka")

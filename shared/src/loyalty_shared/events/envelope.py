@@ -1,0 +1,64 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) every event on every topic travels in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from loyalty_shared.events.fields import Id
+
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+class CloudEvent(BaseModel):
+    """An event as read off the wire; `data` is validated later against the model for `type`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    specversion: Literal["1.0"]
+    id: Id
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: AwareDatetime
+    subject: Id | None = None
+    datacontenttype: str | None = None
+    dataschema: str | None = None
+    data: dict[str, Any]
+
+
+class OutgoingEvent(BaseModel):
+    """An event the platform emits: every one names the member it concerns and what caused it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    source: str
+    type: str
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: str
+    dataschema: str
+    data: dict[str, Any]
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "specversion": "1.0",
+                "id": self.id,
+                "source": self.source,
+                "type": self.type,
+                "time": self.time.isoformat(),
+                "subject": self.subject,
+                "datacontenttype": "application/json",
+                "dataschema": self.dataschema,
+                "data": self.data,
+            }
+        )
+
+
+def schema_uri(event_type: str, version: int) -> str:
+    """The `dataschema` of an event the platform emits: versioned, documented in docs/asyncapi."""
+    return f"urn:loyalty:schema:{event_type}:v{version}"

@@ -1,0 +1,146 @@
+"""Bearer JWTs per the contract: HS256 with `LOYALTY_JWT_SECRET` or RS256 keys from a JWKS URL.
+
+`sub` is the member id; the space-separated `scope` claim with `loyalty:admin` grants the ops
+endpoints and every member.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from loyalty_shared.http.problems import Forbidden, Unauthorized
+from loyalty_shared.settings import ServiceSettings
+
+ADMIN_SCOPE = "loyalty:admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    scopes: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_SCOPE in self.scopes
+
+
+class JwksCache:
+    """RS256 public keys fetched from the identity provider, refreshed when a new `kid` appears
+    (key rotation) but at most every `min_refresh_s`, so forged kids cannot hammer the IdP."""
+
+    def __init__(self, url: str, *, ttl_s: float = 300, min_refresh_s: float = 10) -> None:
+        self._url = url
+        self._ttl_s = ttl_s
+        self._min_refresh_s = min_refresh_s
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def key_for(self, kid: str | None) -> Any:
+        now = time.monotonic()
+        stale = now - self._fetched_at > self._ttl_s
+        if stale or (kid not in self._keys and now - self._fetched_at > self._min_refresh_s):
+            await self._refresh()
+        if kid is None and len(self._keys) == 1:
+            return next(iter(self._keys.values()))
+        if kid not in self._keys:
+            raise Unauthorized("the token's signing key is unknown")
+        return self._keys[kid]
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            try:
+                async with httpx.AsyncClient(timeout=5) as client:
+                    response = await client.get(self._url)
+                    response.raise_for_status()
+                jwks = jwt.PyJWKSet.from_dict(response.json())
+            except (httpx.HTTPError, jwt.PyJWKSetError, ValueError) as exc:
+                if not self._keys:
+                    raise Unauthorized(f"signing keys unavailable: {exc}") from None
+                return  # keep the keys we have
+            self._keys = {k.key_id or "": k.key for k in jwks.keys}
+            self._fetched_at = time.monotonic()
+
+
+class TokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._jwks = JwksCache(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthorized("the bearer token is not a JWT") from None
+        algorithm = header.get("alg")
+        key: Any
+        if algorithm == "HS256" and self._settings.jwt_secret is not None:
+            key = self._settings.jwt_secret.get_secret_value()
+        elif algorithm == "RS256" and self._jwks is not None:
+            key = await self._jwks.key_for(header.get("kid"))
+        else:
+            raise Unauthorized(f"tokens signed with {algorithm!r} are not accepted")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer,
+                leeway=self._settings.jwt_leeway_s,
+                options={
+                    "require": ["exp", "sub"],
+                    "verify_aud": self._settings.jwt_audience is not None,
+                },
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the token has expired") from None
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"the token is invalid: {exc}") from None
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise Unauthorized("the token has no subject")
+        scope = claims.get("scope", "")
+        scopes = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
+        return Principal(subject=subject, scopes=scopes)
+
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT: `sub` is the member id")
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthorized("a bearer token is required")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return await verifier.verify(credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def member_access(member_id: str, principal: CurrentPrincipal) -> Principal:
+    """The member themself or an admin: anyone else asking about `member_id` is refused."""
+    if principal.subject != member_id and not principal.is_admin:
+        raise Forbidden("a member may only see their own data")
+    return principal
+
+
+async def admin_access(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden(f"the {ADMIN_SCOPE} scope is required")
+    return principal
+
+
+MemberAccess = Annotated[Principal, Depends(member_access)]
+AdminAccess = Annotated[Principal, Depends(admin_access)]

@@ -1,0 +1,58 @@
+"""Liveness, readiness (database and broker really asked) and Prometheus metrics: no token."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+router = APIRouter(tags=["operations"])
+
+CHECK_TIMEOUT_S = 2.0
+
+
+@router.get("/healthz", summary="Liveness: the process is up and its event loop answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _check_database(request: Request) -> str:
+    async with request.app.state.pool.acquire(timeout=CHECK_TIMEOUT_S) as conn:
+        await conn.fetchval("SELECT 1", timeout=CHECK_TIMEOUT_S)
+    return "ok"
+
+
+async def _check_broker(request: Request) -> str:
+    await request.app.state.producer.client.fetch_all_metadata()
+    return "ok"
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: database and broker reachable, consumer and relay running",
+    responses={503: {"description": "Not ready; the body says which check failed"}},
+)
+async def readyz(request: Request) -> Response:
+    checks: dict[str, Any] = {}
+    for name, check in (("database", _check_database), ("broker", _check_broker)):
+        try:
+            checks[name] = await asyncio.wait_for(check(request), timeout=CHECK_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said in the body
+            checks[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
+    for name in ("consumer", "relay"):
+        component = getattr(request.app.state, name, None)
+        if component is not None:
+            checks[name] = "ok" if component.healthy else "failed: stopped"
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,15 @@
+"""For a service whose behaviour for an event type has not landed yet: the event is validated
+(invalid ones go to the dead-letter topic) and recorded in the inbox, and nothing else happens.
+
+This is a stage of construction, not a feature: the services that use it say so in their OpenAPI
+description and in the README.
+"""
+
+from __future__ import annotations
+
+from loyalty_shared.db import Connection
+from loyalty_shared.events.decoding import Decoded
+
+
+async def record_only(conn: Connection, event: Decoded) -> None:
+    return None

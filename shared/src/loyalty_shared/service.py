@@ -1,0 +1,132 @@
+"""The app factory every service uses: one FastAPI app whose lifespan migrates the service's
+database, opens the pool and the producer, and runs the outbox relay and the consumer.
+
+Stopping (SIGTERM from Kubernetes, Ctrl-C locally) goes the other way: the consumer drains and
+commits, the relay publishes what is committed, then the producer and pool close.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from pydantic import ValidationError
+
+from loyalty_shared.db.migrations import migrate
+from loyalty_shared.db.pool import create_pool
+from loyalty_shared.db.relay import OutboxRelay
+from loyalty_shared.http import health
+from loyalty_shared.http.auth import TokenVerifier
+from loyalty_shared.http.problems import install_problem_handlers
+from loyalty_shared.kafka.client import make_consumer, make_producer
+from loyalty_shared.kafka.consumer import ConsumerRunner, Routes
+from loyalty_shared.observability.logging import configure_logging, get_logger
+from loyalty_shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    version: str
+    migrations_dir: Path
+    routers: Sequence[APIRouter] = ()
+    routes: Routes = field(default_factory=dict)
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await migrate(settings.database_url, spec.migrations_dir)
+        pool = await create_pool(settings.database_url, settings)
+        producer = make_producer(settings, client_id=f"loyalty-{spec.name}")
+        consumer: ConsumerRunner | None = None
+        relay: OutboxRelay | None = None
+        try:
+            await producer.start()
+            relay = OutboxRelay(
+                service=spec.name,
+                pool=pool,
+                producer=producer,
+                batch=settings.relay_batch,
+                idle_sleep_s=settings.relay_idle_sleep_s,
+            )
+            relay.start()
+            app.state.pool, app.state.producer, app.state.relay = pool, producer, relay
+            if spec.routes:
+                consumer = ConsumerRunner(
+                    service=spec.name,
+                    consumer=make_consumer(
+                        settings, client_id=f"loyalty-{spec.name}", group_id=f"loyalty-{spec.name}"
+                    ),
+                    pool=pool,
+                    routes=spec.routes,
+                )
+                await consumer.start()
+                app.state.consumer = consumer
+            log.info("service started", topics=sorted(spec.routes), port=settings.port)
+            yield
+        finally:
+            log.info("service stopping: draining the consumer, then the outbox")
+            if consumer is not None:
+                await consumer.stop()
+            if relay is not None:
+                await relay.stop()
+            await producer.stop()
+            await pool.close()
+            log.info("service stopped")
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings)
+    app.state.consumer = None
+    app.state.relay = None
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def load_settings(settings_type: type[S]) -> S:
+    """Settings from the environment, or a clear message and exit status 2: never a traceback."""
+    try:
+        return settings_type()
+    except ValidationError as exc:
+        lines = [f"invalid configuration for {settings_type.__name__}:"]
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(p) for p in error["loc"]) or "(settings)"
+            lines.append(f"  {where}: {error['msg']}")
+        print("\n".join(lines), file=sys.stderr)  # noqa: T201
+        raise SystemExit(2) from None
+
+
+def serve(build: Callable[[S], FastAPI], settings: S, *, service: str) -> None:
+    """Run one service in the foreground under uvicorn (uvloop), as `make run` and the image do."""
+    configure_logging(service=service, level=settings.log_level, fmt=settings.log_format)
+    uvicorn.run(
+        build(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )

@@ -1,0 +1,66 @@
+"""Settings every service shares (pydantic-settings, `LOYALTY_` prefix).
+
+Each service subclasses `ServiceSettings` for its own database URL, port and options, and the
+instance is passed into the app factory: nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LOYALTY_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    # Each service names these after itself (LOYALTY_POINTS_DATABASE_URL, LOYALTY_POINTS_PORT).
+    database_url: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+
+    # Kafka (tansu locally, Strimzi in production)
+    kafka_bootstrap: str = Field("127.0.0.1:9092", min_length=1)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+    # Kafka's idempotent producer is worth having on a real cluster; tansu refuses it.
+    kafka_idempotent_producer: bool = False
+    kafka_fetch_max_wait_ms: int = Field(20, ge=1, le=5000)
+    kafka_max_batch: int = Field(500, ge=1, le=10_000)
+    kafka_session_timeout_ms: int = Field(10_000, ge=1000)
+
+    # PostgreSQL: behind pgbouncer in transaction mode asyncpg must not cache statements (0).
+    db_pool_min: int = Field(1, ge=0)
+    db_pool_max: int = Field(10, ge=1)
+    db_statement_cache_size: int = Field(100, ge=0)
+    db_command_timeout_s: float = Field(30.0, gt=0)
+
+    # Auth: HS256 with a shared secret, or RS256 with keys from a JWKS endpoint.
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_leeway_s: int = Field(30, ge=0, le=300)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    host: str = "127.0.0.1"
+
+    relay_batch: int = Field(500, ge=1, le=10_000)
+    relay_idle_sleep_s: float = Field(0.05, gt=0, le=5)
+
+    @model_validator(mode="after")
+    def _one_way_to_check_tokens(self) -> ServiceSettings:
+        if self.jwt_secret is None and self.jwt_jwks_url is None:
+            raise ValueError(
+                "set LOYALTY_JWT_SECRET (HS256) or LOYALTY_JWT_JWKS_URL (RS256): "
+                "the APIs refuse to run without a way to check tokens"
+            )
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("LOYALTY_JWT_SECRET must be at least 32 characters")
+        return self

@@ -1,0 +1,106 @@
+"""Real servers for the suite: PostgreSQL and the Kafka-protocol broker, started here.
+
+- PostgreSQL: the embedded server (PostgreSQL 18), started once per session, or an existing
+  server named by LOYALTY_TEST_DATABASE_URL (for example the machine's PostgreSQL 15). Every test
+  gets databases of its own, dropped afterwards.
+- Broker: a fresh tansu per test, on a free port, with every contract topic created. Fresh
+  because tansu keeps everything in memory and slows down as partitions age, and because a
+  test's consumer groups and offsets must not meet another test's.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from loyalty_devkit.local_broker import LocalBroker, create_topics, free_port
+from loyalty_devkit.local_postgres import LocalPostgres
+from loyalty_points.app import create_app as create_points_app
+from loyalty_points.settings import PointsSettings
+from tests.support.tokens import SECRET
+
+PARTITIONS = 4
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server's maintenance database."""
+    existing = os.environ.get("LOYALTY_TEST_DATABASE_URL")
+    if existing:
+        yield existing
+        return
+    server = LocalPostgres(Path(tempfile.mkdtemp(prefix="loyalty-test-pg-")) / "data")
+    server.start()
+    try:
+        yield server.dsn()
+    finally:
+        server.remove()
+
+
+def _with_database(server_url: str, name: str) -> str:
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+
+
+@pytest.fixture
+async def new_database(postgres_server: str) -> AsyncIterator[object]:
+    """A factory of empty database URLs; the databases are dropped after the test."""
+    created: list[str] = []
+
+    def make(prefix: str = "t") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        created.append(name)
+        return _with_database(postgres_server, name)
+
+    yield make
+    conn = await asyncpg.connect(postgres_server)
+    try:
+        for name in created:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[LocalBroker]:
+    server = LocalBroker(free_port())
+    server.start()
+    try:
+        await create_topics(server.bootstrap, partitions=PARTITIONS)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def points_settings(new_database: object, broker: LocalBroker) -> PointsSettings:
+    assert callable(new_database)
+    return PointsSettings(
+        database_url=new_database("points"),
+        kafka_bootstrap=broker.bootstrap,
+        jwt_secret=SECRET,
+        kafka_session_timeout_ms=6000,
+    )
+
+
+@pytest.fixture
+async def points_app(points_settings: PointsSettings) -> AsyncIterator[object]:
+    """The points service running in-process: API, consumer and relay, until the test ends."""
+    app = create_points_app(points_settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        yield app
+
+
+@pytest.fixture
+async def points_api(points_app: object) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=points_app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://points") as client:
+        yield client

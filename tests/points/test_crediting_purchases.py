@@ -1,0 +1,105 @@
+"""A purchase on Kafka becomes points in the member's balance (contract sections 1-3)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
+from tests.support.events import purchase, tier_changed
+from tests.support.kafka import publish_events
+from tests.support.tokens import bearer
+from tests.support.waiting import eventually
+
+
+async def balance_of(api: httpx.AsyncClient, member_id: str) -> dict[str, object]:
+    response = await api.get(f"/v1/members/{member_id}/points", headers=bearer(member_id))
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+async def consumer_is_assigned(app: object) -> None:
+    consumer = app.state.consumer._consumer  # type: ignore[attr-defined]
+    await eventually(lambda: asyncio.sleep(0, consumer.assignment()), lambda a: len(a) > 0)
+
+
+async def test_a_recent_purchase_earns_pending_points_visible_within_two_seconds(
+    points_app: object, points_api: httpx.AsyncClient, broker: object
+) -> None:
+    await consumer_is_assigned(points_app)
+    await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1001", "399.00")])  # type: ignore[attr-defined]
+
+    body = await eventually(
+        lambda: balance_of(points_api, "m-1001"), lambda b: b["pending"] != 0, timeout_s=2
+    )
+
+    assert body["available"] == 0
+    assert body["pending"] == 399
+    assert body["lifetime_earned"] == 399
+    assert len(body["expiring"]) == 1  # type: ignore[arg-type]
+    assert body["expiring"][0]["points"] == 399  # type: ignore[index]
+
+
+async def test_a_purchase_older_than_the_return_window_is_available_at_once(
+    points_app: object, points_api: httpx.AsyncClient, broker: object
+) -> None:
+    await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1002", "120.50", days_ago=20)])  # type: ignore[attr-defined]
+
+    body = await eventually(lambda: balance_of(points_api, "m-1002"), lambda b: b["available"] != 0)
+
+    assert body["available"] == 120
+    assert body["pending"] == 0
+
+
+async def test_points_follow_the_tier_the_service_knows(
+    points_app: object, points_api: httpx.AsyncClient, broker: object
+) -> None:
+    bootstrap = broker.bootstrap  # type: ignore[attr-defined]
+    await publish_events(bootstrap, LOYALTY_TIERS, [tier_changed("m-2001", "silver")])
+    # the tier event and the purchase are on different topics: wait until the tier is known
+    await eventually(
+        lambda: _tier_of(points_app, "m-2001"), lambda tier: tier == "silver"
+    )
+    await publish_events(bootstrap, COMMERCE_PURCHASES, [purchase("m-2001", "399.00")])
+
+    body = await eventually(lambda: balance_of(points_api, "m-2001"), lambda b: b["pending"] != 0)
+
+    assert body["pending"] == 498  # floor(399 x 1.25)
+
+
+async def _tier_of(app: object, member_id: str) -> str | None:
+    async with app.state.pool.acquire() as conn:  # type: ignore[attr-defined]
+        tier: str | None = await conn.fetchval(
+            "SELECT tier FROM member_tier WHERE member_id = $1", member_id
+        )
+        return tier
+
+
+async def test_a_member_never_seen_has_zeros_not_404(points_api: httpx.AsyncClient) -> None:
+    body = await balance_of(points_api, "m-nobody")
+
+    assert body == {
+        "member_id": "m-nobody",
+        "available": 0,
+        "pending": 0,
+        "lifetime_earned": 0,
+        "expiring": [],
+    }
+
+
+async def test_a_currency_without_a_rate_earns_nothing(
+    points_app: object, points_api: httpx.AsyncClient, broker: object
+) -> None:
+    bootstrap = broker.bootstrap  # type: ignore[attr-defined]
+    await publish_events(
+        bootstrap,
+        COMMERCE_PURCHASES,
+        [purchase("m-3001", "100.00", currency="USD"), purchase("m-3001", "50.00", days_ago=30)],
+    )
+
+    body = await eventually(lambda: balance_of(points_api, "m-3001"), lambda b: b["available"] != 0)
+
+    assert body["available"] == 50
+    assert body["lifetime_earned"] == 50

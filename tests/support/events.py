@@ -1,0 +1,90 @@
+"""Builders for the events the e-commerce backend publishes, as the contract shows them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+NOW = datetime.now(UTC)
+
+
+def envelope(
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    subject: str | None = None,
+    event_id: str | None = None,
+    time: datetime | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": event_id or str(uuid.uuid4()),
+        "source": "shop/web",
+        "type": event_type,
+        "time": (time or datetime.now(UTC)).isoformat(),
+        "subject": subject if subject is not None else data.get("member_id"),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+    event.update(overrides)
+    return event
+
+
+def purchase_data(
+    member_id: str = "m-1001",
+    order_id: str | None = None,
+    total: str = "399.00",
+    currency: str = "CNY",
+    channel: str = "online",
+    **overrides: Any,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "order_id": order_id or f"o-{uuid.uuid4().hex[:12]}",
+        "member_id": member_id,
+        "channel": channel,
+        "store_id": None,
+        "currency": currency,
+        "total": total,
+        "items": [{"sku": "sku-1", "category": "apparel", "quantity": 1, "unit_price": total}],
+    }
+    data.update(overrides)
+    return data
+
+
+def purchase(
+    member_id: str = "m-1001",
+    total: str = "399.00",
+    *,
+    days_ago: float = 0,
+    event_id: str | None = None,
+    **data_overrides: Any,
+) -> dict[str, Any]:
+    return envelope(
+        "purchase.completed",
+        purchase_data(member_id, total=total, **data_overrides),
+        event_id=event_id,
+        time=datetime.now(UTC) - timedelta(days=days_ago),
+    )
+
+
+def tier_changed(member_id: str, to_tier: str, *, from_tier: str = "bronze") -> dict[str, Any]:
+    return envelope(
+        "tier.changed",
+        {
+            "member_id": member_id,
+            "from_tier": from_tier,
+            "to_tier": to_tier,
+            "direction": "up",
+            "reason": "spend",
+            "qualifying_spend": "5200.00",
+            "valid_until": (datetime.now(UTC) + timedelta(days=365)).isoformat(),
+        },
+    )
+
+
+def encode(event: dict[str, Any]) -> bytes:
+    return orjson.dumps(event)

@@ -1,0 +1,58 @@
+"""Producing to and reading from the test broker, as an outside client would."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from tests.support.events import encode
+
+CE_HEADERS = [("content-type", b"application/cloudevents+json")]
+
+
+async def publish(
+    bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes]]
+) -> None:
+    """(key, value) pairs, in order, with the CloudEvents content type."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send(topic, value=value, key=key, headers=CE_HEADERS)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def publish_events(bootstrap: str, topic: str, events: Iterable[dict[str, Any]]) -> None:
+    await publish(bootstrap, topic, [(str(e["subject"]).encode(), encode(e)) for e in events])
+
+
+async def read_all(
+    bootstrap: str, topic: str, *, expect: int, timeout_s: float = 30
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read a topic from the start until `expect` records arrived (or the timeout passed)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=20,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while len(records) < expect and loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records

@@ -1,0 +1,24 @@
+"""JWTs for tests: valid, expired, forged, admin."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+
+SECRET = "test-secret-that-is-long-enough-0123456789"
+ADMIN_SCOPE = "loyalty:admin"
+
+
+def token(
+    sub: str, *, admin: bool = False, expires_in: int = 600, secret: str = SECRET
+) -> str:
+    now = int(time.time())
+    claims: dict[str, object] = {"sub": sub, "iat": now, "exp": now + expires_in}
+    if admin:
+        claims["scope"] = f"openid {ADMIN_SCOPE}"
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def bearer(sub: str, **kwargs: object) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(sub, **kwargs)}"}  # type: ignore[arg-type]

@@ -1,0 +1,122 @@
+"""`loyalty demo`: a realistic stream of members, purchases and refunds for a running platform.
+
+Events are built the way the e-commerce backend must build them (CloudEvents, member id as key
+and subject, money as decimal strings), some backdated past the return window so their points
+are available at once.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from loyalty_shared.events.envelope import CONTENT_TYPE
+from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, COMMERCE_PURCHASES
+
+CATEGORIES = {
+    "apparel": (Decimal("59"), Decimal("899")),
+    "beauty": (Decimal("39"), Decimal("599")),
+    "electronics": (Decimal("199"), Decimal("6999")),
+    "grocery": (Decimal("5"), Decimal("120")),
+    "home": (Decimal("29"), Decimal("1599")),
+}
+SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵"]
+GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳"]
+EN_NAMES = ["Alex Chen", "Maya Lin", "Sam Wu", "Grace Ho", "Leo Zhang", "Iris Zhou"]
+
+
+def cloud_event(event_type: str, member_id: str, data: dict[str, Any], time: datetime) -> bytes:
+    return orjson.dumps(
+        {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "shop/demo",
+            "type": event_type,
+            "time": time.isoformat(),
+            "subject": member_id,
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+    )
+
+
+Message = tuple[str, bytes, bytes]  # topic, key, value
+
+
+def demo_stream(members: int, purchases: int, seed: int) -> Iterator[Message]:
+    rng = random.Random(seed)
+    tz = datetime.now(UTC).astimezone().tzinfo
+    now = datetime.now(tz)
+    member_ids = [f"m-{n:04d}" for n in range(1, members + 1)]
+    for member_id in member_ids:
+        english = rng.random() < 0.3
+        profile = {
+            "member_id": member_id,
+            "name": rng.choice(EN_NAMES) if english else rng.choice(SURNAMES) + rng.choice(GIVEN),
+            "email": f"{member_id}@example.com",
+            "locale": "en" if english else "zh-CN",
+            "birthday": f"{rng.randint(1960, 2005)}-{rng.randint(1, 12):02d}-"
+            f"{rng.randint(1, 28):02d}",
+            "consents": {"email": True, "sms": rng.random() < 0.5, "push": rng.random() < 0.7},
+        }
+        yield (
+            COMMERCE_MEMBERS,
+            member_id.encode(),
+            cloud_event("member.enrolled", member_id, profile, now),
+        )
+    for n in range(purchases):
+        member_id = rng.choice(member_ids)
+        items: list[dict[str, Any]] = []
+        total = Decimal(0)
+        for _ in range(rng.randint(1, 3)):
+            category = rng.choice(list(CATEGORIES))
+            low, high = CATEGORIES[category]
+            price = (low + (high - low) * Decimal(rng.random())).quantize(Decimal("0.01"))
+            quantity = rng.randint(1, 2)
+            total += price * quantity
+            items.append(
+                {
+                    "sku": f"sku-{category}-{rng.randint(1, 400)}",
+                    "category": category,
+                    "quantity": quantity,
+                    "unit_price": str(price),
+                }
+            )
+        order_id = f"o-{seed}-{n:06d}"
+        # a third of the orders are older than the 14-day return window: available at once
+        time = now - timedelta(days=rng.choice([0, 0, 1, 3, 20, 45]), minutes=rng.randint(0, 600))
+        purchase = {
+            "order_id": order_id,
+            "member_id": member_id,
+            "channel": rng.choice(["online", "store", "app"]),
+            "currency": "CNY",
+            "total": str(total),
+            "items": items,
+        }
+        yield (
+            COMMERCE_PURCHASES,
+            member_id.encode(),
+            cloud_event("purchase.completed", member_id, purchase, time),
+        )
+        if rng.random() < 0.08:
+            refund = {
+                "order_id": order_id,
+                "refund_id": f"r-{order_id}",
+                "member_id": member_id,
+                "currency": "CNY",
+                "amount": str((total / 2).quantize(Decimal("0.01"))),
+            }
+            yield (
+                COMMERCE_PURCHASES,
+                member_id.encode(),
+                cloud_event("purchase.refunded", member_id, refund, time + timedelta(hours=2)),
+            )
+
+
+HEADERS = [("content-type", CONTENT_TYPE.encode())]
