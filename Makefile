@@ -4,10 +4,11 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
+LOCAL_DIR ?= .local
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test lint format sync bench clean help
+.PHONY: run demo test lint format sync bench clean help
 
 help:
 	@echo "make run    start broker, PostgreSQL and the four services (Ctrl-C stops all)"
@@ -25,7 +26,10 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/p
 sync: $(VENV)/.synced
 
 run: sync
-	$(VENV)/bin/loyalty run
+	$(VENV)/bin/loyalty run --local-dir $(LOCAL_DIR)
+
+demo: sync
+	$(VENV)/bin/loyalty demo
 
 test: sync
 	$(VENV)/bin/pytest

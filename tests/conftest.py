@@ -84,7 +84,7 @@ async def broker() -> AsyncIterator[LocalBroker]:
 def points_settings(new_database: object, broker: LocalBroker) -> PointsSettings:
     assert callable(new_database)
     return PointsSettings(
-        database_url=new_database("points"),
+        points_database_url=new_database("points"),
         kafka_bootstrap=broker.bootstrap,
         jwt_secret=SECRET,
         kafka_session_timeout_ms=6000,

@@ -45,7 +45,9 @@ async def test_a_recent_purchase_earns_pending_points_visible_within_two_seconds
 async def test_a_purchase_older_than_the_return_window_is_available_at_once(
     points_app: object, points_api: httpx.AsyncClient, broker: object
 ) -> None:
-    await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1002", "120.50", days_ago=20)])  # type: ignore[attr-defined]
+    await publish_events(
+        broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1002", "120.50", days_ago=20)]
+    )  # type: ignore[attr-defined]
 
     body = await eventually(lambda: balance_of(points_api, "m-1002"), lambda b: b["available"] != 0)
 
@@ -59,9 +61,7 @@ async def test_points_follow_the_tier_the_service_knows(
     bootstrap = broker.bootstrap  # type: ignore[attr-defined]
     await publish_events(bootstrap, LOYALTY_TIERS, [tier_changed("m-2001", "silver")])
     # the tier event and the purchase are on different topics: wait until the tier is known
-    await eventually(
-        lambda: _tier_of(points_app, "m-2001"), lambda tier: tier == "silver"
-    )
+    await eventually(lambda: _tier_of(points_app, "m-2001"), lambda tier: tier == "silver")
     await publish_events(bootstrap, COMMERCE_PURCHASES, [purchase("m-2001", "399.00")])
 
     body = await eventually(lambda: balance_of(points_api, "m-2001"), lambda b: b["pending"] != 0)

@@ -10,9 +10,7 @@ SECRET = "test-secret-that-is-long-enough-0123456789"
 ADMIN_SCOPE = "loyalty:admin"
 
 
-def token(
-    sub: str, *, admin: bool = False, expires_in: int = 600, secret: str = SECRET
-) -> str:
+def token(sub: str, *, admin: bool = False, expires_in: int = 600, secret: str = SECRET) -> str:
     now = int(time.time())
     claims: dict[str, object] = {"sub": sub, "iat": now, "exp": now + expires_in}
     if admin:

@@ -110,9 +110,11 @@ def load_settings(settings_type: type[S]) -> S:
     try:
         return settings_type()
     except ValidationError as exc:
+        prefix = str(settings_type.model_config.get("env_prefix", ""))
         lines = [f"invalid configuration for {settings_type.__name__}:"]
         for error in exc.errors(include_url=False, include_input=False):
-            where = ".".join(str(p) for p in error["loc"]) or "(settings)"
+            # name the environment variable the operator sets, not the Python field
+            where = f"{prefix}{error['loc'][0]}".upper() if error["loc"] else "(settings)"
             lines.append(f"  {where}: {error['msg']}")
         print("\n".join(lines), file=sys.stderr)  # noqa: T201
         raise SystemExit(2) from None

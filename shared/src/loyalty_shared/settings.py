@@ -13,13 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="LOYALTY_", extra="ignore", frozen=True, populate_by_name=True
-    )
-
-    # Each service names these after itself (LOYALTY_POINTS_DATABASE_URL, LOYALTY_POINTS_PORT).
-    database_url: str = Field(min_length=1)
-    port: int = Field(ge=1, le=65535)
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_", extra="ignore", frozen=True)
 
     # Kafka (tansu locally, Strimzi in production)
     kafka_bootstrap: str = Field("127.0.0.1:9092", min_length=1)
@@ -53,6 +47,16 @@ class ServiceSettings(BaseSettings):
 
     relay_batch: int = Field(500, ge=1, le=10_000)
     relay_idle_sleep_s: float = Field(0.05, gt=0, le=5)
+
+    # Each service names its database and port after itself (LOYALTY_POINTS_DATABASE_URL,
+    # LOYALTY_POINTS_PORT): one service never picks up another's database by accident.
+    @property
+    def database_url(self) -> str:
+        raise NotImplementedError(f"{type(self).__name__} has no database of its own")
+
+    @property
+    def port(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} serves no port")
 
     @model_validator(mode="after")
     def _one_way_to_check_tokens(self) -> ServiceSettings:

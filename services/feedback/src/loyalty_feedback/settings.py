@@ -8,5 +8,13 @@ from loyalty_shared.settings import ServiceSettings
 
 
 class FeedbackSettings(ServiceSettings):
-    database_url: str = Field(min_length=1, validation_alias="LOYALTY_FEEDBACK_DATABASE_URL")
-    port: int = Field(8004, ge=1, le=65535, validation_alias="LOYALTY_FEEDBACK_PORT")
+    feedback_database_url: str = Field(min_length=1)
+    feedback_port: int = Field(8004, ge=1, le=65535)
+
+    @property
+    def database_url(self) -> str:
+        return self.feedback_database_url
+
+    @property
+    def port(self) -> int:
+        return self.feedback_port

@@ -8,5 +8,13 @@ from loyalty_shared.settings import ServiceSettings
 
 
 class NotificationsSettings(ServiceSettings):
-    database_url: str = Field(min_length=1, validation_alias="LOYALTY_NOTIFICATIONS_DATABASE_URL")
-    port: int = Field(8003, ge=1, le=65535, validation_alias="LOYALTY_NOTIFICATIONS_PORT")
+    notifications_database_url: str = Field(min_length=1)
+    notifications_port: int = Field(8003, ge=1, le=65535)
+
+    @property
+    def database_url(self) -> str:
+        return self.notifications_database_url
+
+    @property
+    def port(self) -> int:
+        return self.notifications_port

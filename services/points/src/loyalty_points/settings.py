@@ -11,8 +11,14 @@ from loyalty_shared.settings import ServiceSettings
 
 
 class PointsSettings(ServiceSettings):
-    database_url: str = Field(min_length=1, validation_alias="LOYALTY_POINTS_DATABASE_URL")
-    port: int = Field(8001, ge=1, le=65535, validation_alias="LOYALTY_POINTS_PORT")
-    program_file: Path = Field(
-        default_factory=default_program_path, validation_alias="LOYALTY_PROGRAM_FILE"
-    )
+    points_database_url: str = Field(min_length=1)
+    points_port: int = Field(8001, ge=1, le=65535)
+    program_file: Path = Field(default_factory=default_program_path)
+
+    @property
+    def database_url(self) -> str:
+        return self.points_database_url
+
+    @property
+    def port(self) -> int:
+        return self.points_port

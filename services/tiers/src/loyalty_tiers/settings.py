@@ -8,5 +8,13 @@ from loyalty_shared.settings import ServiceSettings
 
 
 class TiersSettings(ServiceSettings):
-    database_url: str = Field(min_length=1, validation_alias="LOYALTY_TIERS_DATABASE_URL")
-    port: int = Field(8002, ge=1, le=65535, validation_alias="LOYALTY_TIERS_PORT")
+    tiers_database_url: str = Field(min_length=1)
+    tiers_port: int = Field(8002, ge=1, le=65535)
+
+    @property
+    def database_url(self) -> str:
+        return self.tiers_database_url
+
+    @property
+    def port(self) -> int:
+        return self.tiers_port

@@ -10,8 +10,6 @@ if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
     #: What repositories and handlers take: a connection of its own or one from the pool.
-    Connection: TypeAlias = (
-        asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
-    )
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
 else:
     Connection = asyncpg.Connection

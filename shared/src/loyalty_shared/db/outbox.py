@@ -18,7 +18,7 @@ async def enqueue_record(
     *,
     topic: str,
     key: bytes | None,
-    value: bytes,
+    value: bytes | None,
     headers: Headers = (),
 ) -> None:
     await conn.execute(

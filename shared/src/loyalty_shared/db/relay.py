@@ -14,6 +14,7 @@ import random
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from loyalty_shared.db import Connection
 from loyalty_shared.db.errors import is_transient
 from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.observability.metrics import OUTBOX_BACKLOG, OUTBOX_FAILURES, OUTBOX_PUBLISHED
@@ -85,12 +86,14 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*deliveries)
-            await conn.execute(
-                "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [row["id"] for row in rows]
-            )
+            await self._forget(conn, [row["id"] for row in rows])
         for row in rows:
             OUTBOX_PUBLISHED.labels(self._service, row["topic"]).inc()
         return len(rows)
+
+    async def _forget(self, conn: Connection, ids: list[int]) -> None:
+        """Published rows leave the outbox (a crash before this line republishes them)."""
+        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", ids)
 
     async def _run(self) -> None:
         failures = 0

@@ -5,12 +5,17 @@ Frozen and strict about what the contract says; unknown fields are ignored (tole
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt
 
-from loyalty_shared.events.fields import CurrencyCode, Id, NonNegativeMoney, PositiveMoney
+from loyalty_shared.events.fields import (
+    CurrencyCode,
+    DateText,
+    Id,
+    NonNegativeMoney,
+    PositiveMoney,
+)
 
 
 class _Contract(BaseModel):
@@ -48,9 +53,9 @@ class PurchaseRefundedV1(_Contract):
 
 
 class Consents(_Contract):
-    email: bool = False
-    sms: bool = False
-    push: bool = False
+    email: StrictBool
+    sms: StrictBool
+    push: StrictBool
 
 
 class MemberProfileV1(_Contract):
@@ -61,8 +66,8 @@ class MemberProfileV1(_Contract):
     email: EmailStr | None = None
     phone: Annotated[str, Field(min_length=3, max_length=32)] | None = None
     locale: Literal["zh-CN", "en"] = "zh-CN"
-    birthday: date | None = None
-    consents: Consents = Consents()
+    birthday: DateText | None = None
+    consents: Consents
 
 
 MEMBER_ENROLLED = "member.enrolled"

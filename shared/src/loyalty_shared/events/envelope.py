@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from loyalty_shared.events.fields import Id
+from loyalty_shared.events.fields import Id, Rfc3339Time
 
 CONTENT_TYPE = "application/cloudevents+json"
 
@@ -23,7 +23,7 @@ class CloudEvent(BaseModel):
     id: Id
     source: str = Field(min_length=1)
     type: str = Field(min_length=1)
-    time: AwareDatetime
+    time: Rfc3339Time
     subject: Id | None = None
     datacontenttype: str | None = None
     dataschema: str | None = None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from babel.numbers import is_currency
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 MAX_ID_LENGTH = 128
 
@@ -26,26 +28,66 @@ def _no_surrounding_space(value: str) -> str:
 Id = Annotated[Identifier, AfterValidator(_no_surrounding_space)]
 
 
-def _money_from_string(value: Any) -> Decimal:
-    # The contract says money is a decimal *string*: a JSON number would already have been
-    # through a binary float in the producer, so it is refused rather than silently rounded.
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _plain_decimal(value: Any) -> Decimal:
+    # A decimal *string*: a JSON number would already have been through a binary float in the
+    # producer, so it is refused rather than silently rounded. Plain digits only: "4E+2",
+    # "1_000" or " 399" are what Decimal() reads, not what the contract writes.
     if not isinstance(value, str):
-        raise ValueError('money must be a decimal string such as "399.00", not a number')
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal number") from None
-    if not amount.is_finite():
-        raise ValueError("money must be a finite decimal")
-    exponent = amount.as_tuple().exponent
+        raise ValueError('must be a decimal string such as "399.00", not a number')
+    if not _DECIMAL.fullmatch(value):
+        raise ValueError(f'{value[:40]!r} is not a plain decimal such as "399.00"')
+    return Decimal(value)
+
+
+def _two_fractional_digits(value: Decimal) -> Decimal:
+    exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         raise ValueError("money has at most 2 fractional digits")
-    return amount
+    return value
 
 
-Money = Annotated[Decimal, BeforeValidator(_money_from_string)]
+#: A decimal number written as a string ("1.25"): multipliers, rates.
+DecimalText = Annotated[Decimal, BeforeValidator(_plain_decimal)]
+#: Money as the contract writes it: a decimal string with at most 2 fractional digits.
+Money = Annotated[DecimalText, AfterValidator(_two_fractional_digits)]
 NonNegativeMoney = Annotated[Money, Field(ge=0)]
 PositiveMoney = Annotated[Money, Field(gt=0)]
+
+
+_RFC_3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc_3339_text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value  # built in code, not read off the wire
+    if not isinstance(value, str) or not _RFC_3339.fullmatch(value):
+        raise ValueError(
+            "must be an RFC 3339 time with an offset, such as 2026-11-20T10:15:00+08:00"
+        )
+    return value
+
+
+#: A time as the contract writes it: RFC 3339 text with an offset (no epoch numbers).
+Rfc3339Time = Annotated[AwareDatetime, BeforeValidator(_rfc_3339_text)]
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date_text(value: Any) -> Any:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+#: A calendar date as the contract writes it: "YYYY-MM-DD" and nothing else.
+DateText = Annotated[date, BeforeValidator(_date_text)]
 
 
 def _iso_4217(value: str) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from loyalty_shared.events.fields import Id, Money
+from loyalty_shared.events.fields import DecimalText, Id, Money, Rfc3339Time
 
 
 class _Contract(BaseModel):
@@ -46,6 +46,6 @@ class TierChangedV1(_Contract):
     direction: Literal["up", "down", "same"]
     reason: Literal["spend", "evaluation", "admin"]
     qualifying_spend: Money
-    valid_until: AwareDatetime | None = None
-    multiplier: Money | None = None
+    valid_until: Rfc3339Time | None = None
+    multiplier: DecimalText | None = None
     causation_id: Id | None = None

@@ -57,14 +57,15 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """For a route's `responses=`: the problem statuses it can answer, documented in OpenAPI."""
+    """For a route's `responses=`: the problem statuses it can answer (and 422, which any route
+    with parameters can), documented in OpenAPI as `application/problem+json`."""
+    schema = Problem.model_json_schema()
     return {
         status: {
-            "model": Problem,
             "description": HTTPStatus(status).phrase,
-            "content": {PROBLEM_JSON: {}},
+            "content": {PROBLEM_JSON: {"schema": schema}},
         }
-        for status in statuses
+        for status in sorted({*statuses, 422})
     }
 
 

@@ -217,7 +217,7 @@ class ConsumerRunner:
             conn,
             topic=dlq_topic(record.topic),
             key=record.key,
-            value=record.value or b"",
+            value=record.value,
             headers=headers,
         )
         EVENTS.labels(self._service, record.topic, event_type, "rejected").inc()

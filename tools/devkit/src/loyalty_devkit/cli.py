@@ -1,4 +1,4 @@
-"""The project's CLI: `loyalty run | demo | token | topics`."""
+"""The project's CLI: `loyalty run | demo | token | topics | openapi`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from rich.table import Table
 
 from loyalty_devkit.demo import HEADERS, demo_stream
 from loyalty_devkit.local_broker import create_topics
+from loyalty_devkit.openapi_export import DEFAULT_DIR as DEFAULT_OPENAPI_DIR
+from loyalty_devkit.openapi_export import stale_documents, write_documents
 from loyalty_devkit.platform_runner import member_token, run_platform
 from loyalty_shared.kafka.client import make_producer
 from loyalty_shared.settings import ServiceSettings
@@ -55,10 +57,32 @@ def topics(bootstrap: Bootstrap = "127.0.0.1:9092", partitions: int = 4) -> None
     console.print("topics ready")
 
 
+@app.command()
+def openapi(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check: exit 1 if a document is out of date")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="Where the documents live")] = DEFAULT_OPENAPI_DIR,
+) -> None:
+    """Write each service's OpenAPI document to docs/openapi/<service>.json."""
+    if check:
+        stale = stale_documents(out)
+        for path in stale:
+            console.print(f"out of date: {path}")
+        if stale:
+            console.print("run `.venv/bin/loyalty openapi` to regenerate")
+            raise typer.Exit(1)
+        console.print("OpenAPI documents are current")
+        return
+    written = write_documents(out)
+    for path in written:
+        console.print(f"wrote {path}")
+    if not written:
+        console.print("OpenAPI documents are current")
+
+
 async def _publish(bootstrap: str, members: int, purchases: int, rate: float, seed: int) -> int:
-    settings = ServiceSettings(
-        database_url="unused", port=1, kafka_bootstrap=bootstrap, jwt_secret="x" * 32
-    )
+    settings = ServiceSettings(kafka_bootstrap=bootstrap, jwt_secret="x" * 32)
     producer = make_producer(settings, client_id="loyalty-demo")
     await producer.start()
     sent = 0

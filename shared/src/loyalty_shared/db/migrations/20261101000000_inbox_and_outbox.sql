@@ -14,7 +14,7 @@ CREATE TABLE outbox (
     id            bigserial   PRIMARY KEY,
     topic         text        NOT NULL,
     message_key   bytea,
-    payload       bytea       NOT NULL,
+    payload       bytea,
     header_names  text[]      NOT NULL DEFAULT '{}',
     header_values bytea[]     NOT NULL DEFAULT '{}',
     created_at    timestamptz NOT NULL DEFAULT now()

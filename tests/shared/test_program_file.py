@@ -1,0 +1,243 @@
+"""The program file: the shipped default is the contract's program (section 2), and a broken
+file the operator writes is refused at start with a message that says where and what."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from loyalty_shared.program.loader import ProgramError, default_program_path, load_program
+
+VALID_PROGRAM = """\
+currency = "CNY"
+
+[earning]
+rates = { CNY = "1" }
+return_window_days = 14
+expiry_days = 365
+
+[tiers]
+validity_days = 365
+qualifying_window_days = 365
+
+[[tiers.ladder]]
+name = "bronze"
+threshold = "0"
+multiplier = "1.0"
+
+[[tiers.ladder]]
+name = "silver"
+threshold = "5000"
+multiplier = "1.25"
+
+[[tiers.ladder]]
+name = "gold"
+threshold = "20000"
+multiplier = "1.5"
+"""
+
+
+# --- the shipped default ------------------------------------------------------------------
+
+
+def test_the_default_program_is_shipped_with_the_platform_and_loads() -> None:
+    assert default_program_path().is_file()
+
+    program = load_program()
+
+    assert program.currency == "CNY"
+
+
+def test_the_default_program_earns_one_point_per_cny_and_nothing_in_other_currencies() -> None:
+    program = load_program()
+
+    assert program.earning.rates == {"CNY": Decimal(1)}
+
+
+def test_the_default_program_has_a_14_day_return_window_and_365_day_expiry() -> None:
+    program = load_program()
+
+    assert program.earning.return_window_days == 14
+    assert program.earning.expiry_days == 365
+
+
+def test_the_default_program_keeps_a_tier_365_days_and_counts_spend_over_365_days() -> None:
+    program = load_program()
+
+    assert program.tiers.validity_days == 365
+    assert program.tiers.qualifying_window_days == 365
+
+
+def test_the_default_program_has_the_contract_tier_ladder() -> None:
+    program = load_program()
+
+    ladder = [(t.name, t.threshold, t.multiplier) for t in program.tiers.ladder]
+    assert ladder == [
+        ("bronze", Decimal(0), Decimal("1.0")),
+        ("silver", Decimal(5000), Decimal("1.25")),
+        ("gold", Decimal(20000), Decimal("1.5")),
+        ("platinum", Decimal(50000), Decimal("2.0")),
+    ]
+    assert program.base_tier.name == "bronze"
+
+
+def test_the_default_program_has_no_bonus_rules() -> None:
+    text = default_program_path().read_text(encoding="utf-8")
+
+    assert "bonus" not in text.lower()
+    assert "campaign" not in text.lower()
+
+
+def test_the_default_program_describes_every_tier_in_both_languages() -> None:
+    program = load_program()
+
+    for tier in program.tiers.ladder:
+        assert set(tier.benefits) == {"en", "zh-CN"}, tier.name
+
+
+def test_a_program_file_the_operator_writes_is_loaded_from_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "program.toml"
+    path.write_text(VALID_PROGRAM, encoding="utf-8")
+
+    program = load_program(path)
+
+    assert [t.name for t in program.tiers.ladder] == ["bronze", "silver", "gold"]
+
+
+# --- a broken program file is refused, saying where and what ------------------------------
+
+
+def _broken(original: str, replacement: str) -> str:
+    assert original in VALID_PROGRAM, original
+    return VALID_PROGRAM.replace(original, replacement, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        pytest.param(
+            "currency = CNY\n[earning\n",
+            ["not valid TOML"],
+            id="a file that is not TOML",
+        ),
+        pytest.param(
+            _broken("return_window_days = 14", "return_windows_days = 14"),
+            ["earning.return_windows_days", "earning.return_window_days"],
+            id="a misspelt key",
+        ),
+        pytest.param(
+            _broken("[tiers]\n", "[tiers]\ngrace_days = 30\n"),
+            ["tiers.grace_days"],
+            id="a key the program does not have",
+        ),
+        pytest.param(
+            _broken('threshold = "20000"', 'threshold = "5000"'),
+            ["tiers", "gold", "silver", "rise"],
+            id="a tier threshold equal to the one below",
+        ),
+        pytest.param(
+            _broken('threshold = "20000"', 'threshold = "4000"'),
+            ["tiers", "gold", "silver", "rise"],
+            id="a tier threshold below the one below",
+        ),
+        pytest.param(
+            _broken('threshold = "0"', 'threshold = "100"'),
+            ["tiers", "bronze", "0"],
+            id="a first tier that does not start at 0",
+        ),
+        pytest.param(
+            _broken('name = "gold"', 'name = "silver"'),
+            ["tiers", "silver", "unique"],
+            id="two tiers with the same name",
+        ),
+        pytest.param(
+            _broken('rates = { CNY = "1" }', 'rates = { CNY = "-1" }'),
+            ["earning.rates.CNY"],
+            id="a negative earning rate",
+        ),
+        pytest.param(
+            _broken('multiplier = "1.25"', 'multiplier = "0"'),
+            ["tiers.ladder.1.multiplier"],
+            id="a tier multiplier of 0",
+        ),
+        pytest.param(
+            _broken('multiplier = "1.5"', 'multiplier = "-1.5"'),
+            ["tiers.ladder.2.multiplier"],
+            id="a negative tier multiplier",
+        ),
+        pytest.param(
+            _broken('currency = "CNY"', 'currency = "RMB"'),
+            ["currency", "RMB"],
+            id="a program currency that is not ISO 4217",
+        ),
+        pytest.param(
+            _broken('rates = { CNY = "1" }', 'rates = { CNY = "1", usd = "7" }'),
+            ["earning.rates.usd", "ISO 4217"],
+            id="a rate for a currency that is not ISO 4217",
+        ),
+        pytest.param(
+            _broken("expiry_days = 365", "expiry_days = 0"),
+            ["earning.expiry_days"],
+            id="points that expire the day they are earned",
+        ),
+        pytest.param(
+            _broken('threshold = "5000"', "threshold = 5000.5"),
+            ["tiers.ladder.1.threshold"],
+            id="a threshold written as a float",
+        ),
+        pytest.param(
+            _broken("validity_days = 365\n", ""),
+            ["tiers.validity_days", "required"],
+            id="a required key left out",
+        ),
+    ],
+)
+def test_a_broken_program_file_is_refused_naming_the_file_and_the_problem(
+    tmp_path: Path, text: str, names: list[str]
+) -> None:
+    path = tmp_path / "my-program.toml"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(ProgramError) as refused:
+        load_program(path)
+
+    message = str(refused.value)
+    assert str(path) in message
+    for name in names:
+        assert name in message, f"{name!r} not in {message!r}"
+
+
+def test_a_program_file_that_does_not_exist_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "program.toml"
+
+    with pytest.raises(ProgramError) as refused:
+        load_program(path)
+
+    assert str(path) in str(refused.value)
+    assert "does not exist" in str(refused.value)
+
+
+def test_a_program_file_that_is_not_utf8_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "program.toml"
+    path.write_bytes(VALID_PROGRAM.encode("utf-8") + b"# \xff\xfe\n")
+
+    with pytest.raises(ProgramError) as refused:
+        load_program(path)
+
+    assert str(path) in str(refused.value)
+
+
+def test_a_program_error_lists_every_problem_not_just_the_first(tmp_path: Path) -> None:
+    text = _broken('rates = { CNY = "1" }', 'rates = { CNY = "-1" }').replace(
+        'multiplier = "1.25"', 'multiplier = "0"'
+    )
+    path = tmp_path / "program.toml"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(ProgramError) as refused:
+        load_program(path)
+
+    assert "earning.rates.CNY" in str(refused.value)
+    assert "tiers.ladder.1.multiplier" in str(refused.value)
