@@ -4,7 +4,7 @@ event is applied once by the consumers downstream."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -20,7 +20,8 @@ from loyalty_shared.events.decoding import Decoded
 from loyalty_shared.events.envelope import OutgoingEvent
 from loyalty_shared.events.loyalty import TierChangedV1
 from loyalty_shared.kafka.client import make_consumer, make_producer
-from loyalty_shared.kafka.consumer import ConsumerRunner, Route
+from loyalty_shared.kafka.consumer import ConsumerRunner
+from loyalty_shared.kafka.routing import Refusal, Route
 from loyalty_shared.kafka.topics import LOYALTY_TIERS
 from loyalty_shared.settings import ServiceSettings
 from tests.support.kafka import read_all
@@ -90,8 +91,9 @@ async def test_a_relay_killed_between_publish_and_delete_republishes_and_consume
 
     applied: list[str] = []
 
-    async def count(conn: Connection, event: Decoded) -> None:
-        applied.append(event.envelope.id)
+    async def count(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+        applied.extend(event.envelope.id for event in events)
+        return ()
 
     runner = ConsumerRunner(
         service="downstream",

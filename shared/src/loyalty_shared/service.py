@@ -25,7 +25,8 @@ from loyalty_shared.http import health
 from loyalty_shared.http.auth import TokenVerifier
 from loyalty_shared.http.problems import install_problem_handlers
 from loyalty_shared.kafka.client import make_consumer, make_producer
-from loyalty_shared.kafka.consumer import ConsumerRunner, Routes
+from loyalty_shared.kafka.consumer import ConsumerRunner
+from loyalty_shared.kafka.routing import Routes
 from loyalty_shared.observability.logging import configure_logging, get_logger
 from loyalty_shared.settings import ServiceSettings
 

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from loyalty_feedback.settings import FeedbackSettings
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.loyalty import TierChangedV1
-from loyalty_shared.kafka.consumer import Route
 from loyalty_shared.kafka.intake import record_only
+from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
 from loyalty_shared.service import ServiceSpec, create_service_app
 

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_shared.events.commerce import MEMBER_ENROLLED, MEMBER_UPDATED, MemberProfileV1
 from loyalty_shared.events.loyalty import PointsEarnedV1, TierChangedV1
-from loyalty_shared.kafka.consumer import Route
 from loyalty_shared.kafka.intake import record_only
+from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_POINTS, LOYALTY_TIERS
 from loyalty_shared.service import ServiceSpec, create_service_app
 

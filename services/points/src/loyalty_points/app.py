@@ -12,7 +12,7 @@ from loyalty_points.settings import PointsSettings
 from loyalty_points.tier_projection.handlers import tier_changed_handler
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.loyalty import TierChangedV1
-from loyalty_shared.kafka.consumer import Route
+from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
 from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app

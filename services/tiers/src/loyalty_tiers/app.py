@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
-from loyalty_shared.kafka.consumer import Route
 from loyalty_shared.kafka.intake import record_only
+from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.service import ServiceSpec, create_service_app
 from loyalty_tiers.settings import TiersSettings

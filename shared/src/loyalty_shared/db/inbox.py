@@ -21,3 +21,25 @@ async def claim(conn: Connection, consumer: str, event_id: str) -> bool:
         event_id,
     )
     return row is not None
+
+
+async def claim_many(conn: Connection, consumer: str, event_ids: list[str]) -> set[str]:
+    """Claim a batch of ids in one statement; returns those not applied before."""
+    rows = await conn.fetch(
+        """
+        INSERT INTO processed_event (consumer, event_id)
+        SELECT $1, unnest($2::text[])
+        ON CONFLICT DO NOTHING
+        RETURNING event_id
+        """,
+        consumer,
+        event_ids,
+    )
+    return {row["event_id"] for row in rows}
+
+
+async def release(conn: Connection, consumer: str, event_id: str) -> None:
+    """Forget a claim: the event was refused, so a corrected one with the same id may apply."""
+    await conn.execute(
+        "DELETE FROM processed_event WHERE consumer = $1 AND event_id = $2", consumer, event_id
+    )

@@ -36,10 +36,23 @@ async def enqueue_record(
 
 async def enqueue_event(conn: Connection, *, topic: str, event: OutgoingEvent) -> None:
     """An event for `topic`, keyed by its member id so one member's events stay in order."""
-    await enqueue_record(
-        conn,
-        topic=topic,
-        key=event.subject.encode(),
-        value=event.to_json(),
-        headers=[("content-type", CONTENT_TYPE.encode())],
+    await enqueue_events(conn, topic=topic, events=[event])
+
+
+async def enqueue_events(conn: Connection, *, topic: str, events: Sequence[OutgoingEvent]) -> None:
+    """Many events in one statement, in order, each keyed by its member id."""
+    if not events:
+        return
+    await conn.execute(
+        """
+        INSERT INTO outbox (topic, message_key, payload, header_names, header_values)
+        SELECT $1, key, payload, $4::text[], $5::bytea[]
+        FROM unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS e (key, payload, n)
+        ORDER BY n
+        """,
+        topic,
+        [event.subject.encode() for event in events],
+        [event.to_json() for event in events],
+        ["content-type"],
+        [CONTENT_TYPE.encode()],
     )

@@ -14,9 +14,22 @@ router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT_S = 2.0
 
 
-@router.get("/healthz", summary="Liveness: the process is up and its event loop answers")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get(
+    "/healthz",
+    summary="Liveness: the event loop answers and the consumer and relay tasks are alive",
+    responses={503: {"description": "A background task died: restart the process"}},
+)
+async def healthz(request: Request) -> Response:
+    # Dependencies (database, broker) are readiness; a dead consumer or relay task never comes
+    # back by itself, so it fails liveness and Kubernetes restarts the pod.
+    dead = [
+        name
+        for name in ("consumer", "relay")
+        if (task := getattr(request.app.state, name, None)) is not None and not task.healthy
+    ]
+    if dead:
+        return JSONResponse({"status": "failed", "dead": dead}, status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
 async def _check_database(request: Request) -> str:

@@ -1,8 +1,8 @@
 """The one consumer runner every service uses (aiokafka, no framework in between).
 
-For each fetched batch: one database transaction applies every record (inbox claim + handler,
-each inside a savepoint), writes what must go to a dead-letter topic into the outbox, commits;
-only then are the Kafka offsets committed. A crash anywhere replays the batch, and the inbox
+For each fetched batch: one database transaction applies every record (see `applying.py`:
+inbox claims, set-based handlers, dead letters into the outbox), commits; only then are the
+Kafka offsets committed. A crash anywhere replays the batch, and the inbox
 turns the replay into no-ops. Nothing is skipped because of a transient failure: the batch is
 retried with backoff until it applies or the runner is stopped.
 """
@@ -13,44 +13,19 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import asyncpg
-import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
-from pydantic import BaseModel
 
-from loyalty_shared.db import Connection, inbox
 from loyalty_shared.db.errors import is_transient
-from loyalty_shared.db.outbox import enqueue_record
-from loyalty_shared.events.decoding import Decoded, InvalidEvent, UnknownType, decode_event
-from loyalty_shared.kafka.topics import dlq_topic
+from loyalty_shared.kafka.applying import Batch, BatchApplier
+from loyalty_shared.kafka.routing import Routes
 from loyalty_shared.observability.logging import get_logger
-from loyalty_shared.observability.metrics import (
-    BATCH_RETRIES,
-    BATCH_SECONDS,
-    DEAD_LETTERS,
-    EVENTS,
-)
+from loyalty_shared.observability.metrics import BATCH_RETRIES, BATCH_SECONDS
 
 log = get_logger(__name__)
-
-EventHandler = Callable[[Connection, Decoded], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """What to do with one event type: the data model to validate against, and the handler."""
-
-    model: type[BaseModel]
-    handler: EventHandler
-
-
-Routes = Mapping[str, Mapping[str, Route]]  # topic -> event type -> route
-
-Record = ConsumerRecord[bytes, bytes]
 
 
 class _Drain(ConsumerRebalanceListener):
@@ -84,9 +59,7 @@ class ConsumerRunner:
         self._consumer = consumer
         self._pool = pool
         self._routes = routes
-        self._models = {
-            topic: {t: r.model for t, r in types.items()} for topic, types in routes.items()
-        }
+        self._applier = BatchApplier(service=service, routes=routes)
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -124,7 +97,7 @@ class ConsumerRunner:
             async with self._lock:
                 await self._apply_until_done(batch)
 
-    async def _apply_until_done(self, batch: Mapping[TopicPartition, Sequence[Record]]) -> None:
+    async def _apply_until_done(self, batch: Batch) -> None:
         attempt = 0
         while True:
             started = time.perf_counter()
@@ -155,78 +128,7 @@ class ConsumerRunner:
             # The database already holds the effects and the inbox ids: a redelivery is harmless.
             log.warning("offset commit failed; records may be redelivered", error=repr(exc))
 
-    async def apply_batch(self, batch: Mapping[TopicPartition, Sequence[Record]]) -> None:
+    async def apply_batch(self, batch: Batch) -> None:
         """Apply every record of a fetched batch in one transaction (public for tests, benches)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            for records in batch.values():
-                for record in records:
-                    await self._apply_record(conn, record)
-
-    async def _apply_record(self, conn: Connection, record: Record) -> None:
-        topic = record.topic
-        try:
-            decoded = decode_event(record.value, self._models.get(topic, {}))
-        except InvalidEvent as rejection:
-            await self._dead_letter(conn, record, rejection, event_type="?")
-            return
-        if isinstance(decoded, UnknownType):
-            EVENTS.labels(self._service, topic, "unknown", "unknown_type").inc()
-            log.info("unknown event type skipped", topic=topic, type=decoded.event_type)
-            return
-        envelope = decoded.envelope
-        route = self._routes[topic][envelope.type]
-        with structlog.contextvars.bound_contextvars(
-            event_id=envelope.id, member_id=envelope.subject, event_type=envelope.type
-        ):
-            try:
-                async with conn.transaction():  # a savepoint: a refused event leaves no trace
-                    if not await inbox.claim(conn, self._service, envelope.id):
-                        EVENTS.labels(self._service, topic, envelope.type, "duplicate").inc()
-                        return
-                    await route.handler(conn, decoded)
-            except InvalidEvent as rejection:
-                await self._dead_letter(conn, record, rejection, event_type=envelope.type)
-                return
-            except Exception as exc:
-                if is_transient(exc):
-                    raise
-                log.exception("handler failed; event sent to the dead-letter topic")
-                failure = InvalidEvent("processing-failed", f"{type(exc).__name__}: {exc}"[:500])
-                await self._dead_letter(conn, record, failure, event_type=envelope.type)
-                return
-        EVENTS.labels(self._service, topic, envelope.type, "applied").inc()
-
-    async def _dead_letter(
-        self, conn: Connection, record: Record, rejection: InvalidEvent, *, event_type: str
-    ) -> None:
-        # Keyed by position, not event id: a replay of this record must not dead-letter it twice,
-        # yet a corrected event republished under the same id must still be applied.
-        position = f"dlq:{record.topic}:{record.partition}:{record.offset}"
-        if not await inbox.claim(conn, self._service, position):
-            return
-        headers: list[tuple[str, bytes]] = [*(record.headers or ())]
-        headers += [
-            ("error.code", rejection.code.encode()),
-            ("error.detail", rejection.detail.encode()[:2000]),
-            ("error.service", self._service.encode()),
-            ("error.topic", record.topic.encode()),
-            ("error.partition", str(record.partition).encode()),
-            ("error.offset", str(record.offset).encode()),
-        ]
-        await enqueue_record(
-            conn,
-            topic=dlq_topic(record.topic),
-            key=record.key,
-            value=record.value,
-            headers=headers,
-        )
-        EVENTS.labels(self._service, record.topic, event_type, "rejected").inc()
-        DEAD_LETTERS.labels(self._service, record.topic, rejection.code).inc()
-        log.warning(
-            "event refused",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            code=rejection.code,
-            detail=rejection.detail,
-        )
+            await self._applier.apply(conn, batch)

@@ -4,18 +4,20 @@ the window had already ended by the time the event is processed."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from loyalty_points.earning import repository
+from loyalty_points.earning.repository import Credit
 from loyalty_points.earning.rules import earn_for
-from loyalty_points.tier_projection.repository import current_tier
+from loyalty_points.tier_projection.repository import current_tiers
 from loyalty_shared.db import Connection
-from loyalty_shared.db.outbox import enqueue_event
+from loyalty_shared.db.outbox import enqueue_events
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded, InvalidEvent
 from loyalty_shared.events.envelope import OutgoingEvent, schema_uri
 from loyalty_shared.events.loyalty import PointsEarnedV1
-from loyalty_shared.kafka.consumer import EventHandler
+from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.kafka.topics import LOYALTY_POINTS
 from loyalty_shared.program.schema import Program
 
@@ -28,54 +30,84 @@ def derived_event_id(event_type: str, causation_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"loyalty:{event_type}:{causation_id}"))
 
 
-def purchase_completed_handler(program: Program) -> EventHandler:
-    async def on_purchase_completed(conn: Connection, event: Decoded) -> None:
-        purchase = event.data
-        assert isinstance(purchase, PurchaseCompletedV1)
-        purchased_at = event.envelope.time
-        tier = await current_tier(conn, purchase.member_id) or program.base_tier.name
-        earn = earn_for(purchase, purchased_at=purchased_at, tier=tier, program=program)
-        status = "available" if earn.available_at <= datetime.now(UTC) else "pending"
-        credited = await repository.credit_purchase(
-            conn,
-            purchase=purchase,
-            event_id=event.envelope.id,
-            purchased_at=purchased_at,
-            earn=earn,
-            status=status,
-        )
-        if not credited:
-            raise InvalidEvent(
-                "duplicate-order",
-                f"order {purchase.order_id} was already credited by another event",
-            )
-        if earn.points == 0:
-            return
-        data = PointsEarnedV1(
-            member_id=purchase.member_id,
-            order_id=purchase.order_id,
-            points=earn.points,
-            status=status,
-            tier=earn.tier,
-            multiplier=str(earn.multiplier),
-            currency=purchase.currency,
-            total=str(purchase.total),
-            purchased_at=purchased_at,
-            available_at=earn.available_at,
-            expires_at=earn.expires_at,
-            causation_id=event.envelope.id,
-        )
-        await enqueue_event(
+def _credit(event: Decoded, tier: str, program: Program, now: datetime) -> Credit:
+    purchase = event.data
+    assert isinstance(purchase, PurchaseCompletedV1)
+    purchased_at = event.envelope.time
+    earn = earn_for(purchase, purchased_at=purchased_at, tier=tier, program=program)
+    return Credit(
+        order_id=purchase.order_id,
+        member_id=purchase.member_id,
+        event_id=event.envelope.id,
+        channel=purchase.channel,
+        currency=purchase.currency,
+        total=purchase.total,
+        tier=earn.tier,
+        multiplier=earn.multiplier,
+        points=earn.points,
+        purchased_at=purchased_at,
+        available_at=earn.available_at,
+        expires_at=earn.expires_at,
+        status="available" if earn.available_at <= now else "pending",
+        details={
+            "base_points": earn.base_points,
+            "tier": earn.tier,
+            "multiplier": str(earn.multiplier),
+            "currency": purchase.currency,
+            "total": str(purchase.total),
+            "channel": purchase.channel,
+        },
+    )
+
+
+def _points_earned(credit: Credit) -> OutgoingEvent:
+    data = PointsEarnedV1(
+        member_id=credit.member_id,
+        order_id=credit.order_id,
+        points=credit.points,
+        status=credit.status,
+        tier=credit.tier,
+        multiplier=str(credit.multiplier),
+        currency=credit.currency,
+        total=str(credit.total),
+        purchased_at=credit.purchased_at,
+        available_at=credit.available_at,
+        expires_at=credit.expires_at,
+        causation_id=credit.event_id,
+    )
+    return OutgoingEvent(
+        id=derived_event_id(PointsEarnedV1.TYPE, credit.event_id),
+        source=SOURCE,
+        type=PointsEarnedV1.TYPE,
+        subject=credit.member_id,
+        dataschema=schema_uri(PointsEarnedV1.TYPE, PointsEarnedV1.VERSION),
+        data=data.model_dump(mode="json"),
+    )
+
+
+def purchase_completed_handler(program: Program) -> BatchHandler:
+    async def on_purchases_completed(
+        conn: Connection, events: Sequence[Decoded]
+    ) -> Sequence[Refusal]:
+        tiers = await current_tiers(conn, [e.envelope.subject or "" for e in events])
+        now = datetime.now(UTC)
+        credits = [
+            _credit(e, tiers.get(e.envelope.subject or "", program.base_tier.name), program, now)
+            for e in events
+        ]
+        credited = await repository.credit_purchases(conn, credits)
+        await enqueue_events(
             conn,
             topic=LOYALTY_POINTS,
-            event=OutgoingEvent(
-                id=derived_event_id(PointsEarnedV1.TYPE, event.envelope.id),
-                source=SOURCE,
-                type=PointsEarnedV1.TYPE,
-                subject=purchase.member_id,
-                dataschema=schema_uri(PointsEarnedV1.TYPE, PointsEarnedV1.VERSION),
-                data=data.model_dump(mode="json"),
-            ),
+            events=[_points_earned(c) for c in credits if c.event_id in credited and c.points > 0],
         )
+        return [
+            Refusal(
+                c.event_id,
+                InvalidEvent("duplicate-order", f"order {c.order_id} was already credited"),
+            )
+            for c in credits
+            if c.event_id not in credited
+        ]
 
-    return on_purchase_completed
+    return on_purchases_completed

@@ -1,82 +1,115 @@
-"""SQL of crediting a purchase: the purchase, its lot, its ledger entry and the balance, in one
-statement so the four always agree."""
+"""SQL of crediting purchases: each purchase, its lot, its ledger entry and the balances, for a
+whole batch in one statement, so the four always agree."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
 
-from loyalty_points.earning.rules import Earn
 from loyalty_shared.db import Connection
-from loyalty_shared.events.commerce import PurchaseCompletedV1
 
 
-async def credit_purchase(
-    conn: Connection,
-    *,
-    purchase: PurchaseCompletedV1,
-    event_id: str,
-    purchased_at: datetime,
-    earn: Earn,
-    status: str,
-) -> bool:
-    """False when the order was credited before (by another event id): nothing is written."""
-    inserted = await conn.fetchval(
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """One purchase to credit, with what the earning rules made of it."""
+
+    order_id: str
+    member_id: str
+    event_id: str
+    channel: str
+    currency: str
+    total: Decimal
+    tier: str
+    multiplier: Decimal
+    points: int
+    purchased_at: datetime
+    available_at: datetime
+    expires_at: datetime
+    status: Literal["pending", "available"]
+    details: dict[str, Any]
+
+
+async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> set[str]:
+    """Credit the purchases whose order id was never credited; returns their event ids.
+
+    An order id already credited (by another event) writes nothing, and of two purchases with
+    the same order id in one batch only the first is credited.
+    """
+    columns = list(zip(*(_row(c) for c in credits), strict=True))
+    rows = await conn.fetch(
         """
-        WITH p AS (
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                 $6::numeric[], $7::text[], $8::numeric[], $9::bigint[],
+                                 $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
+                                 $13::text[], $14::jsonb[])
+                   WITH ORDINALITY AS i (order_id, member_id, event_id, channel, currency, total,
+                                         tier, multiplier, points, purchased_at, available_at,
+                                         expires_at, status, details, n)
+        ), p AS (
             INSERT INTO purchase (order_id, member_id, event_id, channel, currency, total, tier,
                                   multiplier, points, purchased_at, available_at, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            SELECT order_id, member_id, event_id, channel, currency, total, tier, multiplier,
+                   points, purchased_at, available_at, expires_at
+            FROM input ORDER BY n
             ON CONFLICT (order_id) DO NOTHING
-            RETURNING order_id, member_id, points
+            RETURNING order_id, event_id
+        ), credited AS (
+            SELECT i.* FROM input i JOIN p USING (order_id, event_id)
         ), lot AS (
             INSERT INTO points_lot (member_id, order_id, points, remaining, status,
                                     available_at, expires_at)
-            SELECT member_id, order_id, points, points, $13, $11, $12 FROM p WHERE points > 0
-            RETURNING id, member_id, order_id, points
+            SELECT member_id, order_id, points, points, status, available_at, expires_at
+            FROM credited WHERE points > 0 ORDER BY n
+            RETURNING id, order_id
         ), entry AS (
             INSERT INTO ledger_entry (member_id, kind, available_delta, pending_delta,
                                       lifetime_delta, order_id, lot_id, cause_event_id, actor,
                                       occurred_at, details)
-            SELECT member_id, 'earn',
-                   CASE WHEN $13 = 'available' THEN points ELSE 0 END,
-                   CASE WHEN $13 = 'pending' THEN points ELSE 0 END,
-                   points, order_id, id, $3, 'system:purchase', $10, $14::jsonb
-            FROM lot
+            SELECT c.member_id, 'earn',
+                   CASE WHEN c.status = 'available' THEN c.points ELSE 0 END,
+                   CASE WHEN c.status = 'pending' THEN c.points ELSE 0 END,
+                   c.points, c.order_id, lot.id, c.event_id, 'system:purchase', c.purchased_at,
+                   c.details
+            FROM credited c JOIN lot USING (order_id) ORDER BY c.n
         ), account AS (
             INSERT INTO points_account AS a (member_id, available, pending, lifetime_earned)
             SELECT member_id,
-                   CASE WHEN $13 = 'available' THEN points ELSE 0 END,
-                   CASE WHEN $13 = 'pending' THEN points ELSE 0 END,
-                   points
-            FROM lot
+                   sum(CASE WHEN status = 'available' THEN points ELSE 0 END),
+                   sum(CASE WHEN status = 'pending' THEN points ELSE 0 END),
+                   sum(points)
+            FROM credited WHERE points > 0
+            GROUP BY member_id ORDER BY member_id
             ON CONFLICT (member_id) DO UPDATE
                SET available = a.available + EXCLUDED.available,
                    pending = a.pending + EXCLUDED.pending,
                    lifetime_earned = a.lifetime_earned + EXCLUDED.lifetime_earned,
                    updated_at = now()
         )
-        SELECT count(*) FROM p
+        SELECT event_id FROM credited
         """,
-        purchase.order_id,
-        purchase.member_id,
-        event_id,
-        purchase.channel,
-        purchase.currency,
-        purchase.total,
-        earn.tier,
-        earn.multiplier,
-        earn.points,
-        purchased_at,
-        earn.available_at,
-        earn.expires_at,
-        status,
-        {
-            "base_points": earn.base_points,
-            "tier": earn.tier,
-            "multiplier": str(earn.multiplier),
-            "currency": purchase.currency,
-            "total": str(purchase.total),
-            "channel": purchase.channel,
-        },
+        *columns,
     )
-    return bool(inserted)
+    return {row["event_id"] for row in rows}
+
+
+def _row(c: Credit) -> tuple[Any, ...]:
+    return (
+        c.order_id,
+        c.member_id,
+        c.event_id,
+        c.channel,
+        c.currency,
+        c.total,
+        c.tier,
+        c.multiplier,
+        c.points,
+        c.purchased_at,
+        c.available_at,
+        c.expires_at,
+        c.status,
+        c.details,
+    )

@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
-from loyalty_points.tier_projection.repository import record_tier
+from collections.abc import Sequence
+
+from loyalty_points.tier_projection.repository import record_tiers
 from loyalty_shared.db import Connection
 from loyalty_shared.events.decoding import Decoded, InvalidEvent
 from loyalty_shared.events.loyalty import TierChangedV1
-from loyalty_shared.kafka.consumer import EventHandler
+from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 
 
-def tier_changed_handler(program: Program) -> EventHandler:
-    async def on_tier_changed(conn: Connection, event: Decoded) -> None:
-        change = event.data
-        assert isinstance(change, TierChangedV1)
-        if program.tier(change.to_tier) is None:
-            raise InvalidEvent("unknown-tier", f"tier {change.to_tier!r} is not in the program")
-        await record_tier(
-            conn,
-            member_id=change.member_id,
-            tier=change.to_tier,
-            changed_at=event.envelope.time,
-            event_id=event.envelope.id,
-        )
+def tier_changed_handler(program: Program) -> BatchHandler:
+    async def on_tier_changed(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+        known: list[tuple[TierChangedV1, Decoded]] = []
+        refusals = []
+        for event in events:
+            change = event.data
+            assert isinstance(change, TierChangedV1)
+            if program.tier(change.to_tier) is None:
+                error = InvalidEvent(
+                    "unknown-tier", f"tier {change.to_tier!r} is not in the program"
+                )
+                refusals.append(Refusal(event.envelope.id, error))
+            else:
+                known.append((change, event))
+        if known:
+            await record_tiers(
+                conn,
+                member_ids=[change.member_id for change, _ in known],
+                tiers=[change.to_tier for change, _ in known],
+                changed_at=[event.envelope.time for _, event in known],
+                event_ids=[event.envelope.id for _, event in known],
+            )
+        return refusals
 
     return on_tier_changed

@@ -1,0 +1,229 @@
+"""Points crediting throughput: the points service against a minimal ideal consumer, side by side
+on the same broker build and PostgreSQL, each on a fresh broker and a fresh database.
+
+The ideal consumer does the least any correct consumer must: read the batch, insert one row per
+event with one set-based statement, commit, commit offsets. The service does everything the
+product needs (validation, inbox, ledger, lot, balance, outbox, relay to Kafka).
+
+    .venv/bin/python -m bench.points_throughput [--events 20000] [--members 2000] [--rounds 3]
+
+Prints the median events/s of each and their ratio. Time runs from the first event applied to
+the last, so consumer-group joins (the same for both) are not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from asgi_lifespan import LifespanManager
+
+from loyalty_devkit.local_broker import LocalBroker, create_topics, free_port
+from loyalty_devkit.local_postgres import LocalPostgres
+from loyalty_points.app import create_app
+from loyalty_points.settings import PointsSettings
+from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+
+PARTITIONS = 4
+
+
+def purchases(count: int, members: int, seed: int) -> list[tuple[bytes, bytes]]:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    out = []
+    for n in range(count):
+        member = f"m-{rng.randrange(members):05d}"
+        total = f"{rng.randrange(100, 300_000) / 100:.2f}"
+        event = {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "bench",
+            "type": "purchase.completed",
+            "time": (now - timedelta(days=rng.choice([0, 30]))).isoformat(),
+            "subject": member,
+            "data": {
+                "order_id": f"o-{seed}-{n}",
+                "member_id": member,
+                "channel": "online",
+                "currency": "CNY",
+                "total": total,
+                "items": [{"sku": "s", "category": "c", "quantity": 1, "unit_price": total}],
+            },
+        }
+        out.append((member.encode(), orjson.dumps(event)))
+    return out
+
+
+async def produce(bootstrap: str, messages: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=20)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send(COMMERCE_PURCHASES, value=value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def time_until(count: Callable[[], Awaitable[int]], total: int, timeout_s: float) -> float:
+    """Seconds from the first applied event to the last one."""
+    deadline = time.monotonic() + timeout_s
+    while await count() == 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError("nothing was applied")
+        await asyncio.sleep(0.005)
+    started = time.perf_counter()
+    while (done := await count()) < total:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {done} of {total} applied")
+        await asyncio.sleep(0.01)
+    return time.perf_counter() - started
+
+
+async def ideal_consumer(bootstrap: str, dsn: str, total: int) -> float:
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(
+        "CREATE TABLE credited (event_id text PRIMARY KEY, member_id text, points bigint)"
+    )
+    consumer = AIOKafkaConsumer(
+        COMMERCE_PURCHASES,
+        bootstrap_servers=bootstrap,
+        group_id="ideal",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=20,
+        max_poll_records=500,
+    )
+    await consumer.start()
+    applied = 0
+
+    async def run() -> None:
+        nonlocal applied
+        while applied < total:
+            batch = await consumer.getmany(timeout_ms=200)
+            rows = []
+            for records in batch.values():
+                for record in records:
+                    event = orjson.loads(record.value)
+                    rows.append((event["id"], event["subject"], int(float(event["data"]["total"]))))
+            if not rows:
+                continue
+            async with conn.transaction():
+                await conn.execute(
+                    "INSERT INTO credited "
+                    "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
+                    "ON CONFLICT DO NOTHING",
+                    [r[0] for r in rows],
+                    [r[1] for r in rows],
+                    [r[2] for r in rows],
+                )
+            await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batch.items()})
+            applied += len(rows)
+
+    async def count() -> int:
+        return applied
+
+    task = asyncio.create_task(run())
+    try:
+        return await time_until(count, total, timeout_s=600)
+    finally:
+        await task
+        await consumer.stop()
+        await conn.close()
+
+
+async def points_service(bootstrap: str, dsn: str, total: int) -> float:
+    settings = PointsSettings(
+        points_database_url=dsn, kafka_bootstrap=bootstrap, jwt_secret="b" * 32, log_level="WARNING"
+    )
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        pool = app.state.pool
+
+        async def count() -> int:
+            return int(await pool.fetchval("SELECT count(*) FROM purchase"))
+
+        return await time_until(count, total, timeout_s=600)
+
+
+async def one_round(
+    name: str,
+    run: Callable[[str, str, int], Awaitable[float]],
+    postgres: LocalPostgres,
+    messages: list[tuple[bytes, bytes]],
+) -> float:
+    broker = LocalBroker(free_port())
+    broker.start()
+    database = f"bench_{name}_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(postgres.dsn())
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    try:
+        await create_topics(
+            broker.bootstrap,
+            partitions=PARTITIONS,
+            topics=[
+                COMMERCE_PURCHASES,
+                "loyalty.points",
+                "loyalty.tiers",
+                f"{COMMERCE_PURCHASES}.dlq",
+            ],
+        )
+        await produce(broker.bootstrap, messages)
+        seconds = await run(broker.bootstrap, postgres.dsn(database), len(messages))
+    finally:
+        broker.stop()
+        await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        await admin.close()
+    return len(messages) / seconds
+
+
+async def main(events: int, members: int, rounds: int) -> None:
+    postgres = LocalPostgres(Path(tempfile.mkdtemp(prefix="loyalty-bench-")) / "data")
+    postgres.start()
+    results: dict[str, list[float]] = {"ideal consumer": [], "points service": []}
+    try:
+        for n in range(rounds):
+            messages = purchases(events, members, seed=n)
+            # alternate the order so neither always runs on a warmer machine
+            order = [("ideal consumer", ideal_consumer), ("points service", points_service)]
+            for name, run in order if n % 2 == 0 else order[::-1]:
+                rate = await one_round(name.split()[0], run, postgres, messages)
+                results[name].append(rate)
+                print(f"round {n + 1}: {name:<15} {rate:>9,.0f} events/s")
+    finally:
+        postgres.remove()
+    ideal = statistics.median(results["ideal consumer"])
+    service = statistics.median(results["points service"])
+    print()
+    print(
+        f"median over {rounds} rounds of {events:,} purchases, {members:,} members, "
+        f"{PARTITIONS} partitions:"
+    )
+    print(f"  ideal consumer  {ideal:>9,.0f} events/s")
+    print(f"  points service  {service:>9,.0f} events/s   ({service / ideal:.2f} of ideal)")
+    print(
+        "reproduce: .venv/bin/python -m bench.points_throughput "
+        f"--events {events} --members {members} --rounds {rounds}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--members", type=int, default=2_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(main(args.events, args.members, args.rounds))
+    sys.exit(0)

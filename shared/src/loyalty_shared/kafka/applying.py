@@ -1,0 +1,169 @@
+"""Applying one fetched batch inside one database transaction.
+
+Records are decoded; the invalid ones go to the outbox for `<topic>.dlq`. Valid ones are grouped
+by event type into layers that keep every partition's order (a partition's records change layer
+whenever the type changes), so one member's events are applied in the order they were written
+while each handler still sees whole runs of events to apply with set-based SQL. Each group's ids
+are claimed in the inbox in one statement; what was claimed before is a duplicate and skipped.
+If a handler fails for a reason that is not transient, its group is applied again one event at a
+time, each in a savepoint, so one poisonous event is dead-lettered and its neighbours still apply.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import structlog
+from aiokafka import ConsumerRecord, TopicPartition
+
+from loyalty_shared.db import Connection, inbox
+from loyalty_shared.db.errors import is_transient
+from loyalty_shared.db.outbox import enqueue_record
+from loyalty_shared.events.decoding import Decoded, InvalidEvent, UnknownType, decode_event
+from loyalty_shared.kafka.routing import Refusal, Route, Routes
+from loyalty_shared.kafka.topics import dlq_topic
+from loyalty_shared.observability.logging import get_logger
+from loyalty_shared.observability.metrics import DEAD_LETTERS, EVENTS
+
+log = get_logger(__name__)
+
+Record = ConsumerRecord[bytes, bytes]
+Batch = Mapping[TopicPartition, Sequence[Record]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    record: Record
+    event: Decoded
+
+    @property
+    def event_id(self) -> str:
+        return self.event.envelope.id
+
+
+class BatchApplier:
+    def __init__(self, *, service: str, routes: Routes) -> None:
+        self._service = service
+        self._routes = routes
+        self._models = {
+            topic: {t: r.model for t, r in types.items()} for topic, types in routes.items()
+        }
+
+    async def apply(self, conn: Connection, batch: Batch) -> None:
+        layers: dict[int, dict[tuple[str, str], list[_Incoming]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        for records in batch.values():
+            layer, previous = 0, None
+            for record in records:
+                incoming = await self._decode(conn, record)
+                if incoming is None:
+                    continue
+                kind = (record.topic, incoming.event.envelope.type)
+                if previous is not None and kind != previous:
+                    layer += 1
+                previous = kind
+                layers[layer][kind].append(incoming)
+        for layer in sorted(layers):
+            for (topic, event_type), group in layers[layer].items():
+                await self._apply_group(conn, self._routes[topic][event_type], group)
+
+    async def _decode(self, conn: Connection, record: Record) -> _Incoming | None:
+        try:
+            decoded = decode_event(record.value, self._models.get(record.topic, {}))
+        except InvalidEvent as rejection:
+            await self._dead_letter(conn, record, rejection, event_type="?")
+            return None
+        if isinstance(decoded, UnknownType):
+            EVENTS.labels(self._service, record.topic, "unknown", "unknown_type").inc()
+            log.info("unknown event type skipped", topic=record.topic, type=decoded.event_type)
+            return None
+        return _Incoming(record, decoded)
+
+    async def _apply_group(self, conn: Connection, route: Route, group: list[_Incoming]) -> None:
+        claimed = await inbox.claim_many(conn, self._service, [i.event_id for i in group])
+        fresh: list[_Incoming] = []
+        for incoming in group:
+            if incoming.event_id in claimed:
+                claimed.discard(incoming.event_id)  # a second copy in the same batch: duplicate
+                fresh.append(incoming)
+            else:
+                envelope = incoming.event.envelope
+                EVENTS.labels(
+                    self._service, incoming.record.topic, envelope.type, "duplicate"
+                ).inc()
+        if not fresh:
+            return
+        try:
+            async with conn.transaction():  # a savepoint: a failed group leaves no trace
+                refusals = await route.handler(conn, [i.event for i in fresh])
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning(
+                "handler failed on a group; applying its events one by one", error=repr(exc)
+            )
+            refusals = await self._one_by_one(conn, route, fresh)
+        refused = {refusal.event_id: refusal.error for refusal in refusals}
+        for incoming in fresh:
+            envelope = incoming.event.envelope
+            error = refused.get(incoming.event_id)
+            if error is None:
+                EVENTS.labels(self._service, incoming.record.topic, envelope.type, "applied").inc()
+                continue
+            await inbox.release(conn, self._service, incoming.event_id)
+            await self._dead_letter(conn, incoming.record, error, event_type=envelope.type)
+
+    async def _one_by_one(
+        self, conn: Connection, route: Route, group: list[_Incoming]
+    ) -> list[Refusal]:
+        refusals: list[Refusal] = []
+        for incoming in group:
+            envelope = incoming.event.envelope
+            with structlog.contextvars.bound_contextvars(
+                event_id=envelope.id, member_id=envelope.subject
+            ):
+                try:
+                    async with conn.transaction():
+                        refusals.extend(await route.handler(conn, [incoming.event]))
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    log.exception("handler failed; event sent to the dead-letter topic")
+                    detail = f"{type(exc).__name__}: {exc}"[:500]
+                    refusals.append(Refusal(envelope.id, InvalidEvent("processing-failed", detail)))
+        return refusals
+
+    async def _dead_letter(
+        self, conn: Connection, record: Record, rejection: InvalidEvent, *, event_type: str
+    ) -> None:
+        # Keyed by position, not event id: a replay of this record must not dead-letter it twice,
+        # yet a corrected event republished under the same id must still be applied.
+        position = f"dlq:{record.topic}:{record.partition}:{record.offset}"
+        if not await inbox.claim(conn, self._service, position):
+            return
+        headers: list[tuple[str, bytes]] = [*(record.headers or ())]
+        headers += [
+            ("error.code", rejection.code.encode()),
+            ("error.detail", rejection.detail.encode()[:2000]),
+            ("error.service", self._service.encode()),
+            ("error.topic", record.topic.encode()),
+            ("error.partition", str(record.partition).encode()),
+            ("error.offset", str(record.offset).encode()),
+        ]
+        await enqueue_record(
+            conn, topic=dlq_topic(record.topic), key=record.key, value=record.value, headers=headers
+        )
+        EVENTS.labels(self._service, record.topic, event_type, "rejected").inc()
+        DEAD_LETTERS.labels(self._service, record.topic, rejection.code).inc()
+        log.warning(
+            "event refused",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=(record.key or b"").decode(errors="replace"),
+            code=rejection.code,
+            detail=rejection.detail,
+        )
