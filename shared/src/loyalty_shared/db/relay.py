@@ -8,12 +8,12 @@ time (a transaction-scoped advisory lock), so rows go out in the order they were
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from loyalty_shared.background import BackgroundLoop
 from loyalty_shared.db import Connection
 from loyalty_shared.db.errors import is_transient
 from loyalty_shared.observability.logging import get_logger
@@ -25,7 +25,7 @@ log = get_logger(__name__)
 RELAY_LOCK_KEY = 0x10_7A17_0B0C
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundLoop):
     def __init__(
         self,
         *,
@@ -35,31 +35,20 @@ class OutboxRelay:
         batch: int = 500,
         idle_sleep_s: float = 0.05,
     ) -> None:
+        super().__init__(name=f"{service}-outbox-relay", stop_timeout_s=10)
         self._service = service
         self._pool = pool
         self._producer = producer
         self._batch = batch
         self._idle_sleep_s = idle_sleep_s
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"{self._service}-outbox-relay")
-
-    @property
-    def healthy(self) -> bool:
-        return self._task is not None and not self._task.done()
+        self._spawn()
 
     async def stop(self) -> None:
         """Publish what is committed already (bounded), then stop."""
-        self._stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=10)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+        if not await self._finish():
+            log.warning("relay stopped before the outbox was empty; the next start publishes it")
 
     async def publish_once(self) -> int:
         """One round: publish up to `batch` rows and delete them. Returns how many went out."""
@@ -113,11 +102,6 @@ class OutboxRelay:
                 continue
             if published == 0 and await self._stop_within(self._idle_sleep_s):
                 return
-
-    async def _stop_within(self, seconds: float) -> bool:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        return self._stopping.is_set()
 
 
 def _is_kafka_error(exc: BaseException) -> bool:

@@ -10,7 +10,6 @@ retried with backoff until it applies or the runner is stopped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from loyalty_shared.background import BackgroundLoop
 from loyalty_shared.db.errors import is_transient
 from loyalty_shared.kafka.applying import Batch, BatchApplier
 from loyalty_shared.kafka.routing import Routes
@@ -46,7 +46,7 @@ class _Drain(ConsumerRebalanceListener):
         )
 
 
-class ConsumerRunner:
+class ConsumerRunner(BackgroundLoop):
     def __init__(
         self,
         *,
@@ -55,37 +55,25 @@ class ConsumerRunner:
         pool: asyncpg.Pool,
         routes: Routes,
     ) -> None:
+        super().__init__(name=f"{service}-consumer", stop_timeout_s=25)
         self._service = service
         self._consumer = consumer
         self._pool = pool
         self._routes = routes
         self._applier = BatchApplier(service=service, routes=routes)
         self._lock = asyncio.Lock()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._started = False
 
     async def start(self) -> None:
         self._consumer.subscribe(list(self._routes), listener=_Drain(self._lock))
         await self._consumer.start()
         self._started = True
-        self._task = asyncio.create_task(self._run(), name=f"{self._service}-consumer")
-
-    @property
-    def healthy(self) -> bool:
-        return self._task is not None and not self._task.done()
+        self._spawn()
 
     async def stop(self) -> None:
         """Graceful drain: stop fetching, finish and commit the batch in hand, leave the group."""
-        self._stopping.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=25)
-            except TimeoutError:
-                log.warning("consumer did not drain in time; its batch will be redelivered")
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+        if not await self._finish():
+            log.warning("consumer did not drain in time; its batch will be redelivered")
         if self._started:
             await self._consumer.stop()
 
@@ -114,9 +102,7 @@ class ConsumerRunner:
                 log.warning(
                     "batch will be retried", error=repr(exc), attempt=attempt, delay_s=delay
                 )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)
-                if self._stopping.is_set():
+                if await self._stop_within(delay):
                     return  # not committed: the next owner of these partitions gets them again
                 continue
             BATCH_SECONDS.labels(self._service).observe(time.perf_counter() - started)
