@@ -23,6 +23,7 @@ from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = (8001, 8002, 8003, 8004)
+SERVICES = ("points", "tiers", "notifications", "feedback")
 
 
 def _listening(port: int) -> bool:
@@ -78,7 +79,8 @@ def _leftovers(local_dir: Path) -> list[str]:
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if str(local_dir) in cmdline or "loyalty-points" in cmdline or "tansu" in cmdline:
+        ours = (str(local_dir), "tcp://127.0.0.1:9092", *(f"bin/loyalty-{s}" for s in SERVICES))
+        if any(mark in cmdline for mark in ours):
             found.append(cmdline)
     return found
 

@@ -123,7 +123,7 @@ async def test_the_relay_keeps_committed_rows_while_the_broker_is_away(
     relay = OutboxRelay(service="test", pool=pool, producer=producer, idle_sleep_s=0.05)
     try:
         broker.pause()
-        relay.start()
+        await relay.start()
         await asyncio.sleep(1)
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
         broker.resume()

@@ -18,6 +18,12 @@ class BackgroundLoop(ABC):
     @abstractmethod
     async def _run(self) -> None: ...
 
+    async def start(self) -> None:
+        self._spawn()
+
+    async def stop(self) -> None:
+        await self._finish()
+
     def _spawn(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self._name)
 

@@ -8,16 +8,18 @@ commits, the relay publishes what is committed, then the producer and pool close
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from pydantic import ValidationError
 
+from loyalty_shared.background import BackgroundLoop
 from loyalty_shared.db.migrations import migrate
 from loyalty_shared.db.pool import create_pool
 from loyalty_shared.db.relay import OutboxRelay
@@ -42,6 +44,8 @@ class ServiceSpec:
     migrations_dir: Path
     routers: Sequence[APIRouter] = ()
     routes: Routes = field(default_factory=dict)
+    #: Further background loops (scheduled jobs), built with the pool once it is open.
+    loops: Mapping[str, Callable[[asyncpg.Pool], BackgroundLoop]] = field(default_factory=dict)
 
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
@@ -52,6 +56,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         producer = make_producer(settings, client_id=f"loyalty-{spec.name}")
         consumer: ConsumerRunner | None = None
         relay: OutboxRelay | None = None
+        extras: list[BackgroundLoop] = []
+        loops: dict[str, BackgroundLoop] = {}
+        app.state.loops = loops
         try:
             await producer.start()
             relay = OutboxRelay(
@@ -61,8 +68,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 batch=settings.relay_batch,
                 idle_sleep_s=settings.relay_idle_sleep_s,
             )
-            relay.start()
-            app.state.pool, app.state.producer, app.state.relay = pool, producer, relay
+            await relay.start()
+            app.state.pool, app.state.producer, loops["relay"] = pool, producer, relay
             if spec.routes:
                 consumer = ConsumerRunner(
                     service=spec.name,
@@ -73,11 +80,18 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     routes=spec.routes,
                 )
                 await consumer.start()
-                app.state.consumer = consumer
+                app.state.consumer = loops["consumer"] = consumer
+            for name, build in spec.loops.items():
+                loop = build(pool)
+                await loop.start()
+                extras.append(loop)
+                loops[name] = loop
             log.info("service started", topics=sorted(spec.routes), port=settings.port)
             yield
         finally:
             log.info("service stopping: draining the consumer, then the outbox")
+            for loop in reversed(extras):
+                await loop.stop()
             if consumer is not None:
                 await consumer.stop()
             if relay is not None:
@@ -95,7 +109,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.consumer = None
-    app.state.relay = None
+    app.state.loops = {}
     install_problem_handlers(app)
     app.include_router(health.router)
     for router in spec.routers:

@@ -6,11 +6,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from loyalty_points.adjustments.endpoints import router as adjustments_router
 from loyalty_points.balances.endpoints import router as balances_router
 from loyalty_points.earning.handlers import purchase_completed_handler
+from loyalty_points.lifecycle.jobs import LifecycleJobs
+from loyalty_points.redemptions.endpoints import router as redemptions_router
+from loyalty_points.refunds.handlers import on_purchases_refunded
 from loyalty_points.settings import PointsSettings
 from loyalty_points.tier_projection.handlers import tier_changed_handler
-from loyalty_shared.events.commerce import PurchaseCompletedV1
+from loyalty_points.transactions.endpoints import router as transactions_router
+from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.loyalty import TierChangedV1
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
@@ -25,19 +30,30 @@ def create_app(settings: PointsSettings) -> FastAPI:
     spec = ServiceSpec(
         name="points",
         title="Loyalty points",
-        description="The points ledger: earning, balances and (soon) redemptions.",
+        description=(
+            "The points ledger: earning, refunds, redemptions, adjustments, balances and "
+            "the ledger itself."
+        ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
-        routers=[balances_router],
+        routers=[balances_router, transactions_router, redemptions_router, adjustments_router],
+        loops={
+            "lifecycle": lambda pool: LifecycleJobs(
+                pool=pool, interval_s=settings.points_jobs_interval_s
+            )
+        },
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(
                     PurchaseCompletedV1, purchase_completed_handler(program)
                 ),
+                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, on_purchases_refunded),
             },
             LOYALTY_TIERS: {
                 TierChangedV1.TYPE: Route(TierChangedV1, tier_changed_handler(program)),
             },
         },
     )
-    return create_service_app(spec, settings)
+    app = create_service_app(spec, settings)
+    app.state.program = program
+    return app

@@ -14,6 +14,8 @@ class PointsSettings(ServiceSettings):
     points_database_url: str = Field(min_length=1)
     points_port: int = Field(8001, ge=1, le=65535)
     program_file: Path = Field(default_factory=default_program_path)
+    #: How often pending points mature, due points expire and expiry warnings go out.
+    points_jobs_interval_s: float = Field(30.0, gt=0, le=3600)
 
     @property
     def database_url(self) -> str:

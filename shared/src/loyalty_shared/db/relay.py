@@ -42,9 +42,6 @@ class OutboxRelay(BackgroundLoop):
         self._batch = batch
         self._idle_sleep_s = idle_sleep_s
 
-    def start(self) -> None:
-        self._spawn()
-
     async def stop(self) -> None:
         """Publish what is committed already (bounded), then stop."""
         if not await self._finish():

@@ -26,9 +26,20 @@ class InvalidEvent(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class RawRecord:
+    """The record as it came off Kafka, for a handler that must keep it (a parked refund)."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Decoded:
     envelope: CloudEvent
     data: BaseModel
+    raw: RawRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)

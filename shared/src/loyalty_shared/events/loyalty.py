@@ -18,7 +18,17 @@ class _Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class PointsEarnedV1(_Contract):
+class PlatformEvent(_Contract):
+    """Every event the platform emits concerns a member and names what caused it."""
+
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int]
+
+    member_id: Id
+    causation_id: str | None
+
+
+class PointsEarnedV1(PlatformEvent):
     TYPE: ClassVar[str] = "points.earned"
     VERSION: ClassVar[int] = 1
 
@@ -36,7 +46,7 @@ class PointsEarnedV1(_Contract):
     causation_id: Id
 
 
-class TierChangedV1(_Contract):
+class TierChangedV1(PlatformEvent):
     TYPE: ClassVar[str] = "tier.changed"
     VERSION: ClassVar[int] = 1
 
@@ -49,3 +59,77 @@ class TierChangedV1(_Contract):
     valid_until: Rfc3339Time | None = None
     multiplier: DecimalText | None = None
     causation_id: Id | None = None
+
+
+class PointsReversedV1(PlatformEvent):
+    """A refund took back part or all of what an order earned."""
+
+    TYPE: ClassVar[str] = "points.reversed"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    order_id: Id
+    refund_id: Id
+    points: int = Field(ge=0)
+    bucket: Literal["pending", "available"]
+    refunded_amount: str
+    causation_id: Id
+
+
+class PointsRedeemedV1(PlatformEvent):
+    TYPE: ClassVar[str] = "points.redeemed"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    redemption_id: str
+    points: int = Field(gt=0)
+    reward: str | None = None
+    status: Literal["completed", "cancelled"]
+    causation_id: str
+
+
+class PointsAdjustedV1(PlatformEvent):
+    TYPE: ClassVar[str] = "points.adjusted"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    points: int
+    reason: str
+    actor: str
+    causation_id: str
+
+
+class PointsMaturedV1(PlatformEvent):
+    """A purchase's return window ended: its pending points became available."""
+
+    TYPE: ClassVar[str] = "points.matured"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    order_id: Id | None
+    points: int = Field(gt=0)
+    matured_at: datetime
+    causation_id: str
+
+
+class PointsExpiredV1(PlatformEvent):
+    TYPE: ClassVar[str] = "points.expired"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    order_id: Id | None
+    points: int = Field(gt=0)
+    expired_at: datetime
+    causation_id: str
+
+
+class PointsExpiringV1(PlatformEvent):
+    """Sent once per lot, 30 days (by default) before its unspent points expire."""
+
+    TYPE: ClassVar[str] = "points.expiring"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    points: int = Field(gt=0)
+    expires_at: datetime
+    causation_id: str

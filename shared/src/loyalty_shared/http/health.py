@@ -16,17 +16,13 @@ CHECK_TIMEOUT_S = 2.0
 
 @router.get(
     "/healthz",
-    summary="Liveness: the event loop answers and the consumer and relay tasks are alive",
+    summary="Liveness: the event loop answers and the background loops are alive",
     responses={503: {"description": "A background task died: restart the process"}},
 )
 async def healthz(request: Request) -> Response:
-    # Dependencies (database, broker) are readiness; a dead consumer or relay task never comes
-    # back by itself, so it fails liveness and Kubernetes restarts the pod.
-    dead = [
-        name
-        for name in ("consumer", "relay")
-        if (task := getattr(request.app.state, name, None)) is not None and not task.healthy
-    ]
+    # Dependencies (database, broker) are readiness; a dead consumer, relay or job loop never
+    # comes back by itself, so it fails liveness and Kubernetes restarts the pod.
+    dead = [name for name, loop in request.app.state.loops.items() if not loop.healthy]
     if dead:
         return JSONResponse({"status": "failed", "dead": dead}, status_code=503)
     return JSONResponse({"status": "ok"})
@@ -45,7 +41,7 @@ async def _check_broker(request: Request) -> str:
 
 @router.get(
     "/readyz",
-    summary="Readiness: database and broker reachable, consumer and relay running",
+    summary="Readiness: database and broker reachable, consumer, relay and jobs running",
     responses={503: {"description": "Not ready; the body says which check failed"}},
 )
 async def readyz(request: Request) -> Response:
@@ -55,10 +51,8 @@ async def readyz(request: Request) -> Response:
             checks[name] = await asyncio.wait_for(check(request), timeout=CHECK_TIMEOUT_S)
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said in the body
             checks[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
-    for name in ("consumer", "relay"):
-        component = getattr(request.app.state, name, None)
-        if component is not None:
-            checks[name] = "ok" if component.healthy else "failed: stopped"
+    for name, loop in request.app.state.loops.items():
+        checks[name] = "ok" if loop.healthy else "failed: stopped"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},

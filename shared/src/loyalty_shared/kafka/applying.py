@@ -13,19 +13,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 from aiokafka import ConsumerRecord, TopicPartition
 
 from loyalty_shared.db import Connection, inbox
 from loyalty_shared.db.errors import is_transient
-from loyalty_shared.db.outbox import enqueue_record
-from loyalty_shared.events.decoding import Decoded, InvalidEvent, UnknownType, decode_event
+from loyalty_shared.events.decoding import (
+    Decoded,
+    InvalidEvent,
+    RawRecord,
+    UnknownType,
+    decode_event,
+)
+from loyalty_shared.kafka.dead_letters import dead_letter
 from loyalty_shared.kafka.routing import Refusal, Route, Routes
-from loyalty_shared.kafka.topics import dlq_topic
 from loyalty_shared.observability.logging import get_logger
-from loyalty_shared.observability.metrics import DEAD_LETTERS, EVENTS
+from loyalty_shared.observability.metrics import EVENTS
 
 log = get_logger(__name__)
 
@@ -80,7 +85,8 @@ class BatchApplier:
             EVENTS.labels(self._service, record.topic, "unknown", "unknown_type").inc()
             log.info("unknown event type skipped", topic=record.topic, type=decoded.event_type)
             return None
-        return _Incoming(record, decoded)
+        raw = RawRecord(record.topic, record.key, record.value, tuple(record.headers or ()))
+        return _Incoming(record, replace(decoded, raw=raw))
 
     async def _apply_group(self, conn: Connection, route: Route, group: list[_Incoming]) -> None:
         claimed = await inbox.claim_many(conn, self._service, [i.event_id for i in group])
@@ -139,31 +145,18 @@ class BatchApplier:
     async def _dead_letter(
         self, conn: Connection, record: Record, rejection: InvalidEvent, *, event_type: str
     ) -> None:
-        # Keyed by position, not event id: a replay of this record must not dead-letter it twice,
-        # yet a corrected event republished under the same id must still be applied.
-        position = f"dlq:{record.topic}:{record.partition}:{record.offset}"
-        if not await inbox.claim(conn, self._service, position):
-            return
-        headers: list[tuple[str, bytes]] = [*(record.headers or ())]
-        headers += [
-            ("error.code", rejection.code.encode()),
-            ("error.detail", rejection.detail.encode()[:2000]),
-            ("error.service", self._service.encode()),
-            ("error.topic", record.topic.encode()),
-            ("error.partition", str(record.partition).encode()),
-            ("error.offset", str(record.offset).encode()),
-        ]
-        await enqueue_record(
-            conn, topic=dlq_topic(record.topic), key=record.key, value=record.value, headers=headers
-        )
-        EVENTS.labels(self._service, record.topic, event_type, "rejected").inc()
-        DEAD_LETTERS.labels(self._service, record.topic, rejection.code).inc()
-        log.warning(
-            "event refused",
+        await dead_letter(
+            conn,
+            service=self._service,
+            position=f"{record.topic}:{record.partition}:{record.offset}",
             topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=(record.key or b"").decode(errors="replace"),
-            code=rejection.code,
-            detail=rejection.detail,
+            key=record.key,
+            value=record.value,
+            headers=record.headers or (),
+            error=rejection,
+            event_type=event_type,
+            origin=[
+                ("error.partition", str(record.partition).encode()),
+                ("error.offset", str(record.offset).encode()),
+            ],
         )

@@ -16,9 +16,10 @@ from rich.table import Table
 
 from loyalty_devkit.demo import HEADERS, demo_stream
 from loyalty_devkit.local_broker import create_topics
+from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_devkit.openapi_export import DEFAULT_DIR as DEFAULT_OPENAPI_DIR
 from loyalty_devkit.openapi_export import stale_documents, write_documents
-from loyalty_devkit.platform_runner import member_token, run_platform
+from loyalty_devkit.platform_runner import database_url_for, member_token, run_platform
 from loyalty_shared.kafka.client import make_producer
 from loyalty_shared.settings import ServiceSettings
 
@@ -48,6 +49,28 @@ def token(
 ) -> None:
     """Print a JWT for a member, signed with the local secret (LOYALTY_JWT_SECRET if set)."""
     typer.echo(member_token(member_id, admin))
+
+
+@app.command()
+def audit(
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LOYALTY_POINTS_DATABASE_URL",
+            help="The points database (default: the one `make run` keeps in .local)",
+        ),
+    ] = None,
+) -> None:
+    """Recompute every member's balances from the points ledger; exit 1 on any difference."""
+    from loyalty_points.audit.service import audit as run_audit
+
+    if database_url is None:
+        local = LocalPostgres(Path(".local") / "pgdata")
+        database_url = database_url_for(local.dsn(), "points")
+    report = asyncio.run(run_audit(database_url))
+    for line in report.lines():
+        console.print(line, markup=False)
+    raise typer.Exit(0 if report.clean else 1)
 
 
 @app.command()

@@ -3,31 +3,21 @@ the window had already ended by the time the event is processed."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from loyalty_points.earning import repository
 from loyalty_points.earning.repository import Credit
 from loyalty_points.earning.rules import earn_for
+from loyalty_points.events import emit
+from loyalty_points.refunds.handlers import apply_parked_refunds
 from loyalty_points.tier_projection.repository import current_tiers
 from loyalty_shared.db import Connection
-from loyalty_shared.db.outbox import enqueue_events
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded, InvalidEvent
-from loyalty_shared.events.envelope import OutgoingEvent, schema_uri
 from loyalty_shared.events.loyalty import PointsEarnedV1
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
-from loyalty_shared.kafka.topics import LOYALTY_POINTS
 from loyalty_shared.program.schema import Program
-
-SOURCE = "loyalty/points"
-
-
-def derived_event_id(event_type: str, causation_id: str) -> str:
-    """The id of an event that follows from another: the same cause always yields the same id,
-    so even a re-emission is recognised downstream as a duplicate."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"loyalty:{event_type}:{causation_id}"))
 
 
 def _credit(event: Decoded, tier: str, program: Program, now: datetime) -> Credit:
@@ -60,8 +50,8 @@ def _credit(event: Decoded, tier: str, program: Program, now: datetime) -> Credi
     )
 
 
-def _points_earned(credit: Credit) -> OutgoingEvent:
-    data = PointsEarnedV1(
+def _points_earned(credit: Credit) -> PointsEarnedV1:
+    return PointsEarnedV1(
         member_id=credit.member_id,
         order_id=credit.order_id,
         points=credit.points,
@@ -74,14 +64,6 @@ def _points_earned(credit: Credit) -> OutgoingEvent:
         available_at=credit.available_at,
         expires_at=credit.expires_at,
         causation_id=credit.event_id,
-    )
-    return OutgoingEvent(
-        id=derived_event_id(PointsEarnedV1.TYPE, credit.event_id),
-        source=SOURCE,
-        type=PointsEarnedV1.TYPE,
-        subject=credit.member_id,
-        dataschema=schema_uri(PointsEarnedV1.TYPE, PointsEarnedV1.VERSION),
-        data=data.model_dump(mode="json"),
     )
 
 
@@ -96,11 +78,10 @@ def purchase_completed_handler(program: Program) -> BatchHandler:
             for e in events
         ]
         credited = await repository.credit_purchases(conn, credits)
-        await enqueue_events(
-            conn,
-            topic=LOYALTY_POINTS,
-            events=[_points_earned(c) for c in credits if c.event_id in credited and c.points > 0],
+        await emit(
+            conn, *(_points_earned(c) for c in credits if c.event_id in credited and c.points > 0)
         )
+        await apply_parked_refunds(conn, [c.order_id for c in credits if c.event_id in credited])
         return [
             Refusal(
                 c.event_id,

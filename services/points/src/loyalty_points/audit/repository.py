@@ -1,0 +1,55 @@
+"""The audit's SQL: every balance recomputed from the ledger, the lots and the refunds."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from loyalty_shared.db import Connection
+
+CHECKS: dict[str, str] = {
+    "balance differs from the sum of its ledger": """
+        SELECT coalesce(a.member_id, l.member_id) AS member_id,
+               jsonb_build_object('available', a.available, 'pending', a.pending,
+                                  'lifetime_earned', a.lifetime_earned) AS recorded,
+               jsonb_build_object('available', l.available, 'pending', l.pending,
+                                  'lifetime_earned', l.lifetime) AS recomputed
+        FROM points_account a
+        FULL JOIN (
+            SELECT member_id, sum(available_delta) AS available, sum(pending_delta) AS pending,
+                   sum(lifetime_delta) AS lifetime
+            FROM ledger_entry GROUP BY member_id
+        ) l USING (member_id)
+        WHERE (coalesce(a.available, 0), coalesce(a.pending, 0), coalesce(a.lifetime_earned, 0))
+              IS DISTINCT FROM
+              (coalesce(l.available, 0), coalesce(l.pending, 0), coalesce(l.lifetime, 0))
+    """,
+    "pending balance differs from its pending lots": """
+        SELECT a.member_id,
+               jsonb_build_object('pending', a.pending) AS recorded,
+               jsonb_build_object('pending', coalesce(sum(l.remaining), 0)) AS recomputed
+        FROM points_account a
+        LEFT JOIN points_lot l ON l.member_id = a.member_id AND l.status = 'pending'
+        GROUP BY a.member_id, a.pending
+        HAVING a.pending <> coalesce(sum(l.remaining), 0)
+    """,
+    "order reversals differ from its refunds": """
+        SELECT p.member_id,
+               jsonb_build_object('order_id', p.order_id, 'points_reversed', p.points_reversed,
+                                  'refunded_total', p.refunded_total) AS recorded,
+               jsonb_build_object('points', coalesce(sum(r.points), 0),
+                                  'amount', coalesce(sum(r.amount), 0)) AS recomputed
+        FROM purchase p LEFT JOIN refund r USING (order_id)
+        GROUP BY p.order_id
+        HAVING p.points_reversed <> coalesce(sum(r.points), 0)
+            OR p.refunded_total <> coalesce(sum(r.amount), 0)
+    """,
+}
+
+
+async def differences(conn: Connection) -> dict[str, list[asyncpg.Record]]:
+    return {name: await conn.fetch(sql) for name, sql in CHECKS.items()}
+
+
+async def members(conn: Connection) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM points_account")
+    return count

@@ -1,0 +1,115 @@
+"""The scheduled jobs of the points' life: pending points mature when their return window ends,
+unspent points expire when their time comes, and members hear 30 days ahead (`points.expiring`).
+
+Each job is idempotent and safe with several replicas (see repository.py); each batch is its own
+transaction with its events in the outbox, so a crash loses nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from loyalty_points.events import emit
+from loyalty_points.lifecycle import repository
+from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.db import Connection
+from loyalty_shared.db.errors import is_transient
+from loyalty_shared.events.loyalty import PointsExpiredV1, PointsExpiringV1, PointsMaturedV1
+from loyalty_shared.observability.logging import get_logger
+
+log = get_logger(__name__)
+
+BATCH = 1000
+EXPIRY_NOTICE = timedelta(days=30)
+
+
+async def mature(conn: Connection, now: datetime) -> int:
+    rows = await repository.mature_due(conn, now=now, limit=BATCH)
+    await emit(
+        conn,
+        *(
+            PointsMaturedV1(
+                member_id=r["member_id"],
+                order_id=r["order_id"],
+                points=r["points"],
+                matured_at=r["at"],
+                causation_id=f"lot:{r['id']}:matured",
+            )
+            for r in rows
+        ),
+    )
+    return len(rows)
+
+
+async def expire(conn: Connection, now: datetime) -> int:
+    rows = await repository.expire_due(conn, now=now, limit=BATCH)
+    await emit(
+        conn,
+        *(
+            PointsExpiredV1(
+                member_id=r["member_id"],
+                order_id=r["order_id"],
+                points=r["points"],
+                expired_at=r["at"],
+                causation_id=f"lot:{r['id']}:expired",
+            )
+            for r in rows
+        ),
+    )
+    return len(rows)
+
+
+async def warn(conn: Connection, now: datetime) -> int:
+    rows = await repository.warn_expiring(conn, now=now, horizon=now + EXPIRY_NOTICE, limit=BATCH)
+    await emit(
+        conn,
+        *(
+            PointsExpiringV1(
+                member_id=r["member_id"],
+                points=r["points"],
+                expires_at=r["at"],
+                causation_id=f"lot:{r['id']}:expiring",
+            )
+            for r in rows
+        ),
+    )
+    return len(rows)
+
+
+Job = Callable[[Connection, datetime], Awaitable[int]]
+JOBS: tuple[Job, ...] = (mature, expire, warn)  # in this order: a lot matures before it expires
+
+
+async def run_due(pool: asyncpg.Pool, now: datetime | None = None) -> dict[str, int]:
+    """Run every job until nothing is due; returns how many lots each handled."""
+    done: dict[str, int] = {}
+    for job in JOBS:
+        done[job.__name__] = 0
+        while True:
+            async with pool.acquire() as conn, conn.transaction():
+                handled = await job(conn, now or datetime.now(UTC))
+            done[job.__name__] += handled
+            if handled < BATCH:
+                break
+    return done
+
+
+class LifecycleJobs(BackgroundLoop):
+    def __init__(self, *, pool: asyncpg.Pool, interval_s: float) -> None:
+        super().__init__(name="points-lifecycle-jobs", stop_timeout_s=10)
+        self._pool = pool
+        self._interval_s = interval_s
+
+    async def _run(self) -> None:
+        while not await self._stop_within(self._interval_s):
+            try:
+                done = await run_due(self._pool)
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("points lifecycle jobs failed", error=repr(exc))
+                continue
+            if any(done.values()):
+                log.info("points lifecycle jobs ran", **done)

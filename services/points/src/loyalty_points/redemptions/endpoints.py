@@ -1,0 +1,64 @@
+"""POST /v1/members/{member_id}/redemptions and their cancellation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, status
+
+from loyalty_points.redemptions import service
+from loyalty_points.redemptions.errors import MissingIdempotencyKey
+from loyalty_points.redemptions.schemas import Redemption, RedemptionCreate
+from loyalty_shared.http.auth import AdminAccess, MemberAccess
+from loyalty_shared.http.db import Transaction
+from loyalty_shared.http.problems import problem_responses
+
+router = APIRouter(prefix="/v1/members/{member_id}/redemptions", tags=["redemptions"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Required. The same key with the same body answers the same again and "
+        "spends once; with another body it is 422.",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Spend points",
+    responses=problem_responses(400, 401, 403, 409, 422),
+)
+async def redeem(
+    member_id: str,
+    body: RedemptionCreate,
+    principal: MemberAccess,
+    conn: Transaction,
+    idempotency_key: IdempotencyKey = None,
+) -> Redemption:
+    if not idempotency_key:
+        raise MissingIdempotencyKey("send an Idempotency-Key header (a UUID per attempt)")
+    return await service.redeem(
+        conn,
+        member_id=member_id,
+        key=idempotency_key,
+        request=body,
+        actor=f"{'admin' if principal.subject != member_id else 'member'}:{principal.subject}",
+    )
+
+
+@router.post(
+    "/{redemption_id}/cancellation",
+    summary="Cancel a redemption (admin): the points return to their lots",
+    responses=problem_responses(401, 403, 404),
+)
+async def cancel(
+    member_id: str, redemption_id: UUID, principal: AdminAccess, conn: Transaction
+) -> Redemption:
+    return await service.cancel(
+        conn, member_id=member_id, redemption_id=redemption_id, actor=f"admin:{principal.subject}"
+    )

@@ -1,0 +1,162 @@
+"""`purchase.refunded` → points reversed in proportion to the amount refunded.
+
+The order's cumulative reversal is `floor(points * refunded / total)`, so the reversals of one
+order never add up to more than it earned and a full refund reverses exactly what it earned.
+Pending points (the order is still in its return window) come out of `pending`; matured ones out
+of `available`, which may go below zero when they were already spent.
+
+A refund for an order not credited yet is parked and applied when the purchase arrives (the
+backend may publish the two out of order across retries). A refund that names another member or
+currency, repeats a refund id, or exceeds what is left to refund is dead-lettered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, Decimal
+
+from loyalty_points.events import emit
+from loyalty_points.ledger import repository as ledger
+from loyalty_points.refunds import repository
+from loyalty_shared.db import Connection, inbox
+from loyalty_shared.events.commerce import PurchaseRefundedV1
+from loyalty_shared.events.decoding import Decoded, InvalidEvent, RawRecord, decode_event
+from loyalty_shared.events.loyalty import PointsReversedV1
+from loyalty_shared.kafka.dead_letters import dead_letter
+from loyalty_shared.kafka.routing import Refusal
+
+SERVICE = "points"
+
+
+def cumulative_reversal(points: int, total: Decimal, refunded: Decimal) -> int:
+    if refunded >= total:
+        return points
+    return int((points * refunded / total).to_integral_value(rounding=ROUND_FLOOR))
+
+
+async def apply_refund(conn: Connection, event: Decoded) -> InvalidEvent | None:
+    """Apply one refund, or say why not (having written nothing)."""
+    refund = event.data
+    assert isinstance(refund, PurchaseRefundedV1)
+    order = await repository.order_for_update(conn, refund.order_id)
+    if order is None:
+        assert event.raw is not None
+        assert event.raw.value is not None  # it decoded, so it has one
+        await repository.park(
+            conn,
+            event_id=event.envelope.id,
+            order_id=refund.order_id,
+            topic=event.raw.topic,
+            key=event.raw.key,
+            value=event.raw.value,
+            headers=event.raw.headers,
+        )
+        return None
+    if order["member_id"] != refund.member_id:
+        return InvalidEvent("member-mismatch", f"order {refund.order_id} belongs to another member")
+    if order["currency"] != refund.currency:
+        return InvalidEvent(
+            "currency-mismatch",
+            f"order {refund.order_id} was paid in {order['currency']}, not {refund.currency}",
+        )
+    if await repository.refund_known(conn, refund.refund_id):
+        return InvalidEvent("duplicate-refund", f"refund {refund.refund_id} was applied already")
+    left = order["total"] - order["refunded_total"]
+    if refund.amount > left:
+        return InvalidEvent(
+            "refund-exceeds-order",
+            f"refund of {refund.amount} exceeds the {left} left to refund on order "
+            f"{refund.order_id} (total {order['total']})",
+        )
+    refunded = order["refunded_total"] + refund.amount
+    reverse = (
+        cumulative_reversal(order["points"], order["total"], refunded) - order["points_reversed"]
+    )
+    bucket = order["lot_status"] or "available"
+    lot_taken = min(reverse, order["remaining"] or 0)
+    await repository.record_refund(
+        conn,
+        refund_id=refund.refund_id,
+        order_id=refund.order_id,
+        member_id=refund.member_id,
+        event_id=event.envelope.id,
+        amount=refund.amount,
+        points=reverse,
+        refunded_at=event.envelope.time,
+        lot_id=order["lot_id"],
+        lot_taken=lot_taken,
+    )
+    if reverse == 0:
+        return None
+    await ledger.record(
+        conn,
+        ledger.Movement(
+            member_id=refund.member_id,
+            kind="reverse",
+            actor="system:refund",
+            occurred_at=event.envelope.time,
+            available_delta=-reverse if bucket == "available" else 0,
+            pending_delta=-reverse if bucket == "pending" else 0,
+            lifetime_delta=-reverse,
+            order_id=refund.order_id,
+            lot_id=order["lot_id"],
+            cause_event_id=event.envelope.id,
+            details={
+                "refund_id": refund.refund_id,
+                "amount": str(refund.amount),
+                "refunded_total": str(refunded),
+                "order_total": str(order["total"]),
+                "order_points": order["points"],
+            },
+        ),
+    )
+    await emit(
+        conn,
+        PointsReversedV1(
+            member_id=refund.member_id,
+            order_id=refund.order_id,
+            refund_id=refund.refund_id,
+            points=reverse,
+            bucket=bucket,
+            refunded_amount=str(refund.amount),
+            causation_id=event.envelope.id,
+        ),
+    )
+    return None
+
+
+async def on_purchases_refunded(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+    refusals = []
+    for event in events:
+        error = await apply_refund(conn, event)
+        if error is not None:
+            refusals.append(Refusal(event.envelope.id, error))
+    return refusals
+
+
+async def apply_parked_refunds(conn: Connection, order_ids: Sequence[str]) -> None:
+    """The refunds that waited for these orders, applied now (or dead-lettered, with reason)."""
+    for row in await repository.unpark(conn, order_ids):
+        raw = RawRecord(
+            row["topic"],
+            row["message_key"],
+            row["payload"],
+            tuple(zip(row["header_names"], row["header_values"], strict=True)),
+        )
+        decoded = decode_event(raw.value, {PurchaseRefundedV1.TYPE: PurchaseRefundedV1})
+        assert isinstance(decoded, Decoded)
+        error = await apply_refund(conn, Decoded(decoded.envelope, decoded.data, raw))
+        if error is not None:
+            # refused after all: forget its id, so a corrected refund under the same id applies
+            await inbox.release(conn, SERVICE, row["event_id"])
+            await dead_letter(
+                conn,
+                service=SERVICE,
+                position=f"parked:{row['event_id']}",
+                topic=raw.topic,
+                key=raw.key,
+                value=raw.value,
+                headers=raw.headers,
+                error=error,
+                event_type=PurchaseRefundedV1.TYPE,
+            )

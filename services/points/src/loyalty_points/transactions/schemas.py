@@ -1,0 +1,33 @@
+"""A member's ledger as the app lists it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+
+class Cause(BaseModel):
+    event_id: str | None = Field(None, description="The event that caused the entry")
+    order_id: str | None = None
+    redemption_id: UUID | None = None
+    actor: str = Field(description="system:purchase, system:refund, member:<id>, admin:<id>")
+
+
+class Transaction(BaseModel):
+    id: int
+    type: Literal["earn", "mature", "reverse", "redeem", "redeem_cancel", "expire", "adjust"]
+    points: int = Field(description="Change to available plus pending")
+    available_delta: int
+    pending_delta: int
+    cause: Cause
+    occurred_at: datetime
+    recorded_at: datetime
+    details: dict[str, Any]
+
+
+class TransactionPage(BaseModel):
+    items: list[Transaction]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page")

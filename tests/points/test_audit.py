@@ -1,0 +1,74 @@
+"""`loyalty audit` recomputes every balance from the ledger and finds any difference."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from loyalty_points.settings import PointsSettings
+from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from tests.points.test_crediting_purchases import balance_of
+from tests.points.test_redemptions import ADMIN
+from tests.points.test_refunds import refund
+from tests.support.events import purchase
+from tests.support.kafka import publish_events
+from tests.support.tokens import bearer
+from tests.support.waiting import eventually
+
+LOYALTY = str(Path(sys.executable).with_name("loyalty"))
+
+
+def run_audit(dsn: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LOYALTY, "audit", "--database-url", dsn], capture_output=True, text=True, check=False
+    )
+
+
+async def test_the_audit_finds_every_balance_equal_to_its_ledger_and_a_tampered_one_not(
+    points_app: object, points_api: httpx.AsyncClient, broker: Any, points_settings: PointsSettings
+) -> None:
+    await publish_events(
+        broker.bootstrap,
+        COMMERCE_PURCHASES,
+        [
+            purchase("m-9101", "500.00", days_ago=30, order_id="o-9101"),
+            purchase("m-9101", "80.00", order_id="o-9102"),
+            refund("m-9101", "o-9101", "120.00", "r-9101"),
+            refund("m-9101", "o-9102", "80.00", "r-9102"),
+            purchase("m-9102", "42.00", days_ago=30),
+        ],
+    )
+    await eventually(lambda: balance_of(points_api, "m-9101"), lambda b: b["available"] == 380)
+    headers = {**bearer("m-9101"), "Idempotency-Key": str(uuid.uuid4())}
+    assert (
+        await points_api.post(
+            "/v1/members/m-9101/redemptions", json={"points": 100}, headers=headers
+        )
+    ).status_code == 201
+    assert (
+        await points_api.post(
+            "/v1/members/m-9102/adjustments", json={"points": -50, "reason": "fraud"}, headers=ADMIN
+        )
+    ).status_code == 201
+
+    clean = await asyncio.to_thread(run_audit, points_settings.database_url)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "differences=0" in clean.stdout
+
+    conn = await asyncpg.connect(points_settings.database_url)
+    try:
+        await conn.execute(
+            "UPDATE points_account SET available = available + 1 WHERE member_id = 'm-9102'"
+        )
+    finally:
+        await conn.close()
+    tampered = await asyncio.to_thread(run_audit, points_settings.database_url)
+    assert tampered.returncode == 1
+    assert "member m-9102" in tampered.stdout
