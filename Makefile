@@ -45,6 +45,7 @@ format: sync
 
 bench: sync
 	$(VENV)/bin/python -m bench.points_throughput
+	$(VENV)/bin/python -m bench.tier_evaluation
 
 clean:
 	rm -rf $(VENV) $(TOOLS)

@@ -20,12 +20,15 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker, create_topics, free_port
 from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_points.app import create_app as create_points_app
 from loyalty_points.settings import PointsSettings
+from loyalty_tiers.app import create_app as create_tiers_app
+from loyalty_tiers.settings import TiersSettings
+from tests.support.apps import client_of, running
 from tests.support.tokens import SECRET
 
 PARTITIONS = 4
@@ -92,15 +95,36 @@ def points_settings(new_database: object, broker: LocalBroker) -> PointsSettings
 
 
 @pytest.fixture
-async def points_app(points_settings: PointsSettings) -> AsyncIterator[object]:
-    """The points service running in-process: API, consumer and relay, until the test ends."""
-    app = create_points_app(points_settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+async def points_app(points_settings: PointsSettings) -> AsyncIterator[FastAPI]:
+    """The points service running in-process: API, consumer, relay and jobs, for the test."""
+    async with running(create_points_app(points_settings)) as app:
         yield app
 
 
 @pytest.fixture
-async def points_api(points_app: object) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=points_app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://points") as client:
+async def points_api(points_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(points_app) as client:
+        yield client
+
+
+@pytest.fixture
+def tiers_settings(new_database: object, broker: LocalBroker) -> TiersSettings:
+    assert callable(new_database)
+    return TiersSettings(
+        tiers_database_url=new_database("tiers"),
+        kafka_bootstrap=broker.bootstrap,
+        jwt_secret=SECRET,
+        kafka_session_timeout_ms=6000,
+    )
+
+
+@pytest.fixture
+async def tiers_app(tiers_settings: TiersSettings) -> AsyncIterator[FastAPI]:
+    async with running(create_tiers_app(tiers_settings)) as app:
+        yield app
+
+
+@pytest.fixture
+async def tiers_api(tiers_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(tiers_app) as client:
         yield client

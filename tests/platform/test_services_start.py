@@ -9,7 +9,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_feedback.app import create_app as feedback_app
@@ -19,6 +18,7 @@ from loyalty_notifications.settings import NotificationsSettings
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, COMMERCE_PURCHASES
 from loyalty_tiers.app import create_app as tiers_app
 from loyalty_tiers.settings import TiersSettings
+from tests.support.apps import serving
 from tests.support.events import encode, envelope, purchase
 from tests.support.kafka import publish, read_all
 from tests.support.tokens import SECRET
@@ -52,33 +52,27 @@ async def test_a_service_starts_serves_operations_and_records_its_input_events(
     settings = settings_type(
         **{f"{name}_database_url": dsn}, kafka_bootstrap=broker.bootstrap, jwt_secret=SECRET
     )
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as api:
-            assert (await api.get("/healthz")).json() == {"status": "ok"}
-            ready = await api.get("/readyz")
-            assert ready.status_code == 200, ready.text
-            assert set(ready.json()["checks"]) == {"database", "broker", "consumer", "relay"}
-            assert (await api.get("/openapi.json")).json()["info"]["title"] == f"Loyalty {name}"
-            assert "loyalty_events_total" in (await api.get("/metrics")).text
+    async with serving(create_app(settings)) as api:
+        assert (await api.get("/healthz")).json() == {"status": "ok"}
+        ready = await api.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert {"database", "broker", "consumer", "relay"} <= set(ready.json()["checks"])
+        assert (await api.get("/openapi.json")).json()["info"]["title"] == f"Loyalty {name}"
+        assert "loyalty_events_total" in (await api.get("/metrics")).text
 
-            await publish(
-                broker.bootstrap, topic, [(b"m-7001", b"[1, 2]"), (b"m-7001", encode(event))]
-            )
+        await publish(broker.bootstrap, topic, [(b"m-7001", b"[1, 2]"), (b"m-7001", encode(event))])
 
-            async def inbox() -> list[str]:
-                conn = await asyncpg.connect(dsn)
-                try:
-                    return [
-                        r["event_id"]
-                        for r in await conn.fetch("SELECT event_id FROM processed_event")
-                    ]
-                finally:
-                    await conn.close()
+        async def inbox() -> list[str]:
+            conn = await asyncpg.connect(dsn)
+            try:
+                return [
+                    r["event_id"] for r in await conn.fetch("SELECT event_id FROM processed_event")
+                ]
+            finally:
+                await conn.close()
 
-            ids = await eventually(inbox, lambda ids: event["id"] in ids)
-            assert len([i for i in ids if not i.startswith("dlq:")]) == 1
+        ids = await eventually(inbox, lambda ids: event["id"] in ids)
+        assert len([i for i in ids if not i.startswith("dlq:")]) == 1
     dead = await read_all(broker.bootstrap, f"{topic}.dlq", expect=1)
     assert [dict(r.headers)["error.service"] for r in dead] == [name.encode()]
 

@@ -58,6 +58,7 @@ class Member:
 
 @dataclass
 class Order:
+    order_id: str
     member: str
     total: Decimal
     points: int
@@ -92,7 +93,7 @@ async def _processed(pool: Any, count: int) -> int:
 
 @pytest.mark.slow
 @settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -148,7 +149,7 @@ async def test_every_balance_matches_an_independent_model_and_the_audit_agrees(
             events.append(
                 refund(
                     order.member,
-                    f"o-{run}-{orders.index(order)}",
+                    order.order_id,
                     f"{amount:.2f}",
                     str(uuid.uuid4()),
                 )
@@ -161,7 +162,7 @@ async def test_every_balance_matches_an_independent_model_and_the_audit_agrees(
         name = names[who]
         points = floor(total)
         lot = Lot(points, pending=days_ago < 14, age_days=days_ago)
-        orders.append(Order(name, total, points, lot))
+        orders.append(Order(f"o-{run}-{n}", name, total, points, lot))
         member = members[name]
         member.lifetime += points
         if lot.pending:

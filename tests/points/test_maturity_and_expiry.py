@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from asgi_lifespan import LifespanManager
 
 from loyalty_points.app import create_app
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
 from tests.points.test_crediting_purchases import balance_of
+from tests.support.apps import serving
 from tests.support.events import purchase
 from tests.support.kafka import publish_events, read_all
 from tests.support.tokens import bearer
@@ -104,10 +104,8 @@ async def test_two_replicas_running_the_jobs_at_once_handle_each_lot_once(
 @pytest.fixture
 async def scheduled_api(points_settings: PointsSettings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(points_settings.model_copy(update={"points_jobs_interval_s": 0.2}))
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://points") as client:
-            yield client
+    async with serving(app) as client:
+        yield client
 
 
 async def test_the_service_expires_due_points_by_itself(

@@ -11,11 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import jwt
 import pytest
-from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from loyalty_points.app import create_app
 from loyalty_points.settings import PointsSettings
+from tests.support.apps import serving
 from tests.support.tokens import SECRET, bearer, token
 
 PATH = "/v1/members/m-1001/points"
@@ -105,11 +105,8 @@ async def rs256_api(
     points_settings: PointsSettings, jwks_url: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = points_settings.model_copy(update={"jwt_secret": None, "jwt_jwks_url": jwks_url})
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://points") as client:
-            yield client
+    async with serving(create_app(settings)) as client:
+        yield client
 
 
 def rs256(sub: str, *, key: rsa.RSAPrivateKey = KEY, kid: str = "k1") -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The tiers service."""
+"""The tiers service: qualifying spend, upgrades at once, downgrades by evaluation."""
 
 from __future__ import annotations
 
@@ -7,30 +7,42 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
-from loyalty_shared.kafka.intake import record_only
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
+from loyalty_tiers.evaluation.jobs import Evaluation
 from loyalty_tiers.settings import TiersSettings
+from loyalty_tiers.spend.handlers import purchases_handler, refunds_handler
+from loyalty_tiers.status.endpoints import router as status_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: TiersSettings) -> FastAPI:
+    program = load_program(settings.program_file)
     spec = ServiceSpec(
         name="tiers",
         title="Loyalty tiers",
         description=(
-            "Tiers: qualifying spend over a rolling window, upgrades and downgrades. "
-            "This build validates and records its input events; tier rules land next."
+            "Tiers: qualifying spend over a rolling window, upgrades as soon as a threshold is "
+            "crossed, downgrades by a scheduled evaluation, admin overrides."
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
+        routers=[status_router],
         routes={
             COMMERCE_PURCHASES: {
-                PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, record_only),
-                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, record_only),
+                PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, purchases_handler(program)),
+                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, refunds_handler(program)),
             },
         },
+        loops={
+            "evaluation": lambda pool: Evaluation(
+                pool=pool, program=program, interval_s=settings.tiers_evaluation_interval_s
+            )
+        },
     )
-    return create_service_app(spec, settings)
+    app = create_service_app(spec, settings)
+    app.state.program = program
+    return app

@@ -1,15 +1,21 @@
-"""The tiers service's settings: shared ones plus its database and port."""
+"""The tiers service's settings: shared ones plus its database, port, program and schedule."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
+from loyalty_shared.program.loader import default_program_path
 from loyalty_shared.settings import ServiceSettings
 
 
 class TiersSettings(ServiceSettings):
     tiers_database_url: str = Field(min_length=1)
     tiers_port: int = Field(8002, ge=1, le=65535)
+    program_file: Path = Field(default_factory=default_program_path)
+    #: How often the downgrade evaluation looks for members whose tier validity has ended.
+    tiers_evaluation_interval_s: float = Field(3600.0, gt=0, le=86_400)
 
     @property
     def database_url(self) -> str:

@@ -35,6 +35,8 @@ def _plain_decimal(value: Any) -> Decimal:
     # A decimal *string*: a JSON number would already have been through a binary float in the
     # producer, so it is refused rather than silently rounded. Plain digits only: "4E+2",
     # "1_000" or " 399" are what Decimal() reads, not what the contract writes.
+    if isinstance(value, Decimal) and value.is_finite():
+        return value  # built in code (JSON never yields a Decimal), not read off the wire
     if not isinstance(value, str):
         raise ValueError('must be a decimal string such as "399.00", not a number')
     if not _DECIMAL.fullmatch(value):

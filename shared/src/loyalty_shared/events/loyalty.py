@@ -133,3 +133,19 @@ class PointsExpiringV1(PlatformEvent):
     points: int = Field(gt=0)
     expires_at: datetime
     causation_id: str
+
+
+class TierDowngradeWarningV1(PlatformEvent):
+    """Sent once per validity period, 30 days (by default) before an evaluation that would drop
+    the member a tier at their current spend, so there is still time to keep it."""
+
+    TYPE: ClassVar[str] = "tier.downgrade_warning"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    tier: str
+    would_drop_to: str
+    evaluation_at: datetime
+    qualifying_spend_then: Money
+    spend_needed: Money
+    causation_id: str

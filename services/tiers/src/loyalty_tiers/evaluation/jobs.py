@@ -1,0 +1,77 @@
+"""The scheduled downgrade evaluation (see repository.py for the rules it applies)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.db.errors import is_transient
+from loyalty_shared.observability.logging import get_logger
+from loyalty_shared.program.schema import Program
+from loyalty_tiers.evaluation import downgrade_warnings, repository
+from loyalty_tiers.events import emit, tier_changed
+
+log = get_logger(__name__)
+
+BATCH = 2000
+
+
+async def evaluate(pool: asyncpg.Pool, program: Program, now: datetime | None = None) -> int:
+    """Evaluate every due member, batch by batch; returns how many changed tier."""
+    now = now or datetime.now(UTC)
+    ladder = program.tiers.ladder
+    changed = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            rows = await repository.evaluate_due(
+                conn,
+                now=now,
+                today=now.date(),
+                window_start=now.date() - timedelta(days=program.tiers.qualifying_window_days),
+                validity=timedelta(days=program.tiers.validity_days),
+                names=[tier.name for tier in ladder],
+                thresholds=[tier.threshold for tier in ladder],
+                limit=BATCH,
+            )
+            downgrades = [r for r in rows if r["to_tier"] != r["from_tier"]]
+            await emit(
+                conn,
+                [
+                    tier_changed(
+                        program,
+                        member_id=r["member_id"],
+                        from_tier=r["from_tier"],
+                        to_tier=r["to_tier"],
+                        reason="evaluation",
+                        spend=r["spend"],
+                        valid_until=r["valid_until"],
+                        cause=f"evaluation:{now.date().isoformat()}",
+                    )
+                    for r in downgrades
+                ],
+            )
+        changed += len(downgrades)
+        if len(rows) < BATCH:
+            return changed
+
+
+class Evaluation(BackgroundLoop):
+    def __init__(self, *, pool: asyncpg.Pool, program: Program, interval_s: float) -> None:
+        super().__init__(name="tiers-evaluation", stop_timeout_s=10)
+        self._pool = pool
+        self._program = program
+        self._interval_s = interval_s
+
+    async def _run(self) -> None:
+        while not await self._stop_within(self._interval_s):
+            try:
+                changed = await evaluate(self._pool, self._program)
+                await downgrade_warnings.warn(self._pool, self._program, datetime.now(UTC))
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("tier evaluation failed", error=repr(exc))
+                continue
+            if changed:
+                log.info("tier evaluation downgraded members", members=changed)

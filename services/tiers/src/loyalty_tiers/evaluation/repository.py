@@ -1,0 +1,85 @@
+"""The downgrade evaluation in one statement per batch of members.
+
+Due: a tier above the base whose `valid_until` has passed, not evaluated today, and not held by
+an admin override. Each member drops at most one tier, to no lower than the spend supports; a
+member whose spend still supports the tier keeps it for another validity period. Rows are taken
+with `FOR UPDATE SKIP LOCKED` and stamped with the day, so two replicas (or a rerun the same day)
+never evaluate a member twice that day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import asyncpg
+
+from loyalty_shared.db import Connection
+
+
+async def evaluate_due(
+    conn: Connection,
+    *,
+    now: datetime,
+    today: date,
+    window_start: date,
+    validity: timedelta,
+    names: Sequence[str],
+    thresholds: Sequence[Decimal],
+    limit: int,
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        WITH ladder AS (
+            SELECT name, threshold, (n - 1)::int AS rank
+            FROM unnest($5::text[], $6::numeric[]) WITH ORDINALITY AS l (name, threshold, n)
+        ), due AS (
+            SELECT m.member_id, m.tier FROM member_tier m
+            WHERE m.valid_until <= $1 AND m.last_evaluated_on < $2
+              AND (m.override_until IS NULL OR m.override_until <= $1)
+              AND m.tier <> $5[1]
+            ORDER BY m.member_id LIMIT $7
+            FOR UPDATE SKIP LOCKED
+        ), spend AS (
+            SELECT d.member_id, d.tier, coalesce(sum(s.amount), 0) AS spend
+            FROM due d LEFT JOIN spend_day s ON s.member_id = d.member_id AND s.day > $3
+            GROUP BY d.member_id, d.tier
+        ), ranked AS (
+            SELECT s.member_id, s.tier, s.spend, coalesce(cur.rank, 0) AS held,
+                   (SELECT max(rank) FROM ladder WHERE threshold <= s.spend) AS supported
+            FROM spend s LEFT JOIN ladder cur ON cur.name = s.tier
+        ), decided AS (
+            SELECT r.member_id, r.tier AS from_tier, r.spend, r.supported >= r.held AS keeps,
+                   (SELECT name FROM ladder WHERE rank = greatest(r.held - 1, r.supported))
+                       AS to_tier
+            FROM ranked r
+        ), updated AS (
+            UPDATE member_tier m
+               SET tier = CASE WHEN d.keeps THEN m.tier ELSE d.to_tier END,
+                   reached_at = CASE WHEN d.keeps THEN m.reached_at ELSE $1 END,
+                   valid_until = $1 + $4::interval,
+                   qualifying_spend = d.spend,
+                   override_until = NULL, override_reason = NULL,
+                   last_evaluated_on = $2, updated_at = now()
+              FROM decided d
+             WHERE m.member_id = d.member_id
+            RETURNING m.member_id, d.from_tier, m.tier AS to_tier, d.spend, m.valid_until
+        ), history AS (
+            INSERT INTO tier_history (member_id, from_tier, to_tier, direction, reason,
+                                      qualifying_spend, valid_until, changed_at, cause)
+            SELECT member_id, from_tier, to_tier, 'down', 'evaluation', spend, valid_until, $1,
+                   'evaluation:' || $2::text
+            FROM updated WHERE to_tier <> from_tier
+        )
+        SELECT member_id, from_tier, to_tier, spend, valid_until FROM updated
+        """,
+        now,
+        today,
+        window_start,
+        validity,
+        list(names),
+        list(thresholds),
+        limit,
+    )
+    return rows

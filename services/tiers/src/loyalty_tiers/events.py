@@ -1,0 +1,57 @@
+"""`tier.changed` as the tiers service emits it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from loyalty_shared.db import Connection
+from loyalty_shared.db.outbox import enqueue_events
+from loyalty_shared.events.envelope import OutgoingEvent, schema_uri
+from loyalty_shared.events.loyalty import TierChangedV1
+from loyalty_shared.kafka.topics import LOYALTY_TIERS
+from loyalty_shared.program.schema import Program
+from loyalty_tiers.ladder import rank
+
+SOURCE = "loyalty/tiers"
+
+
+def tier_changed(
+    program: Program,
+    *,
+    member_id: str,
+    from_tier: str,
+    to_tier: str,
+    reason: Literal["spend", "evaluation", "admin"],
+    spend: Decimal,
+    valid_until: datetime,
+    cause: str,
+) -> OutgoingEvent:
+    from_rank, to_rank = rank(program, from_tier), rank(program, to_tier)
+    target = program.tier(to_tier)
+    assert target is not None
+    data = TierChangedV1(
+        member_id=member_id,
+        from_tier=from_tier,
+        to_tier=to_tier,
+        direction="up" if to_rank > from_rank else "down" if to_rank < from_rank else "same",
+        reason=reason,
+        qualifying_spend=spend.quantize(Decimal("0.01")),
+        valid_until=valid_until,
+        multiplier=target.multiplier,
+        causation_id=cause,
+    )
+    return OutgoingEvent(
+        id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"loyalty:tier.changed:{member_id}:{cause}")),
+        source=SOURCE,
+        type=TierChangedV1.TYPE,
+        subject=member_id,
+        dataschema=schema_uri(TierChangedV1.TYPE, TierChangedV1.VERSION),
+        data=data.model_dump(mode="json"),
+    )
+
+
+async def emit(conn: Connection, events: list[OutgoingEvent]) -> None:
+    await enqueue_events(conn, topic=LOYALTY_TIERS, events=events)
