@@ -103,3 +103,27 @@ async def test_a_currency_without_a_rate_earns_nothing(
 
     assert body["available"] == 50
     assert body["lifetime_earned"] == 50
+
+
+async def test_the_balance_as_of_a_past_time_answers_what_the_ledger_said_then(
+    points_app: object, points_api: httpx.AsyncClient, broker: object
+) -> None:
+    from datetime import UTC, datetime
+
+    before = datetime.now(UTC)
+    await publish_events(
+        broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-3101", "75.00", days_ago=30)]
+    )  # type: ignore[attr-defined]
+    await eventually(lambda: balance_of(points_api, "m-3101"), lambda b: b["available"] == 75)
+    path, headers = "/v1/members/m-3101/points", bearer("m-3101")
+
+    then = (
+        await points_api.get(path, params={"as_of": before.isoformat()}, headers=headers)
+    ).json()
+    now = (
+        await points_api.get(path, params={"as_of": datetime.now(UTC).isoformat()}, headers=headers)
+    ).json()
+
+    assert (then["available"], then["lifetime_earned"]) == (0, 0)
+    assert (now["available"], now["lifetime_earned"]) == (75, 75)
+    assert now["as_of"]

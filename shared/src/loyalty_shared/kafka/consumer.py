@@ -78,8 +78,17 @@ class ConsumerRunner(BackgroundLoop):
             await self._consumer.stop()
 
     async def _run(self) -> None:
+        failures = 0
         while not self._stopping.is_set():
-            batch = await self._consumer.getmany(timeout_ms=200)
+            try:
+                batch = await self._consumer.getmany(timeout_ms=200)
+            except KafkaError as exc:
+                # The broker away or the group moving: fetch again after a pause, commit nothing.
+                failures += 1
+                log.warning("fetch failed; retrying", error=repr(exc), attempt=failures)
+                await self._stop_within(min(10.0, 0.2 * 2**failures))
+                continue
+            failures = 0
             if not batch:
                 continue
             async with self._lock:

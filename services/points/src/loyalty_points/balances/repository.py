@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from loyalty_shared.db import Connection
@@ -27,3 +29,19 @@ async def expiring(conn: Connection, member_id: str) -> list[asyncpg.Record]:
         member_id,
     )
     return rows
+
+
+async def balance_as_of(conn: Connection, member_id: str, as_of: datetime) -> asyncpg.Record:
+    """The balances as the platform showed them at `as_of`: the ledger as recorded by then."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """
+        SELECT coalesce(sum(available_delta), 0)::bigint AS available,
+               coalesce(sum(pending_delta), 0)::bigint AS pending,
+               coalesce(sum(lifetime_delta), 0)::bigint AS lifetime_earned
+        FROM ledger_entry WHERE member_id = $1 AND recorded_at <= $2
+        """,
+        member_id,
+        as_of,
+    )
+    assert row is not None
+    return row

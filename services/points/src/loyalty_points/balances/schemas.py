@@ -21,5 +21,8 @@ class PointsBalance(BaseModel):
         "redemptions and expiry do not reduce it"
     )
     expiring: list[ExpiringPoints] = Field(
-        description="Unspent points by expiry time, soonest first"
+        description="Unspent points by expiry time, soonest first (empty for an `as_of` query)"
+    )
+    as_of: datetime | None = Field(
+        None, description="Set when the balances are those the ledger had recorded at that time"
     )
