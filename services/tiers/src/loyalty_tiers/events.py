@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
 from loyalty_shared.db import Connection
 from loyalty_shared.db.outbox import enqueue_events
-from loyalty_shared.events.envelope import OutgoingEvent, schema_uri
+from loyalty_shared.events.emitting import platform_event
+from loyalty_shared.events.envelope import OutgoingEvent
 from loyalty_shared.events.loyalty import TierChangedV1
 from loyalty_shared.kafka.topics import LOYALTY_TIERS
 from loyalty_shared.program.schema import Program
@@ -43,14 +43,8 @@ def tier_changed(
         multiplier=target.multiplier,
         causation_id=cause,
     )
-    return OutgoingEvent(
-        id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"loyalty:tier.changed:{member_id}:{cause}")),
-        source=SOURCE,
-        type=TierChangedV1.TYPE,
-        subject=member_id,
-        dataschema=schema_uri(TierChangedV1.TYPE, TierChangedV1.VERSION),
-        data=data.model_dump(mode="json"),
-    )
+    # the cause alone (an evaluation day) is shared by many members: the id names the member too
+    return platform_event(data, source=SOURCE, cause=f"{member_id}:{cause}")
 
 
 async def emit(conn: Connection, events: list[OutgoingEvent]) -> None:

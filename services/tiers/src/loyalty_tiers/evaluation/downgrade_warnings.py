@@ -3,7 +3,6 @@ spend that will still count then, once per validity period, set-based like the e
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -11,7 +10,8 @@ import asyncpg
 
 from loyalty_shared.db import Connection
 from loyalty_shared.db.outbox import enqueue_events
-from loyalty_shared.events.envelope import OutgoingEvent, schema_uri
+from loyalty_shared.events.emitting import platform_event
+from loyalty_shared.events.envelope import OutgoingEvent
 from loyalty_shared.events.loyalty import TierDowngradeWarningV1
 from loyalty_shared.kafka.topics import LOYALTY_TIERS
 from loyalty_shared.program.schema import Program
@@ -84,11 +84,4 @@ def _event(row: asyncpg.Record) -> OutgoingEvent:
         spend_needed=Decimal(row["needed"]).quantize(Decimal("0.01")),
         causation_id=cause,
     )
-    return OutgoingEvent(
-        id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"loyalty:{cause}")),
-        source=SOURCE,
-        type=TierDowngradeWarningV1.TYPE,
-        subject=row["member_id"],
-        dataschema=schema_uri(TierDowngradeWarningV1.TYPE, TierDowngradeWarningV1.VERSION),
-        data=data.model_dump(mode="json"),
-    )
+    return platform_event(data, source=SOURCE)
