@@ -6,7 +6,6 @@ Apache Kafka; nothing in the services relies on those differences.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -112,7 +111,3 @@ async def create_topics(
                 )
     finally:
         await admin.close()
-
-
-def create_topics_sync(bootstrap: str, *, partitions: int = 4) -> None:
-    asyncio.run(create_topics(bootstrap, partitions=partitions))
