@@ -149,3 +149,94 @@ class TierDowngradeWarningV1(PlatformEvent):
     qualifying_spend_then: Money
     spend_needed: Money
     causation_id: str
+
+
+class FeedbackRequestedV1(PlatformEvent):
+    """A survey invitation after a purchase: notifications turn it into a message with a link
+    that carries `survey_token` (signed by the feedback service, expiring at `expires_at`)."""
+
+    TYPE: ClassVar[str] = "feedback.requested"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    invitation_id: Id
+    order_id: Id
+    channel: Literal["online", "store", "app"]
+    purchased_at: datetime
+    survey_token: str = Field(min_length=1, max_length=2048)
+    expires_at: datetime
+    causation_id: Id
+
+
+class FeedbackReceivedV1(PlatformEvent):
+    """An NPS answer (0-10, CSAT 1-5 optional). `detractor` is true for 0-6: notifications send
+    a service-recovery alert to customer service for those."""
+
+    TYPE: ClassVar[str] = "feedback.received"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    feedback_id: Id
+    score: int = Field(ge=0, le=10)
+    csat: int | None = Field(default=None, ge=1, le=5)
+    category: Literal["promoter", "passive", "detractor"]
+    detractor: bool
+    order_id: Id | None = None
+    channel: Literal["online", "store", "app"] | None = None
+    comment: str | None = Field(default=None, max_length=2000)
+    answered_at: datetime
+    causation_id: Id | None = None
+
+
+class GoodwillGrantedV1(PlatformEvent):
+    """Service recovery: points the program grants a detractor. The points service consumes it
+    and credits `points` exactly once per event id (an available, adjustment-like entry)."""
+
+    TYPE: ClassVar[str] = "feedback.goodwill_granted"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    feedback_id: Id
+    points: int = Field(gt=0, le=1_000_000)
+    reason: str = Field(min_length=1, max_length=500)
+    causation_id: Id
+
+
+class MemberSegmentChangedV1(PlatformEvent):
+    """The member's behavioural (RFM) segment moved, e.g. loyal -> at_risk (a win-back moment)."""
+
+    TYPE: ClassVar[str] = "member.segment_changed"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    from_segment: str | None
+    to_segment: str = Field(min_length=1, max_length=32)
+    recency_days: int = Field(ge=0)
+    frequency: int = Field(ge=0)
+    monetary: Money
+    causation_id: Id | None = None
+
+
+class NotificationSentV1(PlatformEvent):
+    TYPE: ClassVar[str] = "notification.sent"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    notification_id: Id
+    trigger: str = Field(min_length=1, max_length=64)
+    channel: str = Field(min_length=1, max_length=32)
+    sent_at: datetime
+    causation_id: Id | None = None
+
+
+class NotificationFailedV1(PlatformEvent):
+    TYPE: ClassVar[str] = "notification.failed"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    notification_id: Id
+    trigger: str = Field(min_length=1, max_length=64)
+    channel: str = Field(min_length=1, max_length=32)
+    reason: str = Field(min_length=1, max_length=500)
+    failed_at: datetime
+    causation_id: Id | None = None
