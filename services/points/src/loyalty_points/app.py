@@ -11,8 +11,9 @@ from loyalty_points.balances.endpoints import router as balances_router
 from loyalty_points.earning.handlers import purchase_completed_handler
 from loyalty_points.lifecycle.jobs import LifecycleJobs
 from loyalty_points.redemptions.endpoints import router as redemptions_router
-from loyalty_points.refunds.handlers import on_purchases_refunded
+from loyalty_points.refunds.handlers import purchase_refunded_handler
 from loyalty_points.settings import PointsSettings
+from loyalty_points.simulation.endpoints import router as simulation_router
 from loyalty_points.tier_projection.handlers import tier_changed_handler
 from loyalty_points.transactions.endpoints import router as transactions_router
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
@@ -36,7 +37,13 @@ def create_app(settings: PointsSettings) -> FastAPI:
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
-        routers=[balances_router, transactions_router, redemptions_router, adjustments_router],
+        routers=[
+            balances_router,
+            transactions_router,
+            redemptions_router,
+            adjustments_router,
+            simulation_router,
+        ],
         loops={
             "lifecycle": lambda pool: LifecycleJobs(
                 pool=pool, interval_s=settings.points_jobs_interval_s
@@ -47,7 +54,9 @@ def create_app(settings: PointsSettings) -> FastAPI:
                 PurchaseCompletedV1.TYPE: Route(
                     PurchaseCompletedV1, purchase_completed_handler(program)
                 ),
-                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, on_purchases_refunded),
+                PurchaseRefundedV1.TYPE: Route(
+                    PurchaseRefundedV1, purchase_refunded_handler(program.earning.refund_policy)
+                ),
             },
             LOYALTY_TIERS: {
                 TierChangedV1.TYPE: Route(TierChangedV1, tier_changed_handler(program)),

@@ -5,10 +5,12 @@ Strict on purpose: an unknown key is an error (a typo must not silently fall bac
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from loyalty_shared.events.fields import CurrencyCode, Money
 
@@ -21,10 +23,69 @@ Rate = Annotated[Decimal, Field(ge=0, le=1000)]
 Multiplier = Annotated[Decimal, Field(gt=0, le=100)]
 
 
+#: A bonus rule's multiplier: 2 means the rule adds once more the purchase's base points.
+BonusMultiplier = Annotated[Decimal, Field(ge=1, le=100)]
+Channel = Literal["online", "store", "app"]
+RefundPolicy = Literal["proportional", "pending_only", "within_balance"]
+Category = Annotated[str, Field(min_length=1, max_length=128)]
+RuleName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+
+
+def _known_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone such as 'Asia/Shanghai'") from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
+
+
+class Campaign(_Strict):
+    """Bonus points for purchases made between `starts` and `ends` (local times in `time_zone`,
+    `ends` excluded), optionally only on some channels or for some categories."""
+
+    name: RuleName
+    multiplier: BonusMultiplier
+    starts: datetime
+    ends: datetime
+    time_zone: TimeZoneName
+    channels: list[Channel] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _dates(self) -> Campaign:
+        if self.starts.tzinfo is not None or self.ends.tzinfo is not None:
+            raise ValueError(
+                f"campaign {self.name}: write starts/ends as local times without an offset; "
+                "time_zone says where"
+            )
+        if self.ends <= self.starts:
+            raise ValueError(f"campaign {self.name}: ends ({self.ends}) must be after starts")
+        return self
+
+
 class Earning(_Strict):
     rates: dict[CurrencyCode, Rate]
     return_window_days: int = Field(ge=0, le=365)
     expiry_days: int = Field(ge=1, le=3650)
+    #: Bonus by item category, on the category's share of the order.
+    categories: dict[Category, BonusMultiplier] = Field(default_factory=dict)
+    #: Bonus by the channel the purchase was made on.
+    channels: dict[Channel, BonusMultiplier] = Field(default_factory=dict)
+    campaigns: list[Campaign] = Field(default_factory=list)
+    #: At most this many points per order, everything included.
+    max_points_per_order: int | None = Field(default=None, gt=0)
+    #: What a refund of matured points does (contract section 2 is `proportional`).
+    refund_policy: RefundPolicy = "proportional"
+
+    @model_validator(mode="after")
+    def _unique_campaigns(self) -> Earning:
+        names = [campaign.name for campaign in self.campaigns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"campaign names must be unique: {names}")
+        return self
 
 
 class Tier(_Strict):
@@ -55,10 +116,26 @@ class Tiers(_Strict):
         return self
 
 
+class Feedback(_Strict):
+    """Surveys after purchases and service recovery (the feedback service)."""
+
+    #: A survey invitation goes out this long after the purchase's `time`.
+    delay_hours: int = Field(72, ge=0, le=24 * 90)
+    #: Share of purchases sampled for a survey (deterministic from the order id).
+    sample_rate: float = Field(0.3, ge=0, le=1)
+    #: At most one invitation per member in this many days.
+    cooldown_days: int = Field(30, ge=0, le=365)
+    #: A survey link (its signed token) is valid this long after it is sent.
+    survey_validity_days: int = Field(14, ge=1, le=90)
+    #: Goodwill points granted to a detractor (score 0-6) who answered about an order; 0 = none.
+    goodwill_points: int = Field(0, ge=0, le=100_000)
+
+
 class Program(_Strict):
     currency: CurrencyCode
     earning: Earning
     tiers: Tiers
+    feedback: Feedback = Field(default_factory=Feedback)
 
     @property
     def base_tier(self) -> Tier:

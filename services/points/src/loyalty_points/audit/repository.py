@@ -35,12 +35,15 @@ CHECKS: dict[str, str] = {
     "order reversals differ from its refunds": """
         SELECT p.member_id,
                jsonb_build_object('order_id', p.order_id, 'points_reversed', p.points_reversed,
+                                  'points_forgiven', p.points_forgiven,
                                   'refunded_total', p.refunded_total) AS recorded,
                jsonb_build_object('points', coalesce(sum(r.points), 0),
+                                  'forgiven', coalesce(sum(r.points_forgiven), 0),
                                   'amount', coalesce(sum(r.amount), 0)) AS recomputed
         FROM purchase p LEFT JOIN refund r USING (order_id)
         GROUP BY p.order_id
         HAVING p.points_reversed <> coalesce(sum(r.points), 0)
+            OR p.points_forgiven <> coalesce(sum(r.points_forgiven), 0)
             OR p.refunded_total <> coalesce(sum(r.amount), 0)
     """,
 }

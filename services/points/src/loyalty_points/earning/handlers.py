@@ -46,6 +46,7 @@ def _credit(event: Decoded, tier: str, program: Program, now: datetime) -> Credi
             "currency": purchase.currency,
             "total": str(purchase.total),
             "channel": purchase.channel,
+            "rules": [line.as_json() for line in earn.lines],
         },
     )
 
@@ -81,7 +82,11 @@ def purchase_completed_handler(program: Program) -> BatchHandler:
         await emit(
             conn, *(_points_earned(c) for c in credits if c.event_id in credited and c.points > 0)
         )
-        await apply_parked_refunds(conn, [c.order_id for c in credits if c.event_id in credited])
+        await apply_parked_refunds(
+            conn,
+            [c.order_id for c in credits if c.event_id in credited],
+            program.earning.refund_policy,
+        )
         return [
             Refusal(
                 c.event_id,

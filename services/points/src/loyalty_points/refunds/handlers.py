@@ -2,8 +2,11 @@
 
 The order's cumulative reversal is `floor(points * refunded / total)`, so the reversals of one
 order never add up to more than it earned and a full refund reverses exactly what it earned.
-Pending points (the order is still in its return window) come out of `pending`; matured ones out
-of `available`, which may go below zero when they were already spent.
+Pending points (the order is still in its return window) come out of `pending`; what matured
+comes out of `available` as the program's refund policy says: `proportional` (the contract's
+default) takes it even below zero, `pending_only` takes none of it, `within_balance` takes at most
+what is available. What a policy does not take is forgiven for good: recorded on the order, so a
+later refund of the same order never takes it either.
 
 A refund for an order not credited yet is parked and applied when the purchase arrives (the
 backend may publish the two out of order across retries). A refund that names another member or
@@ -13,6 +16,7 @@ currency, repeats a refund id, or exceeds what is left to refund is dead-lettere
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from loyalty_points.events import emit
@@ -23,7 +27,8 @@ from loyalty_shared.events.commerce import PurchaseRefundedV1
 from loyalty_shared.events.decoding import Decoded, InvalidEvent, RawRecord, decode_event
 from loyalty_shared.events.loyalty import PointsReversedV1
 from loyalty_shared.kafka.dead_letters import dead_letter
-from loyalty_shared.kafka.routing import Refusal
+from loyalty_shared.kafka.routing import BatchHandler, Refusal
+from loyalty_shared.program.schema import RefundPolicy
 
 SERVICE = "points"
 
@@ -34,7 +39,27 @@ def cumulative_reversal(points: int, total: Decimal, refunded: Decimal) -> int:
     return int((points * refunded / total).to_integral_value(rounding=ROUND_FLOOR))
 
 
-async def apply_refund(conn: Connection, event: Decoded) -> InvalidEvent | None:
+@dataclass(frozen=True, slots=True)
+class Reversal:
+    points: int  # taken back
+    forgiven: int  # due by proportion, left with the member by the policy
+
+
+async def _reversal(
+    conn: Connection, *, due: int, bucket: str, member_id: str, policy: RefundPolicy
+) -> Reversal:
+    if bucket == "pending" or policy == "proportional" or due == 0:
+        return Reversal(due, 0)
+    if policy == "pending_only":
+        return Reversal(0, due)
+    available = await ledger.lock_account(conn, member_id)
+    taken = min(due, max(available, 0))
+    return Reversal(taken, due - taken)
+
+
+async def apply_refund(
+    conn: Connection, event: Decoded, policy: RefundPolicy
+) -> InvalidEvent | None:
     """Apply one refund, or say why not (having written nothing)."""
     refund = event.data
     assert isinstance(refund, PurchaseRefundedV1)
@@ -69,10 +94,16 @@ async def apply_refund(conn: Connection, event: Decoded) -> InvalidEvent | None:
             f"{refund.order_id} (total {order['total']})",
         )
     refunded = order["refunded_total"] + refund.amount
-    reverse = (
-        cumulative_reversal(order["points"], order["total"], refunded) - order["points_reversed"]
+    due = (
+        cumulative_reversal(order["points"], order["total"], refunded)
+        - order["points_reversed"]
+        - order["points_forgiven"]
     )
     bucket = order["lot_status"] or "available"
+    reversal = await _reversal(
+        conn, due=due, bucket=bucket, member_id=refund.member_id, policy=policy
+    )
+    reverse = reversal.points
     lot_taken = min(reverse, order["remaining"] or 0)
     await repository.record_refund(
         conn,
@@ -82,6 +113,7 @@ async def apply_refund(conn: Connection, event: Decoded) -> InvalidEvent | None:
         event_id=event.envelope.id,
         amount=refund.amount,
         points=reverse,
+        forgiven=reversal.forgiven,
         refunded_at=event.envelope.time,
         lot_id=order["lot_id"],
         lot_taken=lot_taken,
@@ -107,6 +139,8 @@ async def apply_refund(conn: Connection, event: Decoded) -> InvalidEvent | None:
                 "refunded_total": str(refunded),
                 "order_total": str(order["total"]),
                 "order_points": order["points"],
+                "refund_policy": policy,
+                "forgiven": reversal.forgiven,
             },
         ),
     )
@@ -125,16 +159,23 @@ async def apply_refund(conn: Connection, event: Decoded) -> InvalidEvent | None:
     return None
 
 
-async def on_purchases_refunded(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-    refusals = []
-    for event in events:
-        error = await apply_refund(conn, event)
-        if error is not None:
-            refusals.append(Refusal(event.envelope.id, error))
-    return refusals
+def purchase_refunded_handler(policy: RefundPolicy) -> BatchHandler:
+    async def on_purchases_refunded(
+        conn: Connection, events: Sequence[Decoded]
+    ) -> Sequence[Refusal]:
+        refusals = []
+        for event in events:
+            error = await apply_refund(conn, event, policy)
+            if error is not None:
+                refusals.append(Refusal(event.envelope.id, error))
+        return refusals
+
+    return on_purchases_refunded
 
 
-async def apply_parked_refunds(conn: Connection, order_ids: Sequence[str]) -> None:
+async def apply_parked_refunds(
+    conn: Connection, order_ids: Sequence[str], policy: RefundPolicy
+) -> None:
     """The refunds that waited for these orders, applied now (or dead-lettered, with reason)."""
     for row in await repository.unpark(conn, order_ids):
         raw = RawRecord(
@@ -145,7 +186,7 @@ async def apply_parked_refunds(conn: Connection, order_ids: Sequence[str]) -> No
         )
         decoded = decode_event(raw.value, {PurchaseRefundedV1.TYPE: PurchaseRefundedV1})
         assert isinstance(decoded, Decoded)
-        error = await apply_refund(conn, Decoded(decoded.envelope, decoded.data, raw))
+        error = await apply_refund(conn, Decoded(decoded.envelope, decoded.data, raw), policy)
         if error is not None:
             # refused after all: forget its id, so a corrected refund under the same id applies
             await inbox.release(conn, SERVICE, row["event_id"])

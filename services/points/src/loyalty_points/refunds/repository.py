@@ -15,7 +15,8 @@ async def order_for_update(conn: Connection, order_id: str) -> asyncpg.Record | 
     row: asyncpg.Record | None = await conn.fetchrow(
         """
         SELECT p.order_id, p.member_id, p.currency, p.total, p.points, p.refunded_total,
-               p.points_reversed, l.id AS lot_id, l.status AS lot_status, l.remaining
+               p.points_reversed, p.points_forgiven, l.id AS lot_id, l.status AS lot_status,
+               l.remaining
         FROM purchase p LEFT JOIN points_lot l ON l.order_id = p.order_id
         WHERE p.order_id = $1
         FOR UPDATE OF p
@@ -38,6 +39,7 @@ async def record_refund(
     event_id: str,
     amount: Decimal,
     points: int,
+    forgiven: int,
     refunded_at: datetime,
     lot_id: int | None,
     lot_taken: int,
@@ -46,11 +48,12 @@ async def record_refund(
         """
         WITH r AS (
             INSERT INTO refund (refund_id, order_id, member_id, event_id, amount, points,
-                                refunded_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                refunded_at, points_forgiven)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $10)
         ), p AS (
             UPDATE purchase SET refunded_total = refunded_total + $5,
-                                points_reversed = points_reversed + $6
+                                points_reversed = points_reversed + $6,
+                                points_forgiven = points_forgiven + $10
             WHERE order_id = $2
         )
         UPDATE points_lot SET remaining = remaining - $9 WHERE id = $8
@@ -64,6 +67,7 @@ async def record_refund(
         refunded_at,
         lot_id,
         lot_taken,
+        forgiven,
     )
 
 

@@ -1,0 +1,37 @@
+"""What `POST /v1/program/simulate` takes and answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from loyalty_shared.events.commerce import PurchaseCompletedV1
+from loyalty_shared.events.fields import Id
+
+
+class SimulationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purchase: PurchaseCompletedV1 = Field(description="The `data` of a `purchase.completed`")
+    time: AwareDatetime = Field(description="The purchase's `time` (campaigns, window, expiry)")
+    tier: str | None = Field(
+        None,
+        max_length=32,
+        description="Earn at this tier; by default the tier this service knows for the member",
+    )
+
+
+class RuleApplied(BaseModel):
+    rule: str = Field(description="base, tier, category:<name>, channel:<name>, campaign:<name>")
+    points: int
+    detail: str
+
+
+class Simulation(BaseModel):
+    member_id: Id
+    tier: str
+    points: int = Field(description="What the purchase would earn, every rule included")
+    available_at: datetime
+    expires_at: datetime
+    rules: list[RuleApplied] = Field(description="Rule by rule, in the order they apply")
