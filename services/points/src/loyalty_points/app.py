@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from loyalty_points.adjustments.endpoints import router as adjustments_router
 from loyalty_points.balances.endpoints import router as balances_router
 from loyalty_points.earning.handlers import purchase_completed_handler
+from loyalty_points.goodwill.handlers import goodwill_granted_handler
+from loyalty_points.holds.endpoints import router as holds_router
 from loyalty_points.lifecycle.jobs import LifecycleJobs
 from loyalty_points.redemptions.endpoints import router as redemptions_router
 from loyalty_points.refunds.handlers import purchase_refunded_handler
@@ -17,9 +19,9 @@ from loyalty_points.simulation.endpoints import router as simulation_router
 from loyalty_points.tier_projection.handlers import tier_changed_handler
 from loyalty_points.transactions.endpoints import router as transactions_router
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
-from loyalty_shared.events.loyalty import TierChangedV1
+from loyalty_shared.events.loyalty import GoodwillGrantedV1, TierChangedV1
 from loyalty_shared.kafka.routing import Route
-from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
+from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_FEEDBACK, LOYALTY_TIERS
 from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
 
@@ -41,6 +43,7 @@ def create_app(settings: PointsSettings) -> FastAPI:
             balances_router,
             transactions_router,
             redemptions_router,
+            holds_router,
             adjustments_router,
             simulation_router,
         ],
@@ -60,6 +63,9 @@ def create_app(settings: PointsSettings) -> FastAPI:
             },
             LOYALTY_TIERS: {
                 TierChangedV1.TYPE: Route(TierChangedV1, tier_changed_handler(program)),
+            },
+            LOYALTY_FEEDBACK: {
+                GoodwillGrantedV1.TYPE: Route(GoodwillGrantedV1, goodwill_granted_handler(program)),
             },
         },
     )

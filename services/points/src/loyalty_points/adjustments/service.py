@@ -15,8 +15,16 @@ from loyalty_shared.program.schema import Program
 
 
 async def adjust(
-    conn: Connection, *, member_id: str, request: AdjustmentCreate, actor: str, program: Program
+    conn: Connection,
+    *,
+    member_id: str,
+    request: AdjustmentCreate,
+    actor: str,
+    program: Program,
+    cause_event_id: str | None = None,
+    details: dict[str, str] | None = None,
 ) -> Adjustment:
+    """`cause_event_id` names the event that asked for it (a goodwill grant), if any."""
     now = datetime.now(UTC)
     await ledger.lock_account(conn, member_id)
     lot_id = None
@@ -39,7 +47,8 @@ async def adjust(
             available_delta=request.points,
             lifetime_delta=request.points,
             lot_id=lot_id,
-            details={"reason": request.reason},
+            cause_event_id=cause_event_id,
+            details={"reason": request.reason, **(details or {})},
         ),
     )
     if request.points < 0:
@@ -53,7 +62,7 @@ async def adjust(
             points=request.points,
             reason=request.reason,
             actor=actor,
-            causation_id=f"adjustment:{entry_id}",
+            causation_id=cause_event_id or f"adjustment:{entry_id}",
         ),
     )
     return Adjustment(

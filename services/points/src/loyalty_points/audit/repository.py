@@ -10,18 +10,21 @@ CHECKS: dict[str, str] = {
     "balance differs from the sum of its ledger": """
         SELECT coalesce(a.member_id, l.member_id) AS member_id,
                jsonb_build_object('available', a.available, 'pending', a.pending,
-                                  'lifetime_earned', a.lifetime_earned) AS recorded,
+                                  'lifetime_earned', a.lifetime_earned, 'held', a.held)
+                   AS recorded,
                jsonb_build_object('available', l.available, 'pending', l.pending,
-                                  'lifetime_earned', l.lifetime) AS recomputed
+                                  'lifetime_earned', l.lifetime, 'held', l.held) AS recomputed
         FROM points_account a
         FULL JOIN (
             SELECT member_id, sum(available_delta) AS available, sum(pending_delta) AS pending,
-                   sum(lifetime_delta) AS lifetime
+                   sum(lifetime_delta) AS lifetime, sum(held_delta) AS held
             FROM ledger_entry GROUP BY member_id
         ) l USING (member_id)
-        WHERE (coalesce(a.available, 0), coalesce(a.pending, 0), coalesce(a.lifetime_earned, 0))
+        WHERE (coalesce(a.available, 0), coalesce(a.pending, 0), coalesce(a.lifetime_earned, 0),
+               coalesce(a.held, 0))
               IS DISTINCT FROM
-              (coalesce(l.available, 0), coalesce(l.pending, 0), coalesce(l.lifetime, 0))
+              (coalesce(l.available, 0), coalesce(l.pending, 0), coalesce(l.lifetime, 0),
+               coalesce(l.held, 0))
     """,
     "pending balance differs from its pending lots": """
         SELECT a.member_id,
@@ -31,6 +34,15 @@ CHECKS: dict[str, str] = {
         LEFT JOIN points_lot l ON l.member_id = a.member_id AND l.status = 'pending'
         GROUP BY a.member_id, a.pending
         HAVING a.pending <> coalesce(sum(l.remaining), 0)
+    """,
+    "held balance differs from its active holds": """
+        SELECT a.member_id,
+               jsonb_build_object('held', a.held) AS recorded,
+               jsonb_build_object('held', coalesce(sum(h.points), 0)) AS recomputed
+        FROM points_account a
+        LEFT JOIN points_hold h ON h.member_id = a.member_id AND h.status = 'active'
+        GROUP BY a.member_id, a.held
+        HAVING a.held <> coalesce(sum(h.points), 0)
     """,
     "order reversals differ from its refunds": """
         SELECT p.member_id,

@@ -46,5 +46,6 @@ async def get_points(
         available=row["available"] if row else 0,
         pending=row["pending"] if row else 0,
         lifetime_earned=row["lifetime_earned"] if row else 0,
+        held=row["held"] if row else 0,
         expiring=[ExpiringPoints(points=r["points"], expires_at=r["expires_at"]) for r in lots],
     )

@@ -11,7 +11,7 @@ from loyalty_shared.db import Connection
 
 async def balance(conn: Connection, member_id: str) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT available, pending, lifetime_earned FROM points_account WHERE member_id = $1",
+        "SELECT available, pending, lifetime_earned, held FROM points_account WHERE member_id = $1",
         member_id,
     )
     return row
@@ -37,7 +37,8 @@ async def balance_as_of(conn: Connection, member_id: str, as_of: datetime) -> as
         """
         SELECT coalesce(sum(available_delta), 0)::bigint AS available,
                coalesce(sum(pending_delta), 0)::bigint AS pending,
-               coalesce(sum(lifetime_delta), 0)::bigint AS lifetime_earned
+               coalesce(sum(lifetime_delta), 0)::bigint AS lifetime_earned,
+               coalesce(sum(held_delta), 0)::bigint AS held
         FROM ledger_entry WHERE member_id = $1 AND recorded_at <= $2
         """,
         member_id,

@@ -14,7 +14,11 @@ class ExpiringPoints(BaseModel):
 
 class PointsBalance(BaseModel):
     member_id: str
-    available: int = Field(description="Spendable now; may be negative after a refund")
+    available: int = Field(
+        description="Spendable now (points held for a checkout excluded); may be negative after "
+        "a refund"
+    )
+    held: int = Field(0, description="Reserved by checkout holds not yet committed or released")
     pending: int = Field(description="Earned, waiting for the return window to end")
     lifetime_earned: int = Field(
         description="Every point ever earned (pending included) less reversals; "

@@ -16,16 +16,18 @@ from loyalty_shared.db import Connection
 @dataclass(frozen=True, slots=True)
 class Movement:
     member_id: str
-    kind: str  # earn, mature, reverse, redeem, redeem_cancel, expire, adjust
+    kind: str  # earn, mature, reverse, redeem, redeem_cancel, expire, adjust, hold, hold_release
     actor: str
     occurred_at: datetime
     available_delta: int = 0
     pending_delta: int = 0
     lifetime_delta: int = 0
+    held_delta: int = 0
     order_id: str | None = None
     lot_id: int | None = None
     cause_event_id: str | None = None
     redemption_id: UUID | None = None
+    hold_id: UUID | None = None
     details: dict[str, Any] | None = None
 
 
@@ -42,13 +44,14 @@ async def record(conn: Connection, movement: Movement) -> int:
         WITH entry AS (
             INSERT INTO ledger_entry (member_id, kind, available_delta, pending_delta,
                                       lifetime_delta, order_id, lot_id, cause_event_id,
-                                      redemption_id, actor, occurred_at, details)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                      redemption_id, actor, occurred_at, details, held_delta,
+                                      hold_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
             RETURNING id
         ), account AS (
             UPDATE points_account
                SET available = available + $3, pending = pending + $4,
-                   lifetime_earned = lifetime_earned + $5, updated_at = now()
+                   lifetime_earned = lifetime_earned + $5, held = held + $13, updated_at = now()
              WHERE member_id = $1
         )
         SELECT id FROM entry
@@ -65,6 +68,8 @@ async def record(conn: Connection, movement: Movement) -> int:
         movement.actor,
         movement.occurred_at,
         movement.details or {},
+        movement.held_delta,
+        movement.hold_id,
     )
     return entry_id
 
@@ -121,6 +126,22 @@ async def _allocate(conn: Connection, entry_id: int, taken: Sequence[tuple[int, 
         entry_id,
         [lot_id for lot_id, _ in taken],
         [points for _, points in taken],
+    )
+
+
+async def move_allocation(conn: Connection, *, from_entry: int, to_entry: int) -> None:
+    """The lots an entry took from now count as taken by another (a hold that became a
+    redemption), so cancelling the latter puts them back."""
+    await conn.execute(
+        """
+        WITH moved AS (
+            DELETE FROM lot_allocation WHERE ledger_entry_id = $1 RETURNING lot_id, points
+        )
+        INSERT INTO lot_allocation (ledger_entry_id, lot_id, points)
+        SELECT $2, lot_id, points FROM moved
+        """,
+        from_entry,
+        to_entry,
     )
 
 

@@ -1,5 +1,6 @@
 """The scheduled jobs of the points' life: pending points mature when their return window ends,
-unspent points expire when their time comes, and members hear 30 days ahead (`points.expiring`).
+checkout holds that ran out give their points back, unspent points expire when their time
+comes, and members hear 30 days ahead (`points.expiring`).
 
 Each job is idempotent and safe with several replicas (see repository.py); each batch is its own
 transaction with its events in the outbox, so a crash loses nothing and repeats nothing.
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from loyalty_points.events import emit
+from loyalty_points.holds.service import release_expired
 from loyalty_points.lifecycle import repository
 from loyalty_shared.background import BackgroundLoop
 from loyalty_shared.db import Connection
@@ -79,8 +81,14 @@ async def warn(conn: Connection, now: datetime) -> int:
     return len(rows)
 
 
+async def expire_holds(conn: Connection, now: datetime) -> int:
+    return await release_expired(conn, now=now, limit=BATCH)
+
+
 Job = Callable[[Connection, datetime], Awaitable[int]]
-JOBS: tuple[Job, ...] = (mature, expire, warn)  # in this order: a lot matures before it expires
+# In this order: a lot matures before it expires, and points a hold gives back to a lot whose
+# time has passed expire in the same run.
+JOBS: tuple[Job, ...] = (mature, expire_holds, expire, warn)
 
 
 async def run_due(pool: asyncpg.Pool, now: datetime | None = None) -> dict[str, int]:

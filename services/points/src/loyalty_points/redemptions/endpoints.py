@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, status
 from loyalty_points.redemptions import service
 from loyalty_points.redemptions.errors import MissingIdempotencyKey
 from loyalty_points.redemptions.schemas import Redemption, RedemptionCreate
-from loyalty_shared.http.auth import AdminAccess, MemberAccess
+from loyalty_shared.http.auth import AdminAccess, MemberAccess, Principal
 from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
 
@@ -25,6 +25,11 @@ IdempotencyKey = Annotated[
         "spends once; with another body it is 422.",
     ),
 ]
+
+
+def actor_of(principal: Principal, member_id: str) -> str:
+    """Who moved the points, for the ledger: the member, or an admin acting for them."""
+    return f"{'admin' if principal.subject != member_id else 'member'}:{principal.subject}"
 
 
 @router.post(
@@ -47,7 +52,7 @@ async def redeem(
         member_id=member_id,
         key=idempotency_key,
         request=body,
-        actor=f"{'admin' if principal.subject != member_id else 'member'}:{principal.subject}",
+        actor=actor_of(principal, member_id),
     )
 
 

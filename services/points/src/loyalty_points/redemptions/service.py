@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 import orjson
+from pydantic import BaseModel
 
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
@@ -26,7 +27,8 @@ from loyalty_shared.observability.logging import get_logger
 log = get_logger(__name__)
 
 
-def request_hash(request: RedemptionCreate) -> str:
+def request_hash(request: BaseModel) -> str:
+    """What an Idempotency-Key is bound to: the request body, canonically."""
     return hashlib.sha256(
         orjson.dumps(request.model_dump(), option=orjson.OPT_SORT_KEYS)
     ).hexdigest()

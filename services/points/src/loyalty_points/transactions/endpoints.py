@@ -34,13 +34,15 @@ async def list_transactions(
         Transaction(
             id=r["id"],
             type=r["kind"],
-            points=r["available_delta"] + r["pending_delta"],
+            points=r["available_delta"] + r["pending_delta"] + r["held_delta"],
             available_delta=r["available_delta"],
             pending_delta=r["pending_delta"],
+            held_delta=r["held_delta"],
             cause=Cause(
                 event_id=r["cause_event_id"],
                 order_id=r["order_id"],
                 redemption_id=r["redemption_id"],
+                hold_id=r["hold_id"],
                 actor=r["actor"],
             ),
             occurred_at=r["occurred_at"],

@@ -12,8 +12,8 @@ async def page(
 ) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
         """
-        SELECT id, kind, available_delta, pending_delta, cause_event_id, order_id, redemption_id,
-               actor, occurred_at, recorded_at, details
+        SELECT id, kind, available_delta, pending_delta, held_delta, cause_event_id, order_id,
+               redemption_id, hold_id, actor, occurred_at, recorded_at, details
         FROM ledger_entry
         WHERE member_id = $1 AND ($2::bigint IS NULL OR id < $2)
         ORDER BY id DESC

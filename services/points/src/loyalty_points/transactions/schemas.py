@@ -13,15 +13,30 @@ class Cause(BaseModel):
     event_id: str | None = Field(None, description="The event that caused the entry")
     order_id: str | None = None
     redemption_id: UUID | None = None
+    hold_id: UUID | None = None
     actor: str = Field(description="system:purchase, system:refund, member:<id>, admin:<id>")
 
 
 class Transaction(BaseModel):
     id: int
-    type: Literal["earn", "mature", "reverse", "redeem", "redeem_cancel", "expire", "adjust"]
-    points: int = Field(description="Change to available plus pending")
+    type: Literal[
+        "earn",
+        "mature",
+        "reverse",
+        "redeem",
+        "redeem_cancel",
+        "expire",
+        "adjust",
+        "hold",
+        "hold_release",
+    ]
+    points: int = Field(
+        description="Change to the member's points (available + pending + held): a hold moves "
+        "points from available to held (0), committing it spends them"
+    )
     available_delta: int
     pending_delta: int
+    held_delta: int = 0
     cause: Cause
     occurred_at: datetime
     recorded_at: datetime

@@ -1,0 +1,81 @@
+"""Checkout holds: POST …/holds reserves, …/commit spends, …/release gives back."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from loyalty_points.holds import repository, service
+from loyalty_points.holds.errors import HoldNotFound
+from loyalty_points.holds.schemas import Hold, HoldCreate
+from loyalty_points.redemptions.endpoints import IdempotencyKey, actor_of
+from loyalty_points.redemptions.errors import MissingIdempotencyKey
+from loyalty_shared.http.auth import MemberAccess
+from loyalty_shared.http.db import ReadOnly, Transaction
+from loyalty_shared.http.problems import problem_responses
+
+router = APIRouter(prefix="/v1/members/{member_id}/holds", tags=["holds"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Reserve points for a checkout",
+    description=(
+        "Takes the points out of `available` at once (another cart cannot spend them) until "
+        "the hold is committed, released, or its `ttl_seconds` run out. `Idempotency-Key` is "
+        "required: the same key and body answer the same hold; another body is 422."
+    ),
+    responses=problem_responses(400, 401, 403, 409, 422),
+)
+async def reserve(
+    member_id: str,
+    body: HoldCreate,
+    principal: MemberAccess,
+    conn: Transaction,
+    idempotency_key: IdempotencyKey = None,
+) -> Hold:
+    if not idempotency_key:
+        raise MissingIdempotencyKey("send an Idempotency-Key header (a UUID per attempt)")
+    return await service.reserve(
+        conn,
+        member_id=member_id,
+        key=idempotency_key,
+        request=body,
+        actor=actor_of(principal, member_id),
+    )
+
+
+@router.get("/{hold_id}", summary="A hold", responses=problem_responses(401, 403, 404))
+async def get_hold(member_id: str, hold_id: UUID, _: MemberAccess, conn: ReadOnly) -> Hold:
+    row = await repository.by_id(conn, member_id, hold_id)
+    if row is None:
+        raise HoldNotFound(f"member {member_id} has no hold {hold_id}")
+    return service.view(row)
+
+
+@router.post(
+    "/{hold_id}/commit",
+    summary="Spend the held points (a redemption)",
+    description="Committing a committed hold answers the same; a released or expired one is 409.",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def commit(member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction) -> Hold:
+    return await service.commit(
+        conn, member_id=member_id, hold_id=hold_id, actor=actor_of(principal, member_id)
+    )
+
+
+@router.post(
+    "/{hold_id}/release",
+    summary="Give the held points back",
+    description="Releasing twice answers the same; a committed hold is 409.",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def release(
+    member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction
+) -> Hold:
+    return await service.release(
+        conn, member_id=member_id, hold_id=hold_id, actor=actor_of(principal, member_id)
+    )
