@@ -1,4 +1,5 @@
-"""The feedback service."""
+"""The feedback service: NPS/CSAT surveys after purchases, service recovery for detractors,
+NPS reporting, and behavioural loyalty (RFM segments, CLV, the loyalty index)."""
 
 from __future__ import annotations
 
@@ -6,33 +7,55 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from loyalty_feedback.answers.endpoints import router as answers_router
+from loyalty_feedback.insight.endpoints import router as insight_router
+from loyalty_feedback.insight.jobs import InsightJobs
+from loyalty_feedback.invitations.jobs import SurveyJobs
+from loyalty_feedback.purchases.handlers import on_refunds, on_tier_changes, purchases_handler
+from loyalty_feedback.reporting.endpoints import router as reporting_router
 from loyalty_feedback.settings import FeedbackSettings
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.loyalty import TierChangedV1
-from loyalty_shared.kafka.intake import record_only
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
+from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: FeedbackSettings) -> FastAPI:
+    program = load_program(settings.program_file)
+    key = settings.survey_key()
     spec = ServiceSpec(
         name="feedback",
         title="Loyalty feedback",
         description=(
-            "Feedback: NPS and CSAT surveys, service recovery and loyalty insight. "
-            "This build validates and records its input events; surveys land next."
+            "Feedback: NPS and CSAT surveys sent after purchases (sampled, delayed, at most one "
+            "per member per cooldown), answers through the app or a signed survey link, service "
+            "recovery for detractors (an alert and goodwill points), NPS reports, and "
+            "behavioural loyalty: RFM segments, historic CLV and a loyalty index."
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
+        routers=[answers_router, reporting_router, insight_router],
         routes={
             COMMERCE_PURCHASES: {
-                PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, record_only),
-                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, record_only),
+                PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, purchases_handler(program)),
+                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, on_refunds),
             },
-            LOYALTY_TIERS: {TierChangedV1.TYPE: Route(TierChangedV1, record_only)},
+            LOYALTY_TIERS: {TierChangedV1.TYPE: Route(TierChangedV1, on_tier_changes)},
+        },
+        loops={
+            "surveys": lambda pool: SurveyJobs(
+                pool=pool, program=program, key=key, interval_s=settings.feedback_jobs_interval_s
+            ),
+            "insight": lambda pool: InsightJobs(
+                pool=pool, program=program, interval_s=settings.feedback_insight_interval_s
+            ),
         },
     )
-    return create_service_app(spec, settings)
+    app = create_service_app(spec, settings)
+    app.state.program = program
+    app.state.survey_key = key
+    return app

@@ -1,0 +1,61 @@
+"""POST /v1/members/{member_id}/feedback (member JWT) and POST /v1/surveys/{token}/answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, status
+
+from loyalty_feedback.answers import service
+from loyalty_feedback.answers.schemas import Feedback, FeedbackCreate, SurveyAnswer
+from loyalty_feedback.invitations import tokens
+from loyalty_shared.http.auth import MemberAccess
+from loyalty_shared.http.db import Transaction
+from loyalty_shared.http.problems import problem_responses
+from loyalty_shared.program.schema import Program
+
+router = APIRouter(tags=["feedback"])
+
+
+def _program(request: Request) -> Program:
+    program: Program = request.app.state.program
+    return program
+
+
+@router.post(
+    "/v1/members/{member_id}/feedback",
+    status_code=status.HTTP_201_CREATED,
+    summary="Answer NPS (and CSAT) as a member, optionally about one of their orders",
+    description=(
+        '`score` is an integer 0-10 (a string such as "9" is refused), `csat` 1-5, `comment` '
+        "at most 2,000 characters. `order_id` must be an order of this member the platform has "
+        "seen (422 otherwise); an order is answered once (409 the second time). A detractor "
+        "(0-6) alerts customer service and may earn goodwill points (the program's setting)."
+    ),
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def give_feedback(
+    member_id: str, body: FeedbackCreate, _: MemberAccess, conn: Transaction, request: Request
+) -> Feedback:
+    return await service.answer_in_app(
+        conn, _program(request), member_id=member_id, body=body, now=datetime.now(UTC)
+    )
+
+
+@router.post(
+    "/v1/surveys/{token}/answers",
+    status_code=status.HTTP_201_CREATED,
+    summary="Answer a survey through the link's signed token (no login)",
+    description=(
+        "The token (from `feedback.requested`) names the member, the invitation and the order. "
+        "A forged or altered token is 401, an expired one 410, a second answer 409."
+    ),
+    responses=problem_responses(401, 404, 409, 410, 422),
+)
+async def answer_survey(
+    token: str, body: SurveyAnswer, conn: Transaction, request: Request
+) -> Feedback:
+    claims = tokens.verify(request.app.state.survey_key, token)
+    return await service.answer_survey(
+        conn, _program(request), claims=claims, body=body, now=datetime.now(UTC)
+    )

@@ -1,0 +1,102 @@
+"""SQL of answers: the order they are about, storing one, and goodwill granted."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from loyalty_shared.db import Connection
+
+
+async def lock_member(conn: Connection, member_id: str) -> None:
+    """One answer of a member at a time (the goodwill cooldown is read, then written)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 42))", member_id)
+
+
+async def order_of(conn: Connection, member_id: str, order_id: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """
+        SELECT p.order_id, p.channel, i.invitation_id
+        FROM purchase p LEFT JOIN invitation i USING (order_id)
+        WHERE p.order_id = $1 AND p.member_id = $2
+        """,
+        order_id,
+        member_id,
+    )
+    return row
+
+
+async def tier_of(conn: Connection, member_id: str) -> str | None:
+    tier: str | None = await conn.fetchval(
+        "SELECT tier FROM member_tier WHERE member_id = $1", member_id
+    )
+    return tier
+
+
+async def insert_feedback(
+    conn: Connection,
+    *,
+    feedback_id: uuid.UUID,
+    member_id: str,
+    invitation_id: uuid.UUID | None,
+    order_id: str | None,
+    channel: str | None,
+    tier: str,
+    score: int,
+    csat: int | None,
+    comment: str | None,
+    source: str,
+    answered_at: datetime,
+) -> bool:
+    """False when the invitation or the order already has an answer."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO feedback (feedback_id, member_id, invitation_id, order_id, channel, tier,
+                              score, csat, comment, source, answered_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+        """,
+        feedback_id,
+        member_id,
+        invitation_id,
+        order_id,
+        channel,
+        tier,
+        score,
+        csat,
+        comment,
+        source,
+        answered_at,
+    )
+    return inserted is not None
+
+
+async def grant_goodwill(
+    conn: Connection,
+    *,
+    feedback_id: uuid.UUID,
+    member_id: str,
+    points: int,
+    now: datetime,
+    since: datetime,
+) -> bool:
+    """Grant unless the member had goodwill since `since`; True if granted."""
+    granted = await conn.fetchval(
+        """
+        INSERT INTO goodwill_grant (feedback_id, member_id, points, granted_at)
+        SELECT $1, $2, $3, $4
+        WHERE NOT EXISTS (
+            SELECT 1 FROM goodwill_grant WHERE member_id = $2 AND granted_at > $5
+        )
+        RETURNING 1
+        """,
+        feedback_id,
+        member_id,
+        points,
+        now,
+        since,
+    )
+    return granted is not None

@@ -1,0 +1,79 @@
+"""The scheduled recompute of every member's RFM segment: `member.segment_changed` for those
+whose segment moved (recency moves with time alone, so this runs even without new events)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from loyalty_feedback.events import emit
+from loyalty_feedback.insight import repository
+from loyalty_feedback.invitations.jobs import Clock, utc_now
+from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.db.errors import is_transient
+from loyalty_shared.events.loyalty import MemberSegmentChangedV1
+from loyalty_shared.observability.logging import get_logger
+from loyalty_shared.program.schema import Program
+
+log = get_logger(__name__)
+
+BATCH = 2000
+
+
+async def recompute_segments(
+    pool: asyncpg.Pool, program: Program, now: datetime | None = None
+) -> int:
+    """Recompute every member seen, batch by batch (one transaction each); returns how many
+    changed segment. Rerunning it the same day with nothing new changes nothing and emits
+    nothing; an event's id derives from member, day and new segment."""
+    now = now or utc_now()
+    after, changed = "", 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            members = await repository.members_after(conn, after, BATCH)
+            if not members:
+                return changed
+            rows = await repository.compute(conn, members, now=now, currency=program.currency)
+            moved = await repository.store(conn, rows, now=now)
+            await emit(
+                conn,
+                *(
+                    MemberSegmentChangedV1(
+                        member_id=r["member_id"],
+                        from_segment=r["from_segment"],
+                        to_segment=r["to_segment"],
+                        recency_days=r["recency_days"],
+                        frequency=r["frequency"],
+                        monetary=r["monetary"],
+                        causation_id=(
+                            f"segment:{r['member_id']}:{now.date().isoformat()}:{r['to_segment']}"
+                        ),
+                    )
+                    for r in moved
+                ),
+            )
+        changed += len(moved)
+        after = members[-1]
+
+
+class InsightJobs(BackgroundLoop):
+    def __init__(
+        self, *, pool: asyncpg.Pool, program: Program, interval_s: float, clock: Clock = utc_now
+    ) -> None:
+        super().__init__(name="feedback-insight", stop_timeout_s=10)
+        self._pool = pool
+        self._program = program
+        self._interval_s = interval_s
+        self._clock = clock
+
+    async def _run(self) -> None:
+        while not await self._stop_within(self._interval_s):
+            try:
+                changed = await recompute_segments(self._pool, self._program, self._clock())
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("segment recompute failed", error=repr(exc))
+                continue
+            if changed:
+                log.info("member segments changed", members=changed)

@@ -1,0 +1,173 @@
+"""Behavioural loyalty in SQL: RFM per member from the purchases and refunds seen, the segment
+and the loyalty index (rules in scoring.py), and the stored segments change events come from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from loyalty_feedback.insight import scoring
+from loyalty_shared.db import Connection
+
+_COMPUTE = f"""
+WITH members AS (
+    SELECT DISTINCT unnest($1::text[]) AS member_id
+), orders AS (
+    SELECT p.member_id, p.purchased_at, p.total, coalesce(r.refunded, 0) AS refunded,
+           p.currency = $3 AS in_currency,
+           (p.total = 0 OR coalesce(r.refunded, 0) < p.total) AS kept,
+           p.purchased_at > $2 - $4::interval AS recent
+    FROM purchase p
+    JOIN members m USING (member_id)
+    LEFT JOIN LATERAL (
+        SELECT sum(amount) AS refunded FROM refund WHERE refund.order_id = p.order_id
+    ) r ON true
+    WHERE p.purchased_at <= $2
+), stats AS (
+    SELECT m.member_id,
+           greatest(0, floor(extract(epoch FROM $2 - coalesce(
+               max(o.purchased_at) FILTER (WHERE o.kept), max(o.purchased_at))) / 86400))::int
+               AS recency_days,
+           count(*) FILTER (WHERE o.kept AND o.recent)::int AS frequency,
+           coalesce(sum(o.total - o.refunded) FILTER (WHERE o.in_currency AND o.recent), 0)
+               AS monetary,
+           count(o.member_id)::int AS purchases,
+           count(*) FILTER (WHERE o.kept)::int AS orders,
+           coalesce(sum(o.total - o.refunded) FILTER (WHERE o.in_currency), 0) AS clv
+    FROM members m LEFT JOIN orders o USING (member_id)
+    GROUP BY m.member_id
+), scored AS (
+    SELECT s.*,
+           CASE WHEN s.recency_days IS NULL THEN 1
+                ELSE 1 + (SELECT count(*) FROM unnest($5::int[]) t WHERE s.recency_days <= t)
+           END::int AS r_score,
+           (1 + (SELECT count(*) FROM unnest($6::int[]) t WHERE s.frequency >= t))::int
+               AS f_score,
+           (1 + (SELECT count(*) FROM unnest($7::numeric[]) t WHERE s.monetary >= t))::int
+               AS m_score,
+           (SELECT f.score FROM feedback f
+             WHERE f.member_id = s.member_id AND f.answered_at > $2 - $4::interval
+             ORDER BY f.answered_at DESC LIMIT 1) AS latest_score
+    FROM stats s
+)
+SELECT member_id, recency_days, frequency, monetary, purchases, orders, clv,
+       r_score, f_score, m_score, latest_score,
+       {scoring.SEGMENT_SQL} AS segment,
+       {scoring.INDEX_SQL} AS loyalty_index
+FROM scored ORDER BY member_id
+"""
+
+
+async def compute(
+    conn: Connection, member_ids: Sequence[str], *, now: datetime, currency: str
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        _COMPUTE,
+        list(member_ids),
+        now,
+        currency,
+        timedelta(days=scoring.WINDOW_DAYS),
+        list(scoring.RECENCY_DAYS),
+        list(scoring.FREQUENCY),
+        list(scoring.MONETARY),
+    )
+    return rows
+
+
+async def members_after(conn: Connection, after: str, limit: int) -> list[str]:
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT member_id FROM purchase WHERE member_id > $1
+        ORDER BY member_id LIMIT $2
+        """,
+        after,
+        limit,
+    )
+    return [row["member_id"] for row in rows]
+
+
+async def store(
+    conn: Connection, rows: Sequence[asyncpg.Record], *, now: datetime
+) -> list[asyncpg.Record]:
+    """Store the members' new insight; returns those whose segment changed (with the old one).
+    The old rows are locked first, so a concurrent recompute sees this one's segments."""
+    changed: list[asyncpg.Record] = await conn.fetch(
+        """
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::numeric[], $5::int[],
+                                 $6::int[], $7::int[], $8::text[], $9::int[], $10::numeric[])
+                   AS i (member_id, recency_days, frequency, monetary, r_score, f_score,
+                         m_score, segment, orders, clv)
+        ), old AS (
+            SELECT m.member_id, m.segment FROM member_insight m JOIN input USING (member_id)
+            ORDER BY m.member_id FOR UPDATE OF m
+        ), stored AS (
+            INSERT INTO member_insight AS m (member_id, recency_days, frequency, monetary,
+                                             r_score, f_score, m_score, segment, orders, clv,
+                                             computed_at)
+            SELECT *, $11 FROM input ORDER BY member_id
+            ON CONFLICT (member_id) DO UPDATE
+               SET recency_days = EXCLUDED.recency_days, frequency = EXCLUDED.frequency,
+                   monetary = EXCLUDED.monetary, r_score = EXCLUDED.r_score,
+                   f_score = EXCLUDED.f_score, m_score = EXCLUDED.m_score,
+                   segment = EXCLUDED.segment, orders = EXCLUDED.orders, clv = EXCLUDED.clv,
+                   computed_at = EXCLUDED.computed_at
+        )
+        SELECT i.member_id, o.segment AS from_segment, i.segment AS to_segment,
+               i.recency_days, i.frequency, i.monetary
+        FROM input i LEFT JOIN old o USING (member_id)
+        WHERE o.segment IS DISTINCT FROM i.segment
+        ORDER BY i.member_id
+        """,
+        [r["member_id"] for r in rows],
+        [r["recency_days"] for r in rows],
+        [r["frequency"] for r in rows],
+        [r["monetary"] for r in rows],
+        [r["r_score"] for r in rows],
+        [r["f_score"] for r in rows],
+        [r["m_score"] for r in rows],
+        [r["segment"] for r in rows],
+        [r["orders"] for r in rows],
+        [r["clv"] for r in rows],
+        now,
+    )
+    return changed
+
+
+async def segments(conn: Connection, *, now: datetime) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        WITH answers AS (
+            SELECT i.segment, f.score
+            FROM feedback f JOIN member_insight i USING (member_id)
+            WHERE f.answered_at > $1 - $2::interval
+        ), nps AS (
+            SELECT segment, count(*)::int AS responses,
+                   round(100.0 * (count(*) FILTER (WHERE score >= 9)
+                                  - count(*) FILTER (WHERE score <= 6)) / count(*), 1)::float8
+                       AS nps
+            FROM answers GROUP BY segment
+        )
+        SELECT i.segment,
+               count(*)::int AS members,
+               round(100.0 * count(*) / sum(count(*)) OVER (), 1)::float8 AS share,
+               round(avg(i.recency_days), 1)::float8 AS average_recency_days,
+               round(avg(i.frequency), 2)::float8 AS average_frequency,
+               round(avg(i.monetary), 2) AS average_monetary,
+               round(avg(i.clv), 2) AS average_clv,
+               round(100.0 * count(*) FILTER (WHERE i.orders >= 2) / count(*), 1)::float8
+                   AS repeat_purchase_rate,
+               count(*) FILTER (WHERE i.orders >= 2)::int AS repeaters,
+               coalesce(n.responses, 0) AS nps_responses,
+               n.nps,
+               max(i.computed_at) AS computed_at
+        FROM member_insight i LEFT JOIN nps n USING (segment)
+        GROUP BY i.segment, n.responses, n.nps
+        ORDER BY members DESC, i.segment
+        """,
+        now,
+        timedelta(days=scoring.WINDOW_DAYS),
+    )
+    return rows

@@ -1,0 +1,50 @@
+"""A member's loyalty, behaviour and attitude, and the segments overview."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+
+class MemberInsight(BaseModel):
+    member_id: str
+    segment: str | None = Field(
+        description="champions, loyal, new, potential, at_risk, hibernating, needs_attention; "
+        "null for a member without purchases"
+    )
+    recency_days: int | None = Field(description="Days since the last purchase")
+    frequency: int = Field(description="Purchases not refunded in full, last 365 days")
+    monetary: Decimal = Field(description="Net spend in the program currency, last 365 days")
+    r_score: int
+    f_score: int
+    m_score: int
+    orders: int = Field(description="Purchases not refunded in full, ever")
+    repeat_customer: bool = Field(description="Two purchases or more, ever")
+    clv: Decimal = Field(description="Historic customer lifetime value: net spend, ever")
+    average_order_value: Decimal | None
+    latest_nps_score: int | None = Field(description="The latest answer of the last 365 days")
+    loyalty_index: int = Field(description="0-100, see docs/loyalty-index.md")
+    as_of: datetime
+
+
+class SegmentStats(BaseModel):
+    segment: str
+    members: int
+    share: float = Field(description="% of the members with a segment")
+    average_recency_days: float | None
+    average_frequency: float | None
+    average_monetary: Decimal | None
+    average_clv: Decimal | None
+    repeat_purchase_rate: float = Field(description="% of members with two purchases or more")
+    nps_responses: int
+    nps: float | None = Field(description="NPS of the segment's answers, last 365 days")
+    computed_at: datetime
+
+
+class Segments(BaseModel):
+    items: list[SegmentStats]
+    members: int
+    repeat_purchase_rate: float | None = Field(description="% of all members, as of the recompute")
+    next_cursor: str | None = None

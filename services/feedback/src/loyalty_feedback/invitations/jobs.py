@@ -1,0 +1,96 @@
+"""The scheduled sender of survey invitations (`feedback.requested`), with an injectable clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from loyalty_feedback.events import emit
+from loyalty_feedback.invitations import repository, tokens
+from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.db.errors import is_transient
+from loyalty_shared.events.loyalty import FeedbackRequestedV1
+from loyalty_shared.observability.logging import get_logger
+from loyalty_shared.program.schema import Program
+
+log = get_logger(__name__)
+
+BATCH = 1000
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def send_invitations(
+    pool: asyncpg.Pool, program: Program, key: bytes, now: datetime | None = None
+) -> int:
+    """Send every due invitation, batch by batch (one transaction each); returns how many."""
+    now = now or utc_now()
+    settings = program.feedback
+    cooldown = timedelta(days=settings.cooldown_days)
+    validity = timedelta(days=settings.survey_validity_days)
+    sent_total = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            decided, sent = await repository.send_due(
+                conn, now=now, cooldown=cooldown, validity=validity, limit=BATCH
+            )
+            await emit(
+                conn,
+                *(
+                    FeedbackRequestedV1(
+                        member_id=r["member_id"],
+                        invitation_id=str(r["invitation_id"]),
+                        order_id=r["order_id"],
+                        channel=r["channel"],
+                        purchased_at=r["purchased_at"],
+                        survey_token=tokens.issue(
+                            key,
+                            member_id=r["member_id"],
+                            invitation_id=r["invitation_id"],
+                            order_id=r["order_id"],
+                            issued_at=r["sent_at"],
+                            expires_at=r["expires_at"],
+                        ),
+                        expires_at=r["expires_at"],
+                        causation_id=f"invitation:{r['invitation_id']}",
+                    )
+                    for r in sent
+                ),
+            )
+        sent_total += len(sent)
+        if decided == 0:
+            return sent_total
+
+
+class SurveyJobs(BackgroundLoop):
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        program: Program,
+        key: bytes,
+        interval_s: float,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__(name="feedback-surveys", stop_timeout_s=10)
+        self._pool = pool
+        self._program = program
+        self._key = key
+        self._interval_s = interval_s
+        self._clock = clock
+
+    async def _run(self) -> None:
+        while not await self._stop_within(self._interval_s):
+            try:
+                sent = await send_invitations(self._pool, self._program, self._key, self._clock())
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("survey invitations failed", error=repr(exc))
+                continue
+            if sent:
+                log.info("survey invitations sent", invitations=sent)

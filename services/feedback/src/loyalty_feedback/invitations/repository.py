@@ -1,0 +1,90 @@
+"""Sending due survey invitations, set-based and safe with several replicas.
+
+One statement per batch: due pending invitations are claimed `FOR UPDATE SKIP LOCKED`; those
+whose order was refunded in full by now, or that are overdue past their validity (a backfill),
+are skipped; of the rest, one per member (the earliest) is sent if the member's `member_survey`
+row allows it (an upsert whose `WHERE` is the cooldown, so two replicas sending to the same
+member serialise on that row and the second sees the first's send); the others are skipped as
+`cooldown`. Members' other due rows of the same batch wait for the next pass.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from loyalty_shared.db import Connection
+
+
+async def send_due(
+    conn: Connection, *, now: datetime, cooldown: timedelta, validity: timedelta, limit: int
+) -> tuple[int, list[asyncpg.Record]]:
+    """Returns (rows decided, the invitations sent now)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        WITH due AS (
+            SELECT i.invitation_id, i.member_id, i.order_id, i.due_at
+            FROM invitation i
+            WHERE i.status = 'pending' AND i.due_at <= $1
+            ORDER BY i.due_at, i.invitation_id LIMIT $4
+            FOR UPDATE SKIP LOCKED
+        ), facts AS (
+            SELECT d.*,
+                   CASE WHEN p.total > 0 AND coalesce(r.refunded, 0) >= p.total THEN 'refunded'
+                        WHEN d.due_at + $3::interval < $1 THEN 'stale'
+                   END AS skip
+            FROM due d
+            JOIN purchase p USING (order_id)
+            LEFT JOIN LATERAL (
+                SELECT sum(amount) AS refunded FROM refund WHERE refund.order_id = d.order_id
+            ) r ON true
+        ), candidates AS (
+            SELECT DISTINCT ON (member_id) invitation_id, member_id
+            FROM facts WHERE skip IS NULL
+            ORDER BY member_id, due_at, invitation_id
+        ), granted AS (
+            INSERT INTO member_survey AS m (member_id, last_sent_at)
+            SELECT member_id, $1 FROM candidates ORDER BY member_id
+            ON CONFLICT (member_id) DO UPDATE SET last_sent_at = EXCLUDED.last_sent_at
+            WHERE m.last_sent_at <= EXCLUDED.last_sent_at - $2::interval
+            RETURNING member_id
+        ), decided AS (
+            SELECT f.invitation_id,
+                   CASE WHEN f.skip IS NOT NULL THEN f.skip
+                        WHEN g.member_id IS NULL THEN 'cooldown'
+                   END AS skip
+            FROM facts f
+            LEFT JOIN candidates c USING (invitation_id)
+            LEFT JOIN granted g ON g.member_id = c.member_id
+            WHERE f.skip IS NOT NULL OR c.invitation_id IS NOT NULL
+        ), updated AS (
+            UPDATE invitation i
+               SET status = CASE WHEN d.skip IS NULL THEN 'sent' ELSE 'skipped' END,
+                   skip_reason = d.skip,
+                   sent_at = CASE WHEN d.skip IS NULL THEN $1 END,
+                   expires_at = CASE WHEN d.skip IS NULL THEN $1 + $3::interval END
+              FROM decided d
+             WHERE i.invitation_id = d.invitation_id
+            RETURNING i.invitation_id, i.member_id, i.order_id, i.channel, i.purchased_at,
+                      i.status, i.sent_at, i.expires_at
+        )
+        SELECT * FROM updated ORDER BY invitation_id
+        """,
+        now,
+        cooldown,
+        validity,
+        limit,
+    )
+    return len(rows), [r for r in rows if r["status"] == "sent"]
+
+
+async def invitation(conn: Connection, invitation_id: object) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """
+        SELECT invitation_id, member_id, order_id, channel, status, expires_at
+        FROM invitation WHERE invitation_id = $1
+        """,
+        invitation_id,
+    )
+    return row

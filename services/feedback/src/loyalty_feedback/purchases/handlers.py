@@ -1,0 +1,80 @@
+"""Purchases, refunds and tier changes → what this service knows about members and orders.
+
+A purchase is recorded (for answers' order checks and the behavioural insight) and, if sampled,
+gets a pending survey invitation due `delay_hours` after the purchase's `time`. Refunds are
+recorded by refund id; whether an order was refunded in full is decided when its invitation is
+due (invitations/). Tier changes keep each member's current tier for NPS by tier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from loyalty_feedback.events import derived_id
+from loyalty_feedback.invitations.sampling import sampled
+from loyalty_feedback.purchases import repository
+from loyalty_shared.db import Connection
+from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.events.decoding import Decoded
+from loyalty_shared.events.loyalty import TierChangedV1
+from loyalty_shared.kafka.routing import BatchHandler, Refusal
+from loyalty_shared.program.schema import Program
+
+
+def purchases_handler(program: Program) -> BatchHandler:
+    settings = program.feedback
+    delay = timedelta(hours=settings.delay_hours)
+
+    async def on_purchases(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+        purchases = [(e, _purchase(e)) for e in events]
+        added = await repository.add_purchases(
+            conn,
+            order_ids=[p.order_id for _, p in purchases],
+            member_ids=[p.member_id for _, p in purchases],
+            channels=[p.channel for _, p in purchases],
+            currencies=[p.currency for _, p in purchases],
+            totals=[p.total for _, p in purchases],
+            times=[e.envelope.time for e, _ in purchases],
+        )
+        chosen = [
+            (e, p)
+            for e, p in purchases
+            if p.order_id in added and sampled(p.order_id, settings.sample_rate)
+        ]
+        if chosen:
+            await repository.schedule_invitations(
+                conn,
+                invitation_ids=[derived_id("invitation", p.order_id) for _, p in chosen],
+                order_ids=[p.order_id for _, p in chosen],
+                due_at=[e.envelope.time + delay for e, _ in chosen],
+            )
+        return ()
+
+    return on_purchases
+
+
+async def on_refunds(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+    refunds = [(e, e.data) for e in events if isinstance(e.data, PurchaseRefundedV1)]
+    await repository.add_refunds(
+        conn,
+        refund_ids=[r.refund_id for _, r in refunds],
+        order_ids=[r.order_id for _, r in refunds],
+        member_ids=[r.member_id for _, r in refunds],
+        amounts=[r.amount for _, r in refunds],
+        times=[e.envelope.time for e, _ in refunds],
+    )
+    return ()
+
+
+async def on_tier_changes(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+    changes = [e.data for e in events if isinstance(e.data, TierChangedV1)]
+    await repository.set_tiers(
+        conn, member_ids=[c.member_id for c in changes], tiers=[c.to_tier for c in changes]
+    )
+    return ()
+
+
+def _purchase(event: Decoded) -> PurchaseCompletedV1:
+    assert isinstance(event.data, PurchaseCompletedV1)
+    return event.data

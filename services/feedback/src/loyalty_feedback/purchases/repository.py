@@ -1,0 +1,102 @@
+"""SQL of what the service learns from other services' events: orders, refunds, tiers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from loyalty_shared.db import Connection
+
+
+async def add_purchases(
+    conn: Connection,
+    *,
+    order_ids: Sequence[str],
+    member_ids: Sequence[str],
+    channels: Sequence[str],
+    currencies: Sequence[str],
+    totals: Sequence[Decimal],
+    times: Sequence[datetime],
+) -> set[str]:
+    """Record each order once; returns the order ids recorded now (not before)."""
+    rows = await conn.fetch(
+        """
+        INSERT INTO purchase (order_id, member_id, channel, currency, total, purchased_at)
+        SELECT DISTINCT ON (order_id) *
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[],
+                    $6::timestamptz[]) AS i (order_id, member_id, channel, currency, total, at)
+        ON CONFLICT (order_id) DO NOTHING
+        RETURNING order_id
+        """,
+        list(order_ids),
+        list(member_ids),
+        list(channels),
+        list(currencies),
+        list(totals),
+        list(times),
+    )
+    return {row["order_id"] for row in rows}
+
+
+async def schedule_invitations(
+    conn: Connection,
+    *,
+    invitation_ids: Sequence[uuid.UUID],
+    order_ids: Sequence[str],
+    due_at: Sequence[datetime],
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO invitation (invitation_id, member_id, order_id, channel, purchased_at, due_at)
+        SELECT i.invitation_id, p.member_id, p.order_id, p.channel, p.purchased_at, i.due_at
+        FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS i (invitation_id, order_id,
+                                                                      due_at)
+        JOIN purchase p USING (order_id)
+        ON CONFLICT DO NOTHING
+        """,
+        list(invitation_ids),
+        list(order_ids),
+        list(due_at),
+    )
+
+
+async def add_refunds(
+    conn: Connection,
+    *,
+    refund_ids: Sequence[str],
+    order_ids: Sequence[str],
+    member_ids: Sequence[str],
+    amounts: Sequence[Decimal],
+    times: Sequence[datetime],
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO refund (refund_id, order_id, member_id, amount, refunded_at)
+        SELECT DISTINCT ON (refund_id) *
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[])
+             AS i (refund_id, order_id, member_id, amount, at)
+        ON CONFLICT (refund_id) DO NOTHING
+        """,
+        list(refund_ids),
+        list(order_ids),
+        list(member_ids),
+        list(amounts),
+        list(times),
+    )
+
+
+async def set_tiers(conn: Connection, *, member_ids: Sequence[str], tiers: Sequence[str]) -> None:
+    """The last change per member wins (the batch is in partition order)."""
+    await conn.execute(
+        """
+        INSERT INTO member_tier AS m (member_id, tier)
+        SELECT DISTINCT ON (member_id) member_id, tier
+        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t (member_id, tier, n)
+        ORDER BY member_id, n DESC
+        ON CONFLICT (member_id) DO UPDATE SET tier = EXCLUDED.tier, updated_at = now()
+        """,
+        list(member_ids),
+        list(tiers),
+    )
