@@ -1,0 +1,171 @@
+"""`make deploy-check`: render both overlays and check every object, offline.
+
+1. `kubectl kustomize deploy/overlays/<dev|prod>` renders each overlay.
+2. Built-in kinds are validated by kubernetes-validate in strict mode (unknown fields are
+   errors) against the Kubernetes version the clusters run.
+3. Custom resources (Strimzi, CloudNativePG, Barman Cloud, KEDA, Prometheus-operator, Gateway
+   API) are validated with jsonschema against the CRD schemas kept in deploy/crds, made strict
+   the way the API server's strict field validation is (unknown fields are errors unless the
+   schema preserves them). A kind that is neither built in nor in deploy/crds is an error:
+   nothing is skipped silently.
+4. A policy check (policy.py) finds nothing above low.
+
+Exit status 0 when all pass, 1 otherwise. `--root DIR` checks another copy of deploy/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from policy import Finding, check_policy
+
+KUBERNETES_VERSION = "1.32.0"
+OVERLAYS = ("dev", "prod")
+
+
+def render(overlay: Path) -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise SystemExit("kubectl is not on PATH (it renders the overlays: `kubectl kustomize`)")
+    result = subprocess.run(  # noqa: S603 - our own overlay directory
+        [kubectl, "kustomize", str(overlay)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RenderError(f"kubectl kustomize {overlay} failed:\n{result.stderr.strip()}")
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+class RenderError(Exception):
+    pass
+
+
+def strict(schema: Any) -> Any:
+    """An OpenAPI v3 (structural) schema as a JSON Schema that rejects unknown fields."""
+    if isinstance(schema, list):
+        return [strict(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: strict(value) for key, value in schema.items()}
+    if "properties" in schema:
+        # jsonschema reads `properties` itself: recurse into each property's schema.
+        out["properties"] = {name: strict(sub) for name, sub in schema["properties"].items()}
+        if "additionalProperties" not in schema and not schema.get(
+            "x-kubernetes-preserve-unknown-fields"
+        ):
+            out["additionalProperties"] = False
+    if schema.get("x-kubernetes-int-or-string"):
+        out.pop("type", None)
+        out.setdefault("anyOf", [{"type": "integer"}, {"type": "string"}])
+    if schema.get("nullable") and isinstance(schema.get("type"), str):
+        out["type"] = [schema["type"], "null"]
+    return out
+
+
+def load_crds(directory: Path) -> dict[tuple[str, str], Any]:
+    schemas: dict[tuple[str, str], Any] = {}
+    for path in sorted(directory.glob("*.json")):
+        crd = json.loads(path.read_text(encoding="utf-8"))
+        for version, schema in crd["versions"].items():
+            top = copy.deepcopy(schema)
+            top.setdefault("properties", {})
+            # apiVersion, kind and metadata are checked by kubectl/the API server; the CRD
+            # schema leaves metadata open.
+            schemas[(f"{crd['group']}/{version}", crd["kind"])] = jsonschema.Draft4Validator(
+                strict(top)
+            )
+    return schemas
+
+
+def name_of(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{obj.get('kind')}/{meta.get('name')} ({obj.get('apiVersion')})"
+
+
+def validate(
+    objs: list[dict[str, Any]], crds: dict[tuple[str, str], Any]
+) -> tuple[list[str], Counter[str]]:
+    errors: list[str] = []
+    counts: Counter[str] = Counter()
+    for obj in objs:
+        key = (str(obj.get("apiVersion")), str(obj.get("kind")))
+        if key in crds:
+            problems = sorted(crds[key].iter_errors(obj), key=lambda e: list(e.absolute_path))
+            for problem in problems:
+                where = "/".join(str(p) for p in problem.absolute_path) or "(top)"
+                errors.append(f"{name_of(obj)}: {where}: {problem.message}")
+            counts["custom"] += 1
+            continue
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+            counts["built-in"] += 1
+        except kubernetes_validate.SchemaNotFoundError:
+            errors.append(
+                f"{name_of(obj)}: no schema: neither a Kubernetes {KUBERNETES_VERSION} kind nor "
+                "a CRD kept in deploy/crds"
+            )
+        except kubernetes_validate.ValidationError as exc:
+            where = "/".join(str(p) for p in exc.path) or "(top)"
+            errors.append(f"{name_of(obj)}: {where}: {exc.message}")
+    return errors, counts
+
+
+def check(root: Path) -> int:
+    started = time.monotonic()
+    crds = load_crds(root / "crds")
+    failed = False
+    for overlay in OVERLAYS:
+        try:
+            objs = render(root / "overlays" / overlay)
+        except RenderError as exc:
+            print(f"FAIL {overlay}: {exc}")  # noqa: T201
+            failed = True
+            continue
+        errors, counts = validate(objs, crds)
+        findings = check_policy(objs)
+        blocking = [f for f in findings if f.blocking]
+        for error in errors:
+            print(f"FAIL {overlay}: schema: {error}")  # noqa: T201
+        for finding in blocking:
+            print(f"FAIL {overlay}: {finding}")  # noqa: T201
+        severities = Counter(f.severity for f in findings)
+        lows = Counter(f.rule for f in findings if not f.blocking)
+        print(  # noqa: T201
+            f"{'FAIL' if errors or blocking else 'ok  '} {overlay}: {len(objs)} objects, "
+            f"{counts['built-in']} built-in (kubernetes-validate --strict, {KUBERNETES_VERSION}), "
+            f"{counts['custom']} custom resources (CRD schemas), {len(errors)} schema errors; "
+            f"policy: {severities['high']} high, {severities['medium']} medium, "
+            f"{severities['low']} low" + (f" ({_rules(lows)})" if lows else "")
+        )
+        failed = failed or bool(errors or blocking)
+    print(f"deploy-check {'FAILED' if failed else 'passed'} in {time.monotonic() - started:.1f}s")  # noqa: T201
+    return 1 if failed else 0
+
+
+def _rules(counter: Counter[str]) -> str:
+    return ", ".join(f"{rule} x{n}" for rule, n in sorted(counter.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
+    raise SystemExit(check(parser.parse_args().root))
+
+
+__all__ = ["Finding", "check", "load_crds", "render", "validate"]
+
+if __name__ == "__main__":
+    main()

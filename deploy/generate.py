@@ -1,0 +1,844 @@
+"""Write the per-service manifests of deploy/base and deploy/components/keda from one table.
+
+The four services differ only in name, port, what they consume and produce, and a few
+extras; writing their Deployment, Service, PDB, HPA, NetworkPolicy, ServiceMonitor, migration
+Job, database, topics, users and scalers by hand four times would drift. Run
+`python deploy/generate.py` after changing a table; tests/deploy checks the committed files are
+what it writes.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).parent
+BASE = HERE / "base"
+KEDA = HERE / "components" / "keda"
+
+NAMESPACE = "loyalty"
+KAFKA_CLUSTER = "loyalty"  # Strimzi names: loyalty-kafka-bootstrap, loyalty-cluster-ca-cert
+KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9093"
+GATEWAY_NAMESPACE = "gateway"
+MONITORING_NAMESPACE = "monitoring"
+IMAGE_REPO = "registry.example.com/loyalty"
+SITE_PACKAGES = "/app/.venv/lib/python3.11/site-packages"
+
+#: Partitions bound the consumers of a group: one partition is read by at most one member. The
+#: key is the member id everywhere, so adding partitions later moves members to other
+#: partitions (their order is broken while old records drain): size once, generously. 12 divides
+#: evenly among 1, 2, 3, 4, 6 and 12 consumers. Retention: the inputs are kept 7 days (a
+#: consumer can be rewound after an incident; the ledger in PostgreSQL is the record), the
+#: dead-letter topics 30 days (time to look, fix and replay).
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    retention_days: int
+    why: str
+
+
+TOPICS = [
+    Topic(
+        "commerce.purchases",
+        12,
+        7,
+        "the busiest input: every purchase and refund, read by points, tiers and feedback",
+    ),
+    Topic("commerce.members", 6, 7, "enrolments and profile changes, far fewer than purchases"),
+    Topic(
+        "loyalty.points",
+        12,
+        7,
+        "one or more events per purchase plus maturation, expiry and "
+        "warnings: as busy as the purchases",
+    ),
+    Topic("loyalty.tiers", 6, 7, "tier changes are rare (a few per member per year)"),
+    Topic("loyalty.feedback", 6, 7, "survey requests and answers, at most one per order"),
+    Topic("loyalty.notifications", 6, 7, "delivery outcomes, at most a few per member a day"),
+]
+DLQ_PARTITIONS = 3  # dead letters are rare; 3 keeps one member's records in order, spread
+DLQ_RETENTION_DAYS = 30
+
+
+def dlq(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+    consumes: tuple[str, ...]
+    produces: tuple[str, ...]
+    #: Egress beyond Kafka, its database and DNS (SMTP, webhooks, push/SMS provider).
+    external_egress: bool = False
+    cpu_request: str = "250m"
+    memory_request: str = "256Mi"
+    memory_limit: str = "512Mi"
+    extra_env: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def app(self) -> str:
+        return f"loyalty-{self.name}"
+
+    @property
+    def db(self) -> str:
+        return f"{self.name}-db"
+
+    @property
+    def database(self) -> str:
+        return f"loyalty_{self.name}"
+
+    @property
+    def max_replicas(self) -> int:
+        # More consumers than the partitions of the busiest topic consumed would sit idle.
+        partitions = {t.name: t.partitions for t in TOPICS}
+        return max(partitions[topic] for topic in self.consumes)
+
+    @property
+    def writes(self) -> tuple[str, ...]:
+        # What it emits, and the dead-letter twins of what it consumes (it dead-letters there).
+        return self.produces + tuple(dlq(topic) for topic in self.consumes)
+
+
+SERVICES = [
+    Service(
+        "points",
+        8001,
+        ("commerce.purchases", "loyalty.tiers"),
+        ("loyalty.points",),
+        cpu_request="500m",
+        memory_request="384Mi",
+        memory_limit="768Mi",
+    ),
+    Service("tiers", 8002, ("commerce.purchases",), ("loyalty.tiers",)),
+    Service(
+        "notifications",
+        8003,
+        ("commerce.members", "loyalty.points", "loyalty.tiers"),
+        ("loyalty.notifications",),
+        external_egress=True,
+    ),
+    Service("feedback", 8004, ("commerce.purchases", "loyalty.tiers"), ("loyalty.feedback",)),
+]
+
+#: SIGTERM drain: the preStop sleep lets endpoints and the gateway stop sending; then uvicorn
+#: waits up to 30 s for requests, the consumer up to 25 s to finish and commit its batch, the
+#: relay up to 10 s to publish what is committed. The grace period covers all of it.
+PRESTOP_SLEEP_S = 5
+GRACE_PERIOD_S = PRESTOP_SLEEP_S + 30 + 25 + 10 + 10
+
+
+def labels(svc: Service, component: str = "api") -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": svc.app,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": "loyalty",
+    }
+
+
+def selector(svc: Service) -> dict[str, str]:
+    return {"app.kubernetes.io/name": svc.app, "app.kubernetes.io/component": "api"}
+
+
+def database_url(svc: Service, host: str) -> str:
+    # No password in the URL: asyncpg and dbmate (lib/pq) both read PGPASSWORD.
+    return f"postgresql://{svc.database}@{host}:5432/{svc.database}?sslmode=require"
+
+
+def common_env(svc: Service) -> list[dict[str, Any]]:
+    return [
+        {"name": "LOYALTY_HOST", "value": "0.0.0.0"},  # noqa: S104 - a pod's own address
+        {"name": f"LOYALTY_{svc.name.upper()}_PORT", "value": str(svc.port)},
+        {"name": "LOYALTY_LOG_FORMAT", "value": "json"},
+        {
+            "name": f"LOYALTY_{svc.name.upper()}_DATABASE_URL",
+            "value": database_url(svc, f"{svc.db}-pooler-rw"),
+        },
+        {"name": "PGPASSWORD", "valueFrom": secret_ref(f"{svc.db}-app", "password")},
+        # asyncpg behind pgbouncer in transaction mode: no prepared-statement cache.
+        {"name": "LOYALTY_DB_STATEMENT_CACHE_SIZE", "value": "0"},
+        {"name": "LOYALTY_KAFKA_BOOTSTRAP", "value": KAFKA_BOOTSTRAP},
+        {"name": "LOYALTY_KAFKA_SECURITY_PROTOCOL", "value": "SASL_SSL"},
+        {"name": "LOYALTY_KAFKA_SASL_MECHANISM", "value": "SCRAM-SHA-512"},
+        {"name": "LOYALTY_KAFKA_SASL_USERNAME", "value": svc.app},
+        {"name": "LOYALTY_KAFKA_SASL_PASSWORD", "valueFrom": secret_ref(svc.app, "password")},
+        {"name": "LOYALTY_KAFKA_SSL_CAFILE", "value": "/etc/kafka-ca/ca.crt"},
+        {"name": "LOYALTY_KAFKA_IDEMPOTENT_PRODUCER", "value": "true"},
+        {"name": "LOYALTY_JWT_SECRET", "valueFrom": secret_ref("loyalty-jwt", "secret")},
+        {"name": "LOYALTY_PROGRAM_FILE", "value": "/etc/loyalty/program/program.toml"},
+        *({"name": k, "value": v} for k, v in svc.extra_env),
+    ]
+
+
+def secret_ref(name: str, key: str) -> dict[str, Any]:
+    return {"secretKeyRef": {"name": name, "key": key}}
+
+
+CONTAINER_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "privileged": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "fsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def volumes() -> list[dict[str, Any]]:
+    return [
+        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+        {"name": "program", "configMap": {"name": "loyalty-program"}},
+        {
+            "name": "kafka-ca",
+            "secret": {
+                "secretName": f"{KAFKA_CLUSTER}-cluster-ca-cert",
+                "items": [{"key": "ca.crt", "path": "ca.crt"}],
+            },
+        },
+    ]
+
+
+MOUNTS = [
+    {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - the one writable place
+    {"name": "program", "mountPath": "/etc/loyalty/program", "readOnly": True},
+    {"name": "kafka-ca", "mountPath": "/etc/kafka-ca", "readOnly": True},
+]
+
+
+def resources(svc: Service) -> dict[str, Any]:
+    return {
+        "requests": {"cpu": svc.cpu_request, "memory": svc.memory_request},
+        "limits": {"cpu": "1", "memory": svc.memory_limit},
+    }
+
+
+def probe(path: str, *, period: int, failures: int, timeout: int = 3) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": timeout,
+        "failureThreshold": failures,
+    }
+
+
+def deployment(svc: Service) -> dict[str, Any]:
+    container = {
+        "name": svc.name,
+        "image": f"{IMAGE_REPO}/{svc.name}",
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": svc.port, "protocol": "TCP"}],
+        "env": common_env(svc),
+        # Service-specific secrets (SMTP, webhook, provider keys, survey secret), if any.
+        "envFrom": [{"secretRef": {"name": f"{svc.app}-extra", "optional": True}}],
+        "resources": resources(svc),
+        # Migrations run before the server listens: up to 2 minutes (dbmate waits 60 s for
+        # the database and the lock).
+        "startupProbe": probe("/healthz", period=5, failures=24),
+        "livenessProbe": probe("/healthz", period=10, failures=3),
+        # /readyz asks the database and the broker, 2 s each at most.
+        "readinessProbe": probe("/readyz", period=5, failures=2, timeout=5),
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_S}}},
+        "securityContext": CONTAINER_SECURITY,
+        "volumeMounts": MOUNTS,
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "spec": {
+            # No `replicas`: the HPA (or KEDA's) owns the count; an apply must not reset it.
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": selector(svc)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            },
+            "template": {
+                "metadata": {"labels": labels(svc)},
+                "spec": {
+                    "serviceAccountName": svc.app,
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": GRACE_PERIOD_S,
+                    "securityContext": POD_SECURITY,
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": key,
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": selector(svc)},
+                        }
+                        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+                    ],
+                    "containers": [container],
+                    "volumes": volumes(),
+                },
+            },
+        },
+    }
+
+
+def migration_job(svc: Service) -> dict[str, Any]:
+    # dbmate straight at the primary (the `-rw` service, not the pooler: its migration lock is
+    # a session lock), the same directories and flags as loyalty_shared.db.migrations.migrate.
+    # Safe twice and alongside starting pods: applied versions are recorded, the lock
+    # serialises.
+    command = [
+        "/app/.venv/bin/dbmate",
+        "--url",
+        database_url(svc, f"{svc.db}-rw"),
+        "--migrations-dir",
+        f"{SITE_PACKAGES}/loyalty_shared/db/migrations",
+        "--migrations-dir",
+        f"{SITE_PACKAGES}/loyalty_{svc.name}/migrations",
+        "--no-dump-schema",
+        "--migration-lock",
+        "--wait",
+        "--wait-timeout",
+        "60s",
+        "up",
+    ]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": f"{svc.app}-migrate",
+            "labels": labels(svc, "migrations"),
+            "annotations": {
+                # Jobs are immutable: Argo CD recreates it before each sync; by hand, see
+                # docs/operations.md (delete, then apply).
+                "argocd.argoproj.io/hook": "PreSync",
+                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+            },
+        },
+        "spec": {
+            "backoffLimit": 3,
+            "activeDeadlineSeconds": 600,
+            "ttlSecondsAfterFinished": 86_400,
+            "template": {
+                "metadata": {"labels": labels(svc, "migrations")},
+                "spec": {
+                    "serviceAccountName": svc.app,
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "restartPolicy": "Never",
+                    "securityContext": POD_SECURITY,
+                    "containers": [
+                        {
+                            "name": "migrate",
+                            "image": f"{IMAGE_REPO}/{svc.name}",
+                            "imagePullPolicy": "IfNotPresent",
+                            "command": command,
+                            "env": [
+                                {
+                                    "name": "PGPASSWORD",
+                                    "valueFrom": secret_ref(f"{svc.db}-app", "password"),
+                                }
+                            ],
+                            "resources": {
+                                "requests": {"cpu": "50m", "memory": "64Mi"},
+                                "limits": {"cpu": "500m", "memory": "128Mi"},
+                            },
+                            "securityContext": CONTAINER_SECURITY,
+                            "volumeMounts": [MOUNTS[0]],
+                        }
+                    ],
+                    "volumes": [volumes()[0]],
+                },
+            },
+        },
+    }
+
+
+def service(svc: Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector(svc),
+            "ports": [{"name": "http", "port": svc.port, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def service_account(svc: Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "automountServiceAccountToken": False,
+    }
+
+
+def pdb(svc: Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": selector(svc)},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        },
+    }
+
+
+def hpa(svc: Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": svc.app},
+            "minReplicas": 2,
+            "maxReplicas": svc.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
+                }
+            ],
+            "behavior": SCALE_BEHAVIOR,
+        },
+    }
+
+
+# Every membership change pauses the whole group for a rebalance: scale up quickly, down slowly.
+SCALE_BEHAVIOR = {
+    "scaleUp": {
+        "stabilizationWindowSeconds": 60,
+        "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60}],
+    },
+    "scaleDown": {
+        "stabilizationWindowSeconds": 600,
+        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}],
+    },
+}
+
+
+def network_policy(svc: Service) -> dict[str, Any]:
+    def pods(match: dict[str, str], port: int) -> dict[str, Any]:
+        return {"to": [{"podSelector": {"matchLabels": match}}], "ports": [tcp(port)]}
+
+    egress: list[dict[str, Any]] = [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                    },
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+            ],
+            "ports": [{"protocol": "UDP", "port": 53}, tcp(53)],
+        },
+        pods({"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/kind": "Kafka"}, 9093),
+        pods({"cnpg.io/poolerName": f"{svc.db}-pooler-rw"}, 5432),
+        pods({"cnpg.io/cluster": svc.db}, 5432),  # the migration Job goes to the primary
+    ]
+    if svc.external_egress:
+        # SMTP (submission, implicit TLS) and HTTPS webhooks / push and SMS providers, outside
+        # the cluster only.
+        egress.append(
+            {
+                "to": [
+                    {
+                        "ipBlock": {
+                            "cidr": "0.0.0.0/0",
+                            "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"],
+                        }
+                    }
+                ],
+                "ports": [tcp(25), tcp(465), tcp(587), tcp(443)],
+            }
+        )
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "spec": {
+            # The API pods and the migration Job's pod.
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": svc.app}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": GATEWAY_NAMESPACE}
+                            }
+                        },
+                        # Prometheus scrapes /metrics on the same port (the gateway never
+                        # routes /metrics).
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}
+                            },
+                            "podSelector": {
+                                "matchLabels": {"app.kubernetes.io/name": "prometheus"}
+                            },
+                        },
+                    ],
+                    "ports": [tcp(svc.port)],
+                }
+            ],
+            "egress": egress,
+        },
+    }
+
+
+def tcp(port: int) -> dict[str, Any]:
+    return {"protocol": "TCP", "port": port}
+
+
+def service_monitor(svc: Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "spec": {
+            "selector": {"matchLabels": selector(svc)},
+            "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
+        },
+    }
+
+
+def postgres(svc: Service) -> list[dict[str, Any]]:
+    cluster = {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "metadata": {"name": svc.db, "labels": labels(svc, "database")},
+        "spec": {
+            "instances": 3,
+            "imageName": "ghcr.io/cloudnative-pg/postgresql:18",
+            "primaryUpdateStrategy": "unsupervised",
+            "enablePDB": True,
+            # CNPG generates the owner's password into the `<name>-app` Secret.
+            "bootstrap": {"initdb": {"database": svc.database, "owner": svc.database}},
+            "postgresql": {
+                "parameters": {
+                    # What the services ask for per connection (a generic plan cached while a
+                    # table was empty can be ruinous later); pgbouncer drops that startup
+                    # parameter, so the server applies it to every session.
+                    "plan_cache_mode": "force_custom_plan",
+                    "max_connections": "200",
+                    "shared_buffers": "256MB",
+                }
+            },
+            "storage": {"size": "20Gi"},
+            "walStorage": {"size": "5Gi"},
+            "resources": {
+                "requests": {"cpu": "500m", "memory": "1Gi"},
+                "limits": {"cpu": "2", "memory": "1Gi"},
+            },
+            "monitoring": {"enablePodMonitor": True},
+            "plugins": [
+                {
+                    "name": "barman-cloud.cloudnative-pg.io",
+                    "isWALArchiver": True,
+                    "parameters": {"barmanObjectName": f"{svc.db}-backups"},
+                }
+            ],
+        },
+    }
+    pooler = {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Pooler",
+        "metadata": {"name": f"{svc.db}-pooler-rw", "labels": labels(svc, "database")},
+        "spec": {
+            "cluster": {"name": svc.db},
+            "instances": 2,
+            "type": "rw",
+            "pgbouncer": {
+                "poolMode": "transaction",
+                "parameters": {
+                    "max_client_conn": "1000",
+                    "default_pool_size": "40",
+                    # asyncpg sends plan_cache_mode at connect; the cluster sets it instead.
+                    "ignore_startup_parameters": "plan_cache_mode",
+                    # DISCARD ALL after every transaction: a session-level advisory lock taken
+                    # through the pooler (dbmate at pod start) never outlives it on a shared
+                    # server connection.
+                    "server_reset_query": "DISCARD ALL",
+                    "server_reset_query_always": "1",
+                },
+            },
+            "template": {
+                "metadata": {"labels": labels(svc, "database")},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "pgbouncer",
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "64Mi"},
+                                "limits": {"cpu": "1", "memory": "128Mi"},
+                            },
+                        }
+                    ]
+                },
+            },
+        },
+    }
+    store = {
+        "apiVersion": "barmancloud.cnpg.io/v1",
+        "kind": "ObjectStore",
+        "metadata": {"name": f"{svc.db}-backups", "labels": labels(svc, "database")},
+        "spec": {
+            "retentionPolicy": "30d",
+            "configuration": {
+                "destinationPath": f"s3://loyalty-backups/{svc.db}",
+                "s3Credentials": {
+                    "accessKeyId": {"name": "loyalty-backups-s3", "key": "ACCESS_KEY_ID"},
+                    "secretAccessKey": {"name": "loyalty-backups-s3", "key": "ACCESS_SECRET_KEY"},
+                },
+                "wal": {"compression": "gzip"},
+                "data": {"compression": "gzip"},
+            },
+        },
+    }
+    backup = {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "ScheduledBackup",
+        "metadata": {"name": f"{svc.db}-daily", "labels": labels(svc, "database")},
+        "spec": {
+            "schedule": "0 0 2 * * *",
+            "backupOwnerReference": "self",
+            "cluster": {"name": svc.db},
+            "method": "plugin",
+            "pluginConfiguration": {"name": "barman-cloud.cloudnative-pg.io"},
+        },
+    }
+    return [cluster, pooler, store, backup]
+
+
+def kafka_topics() -> list[dict[str, Any]]:
+    docs = []
+    for topic in TOPICS:
+        for name, partitions, days, why in (
+            (topic.name, topic.partitions, topic.retention_days, topic.why),
+            (dlq(topic.name), DLQ_PARTITIONS, DLQ_RETENTION_DAYS, "dead letters: rare"),
+        ):
+            docs.append(
+                {
+                    "apiVersion": "kafka.strimzi.io/v1",
+                    "kind": "KafkaTopic",
+                    "metadata": {
+                        "name": name.replace(".", "-"),
+                        "labels": {"strimzi.io/cluster": KAFKA_CLUSTER},
+                        "annotations": {"loyalty.example.com/partitions-why": why},
+                    },
+                    "spec": {
+                        "topicName": name,
+                        "partitions": partitions,
+                        "replicas": 3,
+                        "config": {
+                            "min.insync.replicas": 2,
+                            "retention.ms": days * DAY_MS,
+                            "cleanup.policy": "delete",
+                        },
+                    },
+                }
+            )
+    return docs
+
+
+def kafka_user(svc: Service) -> dict[str, Any]:
+    def acl(resource: dict[str, Any], operations: list[str]) -> dict[str, Any]:
+        return {"resource": resource, "operations": operations}
+
+    def topic(name: str) -> dict[str, Any]:
+        return {"type": "topic", "name": name, "patternType": "literal"}
+
+    acls = [acl(topic(name), ["Read", "Describe"]) for name in svc.consumes]
+    acls += [acl(topic(name), ["Write", "Describe"]) for name in svc.writes]
+    acls.append(
+        acl({"type": "group", "name": svc.app, "patternType": "literal"}, ["Read", "Describe"])
+    )
+    return {
+        "apiVersion": "kafka.strimzi.io/v1",
+        "kind": "KafkaUser",
+        "metadata": {"name": svc.app, "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
+        "spec": {
+            "authentication": {"type": "scram-sha-512"},
+            "authorization": {"type": "simple", "acls": acls},
+        },
+    }
+
+
+def scaled_object(svc: Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "spec": {
+            "scaleTargetRef": {"name": svc.app},
+            "minReplicaCount": 2,
+            # Beyond the partitions of the busiest consumed topic a consumer would sit idle.
+            "maxReplicaCount": svc.max_replicas,
+            "pollingInterval": 15,
+            "cooldownPeriod": 300,
+            "advanced": {
+                "horizontalPodAutoscalerConfig": {"name": svc.app, "behavior": SCALE_BEHAVIOR}
+            },
+            "triggers": [
+                *(
+                    {
+                        "type": "kafka",
+                        "name": f"lag-{topic.replace('.', '-')}",
+                        "metadata": {
+                            "bootstrapServers": KAFKA_BOOTSTRAP,
+                            "consumerGroup": svc.app,
+                            "sasl": "scram_sha512",
+                            "tls": "enable",
+                            "topic": topic,
+                            # Records behind per replica before another one is added.
+                            "lagThreshold": "5000",
+                            "activationLagThreshold": "0",
+                            "offsetResetPolicy": "earliest",
+                            "allowIdleConsumers": "false",
+                            "limitToPartitionsWithLag": "false",
+                        },
+                        "authenticationRef": {"name": f"{svc.app}-kafka"},
+                    }
+                    for topic in svc.consumes
+                ),
+                {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "70"}},
+            ],
+        },
+    }
+
+
+def trigger_auth(svc: Service) -> dict[str, Any]:
+    # The user name is the container's own setting; the password and the CA are the Secrets
+    # Strimzi writes. Nothing here is a committed secret.
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "TriggerAuthentication",
+        "metadata": {"name": f"{svc.app}-kafka", "labels": labels(svc)},
+        "spec": {
+            "env": [
+                {
+                    "parameter": "username",
+                    "name": "LOYALTY_KAFKA_SASL_USERNAME",
+                    "containerName": svc.name,
+                }
+            ],
+            "secretTargetRef": [
+                {"parameter": "password", "name": svc.app, "key": "password"},
+                {"parameter": "ca", "name": f"{KAFKA_CLUSTER}-cluster-ca-cert", "key": "ca.crt"},
+            ],
+        },
+    }
+
+
+def delete_hpa(svc: Service) -> dict[str, str]:
+    patch = {
+        "$patch": "delete",
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": svc.app},
+    }
+    return {"patch": yaml.safe_dump(patch, sort_keys=False)}
+
+
+def dump(path: Path, docs: list[dict[str, Any]], header: str) -> str:
+    text = f"# {header}\n# Written by deploy/generate.py: change the tables there, not this file.\n"
+    text += "---\n".join(yaml.safe_dump(doc, sort_keys=False, width=100) for doc in docs)
+    return text
+
+
+def outputs() -> dict[Path, str]:
+    files: dict[Path, str] = {}
+    for svc in SERVICES:
+        files[BASE / "services" / f"{svc.name}.yaml"] = dump(
+            BASE / "services" / f"{svc.name}.yaml",
+            [
+                service_account(svc),
+                deployment(svc),
+                service(svc),
+                pdb(svc),
+                hpa(svc),
+                network_policy(svc),
+                service_monitor(svc),
+                migration_job(svc),
+            ],
+            f"The {svc.name} service: workload, traffic, disruption, scaling, network, metrics, "
+            "migrations.",
+        )
+        files[BASE / "postgres" / f"{svc.name}.yaml"] = dump(
+            BASE / "postgres" / f"{svc.name}.yaml",
+            postgres(svc),
+            f"The {svc.name} service's own PostgreSQL cluster, its pgbouncer pooler and backups.",
+        )
+    files[BASE / "kafka" / "topics.yaml"] = dump(
+        BASE / "kafka" / "topics.yaml",
+        kafka_topics(),
+        "Every topic of the contract and its dead-letter twin (partitions explained in "
+        "deploy/generate.py and docs/operations.md).",
+    )
+    files[BASE / "kafka" / "users.yaml"] = dump(
+        BASE / "kafka" / "users.yaml",
+        [kafka_user(svc) for svc in SERVICES],
+        "One Kafka user per service: read what it consumes, write what it emits and the "
+        "dead-letter topics of what it consumes, its own consumer group only.",
+    )
+    files[KEDA / "scaledobjects.yaml"] = dump(
+        KEDA / "scaledobjects.yaml",
+        [doc for svc in SERVICES for doc in (scaled_object(svc), trigger_auth(svc))],
+        "KEDA scales each service on its consumer group's lag and on CPU (it owns the one HPA).",
+    )
+    files[KEDA / "kustomization.yaml"] = dump(
+        KEDA / "kustomization.yaml",
+        [
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1alpha1",
+                "kind": "Component",
+                "resources": ["scaledobjects.yaml"],
+                # With KEDA the HPA is KEDA's (same name): the plain CPU HPAs of the base go.
+                "patches": [delete_hpa(svc) for svc in SERVICES],
+            }
+        ],
+        "KEDA scaling on Kafka consumer lag and CPU (prod): a Component, so an overlay opts in.",
+    )
+    return files
+
+
+def main() -> None:
+    check = "--check" in sys.argv[1:]
+    stale = []
+    for path, text in outputs().items():
+        if check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(str(path.relative_to(HERE.parent)))
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    if stale:
+        sys.exit("out of date, run `python deploy/generate.py`: " + ", ".join(stale))
+
+
+if __name__ == "__main__":
+    main()
