@@ -8,12 +8,13 @@ LOCAL_DIR ?= .local
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run demo test lint format sync bench clean help
+.PHONY: run demo test lint format sync bench clean help deploy-check
 
 help:
 	@echo "make run    start broker, PostgreSQL and the four services (Ctrl-C stops all)"
 	@echo "make test   run the whole test suite against a real broker and PostgreSQL"
 	@echo "make lint   ruff + mypy"
+	@echo "make deploy-check   render deploy/overlays/{dev,prod}, validate them offline, policy check"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,6 +39,12 @@ lint: sync
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# Kubernetes manifests: generated files up to date, both overlays render (kubectl kustomize),
+# built-in kinds and custom resources valid against schemas kept offline, policy check.
+deploy-check: sync
+	$(VENV)/bin/python deploy/generate.py --check
+	$(VENV)/bin/python deploy/check/deploy_check.py
 
 format: sync
 	$(VENV)/bin/ruff format .
