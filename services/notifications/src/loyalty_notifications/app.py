@@ -1,4 +1,4 @@
-"""The notifications service."""
+"""The notifications service: the right message to the right member at the right moment."""
 
 from __future__ import annotations
 
@@ -6,34 +6,111 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from loyalty_notifications.channels.registry import build_channels, configured_channels
+from loyalty_notifications.clock import Clock, system_clock
+from loyalty_notifications.delivery.dispatcher import Dispatcher
+from loyalty_notifications.history.endpoints import router as history_router
+from loyalty_notifications.members.endpoints import router as preferences_router
+from loyalty_notifications.members.handlers import profiles_handler
+from loyalty_notifications.rendering.renderer import Renderer
 from loyalty_notifications.settings import NotificationsSettings
-from loyalty_shared.events.commerce import MEMBER_ENROLLED, MEMBER_UPDATED, MemberProfileV1
-from loyalty_shared.events.loyalty import PointsEarnedV1, TierChangedV1
-from loyalty_shared.kafka.intake import record_only
+from loyalty_notifications.triggers import handlers
+from loyalty_notifications.triggers.jobs import ScheduledTriggers
+from loyalty_notifications.triggers.planner import Planner
+from loyalty_shared.events.commerce import (
+    MEMBER_ENROLLED,
+    MEMBER_UPDATED,
+    MemberProfileV1,
+    PurchaseCompletedV1,
+)
+from loyalty_shared.events.loyalty import (
+    FeedbackReceivedV1,
+    FeedbackRequestedV1,
+    PointsEarnedV1,
+    PointsExpiringV1,
+    TierChangedV1,
+    TierDowngradeWarningV1,
+)
 from loyalty_shared.kafka.routing import Route
-from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_POINTS, LOYALTY_TIERS
+from loyalty_shared.kafka.topics import (
+    COMMERCE_MEMBERS,
+    COMMERCE_PURCHASES,
+    LOYALTY_FEEDBACK,
+    LOYALTY_POINTS,
+    LOYALTY_TIERS,
+)
 from loyalty_shared.service import ServiceSpec, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: NotificationsSettings) -> FastAPI:
+def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) -> FastAPI:
+    """Raises `TemplateProblem` if any template is missing or does not render."""
+    renderer = Renderer()
+    renderer.check_all()
+    planner = Planner(settings, configured_channels(settings))
     spec = ServiceSpec(
         name="notifications",
         title="Loyalty notifications",
         description=(
-            "Notifications: messages to members over email, push, SMS and webhooks. "
-            "This build validates and records its input events; messages land next."
+            "Notifications: messages to members over email, SMS, push, and alerts to customer "
+            "service over a signed webhook, from tier, points, feedback and purchase events and "
+            "from schedules (birthday, win-back); member preferences and message history."
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
+        routers=[preferences_router, history_router],
         routes={
             COMMERCE_MEMBERS: {
-                MEMBER_ENROLLED: Route(MemberProfileV1, record_only),
-                MEMBER_UPDATED: Route(MemberProfileV1, record_only),
+                MEMBER_ENROLLED: Route(MemberProfileV1, profiles_handler(clock)),
+                MEMBER_UPDATED: Route(MemberProfileV1, profiles_handler(clock)),
             },
-            LOYALTY_POINTS: {PointsEarnedV1.TYPE: Route(PointsEarnedV1, record_only)},
-            LOYALTY_TIERS: {TierChangedV1.TYPE: Route(TierChangedV1, record_only)},
+            COMMERCE_PURCHASES: {
+                PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, handlers.on_purchases),
+            },
+            LOYALTY_POINTS: {
+                PointsEarnedV1.TYPE: Route(
+                    PointsEarnedV1, handlers.points_earned_handler(planner, clock)
+                ),
+                PointsExpiringV1.TYPE: Route(
+                    PointsExpiringV1, handlers.points_expiring_handler(planner, clock)
+                ),
+            },
+            LOYALTY_TIERS: {
+                TierChangedV1.TYPE: Route(
+                    TierChangedV1, handlers.tier_changed_handler(planner, clock)
+                ),
+                TierDowngradeWarningV1.TYPE: Route(
+                    TierDowngradeWarningV1, handlers.downgrade_warning_handler(planner, clock)
+                ),
+            },
+            LOYALTY_FEEDBACK: {
+                FeedbackRequestedV1.TYPE: Route(
+                    FeedbackRequestedV1, handlers.feedback_requested_handler(planner, clock)
+                ),
+                FeedbackReceivedV1.TYPE: Route(
+                    FeedbackReceivedV1, handlers.feedback_received_handler(planner, clock)
+                ),
+            },
+        },
+        loops={
+            "dispatcher": lambda pool: Dispatcher(
+                pool=pool,
+                settings=settings,
+                channels=build_channels(settings),
+                renderer=renderer,
+                clock=clock,
+            ),
+            "schedules": lambda pool: ScheduledTriggers(
+                pool=pool,
+                planner=planner,
+                clock=clock,
+                interval_s=settings.notifications_schedule_interval_s,
+            ),
         },
     )
-    return create_service_app(spec, settings)
+    app = create_service_app(spec, settings)
+    app.state.planner = planner
+    app.state.renderer = renderer
+    app.state.clock = clock
+    return app

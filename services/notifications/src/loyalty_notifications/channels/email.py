@@ -1,0 +1,78 @@
+"""Email over SMTP with aiosmtplib: plain, STARTTLS or implicit TLS, with optional auth.
+
+The Message-ID derives from the notification id, so if a send is ever repeated (a crash after
+the server accepted it, see delivery/) the member's mail client sees the same message twice, not
+two messages. SMTP 4xx replies are transient, 5xx permanent.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate
+
+import aiosmtplib
+
+from loyalty_notifications.channels.base import (
+    Message,
+    PermanentFailure,
+    TransientFailure,
+)
+from loyalty_notifications.settings import NotificationsSettings
+
+
+class EmailChannel:
+    name = "email"
+
+    def __init__(self, settings: NotificationsSettings) -> None:
+        self._settings = settings
+        self._domain = settings.notifications_mail_from.rsplit("@", 1)[-1].strip("> ")
+
+    def compose(self, message: Message) -> EmailMessage:
+        mail = EmailMessage()
+        mail["From"] = self._settings.notifications_mail_from
+        mail["To"] = message.to or ""
+        mail["Subject"] = message.subject
+        mail["Date"] = formatdate(localtime=False)
+        mail["Message-ID"] = f"<{message.notification_id}@{self._domain}>"
+        mail["X-Loyalty-Notification-Id"] = message.notification_id
+        mail["X-Loyalty-Trigger"] = message.trigger
+        mail.set_content(message.body, charset="utf-8")
+        mail["Content-Language"] = message.language  # after set_content, which clears Content-*
+        return mail
+
+    async def send(self, message: Message) -> None:
+        if not message.to:
+            raise PermanentFailure("the member has no email address")
+        s = self._settings
+        try:
+            await aiosmtplib.send(
+                self.compose(message),
+                hostname=s.notifications_smtp_host,
+                port=s.notifications_smtp_port,
+                username=s.notifications_smtp_username,
+                password=(
+                    s.notifications_smtp_password.get_secret_value()
+                    if s.notifications_smtp_password
+                    else None
+                ),
+                use_tls=s.notifications_smtp_tls == "tls",
+                start_tls=s.notifications_smtp_tls == "starttls",
+                validate_certs=s.notifications_smtp_validate_certs,
+                timeout=s.notifications_send_timeout_s,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            reason = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            if codes and all(400 <= c < 500 for c in codes):
+                raise TransientFailure(f"SMTP recipient refused: {reason}") from None
+            raise PermanentFailure(f"SMTP recipient refused: {reason}") from None
+        except aiosmtplib.SMTPResponseException as exc:
+            reason = f"SMTP {exc.code} {exc.message}"
+            if 400 <= exc.code < 500:
+                raise TransientFailure(reason) from None
+            raise PermanentFailure(reason) from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TransientFailure(f"SMTP {type(exc).__name__}: {exc}") from None
+
+    async def close(self) -> None:
+        return None

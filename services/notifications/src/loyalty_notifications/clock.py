@@ -1,0 +1,12 @@
+"""The service's idea of now: injected, so schedules can be tested without sleeping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,236 @@
+"""The dispatcher: sends due notifications, never twice by accident, never dropped.
+
+Each round:
+1. One transaction claims due rows with `FOR UPDATE SKIP LOCKED` (replicas take disjoint rows),
+   looks at each member as they are now (consent, preferences, quiet hours, enrolment) and
+   records the decision. For a send, that is the attempt itself: status `sending`, attempts + 1,
+   a lease (`LOYALTY_NOTIFICATIONS_SEND_LEASE_S`). Then it commits.
+2. The messages are rendered and sent, outside any transaction.
+3. Each outcome is recorded in its own transaction, fenced by the attempt number: `sent` with a
+   `notification.sent` in the outbox; a permanent failure (SMTP 5xx, webhook/provider 4xx) `failed`
+   with `notification.failed`; a transient one (timeout, 5xx, SMTP 4xx) back to `scheduled` with
+   exponential backoff and jitter, until `LOYALTY_NOTIFICATIONS_MAX_ATTEMPTS`, then `failed`.
+
+Reconciliation after a crash: a row left in `sending` whose lease ran out was being sent by a
+process that died between recording the attempt and recording the outcome, so the member may or
+may not have it. It is claimed again, marked `in_doubt`, and sent once more (same Message-ID /
+notification id, so mail clients and receivers can tell it is the same message). If that one is
+interrupted too, it is `failed` (`delivery-unknown`) and never sent a third time: a crash leads
+to at most one more send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from jinja2 import TemplateError
+
+from loyalty_notifications import events
+from loyalty_notifications.channels.base import (
+    Channel,
+    DeliveryFailure,
+    Message,
+    PermanentFailure,
+    TransientFailure,
+)
+from loyalty_notifications.clock import Clock
+from loyalty_notifications.delivery import repository
+from loyalty_notifications.delivery.policy import backoff, decide
+from loyalty_notifications.members import repository as members
+from loyalty_notifications.members.recipient import Recipient
+from loyalty_notifications.rendering.renderer import Renderer
+from loyalty_notifications.settings import NotificationsSettings
+from loyalty_notifications.triggers.payloads import STAFF_TRIGGERS
+from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.db.errors import is_transient
+from loyalty_shared.observability.logging import get_logger
+
+log = get_logger(__name__)
+
+#: Language of messages to customer service.
+STAFF_LANGUAGE = "zh-CN"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    row: asyncpg.Record
+    number: int
+    recipient: Recipient
+
+
+class Dispatcher(BackgroundLoop):
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        settings: NotificationsSettings,
+        channels: dict[str, Channel],
+        renderer: Renderer,
+        clock: Clock,
+    ) -> None:
+        super().__init__(name="notifications-dispatcher", stop_timeout_s=20)
+        self._pool = pool
+        self._settings = settings
+        self._channels = channels
+        self._renderer = renderer
+        self._clock = clock
+        self._limit = asyncio.Semaphore(settings.notifications_dispatch_concurrency)
+
+    async def stop(self) -> None:
+        await super().stop()
+        for channel in {id(c): c for c in self._channels.values()}.values():
+            await channel.close()
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                handled = await self.dispatch_once()
+                failures = 0
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("dispatch round failed", error=repr(exc))
+                failures += 1
+                handled = 0
+                if await self._stop_within(min(10.0, 0.2 * 2**failures)):
+                    return
+                continue
+            if handled < self._settings.notifications_dispatch_batch and await self._stop_within(
+                self._settings.notifications_dispatch_interval_s
+            ):
+                return
+
+    async def dispatch_once(self) -> int:
+        """One round; returns how many rows it claimed."""
+        attempts = await self._claim()
+        await asyncio.gather(*(self._attempt(a) for a in attempts))
+        return len(attempts)
+
+    async def _claim(self) -> list[Attempt]:
+        s = self._settings
+        now = self._clock()
+        async with self._pool.acquire() as conn, conn.transaction():
+            abandoned = await repository.give_up_in_doubt(conn, now, s.notifications_dispatch_batch)
+            if abandoned:
+                await events.emit(
+                    conn, [events.failed(r, "delivery-unknown", now) for r in abandoned]
+                )
+            rows = await repository.claim_due(conn, now, s.notifications_dispatch_batch)
+            if not rows:
+                return []
+            who = await members.recipients(
+                conn,
+                [r["member_id"] for r in rows],
+                default_time_zone=s.notifications_default_time_zone,
+            )
+            decisions = [
+                decide(
+                    r,
+                    who[r["member_id"]],
+                    now=now,
+                    channels=set(self._channels),
+                    enrolment_wait=timedelta(days=s.notifications_enrolment_wait_days),
+                )
+                for r in rows
+            ]
+            numbers = await repository.decide(
+                conn,
+                ids=[r["id"] for r in rows],
+                statuses=[d.status for d in decisions],
+                reasons=[d.reason for d in decisions],
+                due_ats=[d.due_at for d in decisions],
+                now=now,
+                lease_until=now + timedelta(seconds=s.notifications_send_lease_s),
+            )
+        return [
+            Attempt(r, numbers[r["id"]], who[r["member_id"]])
+            for r, d in zip(rows, decisions, strict=True)
+            if d.status == "sending"
+        ]
+
+    def _message(self, attempt: Attempt) -> Message:
+        row, recipient = attempt.row, attempt.recipient
+        staff = row["trigger"] in STAFF_TRIGGERS
+        language = STAFF_LANGUAGE if staff else recipient.language
+        time_zone = self._settings.notifications_default_time_zone if staff else recipient.time_zone
+        payload: dict[str, Any] = dict(row["payload"])
+        rendered = self._renderer.render(
+            row["trigger"],
+            language=language,
+            time_zone=time_zone,
+            name=recipient.name,
+            payload=payload,
+        )
+        return Message(
+            notification_id=str(row["id"]),
+            member_id=row["member_id"],
+            trigger=row["trigger"],
+            channel=row["channel"],
+            to=None if staff else recipient.address(row["channel"]),
+            subject=rendered.subject,
+            body=rendered.body,
+            language=language,
+            data=payload,
+        )
+
+    async def _attempt(self, attempt: Attempt) -> None:
+        row = attempt.row
+        async with self._limit:
+            outcome: DeliveryFailure | None = None
+            try:
+                message = self._message(attempt)
+            except (TemplateError, KeyError, ValueError) as exc:
+                message, outcome = None, PermanentFailure(f"template-error: {exc}")
+            try:
+                if message is not None:
+                    await self._channels[row["channel"]].send(message)
+            except DeliveryFailure as failure:
+                outcome = failure
+            except Exception as exc:  # a channel bug must not kill the loop
+                log.exception("send failed unexpectedly", notification_id=str(row["id"]))
+                outcome = TransientFailure(f"{type(exc).__name__}: {exc}")
+        await self._record(attempt, outcome)
+
+    async def _record(self, attempt: Attempt, outcome: DeliveryFailure | None) -> None:
+        s = self._settings
+        row, number = attempt.row, attempt.number
+        now = self._clock()
+        async with self._pool.acquire() as conn, conn.transaction():
+            if outcome is None:
+                if await repository.mark_sent(conn, row["id"], number, now):
+                    await events.emit(conn, [events.sent(row, now)])
+                log.info(
+                    "notification sent",
+                    notification_id=str(row["id"]),
+                    member_id=row["member_id"],
+                    trigger=row["trigger"],
+                    channel=row["channel"],
+                )
+                return
+            permanent = isinstance(outcome, PermanentFailure)
+            if not permanent and number < s.notifications_max_attempts:
+                due = now + backoff(
+                    number, base_s=s.notifications_retry_base_s, max_s=s.notifications_retry_max_s
+                )
+                await repository.mark_retry(
+                    conn, row["id"], number, f"retrying: {outcome.reason}", due, now
+                )
+                log.info(
+                    "notification will be retried",
+                    notification_id=str(row["id"]),
+                    reason=outcome.reason,
+                    attempt=number,
+                )
+                return
+            reason = (
+                outcome.reason
+                if permanent
+                else f"gave up after {number} attempts: {outcome.reason}"
+            )
+            if await repository.mark_failed(conn, row["id"], number, reason, now):
+                await events.emit(conn, [events.failed(row, reason, now)])
+            log.warning("notification failed", notification_id=str(row["id"]), reason=reason)

@@ -1,0 +1,33 @@
+"""A member's notifications, newest first, by keyset (the row's sequence number)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from loyalty_shared.db import Connection
+
+
+async def page(
+    conn: Connection,
+    member_id: str,
+    *,
+    before: int | None,
+    limit: int,
+    staff_triggers: list[str],
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT seq, id, trigger, channel, status, reason, attempts, due_at, created_at,
+               updated_at, sent_at, failed_at, causation_id
+        FROM notification
+        WHERE member_id = $1 AND ($2::bigint IS NULL OR seq < $2)
+          AND trigger <> ALL($4::text[])
+        ORDER BY seq DESC
+        LIMIT $3
+        """,
+        member_id,
+        before,
+        limit,
+        staff_triggers,
+    )
+    return rows

@@ -1,0 +1,38 @@
+"""A member's notifications as the app lists them (contract section 3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+
+class Notification(BaseModel):
+    id: UUID
+    type: str = Field(
+        description="The trigger: tier_upgraded, tier_downgraded, points_digest, "
+        "points_expiring, birthday, feedback_invitation, win_back, tier_downgrade_warning "
+        "(and detractor_alert, listed for admins only)"
+    )
+    channel: Literal["email", "sms", "push", "webhook"]
+    status: Literal["scheduled", "sent", "failed", "suppressed"] = Field(
+        description="`scheduled` also while an attempt is under way"
+    )
+    reason: str | None = Field(
+        description="Why suppressed or failed, why still scheduled (quiet-hours, retrying, "
+        "waiting-for-enrolment); null when sent"
+    )
+    attempts: int
+    created_at: datetime
+    scheduled_for: datetime | None = Field(description="When it is due, while scheduled")
+    sent_at: datetime | None
+    failed_at: datetime | None
+    updated_at: datetime
+    causation_id: str | None = Field(description="The event (or schedule) that caused it")
+
+
+class NotificationPage(BaseModel):
+    items: list[Notification]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page")

@@ -1,0 +1,93 @@
+"""A member as a message sees them: where they can be reached, what they agreed to, when not to
+disturb them, in which language and time zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    member_id: str
+    #: False until a member.enrolled (or member.updated) arrived: no address, no consent.
+    enrolled: bool
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    locale: str = "zh-CN"
+    consents: dict[str, bool] = field(default_factory=dict)
+    enabled: dict[str, bool] = field(default_factory=dict)
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    time_zone: str = "Asia/Shanghai"
+    language: str = "zh-CN"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def address(self, channel: str) -> str | None:
+        return {"email": self.email, "sms": self.phone, "push": self.member_id}.get(channel)
+
+    def refusal(self, channel: str) -> str | None:
+        """Why this member may not be sent a message on `channel` now; None if they may."""
+        if not self.enrolled:
+            return "not-enrolled"
+        if not self.consents.get(channel, False):
+            return f"no-consent: the member has not consented to {channel}"
+        if not self.enabled.get(channel, True):
+            return f"opted-out: the member turned {channel} off"
+        if not self.address(channel):
+            return f"no-address: the member has no {channel} address"
+        return None
+
+    def quiet_until(self, now: datetime) -> datetime | None:
+        """The end of the member's quiet hours if `now` falls inside them, else None."""
+        if self.quiet_start is None or self.quiet_end is None or self.quiet_start == self.quiet_end:
+            return None
+        local = now.astimezone(self.zone)
+        clock = local.time().replace(tzinfo=None)
+        start, end = self.quiet_start, self.quiet_end
+        inside = start <= clock < end if start < end else clock >= start or clock < end
+        if not inside:
+            return None
+        day = local.date() if clock < end else local.date() + timedelta(days=1)
+        return datetime.combine(day, end, tzinfo=self.zone)
+
+
+def recipient_from_row(
+    member_id: str, row: asyncpg.Record | None, *, default_time_zone: str
+) -> Recipient:
+    """From a `recipients` row (contact and preference columns, either side may be null)."""
+    if row is None:
+        return Recipient(
+            member_id=member_id, enrolled=False, name=member_id, time_zone=default_time_zone
+        )
+    enrolled = row["name"] is not None
+    locale = row["locale"] or "zh-CN"
+    return Recipient(
+        member_id=member_id,
+        enrolled=enrolled,
+        name=row["name"] or member_id,
+        email=row["email"],
+        phone=row["phone"],
+        locale=locale,
+        consents={
+            "email": bool(row["consent_email"]),
+            "sms": bool(row["consent_sms"]),
+            "push": bool(row["consent_push"]),
+        },
+        enabled={
+            "email": row["pref_email"] is not False,
+            "sms": row["pref_sms"] is not False,
+            "push": row["pref_push"] is not False,
+        },
+        quiet_start=row["quiet_start"],
+        quiet_end=row["quiet_end"],
+        time_zone=row["time_zone"] or default_time_zone,
+        language=row["language"] or locale,
+    )

@@ -1,0 +1,76 @@
+"""A member's message preferences as the app reads and writes them."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Channels(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: bool = True
+    sms: bool = True
+    push: bool = True
+
+
+class QuietHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: time = Field(description="Local time quiet hours begin, e.g. 22:00")
+    end: time = Field(description="Local time they end, e.g. 08:00 (may be the next day)")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise ValueError("start and end must differ")
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("quiet hours are local times, without an offset")
+        return self
+
+
+class PreferencesUpdate(BaseModel):
+    """The whole set of preferences (PUT replaces them): what is left out takes its default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channels: Channels = Field(default_factory=Channels, description="On unless turned off")
+    quiet_hours: QuietHours | None = Field(
+        None, description="Messages due inside them wait until they end (never dropped)"
+    )
+    time_zone: str | None = Field(
+        None, description="IANA time zone, e.g. Asia/Shanghai; default: the service's setting"
+    )
+    language: Literal["zh-CN", "en"] | None = Field(
+        None, description="Default: the locale of the member's profile"
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone") from None
+        return value
+
+
+class Effective(BaseModel):
+    time_zone: str
+    language: str
+
+
+class Preferences(PreferencesUpdate):
+    member_id: str
+    enrolled: bool = Field(description="False until the shop's member.enrolled arrived")
+    consents: Channels | None = Field(
+        description="What the member agreed to with the shop (from member.enrolled/updated); "
+        "a channel needs both consent and preference"
+    )
+    effective: Effective
+    updated_at: datetime | None

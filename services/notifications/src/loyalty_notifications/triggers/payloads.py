@@ -1,0 +1,128 @@
+"""What each trigger puts into its message: the template variables, built in one place so the
+samples rendered at start carry exactly the keys the real messages carry.
+
+Values are JSON-ready (times as RFC 3339 text, money as decimal text): they are stored with the
+notification and rendered when it is sent, in the member's language and time zone then.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+Payload = dict[str, Any]
+
+TIER_UPGRADED = "tier_upgraded"
+TIER_DOWNGRADED = "tier_downgraded"
+POINTS_DIGEST = "points_digest"
+POINTS_EXPIRING = "points_expiring"
+BIRTHDAY = "birthday"
+FEEDBACK_INVITATION = "feedback_invitation"
+DETRACTOR_ALERT = "detractor_alert"
+WIN_BACK = "win_back"
+TIER_DOWNGRADE_WARNING = "tier_downgrade_warning"
+
+TRIGGERS = (
+    TIER_UPGRADED,
+    TIER_DOWNGRADED,
+    POINTS_DIGEST,
+    POINTS_EXPIRING,
+    BIRTHDAY,
+    FEEDBACK_INVITATION,
+    DETRACTOR_ALERT,
+    WIN_BACK,
+    TIER_DOWNGRADE_WARNING,
+)
+
+#: Messages for customer service, not for the member: no consent, quiet hours or language apply.
+STAFF_TRIGGERS = frozenset({DETRACTOR_ALERT})
+
+
+def tier_changed(*, from_tier: str | None, to_tier: str, valid_until: datetime | None) -> Payload:
+    return {
+        "from_tier": from_tier or "",
+        "to_tier": to_tier,
+        "valid_until": valid_until.isoformat() if valid_until else None,
+    }
+
+
+def points_digest(*, day: date, points: int, purchases: int) -> Payload:
+    return {"day": day.isoformat(), "points": points, "purchases": purchases}
+
+
+def points_expiring(*, points: int, expires_at: datetime) -> Payload:
+    return {"points": points, "expires_at": expires_at.isoformat()}
+
+
+def birthday(*, year: int) -> Payload:
+    return {"year": year}
+
+
+def feedback_invitation(*, order_id: str, survey_url: str, expires_at: datetime) -> Payload:
+    return {"order_id": order_id, "survey_url": survey_url, "expires_at": expires_at.isoformat()}
+
+
+def detractor_alert(
+    *,
+    member_id: str,
+    feedback_id: str,
+    score: int,
+    comment: str | None,
+    order_id: str | None,
+    channel: str | None,
+    answered_at: datetime,
+) -> Payload:
+    return {
+        "member_id": member_id,
+        "feedback_id": feedback_id,
+        "score": score,
+        "comment": comment or "",
+        "order_id": order_id or "",
+        "channel": channel or "",
+        "answered_at": answered_at.isoformat(),
+    }
+
+
+def win_back(*, days: int, last_purchase_at: datetime) -> Payload:
+    return {"days": days, "last_purchase_at": last_purchase_at.isoformat()}
+
+
+def tier_downgrade_warning(
+    *, tier: str, would_drop_to: str, evaluation_at: datetime, spend_needed: Decimal
+) -> Payload:
+    return {
+        "tier": tier,
+        "would_drop_to": would_drop_to,
+        "evaluation_at": evaluation_at.isoformat(),
+        "spend_needed": str(spend_needed),
+    }
+
+
+_AT = datetime.fromisoformat("2026-11-20T10:15:00+08:00")
+
+#: One example per trigger, rendered in every language at start (a template that uses a
+#: variable its trigger does not provide stops the service there, not at send time).
+SAMPLES: dict[str, Payload] = {
+    TIER_UPGRADED: tier_changed(from_tier="silver", to_tier="gold", valid_until=_AT),
+    TIER_DOWNGRADED: tier_changed(from_tier="gold", to_tier="silver", valid_until=_AT),
+    POINTS_DIGEST: points_digest(day=_AT.date(), points=1234, purchases=2),
+    POINTS_EXPIRING: points_expiring(points=1500, expires_at=_AT),
+    BIRTHDAY: birthday(year=2026),
+    FEEDBACK_INVITATION: feedback_invitation(
+        order_id="o-1", survey_url="https://shop.example.com/survey?token=t", expires_at=_AT
+    ),
+    DETRACTOR_ALERT: detractor_alert(
+        member_id="m-1",
+        feedback_id="f-1",
+        score=3,
+        comment="slow delivery",
+        order_id="o-1",
+        channel="online",
+        answered_at=_AT,
+    ),
+    WIN_BACK: win_back(days=90, last_purchase_at=_AT),
+    TIER_DOWNGRADE_WARNING: tier_downgrade_warning(
+        tier="gold", would_drop_to="silver", evaluation_at=_AT, spend_needed=Decimal("1200.50")
+    ),
+}

@@ -1,0 +1,94 @@
+"""From a trigger to notification rows: which channels, when due, until when worth sending.
+
+Channels: a known member gets the message on every member channel this deployment has that
+they consented to, left on and have an address for; if none, one email row that the dispatcher
+records as `suppressed` with the reason (so the member's history says why nothing came). A
+member not enrolled yet gets one email row that waits for the enrolment (see delivery/).
+Staff triggers (the detractor alert) go to the customer-service webhook only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from loyalty_notifications.channels.registry import MEMBER_CHANNELS
+from loyalty_notifications.members.recipient import Recipient
+from loyalty_notifications.settings import NotificationsSettings
+from loyalty_notifications.triggers.payloads import STAFF_TRIGGERS, Payload
+
+NAMESPACE = uuid.UUID("5d1f3a4e-8f53-4d8e-9a51-0c7a4e1e6b21")
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    id: uuid.UUID
+    member_id: str
+    trigger: str
+    cause: str
+    channel: str
+    causation_id: str | None
+    payload: Payload
+    due_at: datetime
+    expires_at: datetime | None
+
+
+def notification_id(trigger: str, cause: str, channel: str) -> uuid.UUID:
+    """Deterministic: the same (trigger, cause, channel) is always the same notification."""
+    return uuid.uuid5(NAMESPACE, f"{trigger}\x00{cause}\x00{channel}")
+
+
+class Planner:
+    def __init__(self, settings: NotificationsSettings, channels: Collection[str]) -> None:
+        self.settings = settings
+        self._channels = channels
+
+    def channels_for(self, trigger: str, recipient: Recipient) -> list[str]:
+        if trigger in STAFF_TRIGGERS:
+            return ["webhook"]
+        if not recipient.enrolled:
+            return ["email"]
+        usable = [
+            c for c in MEMBER_CHANNELS if c in self._channels and recipient.refusal(c) is None
+        ]
+        return usable or ["email"]
+
+    def plan(
+        self,
+        *,
+        trigger: str,
+        recipient: Recipient,
+        cause: str,
+        causation_id: str | None,
+        payload: Payload,
+        due_at: datetime,
+        expires_at: datetime | None = None,
+    ) -> list[NewNotification]:
+        return [
+            NewNotification(
+                id=notification_id(trigger, cause, channel),
+                member_id=recipient.member_id,
+                trigger=trigger,
+                cause=cause,
+                channel=channel,
+                causation_id=causation_id,
+                payload=payload,
+                due_at=due_at,
+                expires_at=expires_at,
+            )
+            for channel in self.channels_for(trigger, recipient)
+        ]
+
+    def local_send_time(self, recipient: Recipient, day: date, hour: int | None = None) -> datetime:
+        """`day` at the send hour in the member's time zone."""
+        at = hour if hour is not None else self.settings.notifications_local_send_hour
+        return datetime(day.year, day.month, day.day, at, tzinfo=recipient.zone)
+
+    def digest_day(self, recipient: Recipient, now: datetime) -> date:
+        """The day whose digest points earned now go into: today's until the digest hour."""
+        local = now.astimezone(recipient.zone)
+        if local.hour >= self.settings.notifications_digest_hour:
+            return local.date() + timedelta(days=1)
+        return local.date()

@@ -1,0 +1,150 @@
+"""Recording notifications (one row per trigger, cause and channel) and the facts triggers need."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from loyalty_notifications.triggers.planner import NewNotification
+from loyalty_shared.db import Connection
+
+
+async def record(conn: Connection, rows: Sequence[NewNotification], now: datetime) -> int:
+    """Insert the rows; one already there for the same (trigger, cause, channel) is kept as is."""
+    if not rows:
+        return 0
+    inserted = await conn.fetch(
+        """
+        INSERT INTO notification (id, member_id, trigger, cause, channel, causation_id, payload,
+                                  due_at, expires_at, created_at, updated_at)
+        SELECT id, member_id, trigger, cause, channel, causation_id, payload, due_at,
+               expires_at, $10, $10
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                    $7::jsonb[], $8::timestamptz[], $9::timestamptz[])
+             AS r (id, member_id, trigger, cause, channel, causation_id, payload, due_at,
+                   expires_at)
+        ON CONFLICT DO NOTHING
+        RETURNING id
+        """,
+        [r.id for r in rows],
+        [r.member_id for r in rows],
+        [r.trigger for r in rows],
+        [r.cause for r in rows],
+        [r.channel for r in rows],
+        [r.causation_id for r in rows],
+        [r.payload for r in rows],
+        [r.due_at for r in rows],
+        [r.expires_at for r in rows],
+        now,
+    )
+    return len(inserted)
+
+
+async def add_to_digest(conn: Connection, row: NewNotification, now: datetime) -> None:
+    """Create the day's digest or add points to it while it has not gone out."""
+    await conn.execute(
+        """
+        INSERT INTO notification AS n (id, member_id, trigger, cause, channel, causation_id,
+                                       payload, due_at, expires_at, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+        ON CONFLICT (trigger, cause, channel) DO UPDATE
+           SET payload = jsonb_set(
+                   jsonb_set(n.payload, '{points}',
+                             to_jsonb((n.payload->>'points')::bigint
+                                      + (EXCLUDED.payload->>'points')::bigint)),
+                   '{purchases}',
+                   to_jsonb((n.payload->>'purchases')::int
+                            + (EXCLUDED.payload->>'purchases')::int)),
+               updated_at = EXCLUDED.updated_at
+         WHERE n.status = 'scheduled'
+        """,
+        row.id,
+        row.member_id,
+        row.trigger,
+        row.cause,
+        row.channel,
+        row.causation_id,
+        row.payload,
+        row.due_at,
+        row.expires_at,
+        now,
+    )
+
+
+async def record_purchases(
+    conn: Connection, member_ids: Sequence[str], times: Sequence[datetime]
+) -> None:
+    """The latest purchase time per member (a late event never moves it back)."""
+    await conn.execute(
+        """
+        INSERT INTO member_activity AS a (member_id, last_purchase_at)
+        SELECT member_id, max(at) FROM unnest($1::text[], $2::timestamptz[]) AS p (member_id, at)
+        GROUP BY member_id ORDER BY member_id
+        ON CONFLICT (member_id) DO UPDATE
+           SET last_purchase_at = greatest(a.last_purchase_at, EXCLUDED.last_purchase_at)
+        """,
+        list(member_ids),
+        list(times),
+    )
+
+
+async def birthdays_due(
+    conn: Connection, *, now: datetime, default_time_zone: str, send_hour: int, limit: int
+) -> list[asyncpg.Record]:
+    """Members whose birthday it is in their own time zone, past the send hour, not greeted
+    this (local) year. 29 February is celebrated on 28 February in other years."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        WITH local AS (
+            SELECT c.member_id, c.birthday,
+                   ($1::timestamptz AT TIME ZONE coalesce(p.time_zone, $2)) AS at
+            FROM member_contact c LEFT JOIN member_preference p USING (member_id)
+            WHERE c.birthday IS NOT NULL
+        )
+        SELECT l.member_id, extract(year FROM l.at)::int AS year
+        FROM local l
+        WHERE extract(hour FROM l.at) >= $3
+          AND extract(month FROM l.birthday) = extract(month FROM l.at)
+          AND (extract(day FROM l.birthday) = extract(day FROM l.at)
+               OR (extract(month FROM l.at) = 2 AND extract(day FROM l.birthday) = 29
+                   AND extract(day FROM l.at) = 28
+                   AND extract(day FROM (date_trunc('year', l.at) + interval '1 month 28 days'))
+                       <> 29))
+          AND NOT EXISTS (
+              SELECT 1 FROM notification n
+              WHERE n.trigger = 'birthday'
+                AND n.cause = 'birthday:' || l.member_id || ':' || extract(year FROM l.at)::int
+          )
+        ORDER BY l.member_id LIMIT $4
+        """,
+        now,
+        default_time_zone,
+        send_hour,
+        limit,
+    )
+    return rows
+
+
+async def win_backs_due(conn: Connection, *, before: datetime, limit: int) -> list[asyncpg.Record]:
+    """Enrolled members whose last purchase is older than `before` and not won back yet; they
+    are stamped in the same statement, so each absence is won back once (safe with replicas)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        WITH due AS (
+            SELECT a.member_id FROM member_activity a
+            JOIN member_contact c USING (member_id)
+            WHERE a.last_purchase_at <= $1
+              AND a.win_back_for IS DISTINCT FROM a.last_purchase_at
+            ORDER BY a.member_id LIMIT $2
+            FOR UPDATE OF a SKIP LOCKED
+        )
+        UPDATE member_activity a SET win_back_for = a.last_purchase_at
+        FROM due WHERE a.member_id = due.member_id
+        RETURNING a.member_id, a.last_purchase_at
+        """,
+        before,
+        limit,
+    )
+    return rows

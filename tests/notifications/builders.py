@@ -1,0 +1,125 @@
+"""Events the notifications service reacts to, as their publishers write them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.support.events import envelope
+
+
+def member_enrolled(
+    member_id: str,
+    name: str,
+    *,
+    email: str | None = None,
+    locale: str = "zh-CN",
+    birthday: str | None = None,
+    consents: dict[str, bool] | None = None,
+    event_type: str = "member.enrolled",
+) -> dict[str, Any]:
+    return envelope(
+        event_type,
+        {
+            "member_id": member_id,
+            "name": name,
+            "email": email or f"{member_id}@example.com",
+            "locale": locale,
+            "birthday": birthday,
+            "consents": consents or {"email": True, "sms": False, "push": False},
+        },
+    )
+
+
+def tier_changed(
+    member_id: str, to_tier: str, *, from_tier: str = "silver", direction: str = "up"
+) -> dict[str, Any]:
+    return envelope(
+        "tier.changed",
+        {
+            "member_id": member_id,
+            "from_tier": from_tier,
+            "to_tier": to_tier,
+            "direction": direction,
+            "reason": "spend",
+            "qualifying_spend": "21000.00",
+            "valid_until": "2027-11-24T10:00:00+00:00",
+            "multiplier": "1.5",
+            "causation_id": str(uuid.uuid4()),
+        },
+        source="loyalty/tiers",
+    )
+
+
+def points_expiring(member_id: str, points: int, expires_at: datetime) -> dict[str, Any]:
+    return envelope(
+        "points.expiring",
+        {
+            "member_id": member_id,
+            "points": points,
+            "expires_at": expires_at.isoformat(),
+            "causation_id": f"lot:{uuid.uuid4().hex[:8]}:expiring",
+        },
+        source="loyalty/points",
+    )
+
+
+def points_earned(member_id: str, points: int) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return envelope(
+        "points.earned",
+        {
+            "member_id": member_id,
+            "order_id": f"o-{uuid.uuid4().hex[:8]}",
+            "points": points,
+            "status": "pending",
+            "tier": "bronze",
+            "multiplier": "1.0",
+            "currency": "CNY",
+            "total": f"{points}.00",
+            "purchased_at": now.isoformat(),
+            "available_at": (now + timedelta(days=14)).isoformat(),
+            "expires_at": (now + timedelta(days=365)).isoformat(),
+            "causation_id": str(uuid.uuid4()),
+        },
+        source="loyalty/points",
+    )
+
+
+def feedback_requested(member_id: str, token: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return envelope(
+        "feedback.requested",
+        {
+            "member_id": member_id,
+            "invitation_id": f"inv-{uuid.uuid4().hex[:8]}",
+            "order_id": "o-2001",
+            "channel": "online",
+            "purchased_at": now.isoformat(),
+            "survey_token": token,
+            "expires_at": (now + timedelta(days=14)).isoformat(),
+            "causation_id": str(uuid.uuid4()),
+        },
+        source="loyalty/feedback",
+    )
+
+
+def feedback_received(member_id: str, score: int, comment: str | None = None) -> dict[str, Any]:
+    category = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+    return envelope(
+        "feedback.received",
+        {
+            "member_id": member_id,
+            "feedback_id": f"f-{uuid.uuid4().hex[:8]}",
+            "score": score,
+            "category": category,
+            "detractor": category == "detractor",
+            "order_id": "o-2001",
+            "channel": "online",
+            "comment": comment,
+            "answered_at": datetime.now(UTC).isoformat(),
+            "causation_id": None,
+        },
+        source="loyalty/feedback",
+    )

@@ -1,0 +1,162 @@
+"""Real servers for the notifications scenarios: an SMTP server (aiosmtpd) and an HTTP server
+(the customer-service webhook) started here, plus the service on a clock the test can move."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from fastapi import FastAPI
+
+from loyalty_devkit.local_broker import LocalBroker, free_port
+from loyalty_notifications.app import create_app
+from loyalty_notifications.settings import NotificationsSettings
+from tests.support.apps import client_of, running
+from tests.support.tokens import SECRET
+
+WEBHOOK_SECRET = "cs-webhook-secret-for-tests"
+
+
+class MovableClock:
+    """Real time plus an offset the test sets: retries and leases still pass on their own."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def set(self, moment: datetime) -> None:
+        self._offset = moment - datetime.now(UTC)
+
+
+@dataclass
+class MailServer:
+    """Keeps every message it accepted; `replies` are answered to DATA first, then 250."""
+
+    port: int = 0
+    received: list[EmailMessage] = field(default_factory=list)
+    replies: deque[str] = field(default_factory=deque)
+    data_commands: int = 0
+    #: While `hold` is set, DATA is held until `released` (the message is kept, the reply
+    #: waits): a send "under way" that the test can interrupt.
+    hold: bool = False
+    holding: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.data_commands += 1
+        reply = self.replies.popleft() if self.replies else "250 Message accepted"
+        if reply.startswith("250"):
+            content = envelope.original_content or b""
+            self.received.append(message_from_bytes(content, policy=policy.default))
+        if self.hold:
+            self.holding.set()
+            await asyncio.to_thread(self.released.wait, 60)
+        return reply
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.received if m["To"] == address]
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    server = MailServer(port=free_port())
+    controller = Controller(server, hostname="127.0.0.1", port=server.port)
+    controller.start()
+    try:
+        yield server
+    finally:
+        server.released.set()
+        controller.stop()
+
+
+@dataclass
+class Receiver:
+    """An HTTP server that records each POST and answers `statuses` first, then 200."""
+
+    url: str = ""
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    statuses: deque[int] = field(default_factory=deque)
+
+
+@pytest.fixture
+def cs_webhook() -> Iterator[Receiver]:
+    receiver = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            status = receiver.statuses.popleft() if receiver.statuses else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/cs/alerts"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def notifications_settings(
+    new_database: object, broker: LocalBroker, mail_server: MailServer, cs_webhook: Receiver
+) -> NotificationsSettings:
+    assert callable(new_database)
+    return NotificationsSettings(
+        notifications_database_url=new_database("notifications"),
+        kafka_bootstrap=broker.bootstrap,
+        jwt_secret=SECRET,
+        kafka_session_timeout_ms=6000,
+        notifications_smtp_host="127.0.0.1",
+        notifications_smtp_port=mail_server.port,
+        notifications_cs_webhook_url=cs_webhook.url,
+        notifications_webhook_secret=WEBHOOK_SECRET,
+        notifications_dispatch_interval_s=0.05,
+        notifications_retry_base_s=0.2,
+        notifications_retry_max_s=1.0,
+        notifications_send_timeout_s=5,
+        notifications_send_lease_s=5,
+        notifications_schedule_interval_s=3600,
+    )
+
+
+@pytest.fixture
+async def notifications_app(
+    notifications_settings: NotificationsSettings, clock: MovableClock
+) -> AsyncIterator[FastAPI]:
+    async with running(create_app(notifications_settings, clock=clock)) as app:
+        yield app
+
+
+@pytest.fixture
+async def notifications_api(notifications_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(notifications_app) as client:
+        yield client
