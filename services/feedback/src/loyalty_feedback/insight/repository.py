@@ -18,16 +18,16 @@ WITH members AS (
     SELECT p.member_id, p.purchased_at, p.total, coalesce(r.refunded, 0) AS refunded,
            p.currency = $3 AS in_currency,
            (p.total = 0 OR coalesce(r.refunded, 0) < p.total) AS kept,
-           p.purchased_at > $2 - $4::interval AS recent
+           p.purchased_at > $2::timestamptz - $4::interval AS recent
     FROM purchase p
     JOIN members m USING (member_id)
     LEFT JOIN LATERAL (
         SELECT sum(amount) AS refunded FROM refund WHERE refund.order_id = p.order_id
     ) r ON true
-    WHERE p.purchased_at <= $2
+    WHERE p.purchased_at <= $2::timestamptz
 ), stats AS (
     SELECT m.member_id,
-           greatest(0, floor(extract(epoch FROM $2 - coalesce(
+           greatest(0, floor(extract(epoch FROM $2::timestamptz - coalesce(
                max(o.purchased_at) FILTER (WHERE o.kept), max(o.purchased_at))) / 86400))::int
                AS recency_days,
            count(*) FILTER (WHERE o.kept AND o.recent)::int AS frequency,
@@ -48,7 +48,7 @@ WITH members AS (
            (1 + (SELECT count(*) FROM unnest($7::numeric[]) t WHERE s.monetary >= t))::int
                AS m_score,
            (SELECT f.score FROM feedback f
-             WHERE f.member_id = s.member_id AND f.answered_at > $2 - $4::interval
+             WHERE f.member_id = s.member_id AND f.answered_at > $2::timestamptz - $4::interval
              ORDER BY f.answered_at DESC LIMIT 1) AS latest_score
     FROM stats s
 )
@@ -142,7 +142,7 @@ async def segments(conn: Connection, *, now: datetime) -> list[asyncpg.Record]:
         WITH answers AS (
             SELECT i.segment, f.score
             FROM feedback f JOIN member_insight i USING (member_id)
-            WHERE f.answered_at > $1 - $2::interval
+            WHERE f.answered_at > $1::timestamptz - $2::interval
         ), nps AS (
             SELECT segment, count(*)::int AS responses,
                    round(100.0 * (count(*) FILTER (WHERE score >= 9)
