@@ -1,0 +1,126 @@
+"""Birthdays and expiry reminders go out on the right day where the member lives: one member in
+Shanghai, one in New York, the time moved by the test (never slept)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+from fastapi import FastAPI
+
+from loyalty_devkit.local_broker import LocalBroker
+from loyalty_notifications.triggers.jobs import run_schedules
+from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_POINTS
+from tests.notifications.builders import member_enrolled, points_expiring
+from tests.notifications.conftest import MailServer, MovableClock
+from tests.notifications.helpers import notifications_of
+from tests.support.kafka import publish_events
+from tests.support.tokens import bearer
+from tests.support.waiting import eventually
+
+SHANGHAI_MEMBER, NEW_YORK_MEMBER = "m-sh", "m-ny"
+
+
+async def two_members_in_two_time_zones(
+    api: httpx.AsyncClient, broker: LocalBroker, *, birthday: str | None = None
+) -> None:
+    await publish_events(
+        broker.bootstrap,
+        COMMERCE_MEMBERS,
+        [
+            member_enrolled(SHANGHAI_MEMBER, "王芳", email="sh@example.com", birthday=birthday),
+            member_enrolled(
+                NEW_YORK_MEMBER, "Ann", email="ny@example.com", locale="en", birthday=birthday
+            ),
+        ],
+    )
+    response = await api.put(
+        f"/v1/members/{NEW_YORK_MEMBER}/preferences",
+        json={"time_zone": "America/New_York"},
+        headers=bearer(NEW_YORK_MEMBER),
+    )
+    assert response.status_code == 200, response.text
+    for member in (SHANGHAI_MEMBER, NEW_YORK_MEMBER):
+        await eventually(
+            lambda m=member: api.get(f"/v1/members/{m}/preferences", headers=bearer(m)),  # type: ignore[misc]
+            lambda r: r.json()["enrolled"],
+        )
+
+
+async def mails(server: MailServer, address: str) -> int:
+    return len(server.to(address))
+
+
+async def test_a_birthday_greeting_goes_out_on_the_local_birthday_once_a_year(
+    notifications_app: FastAPI,
+    notifications_api: httpx.AsyncClient,
+    broker: LocalBroker,
+    mail_server: MailServer,
+    clock: MovableClock,
+) -> None:
+    await two_members_in_two_time_zones(notifications_api, broker, birthday="1990-03-15")
+    pool, planner = notifications_app.state.pool, notifications_app.state.planner
+
+    # 15 March 2027, 10:30 in Shanghai: still 14 March, 22:30 in New York
+    clock.set(datetime(2027, 3, 15, 2, 30, tzinfo=UTC))
+    assert await run_schedules(pool, planner, clock) == {"birthday": 1, "win_back": 0}
+    await eventually(lambda: mails(mail_server, "sh@example.com"), lambda n: n == 1)
+    assert "生日快乐" in mail_server.to("sh@example.com")[0]["Subject"]
+    assert mail_server.to("ny@example.com") == []
+
+    # 15 March, 10:30 in New York (EDT, UTC-4)
+    clock.set(datetime(2027, 3, 15, 14, 30, tzinfo=UTC))
+    assert await run_schedules(pool, planner, clock) == {"birthday": 1, "win_back": 0}
+    await eventually(lambda: mails(mail_server, "ny@example.com"), lambda n: n == 1)
+    assert mail_server.to("ny@example.com")[0]["Subject"] == "Happy birthday, Ann!"
+
+    # later the same day, and the next day: nobody is greeted twice
+    clock.set(datetime(2027, 3, 16, 3, 0, tzinfo=UTC))
+    assert await run_schedules(pool, planner, clock) == {"birthday": 0, "win_back": 0}
+    # a year later, again
+    clock.set(datetime(2028, 3, 15, 3, 0, tzinfo=UTC))
+    assert await run_schedules(pool, planner, clock) == {"birthday": 1, "win_back": 0}
+    items = await notifications_of(notifications_api, SHANGHAI_MEMBER)
+    assert [i["type"] for i in items] == ["birthday", "birthday"]
+
+
+async def test_an_expiry_reminder_goes_out_30_days_ahead_at_10_local_time_in_each_time_zone(
+    notifications_app: FastAPI,
+    notifications_api: httpx.AsyncClient,
+    broker: LocalBroker,
+    mail_server: MailServer,
+    clock: MovableClock,
+) -> None:
+    clock.set(datetime(2027, 3, 14, 0, 0, tzinfo=UTC))
+    await two_members_in_two_time_zones(notifications_api, broker)
+    expires_at = datetime(2027, 4, 14, 12, 0, tzinfo=UTC)
+    await publish_events(
+        broker.bootstrap,
+        LOYALTY_POINTS,
+        [
+            points_expiring(SHANGHAI_MEMBER, 1500, expires_at),
+            points_expiring(NEW_YORK_MEMBER, 800, expires_at),
+        ],
+    )
+    [sh] = await eventually(
+        lambda: notifications_of(notifications_api, SHANGHAI_MEMBER), lambda i: len(i) == 1
+    )
+    [ny] = await eventually(
+        lambda: notifications_of(notifications_api, NEW_YORK_MEMBER), lambda i: len(i) == 1
+    )
+    # 30 days before 14 April is 15 March, at 10:00 where each member lives
+    assert datetime.fromisoformat(sh["scheduled_for"]) == datetime(2027, 3, 15, 2, 0, tzinfo=UTC)
+    assert datetime.fromisoformat(ny["scheduled_for"]) == datetime(2027, 3, 15, 14, 0, tzinfo=UTC)
+
+    clock.set(datetime(2027, 3, 15, 2, 30, tzinfo=UTC))  # 10:30 in Shanghai, 22:30 (14th) in NY
+    await eventually(lambda: mails(mail_server, "sh@example.com"), lambda n: n == 1)
+    assert "1,500积分" in mail_server.to("sh@example.com")[0]["Subject"]
+    assert (await notifications_of(notifications_api, NEW_YORK_MEMBER))[0]["status"] == (
+        "scheduled"
+    )
+    assert mail_server.to("ny@example.com") == []
+
+    clock.set(datetime(2027, 3, 15, 14, 30, tzinfo=UTC))  # 10:30 in New York
+    await eventually(lambda: mails(mail_server, "ny@example.com"), lambda n: n == 1)
+    body = mail_server.to("ny@example.com")[0].get_body().get_content()  # type: ignore[union-attr]
+    assert "800 of your points expire on April 14, 2027" in body
