@@ -80,6 +80,8 @@ class Service:
     produces: tuple[str, ...]
     #: Egress beyond Kafka, its database and DNS (SMTP, webhooks, push/SMS provider).
     external_egress: bool = False
+    #: Reads the loyalty program file (LOYALTY_PROGRAM_FILE, the ConfigMap).
+    reads_program: bool = True
     cpu_request: str = "250m"
     memory_request: str = "256Mi"
     memory_limit: str = "512Mi"
@@ -126,6 +128,7 @@ SERVICES = [
         ("commerce.members", "loyalty.points", "loyalty.tiers"),
         ("loyalty.notifications",),
         external_egress=True,
+        reads_program=False,
     ),
     Service("feedback", 8004, ("commerce.purchases", "loyalty.tiers"), ("loyalty.feedback",)),
 ]
@@ -174,7 +177,11 @@ def common_env(svc: Service) -> list[dict[str, Any]]:
         {"name": "LOYALTY_KAFKA_SSL_CAFILE", "value": "/etc/kafka-ca/ca.crt"},
         {"name": "LOYALTY_KAFKA_IDEMPOTENT_PRODUCER", "value": "true"},
         {"name": "LOYALTY_JWT_SECRET", "valueFrom": secret_ref("loyalty-jwt", "secret")},
-        {"name": "LOYALTY_PROGRAM_FILE", "value": "/etc/loyalty/program/program.toml"},
+        *(
+            [{"name": "LOYALTY_PROGRAM_FILE", "value": "/etc/loyalty/program/program.toml"}]
+            if svc.reads_program
+            else []
+        ),
         *({"name": k, "value": v} for k, v in svc.extra_env),
     ]
 
@@ -202,10 +209,14 @@ POD_SECURITY = {
 }
 
 
-def volumes() -> list[dict[str, Any]]:
+def volumes(svc: Service) -> list[dict[str, Any]]:
     return [
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
-        {"name": "program", "configMap": {"name": "loyalty-program"}},
+        *(
+            [{"name": "program", "configMap": {"name": "loyalty-program"}}]
+            if svc.reads_program
+            else []
+        ),
         {
             "name": "kafka-ca",
             "secret": {
@@ -216,11 +227,19 @@ def volumes() -> list[dict[str, Any]]:
     ]
 
 
-MOUNTS = [
-    {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - the one writable place
-    {"name": "program", "mountPath": "/etc/loyalty/program", "readOnly": True},
-    {"name": "kafka-ca", "mountPath": "/etc/kafka-ca", "readOnly": True},
-]
+TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}  # noqa: S108 - the one writable place
+
+
+def mounts(svc: Service) -> list[dict[str, Any]]:
+    return [
+        TMP_MOUNT,
+        *(
+            [{"name": "program", "mountPath": "/etc/loyalty/program", "readOnly": True}]
+            if svc.reads_program
+            else []
+        ),
+        {"name": "kafka-ca", "mountPath": "/etc/kafka-ca", "readOnly": True},
+    ]
 
 
 def resources(svc: Service) -> dict[str, Any]:
@@ -257,7 +276,7 @@ def deployment(svc: Service) -> dict[str, Any]:
         "readinessProbe": probe("/readyz", period=5, failures=2, timeout=5),
         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_S}}},
         "securityContext": CONTAINER_SECURITY,
-        "volumeMounts": MOUNTS,
+        "volumeMounts": mounts(svc),
     }
     return {
         "apiVersion": "apps/v1",
@@ -289,7 +308,7 @@ def deployment(svc: Service) -> dict[str, Any]:
                         for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
                     ],
                     "containers": [container],
-                    "volumes": volumes(),
+                    "volumes": volumes(svc),
                 },
             },
         },
@@ -358,10 +377,10 @@ def migration_job(svc: Service) -> dict[str, Any]:
                                 "limits": {"cpu": "500m", "memory": "128Mi"},
                             },
                             "securityContext": CONTAINER_SECURITY,
-                            "volumeMounts": [MOUNTS[0]],
+                            "volumeMounts": [TMP_MOUNT],
                         }
                     ],
-                    "volumes": [volumes()[0]],
+                    "volumes": [volumes(svc)[0]],
                 },
             },
         },

@@ -1,0 +1,281 @@
+"""What the rendered overlays must say: every topic sized and replicated, least-privilege Kafka
+users, scaling bounded by partitions, pods that drain and run locked down, routes for every
+path of the contract, settings the services really read, alerts on metrics that exist."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from prometheus_client.metrics import MetricWrapperBase
+
+from loyalty_feedback.settings import FeedbackSettings
+from loyalty_notifications.settings import NotificationsSettings
+from loyalty_points.settings import PointsSettings
+from loyalty_shared.kafka.topics import all_topics_with_dlq
+from loyalty_shared.observability import metrics
+from loyalty_shared.program.loader import default_program_path
+from loyalty_shared.settings import ServiceSettings
+from loyalty_tiers.settings import TiersSettings
+from tests.deploy.conftest import DEPLOY, REPO, by_name, generate, of_kind
+
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "points": PointsSettings,
+    "tiers": TiersSettings,
+    "notifications": NotificationsSettings,
+    "feedback": FeedbackSettings,
+}
+SERVICES = {svc.name: svc for svc in generate.SERVICES}
+PARTITIONS = {t.name: t.partitions for t in generate.TOPICS}
+CONSUMER_STOP_S = 25  # loyalty_shared.kafka.consumer.ConsumerRunner stop timeout
+UVICORN_GRACEFUL_S = 30  # loyalty_shared.service.serve timeout_graceful_shutdown
+
+
+def test_program_copy_is_the_packaged_default() -> None:
+    copy = DEPLOY / "base" / "program" / "program.toml"
+    assert copy.read_bytes() == default_program_path().read_bytes(), (
+        "deploy/base/program/program.toml differs from the packaged default: copy it again"
+    )
+
+
+def test_generated_files_are_current() -> None:
+    for path, text in generate.outputs().items():
+        assert path.read_text(encoding="utf-8") == text, f"run python deploy/generate.py ({path})"
+
+
+def test_every_topic_and_its_dead_letter_twin(rendered: list[dict[str, Any]]) -> None:
+    topics = {t["spec"]["topicName"]: t["spec"] for t in of_kind(rendered, "KafkaTopic")}
+    assert sorted(topics) == sorted(all_topics_with_dlq())
+    for name, spec in topics.items():
+        assert spec["replicas"] == 3, name
+        assert spec["config"]["min.insync.replicas"] == 2, name
+        assert spec["config"]["retention.ms"] >= 7 * 86_400_000, name
+        assert spec["partitions"] >= 1, name
+
+
+def test_kafka_is_kraft_with_node_pools(rendered: list[dict[str, Any]], overlay: str) -> None:
+    (kafka,) = of_kind(rendered, "Kafka")
+    assert kafka["apiVersion"] == "kafka.strimzi.io/v1"
+    pools = of_kind(rendered, "KafkaNodePool")
+    roles = {role for pool in pools for role in pool["spec"]["roles"]}
+    assert roles == {"controller", "broker"}
+    if overlay == "prod":
+        assert all(len(pool["spec"]["roles"]) == 1 for pool in pools), "separate controllers"
+    brokers = sum(p["spec"]["replicas"] for p in pools if "broker" in p["spec"]["roles"])
+    assert brokers >= 3, "replicas 3 needs three brokers"
+
+
+def test_kafka_users_reach_only_their_own_topics_and_group(rendered: list[dict[str, Any]]) -> None:
+    users = by_name(rendered, "KafkaUser")
+    for name, svc in SERVICES.items():
+        acls = users[f"loyalty-{name}"]["spec"]["authorization"]["acls"]
+        groups = {a["resource"]["name"] for a in acls if a["resource"]["type"] == "group"}
+        assert groups == {f"loyalty-{name}"}
+        read = {a["resource"]["name"] for a in acls if "Read" in a["operations"]} - groups
+        write = {a["resource"]["name"] for a in acls if "Write" in a["operations"]}
+        assert read == set(svc.consumes)
+        assert write == set(svc.produces) | {f"{t}.dlq" for t in svc.consumes}
+        for acl in acls:
+            assert acl["resource"]["patternType"] == "literal", "no prefixes, no wildcards"
+            assert not {"All", "Alter", "Delete", "AlterConfigs"} & set(acl["operations"])
+
+
+def test_scaling_is_bounded_by_partitions(rendered: list[dict[str, Any]], overlay: str) -> None:
+    for name, svc in SERVICES.items():
+        bound = max(PARTITIONS[t] for t in svc.consumes)
+        hpas = by_name(rendered, "HorizontalPodAutoscaler")
+        scaled = by_name(rendered, "ScaledObject")
+        if overlay == "prod":
+            assert f"loyalty-{name}" not in hpas, "KEDA owns the HPA: no second one"
+            spec = scaled[f"loyalty-{name}"]["spec"]
+            assert spec["maxReplicaCount"] == bound
+            lag = [t for t in spec["triggers"] if t["type"] == "kafka"]
+            assert {t["metadata"]["topic"] for t in lag} == set(svc.consumes)
+            assert {t["metadata"]["consumerGroup"] for t in lag} == {f"loyalty-{name}"}
+            assert any(t["type"] == "cpu" for t in spec["triggers"])
+        else:
+            hpa = hpas[f"loyalty-{name}"]["spec"]
+            assert hpa["maxReplicas"] <= bound
+            assert hpa["metrics"][0]["resource"]["name"] == "cpu"
+
+
+def test_pods_drain_before_they_are_killed(rendered: list[dict[str, Any]]) -> None:
+    for deployment in of_kind(rendered, "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert (
+            pod["terminationGracePeriodSeconds"] > pre_stop + UVICORN_GRACEFUL_S + CONSUMER_STOP_S
+        )
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_pods_are_locked_down(rendered: list[dict[str, Any]]) -> None:
+    for obj in of_kind(rendered, "Deployment") + of_kind(rendered, "Job"):
+        pod = obj["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        assert pod["automountServiceAccountToken"] is False
+        tmp = {v["name"]: v for v in pod["volumes"]}["tmp"]
+        assert "emptyDir" in tmp
+        for container in pod["containers"]:
+            sc = container["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False
+            assert sc["readOnlyRootFilesystem"] is True
+            assert sc["capabilities"]["drop"] == ["ALL"]
+            mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+            assert mounts["/tmp"] == "tmp"  # noqa: S108 - the emptyDir
+            assert container["resources"]["requests"]
+            assert container["resources"]["limits"]
+
+
+def test_env_names_are_settings_the_services_read(rendered: list[dict[str, Any]]) -> None:
+    for name, settings in SETTINGS.items():
+        known = {f"LOYALTY_{field.upper()}" for field in settings.model_fields} | {"PGPASSWORD"}
+        deployment = by_name(rendered, "Deployment")[f"loyalty-{name}"]
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        unknown = {e["name"] for e in container["env"]} - known
+        assert not unknown, f"{name}: no such setting {sorted(unknown)}"
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["LOYALTY_DB_STATEMENT_CACHE_SIZE"] == "0", "asyncpg behind pgbouncer"
+        assert "-pooler-rw" in env[f"LOYALTY_{name.upper()}_DATABASE_URL"]
+
+
+def test_migration_jobs_use_the_primary_and_the_same_directories(
+    rendered: list[dict[str, Any]],
+) -> None:
+    for name in SERVICES:
+        job = by_name(rendered, "Job")[f"loyalty-{name}-migrate"]
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        command = container["command"]
+        assert command[0].endswith("/dbmate")
+        assert command[-1] == "up"
+        assert "--migration-lock" in command
+        url = command[command.index("--url") + 1]
+        assert f"@{name}-db-rw:" in url, "straight to the primary: the lock is a session lock"
+        dirs = [command[i + 1] for i, arg in enumerate(command) if arg == "--migrations-dir"]
+        assert dirs[0].endswith("/loyalty_shared/db/migrations")
+        assert dirs[1].endswith(f"/loyalty_{name}/migrations")
+        assert (REPO / "shared/src/loyalty_shared/db/migrations").is_dir()
+        assert (REPO / f"services/{name}/src/loyalty_{name}/migrations").is_dir()
+
+
+def test_network_policies(rendered: list[dict[str, Any]]) -> None:
+    policies = by_name(rendered, "NetworkPolicy")
+    for name, svc in SERVICES.items():
+        spec = policies[f"loyalty-{name}"]["spec"]
+        assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
+        sources = [peer for rule in spec["ingress"] for peer in rule["from"]]
+        namespaces = {
+            p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in sources
+        }
+        assert namespaces == {"gateway", "monitoring"}
+        outside = [r for r in spec["egress"] if any("ipBlock" in p for p in r["to"])]
+        assert bool(outside) == svc.external_egress
+        pods = [
+            p["podSelector"]["matchLabels"]
+            for r in spec["egress"]
+            for p in r["to"]
+            if "podSelector" in p and "namespaceSelector" not in p
+        ]
+        databases = {v for p in pods for k, v in p.items() if k.startswith("cnpg.io/")}
+        assert databases == {f"{name}-db", f"{name}-db-pooler-rw"}, "its own database only"
+
+
+def _route_of(rendered: list[dict[str, Any]], path: str) -> str | None:
+    (route,) = of_kind(rendered, "HTTPRoute")
+    for rule in route["spec"]["rules"]:
+        for match in rule["matches"]:
+            kind, value = match["path"]["type"], match["path"]["value"]
+            if (kind == "RegularExpression" and re.fullmatch(value, path)) or (
+                kind == "PathPrefix" and (path == value or path.startswith(value.rstrip("/") + "/"))
+            ):
+                return str(rule["backendRefs"][0]["name"])
+    return None
+
+
+CONTRACT_PATHS = {
+    "/v1/members/m-1/points": "points",
+    "/v1/members/m-1/points/transactions": "points",
+    "/v1/members/m-1/redemptions": "points",
+    "/v1/members/m-1/redemptions/r-1/cancellation": "points",
+    "/v1/members/m-1/adjustments": "points",
+    "/v1/members/m-1/tier": "tiers",
+    "/v1/members/m-1/tier/history": "tiers",
+    "/v1/members/m-1/notifications": "notifications",
+    "/v1/members/m-1/preferences": "notifications",
+    "/v1/members/m-1/feedback": "feedback",
+    "/v1/feedback/summary": "feedback",
+}
+
+
+def test_the_gateway_routes_every_contract_path(rendered: list[dict[str, Any]]) -> None:
+    for path, service in CONTRACT_PATHS.items():
+        assert _route_of(rendered, path) == f"loyalty-{service}", path
+    for private in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/members/m-1"):
+        assert _route_of(rendered, private) is None, private
+
+
+def test_the_gateway_routes_every_documented_path(rendered: list[dict[str, Any]]) -> None:
+    for service in SERVICES:
+        document = json.loads((REPO / "docs/openapi" / f"{service}.json").read_text())
+        for path in document["paths"]:
+            if not path.startswith("/v1/"):
+                continue
+            concrete = re.sub(r"\{[^}]+\}", "x-1", path)
+            assert _route_of(rendered, concrete) == f"loyalty-{service}", (
+                f"{path} of docs/openapi/{service}.json is not routed to loyalty-{service}: "
+                "add a match to deploy/base/gateway/httproute.yaml"
+            )
+
+
+METRIC = re.compile(r"\b(loyalty_[a-z_]+|kafka_[a-z_]+|up)\b")
+KAFKA_EXPORTER = {
+    "kafka_consumergroup_lag",
+    "kafka_topic_partition_current_offset",
+    "kafka_topic_partition_oldest_offset",
+}
+
+
+def _exposed() -> set[str]:
+    names = set()
+    for value in vars(metrics).values():
+        if not isinstance(value, MetricWrapperBase):
+            continue
+        for family in value.describe():
+            names.add(family.name)
+            names.update(s.name for s in family.samples)
+            kind = family.type
+            if kind == "counter":
+                names.add(f"{family.name}_total")
+            if kind == "histogram":
+                names.update(f"{family.name}_{s}" for s in ("bucket", "sum", "count"))
+    return names
+
+
+def _used(exprs: list[str]) -> set[str]:
+    return {m for e in exprs for m in METRIC.findall(e) if m != "loyalty_"}
+
+
+def test_alerts_and_dashboard_use_metrics_that_exist(rendered: list[dict[str, Any]]) -> None:
+    (rule,) = of_kind(rendered, "PrometheusRule")
+    exprs = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]]
+    dashboard = json.loads((DEPLOY / "base/observability/dashboard.json").read_text())
+    exprs += [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    exposed = _exposed() | KAFKA_EXPORTER | {"up"}
+    used = {m for m in _used(exprs) if not m.startswith("loyalty-")}
+    missing = used - exposed
+    assert not missing, f"no such metric: {sorted(missing)}"
+    alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    documented = (REPO / "docs/operations.md").read_text()
+    for alert in alerts:
+        assert alert in documented, f"docs/operations.md does not say what {alert} means"
+
+
+@pytest.mark.parametrize("kind", ["Secret"])
+def test_no_secret_values_in_the_repository(rendered: list[dict[str, Any]], kind: str) -> None:
+    assert not of_kind(rendered, kind)
