@@ -23,7 +23,8 @@ from rich.console import Console
 from rich.table import Table
 
 from loyalty_devkit.dev_tokens import LOCAL_JWT_SECRET, make_token
-from loyalty_devkit.local_broker import LocalBroker, create_topics
+from loyalty_devkit.local_broker import LocalBroker, create_topics, free_port
+from loyalty_devkit.local_mail import LocalMailServer
 from loyalty_devkit.local_postgres import LocalPostgres
 
 console = Console(stderr=True, highlight=False)
@@ -80,7 +81,7 @@ async def _wait_ready(services: tuple[ServiceProcess, ...], timeout_s: float) ->
             await asyncio.sleep(0.3)
 
 
-def _summary(bootstrap: str, database: str, local_dir: Path) -> Table:
+def _summary(bootstrap: str, database: str, local_dir: Path, mail: str) -> Table:
     table = Table(title="Loyalty platform is ready", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -89,6 +90,7 @@ def _summary(bootstrap: str, database: str, local_dir: Path) -> Table:
     table.add_row("broker", bootstrap)
     table.add_row("postgres", database)
     table.add_row("local data", str(local_dir))
+    table.add_row("mail", mail)
     table.add_row("try", "make demo   (or: .venv/bin/loyalty demo)")
     table.add_row(
         "member token",
@@ -105,6 +107,7 @@ async def run_platform(local_dir: Path) -> int:
     server_url = os.environ.get("LOYALTY_DATABASE_URL")
     broker: LocalBroker | None = None
     postgres: LocalPostgres | None = None
+    mail: LocalMailServer | None = None
     children: list[tuple[ServiceProcess, asyncio.subprocess.Process]] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -124,12 +127,28 @@ async def run_platform(local_dir: Path) -> int:
             broker.start()
             bootstrap = broker.bootstrap
         await create_topics(bootstrap)
+        if "LOYALTY_NOTIFICATIONS_SMTP_HOST" in os.environ:
+            mail_note = (
+                f"{os.environ['LOYALTY_NOTIFICATIONS_SMTP_HOST']} (LOYALTY_NOTIFICATIONS_SMTP_*)"
+            )
+        else:
+            # the notifications service sends its email here; each message is kept as a file
+            mail = LocalMailServer(local_dir / "mail", free_port())
+            mail.start()
+            console.print(
+                f"local SMTP server on 127.0.0.1:{mail.port}, keeping mail in {mail.directory}"
+            )
+            mail_note = f"sent email is kept in {mail.directory} (.eml files)"
         env = {
             **os.environ,
             "LOYALTY_KAFKA_BOOTSTRAP": bootstrap,
             "LOYALTY_LOG_FORMAT": os.environ.get("LOYALTY_LOG_FORMAT", "console"),
             "LOYALTY_JWT_SECRET": os.environ.get("LOYALTY_JWT_SECRET", LOCAL_JWT_SECRET),
         }
+        if mail is not None:
+            env["LOYALTY_NOTIFICATIONS_SMTP_HOST"] = "127.0.0.1"
+            env["LOYALTY_NOTIFICATIONS_SMTP_PORT"] = str(mail.port)
+            env["LOYALTY_NOTIFICATIONS_SMTP_TLS"] = "none"
         pipes = []
         for service in SERVICES:
             env[f"LOYALTY_{service.name.upper()}_DATABASE_URL"] = database_url_for(
@@ -150,7 +169,7 @@ async def run_platform(local_dir: Path) -> int:
         stopped = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([ready, stopped, *exits], return_when=asyncio.FIRST_COMPLETED)
         if ready in done and ready.exception() is None:
-            console.print(_summary(bootstrap, server_url, local_dir))
+            console.print(_summary(bootstrap, server_url, local_dir, mail_note))
             done, _ = await asyncio.wait([stopped, *exits], return_when=asyncio.FIRST_COMPLETED)
         if stopped in done:
             console.print("stopping: services drain first, then the broker and PostgreSQL")
@@ -172,6 +191,8 @@ async def run_platform(local_dir: Path) -> int:
                 console.print(f"{service.name} did not stop in time; killing it")
                 process.kill()
                 await process.wait()
+        if mail is not None:
+            mail.stop()
         if broker is not None:
             broker.stop()
         if postgres is not None:

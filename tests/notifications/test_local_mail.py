@@ -1,0 +1,43 @@
+"""`make run` keeps the mail the platform sends as files a developer can open."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from loyalty_devkit.local_broker import free_port
+from loyalty_devkit.local_mail import LocalMailServer
+from loyalty_notifications.channels.base import Message
+from loyalty_notifications.channels.email import EmailChannel
+from loyalty_notifications.settings import NotificationsSettings
+from tests.support.tokens import SECRET
+
+
+async def test_the_local_mail_server_keeps_each_email_as_an_eml_file(tmp_path: Path) -> None:
+    server = LocalMailServer(tmp_path / "mail", free_port())
+    server.start()
+    try:
+        settings = NotificationsSettings(
+            notifications_database_url="postgresql://unused/x",
+            jwt_secret=SECRET,
+            notifications_smtp_port=server.port,
+        )
+        await EmailChannel(settings).send(
+            Message(
+                notification_id="3f1c2f52-5a51-4b55-9d3c-2b1f5c0d9a10",
+                member_id="m-1",
+                trigger="birthday",
+                channel="email",
+                to="wang.fang@example.com",
+                subject="王芳, 生日快乐",
+                body="祝您生日快乐\n",
+                language="zh-CN",
+            )
+        )
+    finally:
+        server.stop()
+
+    [kept] = list((tmp_path / "mail").glob("*.eml"))
+    mail = message_from_bytes(kept.read_bytes(), policy=policy.default)
+    assert mail["Subject"] == "王芳, 生日快乐"
+    assert mail["To"] == "wang.fang@example.com"
