@@ -115,7 +115,7 @@ SERVICES = [
     Service(
         "points",
         8001,
-        ("commerce.purchases", "loyalty.tiers"),
+        ("commerce.purchases", "loyalty.tiers", "loyalty.feedback"),
         ("loyalty.points",),
         cpu_request="500m",
         memory_request="384Mi",
@@ -125,7 +125,13 @@ SERVICES = [
     Service(
         "notifications",
         8003,
-        ("commerce.members", "loyalty.points", "loyalty.tiers"),
+        (
+            "commerce.members",
+            "commerce.purchases",
+            "loyalty.points",
+            "loyalty.tiers",
+            "loyalty.feedback",
+        ),
         ("loyalty.notifications",),
         external_egress=True,
         reads_program=False,

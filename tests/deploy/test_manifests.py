@@ -4,11 +4,13 @@ path of the contract, settings the services really read, alerts on metrics that 
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from prometheus_client.metrics import MetricWrapperBase
 
 from loyalty_feedback.settings import FeedbackSettings
@@ -17,6 +19,7 @@ from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import all_topics_with_dlq
 from loyalty_shared.observability import metrics
 from loyalty_shared.program.loader import default_program_path
+from loyalty_shared.service import ServiceSpec
 from loyalty_shared.settings import ServiceSettings
 from loyalty_tiers.settings import TiersSettings
 from tests.deploy.conftest import DEPLOY, REPO, by_name, generate, of_kind
@@ -279,3 +282,30 @@ def test_alerts_and_dashboard_use_metrics_that_exist(rendered: list[dict[str, An
 @pytest.mark.parametrize("kind", ["Secret"])
 def test_no_secret_values_in_the_repository(rendered: list[dict[str, Any]], kind: str) -> None:
     assert not of_kind(rendered, kind)
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+def test_the_table_consumes_what_the_service_consumes(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deploy/generate.py's table (ACLs, KEDA triggers, replica bounds) against the topics the
+    service's app really subscribes to."""
+    module = importlib.import_module(f"loyalty_{service}.app")
+    captured: list[ServiceSpec] = []
+
+    def capture(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+        captured.append(spec)
+        return FastAPI()
+
+    monkeypatch.setattr(module, "create_service_app", capture)
+    settings = SETTINGS[service].model_validate(
+        {
+            f"{service}_database_url": "postgresql://nobody@127.0.0.1:1/none",
+            "jwt_secret": "x" * 32,
+        }
+    )
+    module.create_app(settings)
+    (spec,) = captured
+    assert set(SERVICES[service].consumes) == set(spec.routes), (
+        f"update the {service} row of deploy/generate.py and run it"
+    )
