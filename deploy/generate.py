@@ -50,7 +50,7 @@ TOPICS = [
         "commerce.purchases",
         12,
         7,
-        "the busiest input: every purchase and refund, read by points, tiers and feedback",
+        "the busiest input: every purchase and refund, read by all four services",
     ),
     Topic("commerce.members", 6, 7, "enrolments and profile changes, far fewer than purchases"),
     Topic(
