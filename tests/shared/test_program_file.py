@@ -241,3 +241,48 @@ def test_a_program_error_lists_every_problem_not_just_the_first(tmp_path: Path) 
 
     assert "earning.rates.CNY" in str(refused.value)
     assert "tiers.ladder.1.multiplier" in str(refused.value)
+
+
+# --- the feedback section -------------------------------------------------------------------
+
+
+def test_the_default_program_surveys_30_percent_of_purchases_3_days_later_once_a_month() -> None:
+    feedback = load_program().feedback
+
+    assert (feedback.delay_hours, feedback.sample_rate) == (72, 0.3)
+    assert (feedback.cooldown_days, feedback.survey_validity_days) == (30, 14)
+    assert feedback.goodwill_points == 100
+
+
+def test_a_program_without_a_feedback_section_surveys_with_the_defaults_and_grants_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "program.toml"
+    path.write_text(VALID_PROGRAM, encoding="utf-8")
+
+    feedback = load_program(path).feedback
+
+    assert (feedback.delay_hours, feedback.sample_rate, feedback.cooldown_days) == (72, 0.3, 30)
+    assert feedback.goodwill_points == 0
+
+
+@pytest.mark.parametrize(
+    ("section", "names"),
+    [
+        pytest.param("sample_rate = 1.5", ["feedback.sample_rate"], id="a sample rate above 1"),
+        pytest.param("goodwill_points = -5", ["feedback.goodwill_points"], id="negative goodwill"),
+        pytest.param("survey_validity_days = 0", ["feedback.survey_validity_days"], id="no time"),
+        pytest.param("delay_days = 3", ["feedback.delay_days"], id="a key it does not have"),
+    ],
+)
+def test_a_broken_feedback_section_is_refused_naming_the_key(
+    tmp_path: Path, section: str, names: list[str]
+) -> None:
+    path = tmp_path / "program.toml"
+    path.write_text(VALID_PROGRAM + f"\n[feedback]\n{section}\n", encoding="utf-8")
+
+    with pytest.raises(ProgramError) as refused:
+        load_program(path)
+
+    for name in names:
+        assert name in str(refused.value)
