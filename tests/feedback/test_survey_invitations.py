@@ -3,6 +3,7 @@ for an order refunded in full (feedback issue, item 1)."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -146,3 +147,29 @@ async def test_a_purchase_older_than_the_survey_validity_is_not_surveyed_when_ba
 
     [row] = await feedback.fetch("SELECT status, skip_reason FROM invitation")
     assert (row["status"], row["skip_reason"]) == ("skipped", "stale")
+
+
+async def test_two_replicas_sending_at_once_send_each_invitation_once_and_one_per_member(
+    feedback: Service,
+) -> None:
+    rate = feedback.program.feedback.sample_rate
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    events = []
+    for n in range(150):
+        first = first_sampled(f"o-rep{n}", rate)
+        second = first_sampled(f"o-rep{n}", rate, skip=[first])
+        events += [
+            bought(f"m-rep{n}", at, order_id=first),
+            bought(f"m-rep{n}", at + timedelta(minutes=1), order_id=second),
+        ]
+    await feedback.purchases(*events)
+
+    sent = await asyncio.gather(*(feedback.send(at + DELAY + timedelta(hours=1)) for _ in range(2)))
+
+    assert sum(sent) == 150, sent
+    rows = await feedback.fetch(
+        "SELECT member_id, count(*) FILTER (WHERE status = 'sent') AS sent, "
+        "count(*) FILTER (WHERE status = 'pending') AS pending FROM invitation GROUP BY member_id"
+    )
+    assert len(rows) == 150
+    assert all((r["sent"], r["pending"]) == (1, 0) for r in rows)
