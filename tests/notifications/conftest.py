@@ -142,7 +142,7 @@ def notifications_settings(
         notifications_dispatch_interval_s=0.05,
         notifications_retry_base_s=0.2,
         notifications_retry_max_s=1.0,
-        notifications_send_timeout_s=5,
+        notifications_send_timeout_s=4,
         notifications_send_lease_s=5,
         notifications_schedule_interval_s=3600,
     )

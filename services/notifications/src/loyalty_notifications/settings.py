@@ -36,12 +36,14 @@ class NotificationsSettings(ServiceSettings):
 
     # Delivery
     notifications_dispatch_interval_s: float = Field(1.0, gt=0, le=60)
-    notifications_dispatch_batch: int = Field(100, ge=1, le=10_000)
-    notifications_dispatch_concurrency: int = Field(8, ge=1, le=256)
+    #: Rows claimed per round, all sent at once: every attempt of a round starts right after
+    #: its claim, so the lease below covers it.
+    notifications_dispatch_concurrency: int = Field(16, ge=1, le=256)
     notifications_schedule_interval_s: float = Field(300.0, gt=0, le=86_400)
     notifications_send_timeout_s: float = Field(10.0, gt=0, le=300)
-    #: An attempt not finished after this long is "in doubt" (the process died): it is sent
-    #: again once, never more. Must exceed the send timeout.
+    #: Upper bound of one send, whatever the channel (connect, every command, the reply).
+    #: An attempt not finished after the lease is "in doubt" (the process died): it is sent
+    #: again once, never more. The lease must exceed the send timeout.
     notifications_send_lease_s: float = Field(60.0, gt=0, le=3600)
     notifications_max_attempts: int = Field(8, ge=1, le=100)
     notifications_retry_base_s: float = Field(30.0, gt=0, le=3600)
@@ -87,9 +89,9 @@ class NotificationsSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _coherent(self) -> NotificationsSettings:
-        if self.notifications_send_lease_s < self.notifications_send_timeout_s:
+        if self.notifications_send_lease_s <= self.notifications_send_timeout_s:
             raise ValueError(
-                "LOYALTY_NOTIFICATIONS_SEND_LEASE_S must be at least the send timeout: a send "
+                "LOYALTY_NOTIFICATIONS_SEND_LEASE_S must exceed the send timeout: a send "
                 "still under way must never look abandoned"
             )
         if self.notifications_cs_webhook_url and self.notifications_webhook_secret is None:

@@ -16,14 +16,13 @@ MEMBER_CHANNELS = ("email", "sms", "push")
 
 def build_channels(settings: NotificationsSettings) -> dict[str, Channel]:
     secret = settings.notifications_webhook_secret
-    channels: dict[str, Channel] = {
-        "email": EmailChannel(settings),
-        "webhook": WebhookChannel(
+    channels: dict[str, Channel] = {"email": EmailChannel(settings)}
+    if settings.notifications_cs_webhook_url:
+        channels["webhook"] = WebhookChannel(
             url=settings.notifications_cs_webhook_url,
             secret=secret.get_secret_value().encode() if secret else b"",
             timeout_s=settings.notifications_send_timeout_s,
-        ),
-    }
+        )
     if settings.notifications_provider_url:
         key = settings.notifications_provider_api_key
         client = httpx.AsyncClient(timeout=settings.notifications_send_timeout_s)
@@ -39,7 +38,9 @@ def build_channels(settings: NotificationsSettings) -> dict[str, Channel]:
 
 def configured_channels(settings: NotificationsSettings) -> set[str]:
     """The names `build_channels` would build, without building anything."""
-    names = {"email", "webhook"}
+    names = {"email"}
+    if settings.notifications_cs_webhook_url:
+        names.add("webhook")
     if settings.notifications_provider_url:
         names |= {"sms", "push"}
     return names

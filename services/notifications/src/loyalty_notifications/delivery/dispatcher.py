@@ -28,6 +28,7 @@ from typing import Any
 
 import asyncpg
 from jinja2 import TemplateError
+from prometheus_client import Counter
 
 from loyalty_notifications import events
 from loyalty_notifications.channels.base import (
@@ -50,6 +51,17 @@ from loyalty_shared.db.errors import is_transient
 from loyalty_shared.observability.logging import get_logger
 
 log = get_logger(__name__)
+
+OUTCOMES = Counter(
+    "loyalty_notification_attempts_total",
+    "Send attempts by trigger, channel and outcome (sent, transient_failure, permanent_failure)",
+    ["trigger", "channel", "outcome"],
+)
+DECISIONS = Counter(
+    "loyalty_notification_decisions_total",
+    "Due notifications by what the dispatcher decided (sending, scheduled, suppressed)",
+    ["trigger", "status"],
+)
 
 #: Language of messages to customer service.
 STAFF_LANGUAGE = "zh-CN"
@@ -78,7 +90,7 @@ class Dispatcher(BackgroundLoop):
         self._channels = channels
         self._renderer = renderer
         self._clock = clock
-        self._limit = asyncio.Semaphore(settings.notifications_dispatch_concurrency)
+        self._round = settings.notifications_dispatch_concurrency
 
     async def stop(self) -> None:
         await super().stop()
@@ -99,7 +111,7 @@ class Dispatcher(BackgroundLoop):
                 if await self._stop_within(min(10.0, 0.2 * 2**failures)):
                     return
                 continue
-            if handled < self._settings.notifications_dispatch_batch and await self._stop_within(
+            if handled < self._round and await self._stop_within(
                 self._settings.notifications_dispatch_interval_s
             ):
                 return
@@ -114,12 +126,12 @@ class Dispatcher(BackgroundLoop):
         s = self._settings
         now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
-            abandoned = await repository.give_up_in_doubt(conn, now, s.notifications_dispatch_batch)
+            abandoned = await repository.give_up_in_doubt(conn, now, self._round)
             if abandoned:
                 await events.emit(
                     conn, [events.failed(r, "delivery-unknown", now) for r in abandoned]
                 )
-            rows = await repository.claim_due(conn, now, s.notifications_dispatch_batch)
+            rows = await repository.claim_due(conn, now, self._round)
             if not rows:
                 return []
             who = await members.recipients(
@@ -146,6 +158,8 @@ class Dispatcher(BackgroundLoop):
                 now=now,
                 lease_until=now + timedelta(seconds=s.notifications_send_lease_s),
             )
+        for r, d in zip(rows, decisions, strict=True):
+            DECISIONS.labels(r["trigger"], d.status).inc()
         return [
             Attempt(r, numbers[r["id"]], who[r["member_id"]])
             for r, d in zip(rows, decisions, strict=True)
@@ -179,20 +193,31 @@ class Dispatcher(BackgroundLoop):
 
     async def _attempt(self, attempt: Attempt) -> None:
         row = attempt.row
-        async with self._limit:
-            outcome: DeliveryFailure | None = None
-            try:
-                message = self._message(attempt)
-            except (TemplateError, KeyError, ValueError) as exc:
-                message, outcome = None, PermanentFailure(f"template-error: {exc}")
-            try:
-                if message is not None:
+        outcome: DeliveryFailure | None = None
+        try:
+            message = self._message(attempt)
+        except (TemplateError, KeyError, ValueError) as exc:
+            message, outcome = None, PermanentFailure(f"template-error: {exc}")
+        try:
+            if message is not None:
+                async with asyncio.timeout(self._settings.notifications_send_timeout_s):
                     await self._channels[row["channel"]].send(message)
-            except DeliveryFailure as failure:
-                outcome = failure
-            except Exception as exc:  # a channel bug must not kill the loop
-                log.exception("send failed unexpectedly", notification_id=str(row["id"]))
-                outcome = TransientFailure(f"{type(exc).__name__}: {exc}")
+        except DeliveryFailure as failure:
+            outcome = failure
+        except TimeoutError:
+            outcome = TransientFailure("timeout: no answer within the send timeout")
+        except Exception as exc:  # a channel bug must not kill the loop
+            log.exception("send failed unexpectedly", notification_id=str(row["id"]))
+            outcome = TransientFailure(f"{type(exc).__name__}: {exc}")
+        OUTCOMES.labels(
+            row["trigger"],
+            row["channel"],
+            "sent"
+            if outcome is None
+            else "permanent_failure"
+            if isinstance(outcome, PermanentFailure)
+            else "transient_failure",
+        ).inc()
         await self._record(attempt, outcome)
 
     async def _record(self, attempt: Attempt, outcome: DeliveryFailure | None) -> None:
