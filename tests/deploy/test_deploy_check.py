@@ -3,6 +3,8 @@ copy of deploy/ under a temporary directory: the real tree is never touched)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import subprocess
 import sys
@@ -10,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import DEPLOY, needs_kubectl
+from tests.deploy.conftest import DEPLOY, deploy_check, needs_kubectl
 
 pytestmark = needs_kubectl
 
 
 def run_check(root: Path) -> subprocess.CompletedProcess[str]:
+    """The check as `make deploy-check` runs it: a separate process."""
     return subprocess.run(
         [sys.executable, str(DEPLOY / "check" / "deploy_check.py"), "--root", str(root)],
         capture_output=True,
@@ -23,6 +26,14 @@ def run_check(root: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def check_copy(root: Path) -> subprocess.CompletedProcess[str]:
+    """The same check in this process (no interpreter start per case), same result shape."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = deploy_check.check(root)
+    return subprocess.CompletedProcess([], status, out.getvalue(), "")
 
 
 @pytest.fixture
@@ -48,7 +59,7 @@ def test_passes_on_the_repository() -> None:
 
 def test_fails_on_an_unknown_field_in_a_built_in_kind(copy: Path) -> None:
     edit(copy / "base/services/tiers.yaml", "timeoutSeconds: 3", "timeoutSecond: 3")
-    result = run_check(copy)
+    result = check_copy(copy)
     assert result.returncode == 1
     assert "Deployment/loyalty-tiers" in result.stdout
     assert "timeoutSecond" in result.stdout
@@ -57,7 +68,7 @@ def test_fails_on_an_unknown_field_in_a_built_in_kind(copy: Path) -> None:
 def test_fails_on_a_bad_field_in_a_custom_resource(copy: Path) -> None:
     edit(copy / "base/postgres/points.yaml", "poolMode: transaction", "poolMode: statements")
     edit(copy / "base/kafka/kafka.yaml", "  entityOperator:", "  entityOperators:")
-    result = run_check(copy)
+    result = check_copy(copy)
     assert result.returncode == 1
     assert "Pooler/points-db-pooler-rw" in result.stdout
     assert "Kafka/loyalty" in result.stdout
@@ -66,7 +77,7 @@ def test_fails_on_a_bad_field_in_a_custom_resource(copy: Path) -> None:
 
 def test_fails_on_a_wrong_type_in_a_custom_resource(copy: Path) -> None:
     edit(copy / "base/kafka/topics.yaml", "partitions: 12", "partitions: twelve")
-    result = run_check(copy)
+    result = check_copy(copy)
     assert result.returncode == 1
     assert "KafkaTopic/commerce-purchases" in result.stdout
 
@@ -80,7 +91,7 @@ def test_fails_on_a_kind_it_has_no_schema_for(copy: Path) -> None:
         "  - namespace.yaml\n",
         "  - namespace.yaml\n  - extra.yaml\n",
     )
-    result = run_check(copy)
+    result = check_copy(copy)
     assert result.returncode == 1
     assert "Widget/w" in result.stdout
     assert "no schema" in result.stdout
@@ -97,7 +108,7 @@ def test_fails_on_a_policy_violation(copy: Path) -> None:
         "readOnlyRootFilesystem: true",
         "readOnlyRootFilesystem: false",
     )
-    result = run_check(copy)
+    result = check_copy(copy)
     assert result.returncode == 1
     assert "[high] CKV_K8S_20 Deployment/loyalty-points" in result.stdout
     assert "[medium] CKV_K8S_22 Deployment/loyalty-feedback" in result.stdout
@@ -114,7 +125,7 @@ def test_fails_on_a_committed_secret_value(copy: Path) -> None:
         "  - namespace.yaml\n",
         "  - namespace.yaml\n  - secret.yaml\n",
     )
-    result = run_check(copy)
+    result = check_copy(copy)
     assert result.returncode == 1
     assert "LOY-SECRET Secret/loyalty-jwt" in result.stdout
 
@@ -123,6 +134,6 @@ def test_fails_when_an_overlay_does_not_render(copy: Path) -> None:
     edit(
         copy / "overlays/prod/kustomization.yaml", "../../components/keda", "../../components/nope"
     )
-    result = run_check(copy)
+    result = check_copy(copy)
     assert result.returncode == 1
     assert "kubectl kustomize" in result.stdout
