@@ -1,14 +1,17 @@
-"""Points crediting throughput: the points service against a minimal ideal consumer, side by side
-on the same broker build and PostgreSQL, each on a fresh broker and a fresh database.
+"""Purchase throughput: the points service and the tiers service against a minimal ideal
+consumer, side by side on the same broker build and PostgreSQL, each on a fresh broker and a
+fresh database, over the same purchases.
 
 The ideal consumer does the least any correct consumer must: read the batch, insert one row per
-event with one set-based statement, commit, commit offsets. The service does everything the
-product needs (validation, inbox, ledger, lot, balance, outbox, relay to Kafka).
+event with one set-based statement, commit, commit offsets. The points service does everything
+the product needs (validation, inbox, every bonus rule of bench/all_rules.toml, ledger, lot,
+balance, outbox, relay to Kafka); the tiers service takes the upgrade path (daily spend buckets,
+rolling-window spend, upgrades with `tier.changed` through the outbox).
 
     .venv/bin/python -m bench.points_throughput [--events 20000] [--members 2000] [--rounds 3]
 
-Prints the median events/s of each and their ratio. Time runs from the first event applied to
-the last, so consumer-group joins (the same for both) are not counted.
+Prints the median events/s of each and their ratio to the ideal. Time runs from the first event
+applied to the last, so consumer-group joins (the same for all) are not counted.
 """
 
 from __future__ import annotations
@@ -35,8 +38,13 @@ from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_points.app import create_app
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_tiers.app import create_app as create_tiers_app
+from loyalty_tiers.settings import TiersSettings
 
 PARTITIONS = 4
+ALL_RULES = Path(__file__).with_name("all_rules.toml")
+CATEGORIES = ("electronics", "beauty", "apparel", "grocery")
+CHANNELS = ("online", "store", "app")
 
 
 def purchases(count: int, members: int, seed: int) -> list[tuple[bytes, bytes]]:
@@ -56,10 +64,23 @@ def purchases(count: int, members: int, seed: int) -> list[tuple[bytes, bytes]]:
             "data": {
                 "order_id": f"o-{seed}-{n}",
                 "member_id": member,
-                "channel": "online",
+                "channel": rng.choice(CHANNELS),
                 "currency": "CNY",
                 "total": total,
-                "items": [{"sku": "s", "category": "c", "quantity": 1, "unit_price": total}],
+                "items": [
+                    {
+                        "sku": "s1",
+                        "category": rng.choice(CATEGORIES),
+                        "quantity": 1,
+                        "unit_price": total,
+                    },
+                    {
+                        "sku": "s2",
+                        "category": rng.choice(CATEGORIES),
+                        "quantity": 2,
+                        "unit_price": "10.00",
+                    },
+                ],
             },
         }
         out.append((member.encode(), orjson.dumps(event)))
@@ -146,7 +167,11 @@ async def ideal_consumer(bootstrap: str, dsn: str, total: int) -> float:
 
 async def points_service(bootstrap: str, dsn: str, total: int) -> float:
     settings = PointsSettings(
-        points_database_url=dsn, kafka_bootstrap=bootstrap, jwt_secret="b" * 32, log_level="WARNING"
+        points_database_url=dsn,
+        kafka_bootstrap=bootstrap,
+        jwt_secret="b" * 32,
+        log_level="WARNING",
+        program_file=ALL_RULES,
     )
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
@@ -156,6 +181,27 @@ async def points_service(bootstrap: str, dsn: str, total: int) -> float:
             return int(await pool.fetchval("SELECT count(*) FROM purchase"))
 
         return await time_until(count, total, timeout_s=600)
+
+
+async def tiers_service(bootstrap: str, dsn: str, total: int) -> float:
+    settings = TiersSettings(
+        tiers_database_url=dsn,
+        kafka_bootstrap=bootstrap,
+        jwt_secret="b" * 32,
+        log_level="WARNING",
+        program_file=ALL_RULES,
+    )
+    app = create_tiers_app(settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+        pool = app.state.pool
+
+        async def count() -> int:
+            return int(await pool.fetchval("SELECT count(*) FROM processed_event"))
+
+        seconds = await time_until(count, total, timeout_s=600)
+        upgrades = await pool.fetchval("SELECT count(*) FROM tier_history") or 0
+        print(f"  (tiers: {upgrades:,} upgrades, each a tier.changed through the outbox)")
+        return seconds
 
 
 async def one_round(
@@ -192,27 +238,32 @@ async def one_round(
 async def main(events: int, members: int, rounds: int) -> None:
     postgres = LocalPostgres(Path(tempfile.mkdtemp(prefix="loyalty-bench-")) / "data")
     postgres.start()
-    results: dict[str, list[float]] = {"ideal consumer": [], "points service": []}
+    contenders: list[tuple[str, Callable[[str, str, int], Awaitable[float]]]] = [
+        ("ideal consumer", ideal_consumer),
+        ("points service", points_service),
+        ("tiers service", tiers_service),
+    ]
+    results: dict[str, list[float]] = {name: [] for name, _ in contenders}
     try:
         for n in range(rounds):
             messages = purchases(events, members, seed=n)
-            # alternate the order so neither always runs on a warmer machine
-            order = [("ideal consumer", ideal_consumer), ("points service", points_service)]
-            for name, run in order if n % 2 == 0 else order[::-1]:
+            # rotate the order so none always runs on a warmer machine
+            order = contenders[n % 3 :] + contenders[: n % 3]
+            for name, run in order:
                 rate = await one_round(name.split()[0], run, postgres, messages)
                 results[name].append(rate)
                 print(f"round {n + 1}: {name:<15} {rate:>9,.0f} events/s")
     finally:
         postgres.remove()
     ideal = statistics.median(results["ideal consumer"])
-    service = statistics.median(results["points service"])
     print()
     print(
         f"median over {rounds} rounds of {events:,} purchases, {members:,} members, "
         f"{PARTITIONS} partitions:"
     )
-    print(f"  ideal consumer  {ideal:>9,.0f} events/s")
-    print(f"  points service  {service:>9,.0f} events/s   ({service / ideal:.2f} of ideal)")
+    for name, _ in contenders:
+        rate = statistics.median(results[name])
+        print(f"  {name:<15} {rate:>9,.0f} events/s   ({rate / ideal:.2f} of ideal)")
     print(
         "reproduce: .venv/bin/python -m bench.points_throughput "
         f"--events {events} --members {members} --rounds {rounds}"

@@ -83,6 +83,7 @@ async def test_a_member_never_seen_has_zeros_not_404(points_api: httpx.AsyncClie
     assert body == {
         "member_id": "m-nobody",
         "available": 0,
+        "held": 0,
         "pending": 0,
         "lifetime_earned": 0,
         "expiring": [],
