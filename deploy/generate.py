@@ -745,6 +745,9 @@ def scaled_object(svc: Service) -> dict[str, Any]:
                             "offsetResetPolicy": "earliest",
                             "allowIdleConsumers": "false",
                             "limitToPartitionsWithLag": "false",
+                            # 12 partitions: 1, 2, 3, 4, 6 or 12 consumers, never 5 with
+                            # some reading three partitions and others two.
+                            "ensureEvenDistributionOfPartitions": "true",
                         },
                         "authenticationRef": {"name": f"{svc.app}-kafka"},
                     }
