@@ -244,9 +244,16 @@ KAFKA_EXPORTER = {
 }
 
 
+METRIC_MODULES = [
+    metrics,
+    importlib.import_module("loyalty_feedback.metrics"),
+    importlib.import_module("loyalty_notifications.delivery.dispatcher"),
+]
+
+
 def _exposed() -> set[str]:
     names = set()
-    for value in vars(metrics).values():
+    for value in (v for module in METRIC_MODULES for v in vars(module).values()):
         if not isinstance(value, MetricWrapperBase):
             continue
         for family in value.describe():
