@@ -60,6 +60,9 @@ async def test_a_survey_token_answers_once(
     assert second.status_code == 409, second.text
     assert second.headers["content-type"] == "application/problem+json"
     assert await feedback.count("feedback") == 1
+    metrics = (await feedback_api.get("/metrics")).text
+    assert 'loyalty_feedback_answers_total{category="promoter",source="survey"}' in metrics
+    assert 'loyalty_feedback_invitations_total{outcome="sent"}' in metrics
 
 
 async def test_a_survey_token_expires(feedback: Service, feedback_api: httpx.AsyncClient) -> None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, status
 from loyalty_feedback.answers import service
 from loyalty_feedback.answers.schemas import Feedback, FeedbackCreate, SurveyAnswer
 from loyalty_feedback.invitations import tokens
+from loyalty_feedback.metrics import ANSWERS
 from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
@@ -37,9 +38,11 @@ def _program(request: Request) -> Program:
 async def give_feedback(
     member_id: str, body: FeedbackCreate, _: MemberAccess, conn: Transaction, request: Request
 ) -> Feedback:
-    return await service.answer_in_app(
+    answer = await service.answer_in_app(
         conn, _program(request), member_id=member_id, body=body, now=datetime.now(UTC)
     )
+    ANSWERS.labels("app", answer.category).inc()
+    return answer
 
 
 @router.post(
@@ -56,6 +59,8 @@ async def answer_survey(
     token: str, body: SurveyAnswer, conn: Transaction, request: Request
 ) -> Feedback:
     claims = tokens.verify(request.app.state.survey_key, token)
-    return await service.answer_survey(
+    answer = await service.answer_survey(
         conn, _program(request), claims=claims, body=body, now=datetime.now(UTC)
     )
+    ANSWERS.labels("survey", answer.category).inc()
+    return answer

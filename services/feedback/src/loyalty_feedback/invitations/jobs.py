@@ -9,6 +9,7 @@ import asyncpg
 
 from loyalty_feedback.events import emit
 from loyalty_feedback.invitations import repository, tokens
+from loyalty_feedback.metrics import INVITATIONS
 from loyalty_shared.background import BackgroundLoop
 from loyalty_shared.db.errors import is_transient
 from loyalty_shared.events.loyalty import FeedbackRequestedV1
@@ -62,8 +63,10 @@ async def send_invitations(
                     for r in sent
                 ),
             )
+        for row in decided:
+            INVITATIONS.labels(row["skip_reason"] or "sent").inc()
         sent_total += len(sent)
-        if decided == 0:
+        if not decided:
             return sent_total
 
 

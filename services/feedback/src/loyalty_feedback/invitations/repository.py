@@ -19,8 +19,8 @@ from loyalty_shared.db import Connection
 
 async def send_due(
     conn: Connection, *, now: datetime, cooldown: timedelta, validity: timedelta, limit: int
-) -> tuple[int, list[asyncpg.Record]]:
-    """Returns (rows decided, the invitations sent now)."""
+) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    """Returns (every invitation decided, those sent now)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """
         WITH due AS (
@@ -67,7 +67,7 @@ async def send_due(
               FROM decided d
              WHERE i.invitation_id = d.invitation_id
             RETURNING i.invitation_id, i.member_id, i.order_id, i.channel, i.purchased_at,
-                      i.status, i.sent_at, i.expires_at
+                      i.status, i.skip_reason, i.sent_at, i.expires_at
         )
         SELECT * FROM updated ORDER BY invitation_id
         """,
@@ -76,7 +76,7 @@ async def send_due(
         validity,
         limit,
     )
-    return len(rows), [r for r in rows if r["status"] == "sent"]
+    return rows, [r for r in rows if r["status"] == "sent"]
 
 
 async def invitation(conn: Connection, invitation_id: object) -> asyncpg.Record | None:
