@@ -94,6 +94,16 @@ class Receiver:
 
 @pytest.fixture
 def cs_webhook() -> Iterator[Receiver]:
+    yield from _receiving("/cs/alerts")
+
+
+@pytest.fixture
+def provider() -> Iterator[Receiver]:
+    """The push/SMS provider's HTTP API."""
+    yield from _receiving("/v1/messages")
+
+
+def _receiving(path: str) -> Iterator[Receiver]:
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -110,7 +120,7 @@ def cs_webhook() -> Iterator[Receiver]:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/cs/alerts"
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
