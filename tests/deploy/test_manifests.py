@@ -246,7 +246,6 @@ KAFKA_EXPORTER = {
 
 METRIC_MODULES = [
     metrics,
-    importlib.import_module("loyalty_feedback.metrics"),
     importlib.import_module("loyalty_notifications.delivery.dispatcher"),
 ]
 
