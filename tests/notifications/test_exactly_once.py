@@ -13,10 +13,14 @@ from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker, free_port
 from loyalty_notifications.settings import NotificationsSettings
+from loyalty_notifications.triggers.handlers import tier_changed_handler
+from loyalty_shared.events.decoding import Decoded, decode_event
+from loyalty_shared.events.loyalty import TierChangedV1
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_TIERS
 from tests.notifications.builders import member_enrolled, tier_changed
 from tests.notifications.conftest import MailServer
 from tests.notifications.helpers import notifications_of, published
+from tests.support.events import encode
 from tests.support.kafka import publish_events
 from tests.support.processes import ServiceProcess
 from tests.support.tokens import bearer
@@ -113,3 +117,22 @@ async def test_killed_between_attempt_recorded_and_sent_the_email_goes_at_most_o
     events = await published(broker.bootstrap, expect=1)
     assert [e["type"] for e in events] == ["notification.sent"]
     assert await asyncio.to_thread(service.terminate) in (0, -15)
+
+
+async def test_the_same_cause_recorded_twice_past_the_inbox_is_still_one_notification(
+    notifications_app: FastAPI,
+) -> None:
+    # the inbox already drops a redelivered event id; the unique (trigger, cause, channel) holds
+    # even without it (a restored inbox, a handler run twice by hand)
+    change = tier_changed("m-x3", "gold")
+    decoded = decode_event(encode(change), {"tier.changed": TierChangedV1})
+    assert isinstance(decoded, Decoded)
+    app = notifications_app
+    handler = tier_changed_handler(app.state.planner, app.state.clock)
+    for _ in range(2):
+        async with app.state.pool.acquire() as conn, conn.transaction():
+            await handler(conn, [decoded])
+
+    async with app.state.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT trigger, cause FROM notification WHERE member_id = 'm-x3'")
+    assert [(r["trigger"], r["cause"]) for r in rows] == [("tier_upgraded", change["id"])]
