@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+import httpx
 import orjson
 
 from loyalty_feedback.invitations import tokens
@@ -18,6 +19,7 @@ from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_FEEDBACK
 from tests.feedback.conftest import Service, bought, first_sampled, refunded
 from tests.support.events import envelope, purchase_data
 from tests.support.kafka import publish_events, read_all
+from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
 DELAY = timedelta(days=3)
@@ -173,3 +175,22 @@ async def test_two_replicas_sending_at_once_send_each_invitation_once_and_one_pe
     )
     assert len(rows) == 150
     assert all((r["sent"], r["pending"]) == (1, 0) for r in rows)
+
+
+async def test_an_order_answered_in_the_app_before_its_survey_gets_no_survey(
+    feedback: Service, feedback_api: httpx.AsyncClient
+) -> None:
+    order_id = first_sampled("o-early", feedback.program.feedback.sample_rate)
+    now = datetime.now(UTC)
+    await feedback.purchases(bought("m-early", now, order_id=order_id))
+    response = await feedback_api.post(
+        "/v1/members/m-early/feedback",
+        json={"score": 9, "order_id": order_id},
+        headers=bearer("m-early"),
+    )
+    assert response.status_code == 201, response.text
+
+    assert await feedback.send(now + DELAY) == 0
+
+    [row] = await feedback.fetch("SELECT status, skip_reason FROM invitation")
+    assert (row["status"], row["skip_reason"]) == ("skipped", "answered")

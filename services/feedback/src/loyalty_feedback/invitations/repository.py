@@ -1,11 +1,12 @@
 """Sending due survey invitations, set-based and safe with several replicas.
 
 One statement per batch: due pending invitations are claimed `FOR UPDATE SKIP LOCKED`; those
-whose order was refunded in full by now, or that are overdue past their validity (a backfill),
-are skipped; of the rest, one per member (the earliest) is sent if the member's `member_survey`
-row allows it (an upsert whose `WHERE` is the cooldown, so two replicas sending to the same
-member serialise on that row and the second sees the first's send); the others are skipped as
-`cooldown`. Members' other due rows of the same batch wait for the next pass.
+whose order was refunded in full by now, whose order the member already answered in the app, or
+that are overdue past their validity (a backfill) are skipped; of the rest, one per member (the
+earliest) is sent if the member's `member_survey` row allows it (an upsert whose `WHERE` is the
+cooldown, so two replicas sending to the same member serialise on that row and the second sees
+the first's send); the others are skipped as `cooldown`. Members' other due rows of the same
+batch wait for the next pass.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ async def send_due(
         ), facts AS (
             SELECT d.*,
                    CASE WHEN p.total > 0 AND coalesce(r.refunded, 0) >= p.total THEN 'refunded'
+                        WHEN EXISTS (SELECT 1 FROM feedback f WHERE f.order_id = d.order_id)
+                             THEN 'answered'
                         WHEN d.due_at + $3::interval < $1 THEN 'stale'
                    END AS skip
             FROM due d
