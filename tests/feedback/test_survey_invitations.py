@@ -14,6 +14,7 @@ import httpx
 import orjson
 
 from loyalty_feedback.invitations import tokens
+from loyalty_feedback.invitations.jobs import SurveyJobs
 from loyalty_feedback.invitations.sampling import sampled
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_FEEDBACK
 from tests.feedback.conftest import Service, bought, first_sampled, refunded
@@ -194,3 +195,26 @@ async def test_an_order_answered_in_the_app_before_its_survey_gets_no_survey(
 
     [row] = await feedback.fetch("SELECT status, skip_reason FROM invitation")
     assert (row["status"], row["skip_reason"]) == ("skipped", "answered")
+
+
+async def test_the_scheduled_job_sends_due_invitations_by_itself(feedback: Service) -> None:
+    order_id = first_sampled("o-loop", feedback.program.feedback.sample_rate)
+    bought_at = datetime.now(UTC)
+    await feedback.purchases(bought("m-loop", bought_at, order_id=order_id))
+    jobs = SurveyJobs(
+        pool=feedback.pool,
+        program=feedback.program,
+        key=feedback.key,
+        interval_s=0.05,
+        clock=lambda: bought_at + DELAY,
+    )
+    await jobs.start()
+    try:
+        rows = await eventually(
+            lambda: feedback.fetch("SELECT status FROM invitation"),
+            lambda rows: rows[0]["status"] == "sent",
+        )
+    finally:
+        await jobs.stop()
+
+    assert [r["status"] for r in rows] == ["sent"]
