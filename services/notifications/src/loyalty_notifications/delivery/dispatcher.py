@@ -99,7 +99,7 @@ class Dispatcher(BackgroundLoop):
 
     async def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping.is_set():
             try:
                 handled = await self.dispatch_once()
                 failures = 0
@@ -117,12 +117,12 @@ class Dispatcher(BackgroundLoop):
                 return
 
     async def dispatch_once(self) -> int:
-        """One round; returns how many rows it claimed."""
-        attempts = await self._claim()
+        """One round; returns how many rows it claimed (sent, deferred or suppressed)."""
+        claimed, attempts = await self._claim()
         await asyncio.gather(*(self._attempt(a) for a in attempts))
-        return len(attempts)
+        return claimed
 
-    async def _claim(self) -> list[Attempt]:
+    async def _claim(self) -> tuple[int, list[Attempt]]:
         s = self._settings
         now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
@@ -133,7 +133,7 @@ class Dispatcher(BackgroundLoop):
                 )
             rows = await repository.claim_due(conn, now, self._round)
             if not rows:
-                return []
+                return 0, []
             who = await members.recipients(
                 conn,
                 [r["member_id"] for r in rows],
@@ -160,7 +160,7 @@ class Dispatcher(BackgroundLoop):
             )
         for r, d in zip(rows, decisions, strict=True):
             DECISIONS.labels(r["trigger"], d.status).inc()
-        return [
+        return len(rows), [
             Attempt(r, numbers[r["id"]], who[r["member_id"]])
             for r, d in zip(rows, decisions, strict=True)
             if d.status == "sending"
