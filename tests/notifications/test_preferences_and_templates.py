@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from loyalty_devkit.local_broker import free_port
 from loyalty_notifications.rendering.renderer import TEMPLATES, Renderer, TemplateProblem
-from tests.support.tokens import bearer
+from tests.support.tokens import SECRET, bearer
 
 
 async def test_a_member_sets_channels_quiet_hours_time_zone_and_language(
@@ -80,3 +84,22 @@ def test_a_template_using_an_unknown_variable_stops_the_start(tmp_path: Path) ->
 
     with pytest.raises(TemplateProblem, match=r"zh-CN/win_back.j2.*dayz"):
         Renderer(tmp_path).check_all()
+
+
+def test_the_service_refuses_to_start_with_a_template_that_does_not_render(tmp_path: Path) -> None:
+    _copy_templates(tmp_path / "templates")
+    (tmp_path / "templates" / "en" / "birthday.j2").unlink()
+    env = {
+        **os.environ,
+        "LOYALTY_NOTIFICATIONS_DATABASE_URL": "postgresql://unused@127.0.0.1:1/x",
+        "LOYALTY_JWT_SECRET": SECRET,
+        "LOYALTY_NOTIFICATIONS_TEMPLATES_DIR": str(tmp_path / "templates"),
+        "LOYALTY_NOTIFICATIONS_PORT": str(free_port()),
+    }
+    command = str(Path(sys.executable).with_name("loyalty-notifications"))
+
+    done = subprocess.run([command], env=env, capture_output=True, timeout=60, check=False)
+
+    assert done.returncode == 2
+    assert b"en/birthday.j2" in done.stderr
+    assert b"Traceback" not in done.stderr

@@ -12,7 +12,7 @@ from loyalty_notifications.delivery.dispatcher import Dispatcher
 from loyalty_notifications.history.endpoints import router as history_router
 from loyalty_notifications.members.endpoints import router as preferences_router
 from loyalty_notifications.members.handlers import profiles_handler
-from loyalty_notifications.rendering.renderer import Renderer
+from loyalty_notifications.rendering.renderer import TEMPLATES, Renderer
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_notifications.triggers import handlers
 from loyalty_notifications.triggers.jobs import ScheduledTriggers
@@ -46,7 +46,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) -> FastAPI:
     """Raises `TemplateProblem` if any template is missing or does not render."""
-    renderer = Renderer()
+    renderer = Renderer(settings.notifications_templates_dir or TEMPLATES)
     renderer.check_all()
     planner = Planner(settings, configured_channels(settings))
     spec = ServiceSpec(

@@ -6,6 +6,7 @@ Every one is an environment variable with the `LOYALTY_` prefix (`LOYALTY_NOTIFI
 from __future__ import annotations
 
 from datetime import time
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +34,10 @@ class NotificationsSettings(ServiceSettings):
     notifications_enrolment_wait_days: float = Field(7.0, gt=0, le=365)
     #: Base of the survey link in a feedback invitation; `?token=<survey_token>` is appended.
     notifications_survey_base_url: str = "https://shop.example.com/survey"
+    #: A folder of templates replacing the shipped ones (`<language>/<trigger>.j2` for every
+    #: trigger in zh-CN and en); every one is rendered at start, and a missing template or
+    #: variable stops the service there.
+    notifications_templates_dir: Path | None = None
 
     # Delivery
     notifications_dispatch_interval_s: float = Field(1.0, gt=0, le=60)
