@@ -72,3 +72,12 @@ async def test_the_audit_finds_every_balance_equal_to_its_ledger_and_a_tampered_
     tampered = await asyncio.to_thread(run_audit, points_settings.database_url)
     assert tampered.returncode == 1
     assert "member m-9102" in tampered.stdout
+
+    conn = await asyncpg.connect(points_settings.database_url)
+    try:
+        await conn.execute("DELETE FROM purchase WHERE member_id = 'm-9102'")
+    finally:
+        await conn.close()
+    orphaned = await asyncio.to_thread(run_audit, points_settings.database_url)
+    assert orphaned.returncode == 1
+    assert "lot without its purchase" in orphaned.stdout

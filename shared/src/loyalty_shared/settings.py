@@ -25,7 +25,7 @@ class ServiceSettings(BaseSettings):
     # Kafka's idempotent producer is worth having on a real cluster; tansu refuses it.
     kafka_idempotent_producer: bool = False
     kafka_fetch_max_wait_ms: int = Field(20, ge=1, le=5000)
-    kafka_max_batch: int = Field(500, ge=1, le=10_000)
+    kafka_max_batch: int = Field(2000, ge=1, le=10_000)
     kafka_session_timeout_ms: int = Field(10_000, ge=1000)
 
     # PostgreSQL: behind pgbouncer in transaction mode asyncpg must not cache statements (0).

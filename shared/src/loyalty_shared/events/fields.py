@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -92,8 +93,14 @@ def _date_text(value: Any) -> Any:
 DateText = Annotated[date, BeforeValidator(_date_text)]
 
 
+@functools.lru_cache(maxsize=512)
+def _known_currency(code: str) -> bool:
+    # babel rebuilds its list of currencies on every call: once per event is too often
+    return is_currency(code)
+
+
 def _iso_4217(value: str) -> str:
-    if len(value) != 3 or not value.isupper() or not is_currency(value):
+    if len(value) != 3 or not value.isupper() or not _known_currency(value):
         raise ValueError(f"{value!r} is not an ISO 4217 currency code")
     return value
 

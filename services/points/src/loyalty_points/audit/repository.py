@@ -44,6 +44,20 @@ CHECKS: dict[str, str] = {
         GROUP BY a.member_id, a.held
         HAVING a.held <> coalesce(sum(h.points), 0)
     """,
+    "lot without its purchase": """
+        SELECT l.member_id,
+               jsonb_build_object('lot_id', l.id, 'order_id', l.order_id) AS recorded,
+               jsonb_build_object('purchase', NULL) AS recomputed
+        FROM points_lot l LEFT JOIN purchase p USING (order_id)
+        WHERE l.order_id IS NOT NULL AND p.order_id IS NULL
+    """,
+    "entry without its lot": """
+        SELECT e.member_id,
+               jsonb_build_object('entry_id', e.id, 'lot_id', e.lot_id) AS recorded,
+               jsonb_build_object('lot', NULL) AS recomputed
+        FROM ledger_entry e LEFT JOIN points_lot l ON l.id = e.lot_id
+        WHERE e.lot_id IS NOT NULL AND l.id IS NULL
+    """,
     "order reversals differ from its refunds": """
         SELECT p.member_id,
                jsonb_build_object('order_id', p.order_id, 'points_reversed', p.points_reversed,

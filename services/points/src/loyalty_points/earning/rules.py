@@ -6,6 +6,9 @@ compound: a category multiplier on the category's share of the order, a channel 
 campaign running at the purchase's local time. The per-order cap, if any, comes last. Every rule
 that applied is a line of the breakdown, which the ledger keeps with the earn entry and
 `POST /v1/program/simulate` returns, so a member's question "why this many?" has an answer.
+
+The program is compiled once into `EarningRules` (campaign windows as instants, rule texts):
+the consumer runs these rules for every purchase.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from loyalty_shared.events.commerce import LineItem, PurchaseCompletedV1
-from loyalty_shared.program.schema import Campaign, Program
+from loyalty_shared.program.schema import Campaign, Program, Tier
+
+_ONE = Decimal(1)
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,108 +52,149 @@ def _floor(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
 
+def _bonus(base: int, multiplier: Decimal, share: Decimal = _ONE) -> int:
+    return _floor(base * share * (multiplier - 1))
+
+
 def _category_shares(items: Sequence[LineItem]) -> dict[str, Decimal]:
     """Each category's share of the order by list value: the total paid may differ from the sum
     of the items (discounts, shipping), so bonuses follow the share, not the item prices."""
     values: dict[str, Decimal] = {}
     for item in items:
-        values[item.category] = values.get(item.category, Decimal(0)) + (
-            item.unit_price * item.quantity
-        )
-    whole = sum(values.values(), Decimal(0))
+        values[item.category] = values.get(item.category, _ZERO) + item.unit_price * item.quantity
+    whole = sum(values.values(), _ZERO)
     if whole == 0:
         return {}
     return {category: value / whole for category, value in values.items()}
 
 
-def _campaign_runs(campaign: Campaign, purchased_at: datetime) -> bool:
-    local = purchased_at.astimezone(ZoneInfo(campaign.time_zone)).replace(tzinfo=None)
-    return campaign.starts <= local < campaign.ends
+@dataclass(frozen=True, slots=True)
+class _CampaignRule:
+    name: str
+    multiplier: Decimal
+    starts: datetime  # aware: the local start in the campaign's time zone
+    ends: datetime
+    channels: frozenset[str]
+    categories: tuple[str, ...]
+    detail: str
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> _CampaignRule:
+        zone = ZoneInfo(campaign.time_zone)
+        scope = f" on {', '.join(campaign.categories)}" if campaign.categories else ""
+        return cls(
+            name=f"campaign:{campaign.name}",
+            multiplier=campaign.multiplier,
+            starts=campaign.starts.replace(tzinfo=zone),
+            ends=campaign.ends.replace(tzinfo=zone),
+            channels=frozenset(campaign.channels),
+            categories=tuple(campaign.categories),
+            detail=f"x{campaign.multiplier}{scope} from {campaign.starts:%Y-%m-%d %H:%M} to "
+            f"{campaign.ends:%Y-%m-%d %H:%M} {campaign.time_zone}",
+        )
+
+    def line(
+        self, purchase: PurchaseCompletedV1, purchased_at: datetime, base: int, shares: Any
+    ) -> RuleLine | None:
+        if not self.starts <= purchased_at < self.ends:
+            return None
+        if self.channels and purchase.channel not in self.channels:
+            return None
+        share = (
+            sum((shares.get(c, _ZERO) for c in self.categories), _ZERO) if self.categories else _ONE
+        )
+        if share == 0:
+            return None
+        return RuleLine(self.name, _bonus(base, self.multiplier, share), self.detail)
 
 
-def _bonus(base: int, multiplier: Decimal, share: Decimal = Decimal(1)) -> int:
-    return _floor(base * share * (multiplier - 1))
+class EarningRules:
+    """A program's earning rules, ready to run on purchases."""
+
+    def __init__(self, program: Program) -> None:
+        earning = program.earning
+        self._program = program
+        self._rates = dict(earning.rates)
+        self._base_tier = program.base_tier
+        self._tiers = {tier.name: tier for tier in program.tiers.ladder}
+        self._tier_texts = {t.name: f"{t.name} earns x{t.multiplier}" for t in program.tiers.ladder}
+        self._categories = {
+            category: (multiplier, f"category:{category}", f"x{multiplier} on {category}")
+            for category, multiplier in earning.categories.items()
+        }
+        self._channels = {
+            channel: (multiplier, f"channel:{channel}", f"x{multiplier} for buying {channel}")
+            for channel, multiplier in earning.channels.items()
+        }
+        self._campaigns = tuple(_CampaignRule.of(c) for c in earning.campaigns)
+        self._cap = earning.max_points_per_order
+        self._window = timedelta(days=earning.return_window_days)
+        self._lifetime = timedelta(days=earning.expiry_days)
+
+    @classmethod
+    def of(cls, program: Program) -> EarningRules:
+        """The compiled rules of a program, compiled once per program object."""
+        cached = _COMPILED.get(id(program))
+        if cached is None or cached._program is not program:
+            cached = _COMPILED[id(program)] = cls(program)
+        return cached
+
+    def tier(self, name: str) -> Tier:
+        return self._tiers.get(name, self._base_tier)
+
+    def earn(self, purchase: PurchaseCompletedV1, *, purchased_at: datetime, tier: str) -> Earn:
+        tier_rule = self.tier(tier)
+        rate = self._rates.get(purchase.currency)
+        if rate is None:
+            base = 0
+            base_text = f"{purchase.currency} earns no points in this program"
+        else:
+            base = _floor(purchase.total * rate)
+            base_text = (
+                f"{purchase.total} {purchase.currency} at {rate} point(s) per unit, rounded down"
+            )
+        lines = [RuleLine("base", base, base_text)]
+        if (tier_bonus := _floor(base * tier_rule.multiplier) - base) != 0:
+            lines.append(RuleLine("tier", tier_bonus, self._tier_texts[tier_rule.name]))
+        if base and (self._categories or self._campaigns or self._channels):
+            lines.extend(self._bonuses(purchase, purchased_at, base))
+        points = sum(line.points for line in lines)
+        if self._cap is not None and points > self._cap:
+            lines.append(
+                RuleLine("cap", self._cap - points, f"at most {self._cap} points per order")
+            )
+            points = self._cap
+        return Earn(
+            base_points=base,
+            points=points,
+            tier=tier_rule.name,
+            multiplier=tier_rule.multiplier,
+            available_at=purchased_at + self._window,
+            expires_at=purchased_at + self._lifetime,
+            lines=tuple(lines),
+        )
+
+    def _bonuses(
+        self, purchase: PurchaseCompletedV1, purchased_at: datetime, base: int
+    ) -> list[RuleLine]:
+        lines = []
+        shares = _category_shares(purchase.items) if self._categories or self._campaigns else {}
+        for category, (multiplier, rule, text) in self._categories.items():
+            if (share := shares.get(category)) is not None:
+                lines.append(RuleLine(rule, _bonus(base, multiplier, share), text))
+        if (channel := self._channels.get(purchase.channel)) is not None:
+            multiplier, rule, text = channel
+            lines.append(RuleLine(rule, _bonus(base, multiplier), text))
+        for campaign in self._campaigns:
+            if line := campaign.line(purchase, purchased_at, base, shares):
+                lines.append(line)
+        return [line for line in lines if line.points != 0]
 
 
-def _campaign_line(
-    campaign: Campaign,
-    purchase: PurchaseCompletedV1,
-    base: int,
-    shares: dict[str, Decimal],
-) -> RuleLine | None:
-    if campaign.channels and purchase.channel not in campaign.channels:
-        return None
-    share = (
-        sum((shares.get(c, Decimal(0)) for c in campaign.categories), Decimal(0))
-        if campaign.categories
-        else Decimal(1)
-    )
-    if share == 0:
-        return None
-    scope = f" on {', '.join(campaign.categories)}" if campaign.categories else ""
-    return RuleLine(
-        f"campaign:{campaign.name}",
-        _bonus(base, campaign.multiplier, share),
-        f"x{campaign.multiplier}{scope} from {campaign.starts:%Y-%m-%d %H:%M} to "
-        f"{campaign.ends:%Y-%m-%d %H:%M} {campaign.time_zone}",
-    )
+_COMPILED: dict[int, EarningRules] = {}
 
 
 def earn_for(
     purchase: PurchaseCompletedV1, *, purchased_at: datetime, tier: str, program: Program
 ) -> Earn:
-    earning = program.earning
-    tier_rule = program.tier(tier) or program.base_tier
-    rate = earning.rates.get(purchase.currency)
-    base = _floor(purchase.total * rate) if rate is not None else 0
-    lines = [
-        RuleLine(
-            "base",
-            base,
-            f"{purchase.total} {purchase.currency} at {rate} point(s) per unit, rounded down"
-            if rate is not None
-            else f"{purchase.currency} earns no points in this program",
-        ),
-        RuleLine(
-            "tier",
-            _floor(base * tier_rule.multiplier) - base,
-            f"{tier_rule.name} earns x{tier_rule.multiplier}",
-        ),
-    ]
-    shares = _category_shares(purchase.items)
-    for category, multiplier in earning.categories.items():
-        if (share := shares.get(category)) is not None:
-            lines.append(
-                RuleLine(
-                    f"category:{category}",
-                    _bonus(base, multiplier, share),
-                    f"x{multiplier} on {category} ({share:.0%} of the order)",
-                )
-            )
-    if (channel_multiplier := earning.channels.get(purchase.channel)) is not None:
-        lines.append(
-            RuleLine(
-                f"channel:{purchase.channel}",
-                _bonus(base, channel_multiplier),
-                f"x{channel_multiplier} for buying {purchase.channel}",
-            )
-        )
-    for campaign in earning.campaigns:
-        if _campaign_runs(campaign, purchased_at) and (
-            line := _campaign_line(campaign, purchase, base, shares)
-        ):
-            lines.append(line)
-    points = sum(line.points for line in lines)
-    cap = earning.max_points_per_order
-    if cap is not None and points > cap:
-        lines.append(RuleLine("cap", cap - points, f"at most {cap} points per order"))
-        points = cap
-    return Earn(
-        base_points=base,
-        points=points,
-        tier=tier_rule.name,
-        multiplier=tier_rule.multiplier,
-        available_at=purchased_at + timedelta(days=earning.return_window_days),
-        expires_at=purchased_at + timedelta(days=earning.expiry_days),
-        lines=tuple(line for line in lines if line.points != 0 or line.rule == "base"),
-    )
+    return EarningRules.of(program).earn(purchase, purchased_at=purchased_at, tier=tier)
