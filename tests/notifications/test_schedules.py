@@ -124,3 +124,25 @@ async def test_an_expiry_reminder_goes_out_30_days_ahead_at_10_local_time_in_eac
     await eventually(lambda: mails(mail_server, "ny@example.com"), lambda n: n == 1)
     body = mail_server.to("ny@example.com")[0].get_body().get_content()  # type: ignore[union-attr]
     assert "800 of your points expire on April 14, 2027" in body
+
+
+async def test_a_member_born_on_29_february_is_greeted_on_28_february_in_other_years(
+    notifications_app: FastAPI,
+    notifications_api: httpx.AsyncClient,
+    broker: LocalBroker,
+    clock: MovableClock,
+) -> None:
+    member = member_enrolled("m-leap", "Leap", email="leap@example.com", birthday="1992-02-29")
+    await publish_events(broker.bootstrap, COMMERCE_MEMBERS, [member])
+    await eventually(
+        lambda: notifications_api.get("/v1/members/m-leap/preferences", headers=bearer("m-leap")),
+        lambda r: r.json()["enrolled"],
+    )
+    pool, planner = notifications_app.state.pool, notifications_app.state.planner
+
+    clock.set(datetime(2027, 2, 28, 3, 0, tzinfo=UTC))  # 11:00 in Shanghai, 2027 is no leap year
+    assert (await run_schedules(pool, planner, clock))["birthday"] == 1
+    clock.set(datetime(2028, 2, 28, 3, 0, tzinfo=UTC))  # 2028 is: wait for the 29th
+    assert (await run_schedules(pool, planner, clock))["birthday"] == 0
+    clock.set(datetime(2028, 2, 29, 3, 0, tzinfo=UTC))
+    assert (await run_schedules(pool, planner, clock))["birthday"] == 1

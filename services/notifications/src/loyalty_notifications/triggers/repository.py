@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -94,7 +94,15 @@ async def birthdays_due(
     conn: Connection, *, now: datetime, default_time_zone: str, send_hour: int, limit: int
 ) -> list[asyncpg.Record]:
     """Members whose birthday it is in their own time zone, past the send hour, not greeted
-    this (local) year. 29 February is celebrated on 28 February in other years."""
+    this (local) year. 29 February is celebrated on 28 February in other years.
+
+    Only birthdays on the UTC day before, of or after `now` can be today somewhere, so the
+    (month, day) index narrows the members looked at to those three days."""
+    days = [(now + timedelta(days=d)).astimezone(UTC) for d in (-1, 0, 1)]
+    months = [d.month for d in days]
+    mdays = [d.day for d in days]
+    if (2, 28) in zip(months, mdays, strict=True):
+        months, mdays = [*months, 2], [*mdays, 29]
     rows: list[asyncpg.Record] = await conn.fetch(
         """
         WITH local AS (
@@ -102,6 +110,8 @@ async def birthdays_due(
                    ($1::timestamptz AT TIME ZONE coalesce(p.time_zone, $2)) AS at
             FROM member_contact c LEFT JOIN member_preference p USING (member_id)
             WHERE c.birthday IS NOT NULL
+              AND (extract(month FROM c.birthday), extract(day FROM c.birthday)) IN (
+                  SELECT * FROM unnest($5::int[], $6::int[]))
         )
         SELECT l.member_id, extract(year FROM l.at)::int AS year
         FROM local l
@@ -123,6 +133,8 @@ async def birthdays_due(
         default_time_zone,
         send_hour,
         limit,
+        months,
+        mdays,
     )
     return rows
 
