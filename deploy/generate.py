@@ -175,6 +175,9 @@ def common_env(svc: Service) -> list[dict[str, Any]]:
         {"name": "PGPASSWORD", "valueFrom": secret_ref(f"{svc.db}-app", "password")},
         # asyncpg behind pgbouncer in transaction mode: no prepared-statement cache.
         {"name": "LOYALTY_DB_STATEMENT_CACHE_SIZE", "value": "0"},
+        # The migration Job migrates (against the primary); dbmate's session lock is unsafe
+        # through pgbouncer.
+        {"name": "LOYALTY_MIGRATE_AT_START", "value": "false"},
         {"name": "LOYALTY_KAFKA_BOOTSTRAP", "value": KAFKA_BOOTSTRAP},
         {"name": "LOYALTY_KAFKA_SECURITY_PROTOCOL", "value": "SASL_SSL"},
         {"name": "LOYALTY_KAFKA_SASL_MECHANISM", "value": "SCRAM-SHA-512"},
@@ -274,8 +277,8 @@ def deployment(svc: Service) -> dict[str, Any]:
         # Service-specific secrets (SMTP, webhook, provider keys, survey secret), if any.
         "envFrom": [{"secretRef": {"name": f"{svc.app}-extra", "optional": True}}],
         "resources": resources(svc),
-        # Migrations run before the server listens: up to 2 minutes (dbmate waits 60 s for
-        # the database and the lock).
+        # The pods do not migrate (the Job does); startup is opening the pool, the producer
+        # and joining the consumer group. 2 minutes leaves room for a slow broker.
         "startupProbe": probe("/healthz", period=5, failures=24),
         "livenessProbe": probe("/healthz", period=10, failures=3),
         # /readyz asks the database and the broker, 2 s each at most.
@@ -322,24 +325,21 @@ def deployment(svc: Service) -> dict[str, Any]:
 
 
 def migration_job(svc: Service) -> dict[str, Any]:
-    # dbmate straight at the primary (the `-rw` service, not the pooler: its migration lock is
-    # a session lock), the same directories and flags as loyalty_shared.db.migrations.migrate.
-    # Safe twice and alongside starting pods: applied versions are recorded, the lock
-    # serialises.
-    command = [
-        "/app/.venv/bin/dbmate",
-        "--url",
-        database_url(svc, f"{svc.db}-rw"),
-        "--migrations-dir",
-        f"{SITE_PACKAGES}/loyalty_shared/db/migrations",
-        "--migrations-dir",
-        f"{SITE_PACKAGES}/loyalty_{svc.name}/migrations",
-        "--no-dump-schema",
-        "--migration-lock",
-        "--wait",
-        "--wait-timeout",
-        "60s",
-        "up",
+    # The service's own `migrate` command (dbmate with the shared and the service's migration
+    # directories, under dbmate's migration lock) straight at the primary: the `-rw` service, not
+    # the pooler, because that lock is a session lock. Safe twice and alongside starting pods:
+    # applied versions are recorded, the lock serialises. It reads the same settings as the
+    # pods (a configuration the pods would refuse fails here, before the rollout), but needs
+    # only the database, so Kafka's secrets are not mounted.
+    command = [f"/app/.venv/bin/{svc.app}", "migrate"]
+    env = [
+        {"name": "LOYALTY_LOG_FORMAT", "value": "json"},
+        {
+            "name": f"LOYALTY_{svc.name.upper()}_DATABASE_URL",
+            "value": database_url(svc, f"{svc.db}-rw"),
+        },
+        {"name": "PGPASSWORD", "valueFrom": secret_ref(f"{svc.db}-app", "password")},
+        {"name": "LOYALTY_JWT_SECRET", "valueFrom": secret_ref("loyalty-jwt", "secret")},
     ]
     return {
         "apiVersion": "batch/v1",
@@ -372,11 +372,9 @@ def migration_job(svc: Service) -> dict[str, Any]:
                             "image": f"{IMAGE_REPO}/{svc.name}",
                             "imagePullPolicy": "IfNotPresent",
                             "command": command,
-                            "env": [
-                                {
-                                    "name": "PGPASSWORD",
-                                    "valueFrom": secret_ref(f"{svc.db}-app", "password"),
-                                }
+                            "env": env,
+                            "envFrom": [
+                                {"secretRef": {"name": f"{svc.app}-extra", "optional": True}}
                             ],
                             "resources": {
                                 "requests": {"cpu": "50m", "memory": "64Mi"},
@@ -565,9 +563,9 @@ def postgres(svc: Service) -> list[dict[str, Any]]:
             "bootstrap": {"initdb": {"database": svc.database, "owner": svc.database}},
             "postgresql": {
                 "parameters": {
-                    # What the services ask for per connection (a generic plan cached while a
-                    # table was empty can be ruinous later); pgbouncer drops that startup
-                    # parameter, so the server applies it to every session.
+                    # A generic plan cached while a table was empty can be ruinous later. The
+                    # services' shared migration sets it on their database too (ALTER DATABASE);
+                    # here it is the cluster-wide default as well.
                     "plan_cache_mode": "force_custom_plan",
                     "max_connections": "200",
                     "shared_buffers": "256MB",
@@ -602,11 +600,11 @@ def postgres(svc: Service) -> list[dict[str, Any]]:
                 "parameters": {
                     "max_client_conn": "1000",
                     "default_pool_size": "40",
-                    # asyncpg sends plan_cache_mode at connect; the cluster sets it instead.
+                    # The services send no startup parameter pgbouncer would refuse (they used
+                    # to send plan_cache_mode; older images still may).
                     "ignore_startup_parameters": "plan_cache_mode",
-                    # DISCARD ALL after every transaction: a session-level advisory lock taken
-                    # through the pooler (dbmate at pod start) never outlives it on a shared
-                    # server connection.
+                    # DISCARD ALL after every transaction: no session state (an advisory lock,
+                    # a SET) ever outlives a transaction on a shared server connection.
                     "server_reset_query": "DISCARD ALL",
                     "server_reset_query_always": "1",
                 },

@@ -148,23 +148,23 @@ def test_env_names_are_settings_the_services_read(rendered: list[dict[str, Any]]
         assert "-pooler-rw" in env[f"LOYALTY_{name.upper()}_DATABASE_URL"]
 
 
-def test_migration_jobs_use_the_primary_and_the_same_directories(
+def test_migration_jobs_run_the_services_migrate_command_against_the_primary(
     rendered: list[dict[str, Any]],
 ) -> None:
-    for name in SERVICES:
+    for name, settings in SETTINGS.items():
         job = by_name(rendered, "Job")[f"loyalty-{name}-migrate"]
         (container,) = job["spec"]["template"]["spec"]["containers"]
-        command = container["command"]
-        assert command[0].endswith("/dbmate")
-        assert command[-1] == "up"
-        assert "--migration-lock" in command
-        url = command[command.index("--url") + 1]
-        assert f"@{name}-db-rw:" in url, "straight to the primary: the lock is a session lock"
-        dirs = [command[i + 1] for i, arg in enumerate(command) if arg == "--migrations-dir"]
-        assert dirs[0].endswith("/loyalty_shared/db/migrations")
-        assert dirs[1].endswith(f"/loyalty_{name}/migrations")
-        assert (REPO / "shared/src/loyalty_shared/db/migrations").is_dir()
-        assert (REPO / f"services/{name}/src/loyalty_{name}/migrations").is_dir()
+        assert container["command"] == [f"/app/.venv/bin/loyalty-{name}", "migrate"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        known = {f"LOYALTY_{field.upper()}" for field in settings.model_fields} | {"PGPASSWORD"}
+        assert set(env) <= known, f"{name}: no such setting {sorted(set(env) - known)}"
+        url = env[f"LOYALTY_{name.upper()}_DATABASE_URL"]
+        assert url is not None
+        assert f"@{name}-db-rw:" in url, "straight to the primary: dbmate's lock is a session lock"
+        deployment = by_name(rendered, "Deployment")[f"loyalty-{name}"]
+        (server,) = deployment["spec"]["template"]["spec"]["containers"]
+        pod_env = {e["name"]: e.get("value") for e in server["env"]}
+        assert pod_env["LOYALTY_MIGRATE_AT_START"] == "false", "the Job migrates, not the pods"
 
 
 def test_network_policies(rendered: list[dict[str, Any]]) -> None:

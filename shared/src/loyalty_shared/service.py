@@ -7,6 +7,7 @@ commits, the relay publishes what is committed, then the producer and pool close
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import ValidationError
 
 from loyalty_shared.background import BackgroundLoop
-from loyalty_shared.db.migrations import migrate
+from loyalty_shared.db.migrations import MigrationError, migrate
 from loyalty_shared.db.pool import create_pool
 from loyalty_shared.db.relay import OutboxRelay
 from loyalty_shared.http import health
@@ -51,7 +52,8 @@ class ServiceSpec:
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await migrate(settings.database_url, spec.migrations_dir)
+        if settings.migrate_at_start:
+            await migrate(settings.database_url, spec.migrations_dir)
         pool = await create_pool(settings.database_url, settings)
         producer = make_producer(settings, client_id=f"loyalty-{spec.name}")
         consumer: ConsumerRunner | None = None
@@ -147,3 +149,20 @@ def serve(build: Callable[[S], FastAPI], settings: S, *, service: str) -> None:
         access_log=False,
         timeout_graceful_shutdown=30,
     )
+
+
+def run_migrations(settings: ServiceSettings, migrations_dir: Path, *, service: str) -> None:
+    """`loyalty-<service> migrate`: apply the shared and the service's migrations, then exit.
+
+    What the Kubernetes migration Job runs (against the primary, not the pooler), and safe to run
+    twice or beside starting pods: dbmate records applied versions and takes its advisory lock.
+    Exit status 0 when the schema is current, 1 when a migration failed (dbmate's output said).
+    """
+    configure_logging(service=service, level=settings.log_level, fmt=settings.log_format)
+    try:
+        report = asyncio.run(migrate(settings.database_url, migrations_dir))
+    except MigrationError as exc:
+        log.error("migrations failed", error=str(exc))
+        raise SystemExit(1) from None
+    applied = [line for line in report.splitlines() if line.startswith("Applying:")]
+    log.info("migrations applied", applied=applied, pending=0)

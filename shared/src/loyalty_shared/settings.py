@@ -33,6 +33,10 @@ class ServiceSettings(BaseSettings):
     db_pool_max: int = Field(10, ge=1)
     db_statement_cache_size: int = Field(100, ge=0)
     db_command_timeout_s: float = Field(30.0, gt=0)
+    #: Apply the migrations when the service starts (`make run`, tests). In Kubernetes the pods
+    #: reach PostgreSQL through pgbouncer, where dbmate's session lock is unsafe: the migration
+    #: Job runs `loyalty-<service> migrate` against the primary and the pods set this to false.
+    migrate_at_start: bool = True
 
     # Auth: HS256 with a shared secret, or RS256 with keys from a JWKS endpoint.
     jwt_secret: SecretStr | None = None

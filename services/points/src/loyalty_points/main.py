@@ -1,4 +1,5 @@
 """Entry point: `loyalty-points` serves (the container's command and what `make run` starts);
+`loyalty-points migrate` applies the database migrations and exits (the Kubernetes Job);
 `loyalty-points audit` checks every balance against the ledger (exit 1 on any difference)."""
 
 from __future__ import annotations
@@ -7,18 +8,23 @@ import argparse
 import asyncio
 import sys
 
-from loyalty_points.app import create_app
+from loyalty_points.app import MIGRATIONS, create_app
 from loyalty_points.audit.service import audit
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.program.loader import ProgramError, load_program
-from loyalty_shared.service import load_settings, serve
+from loyalty_shared.service import load_settings, run_migrations, serve
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="loyalty-points", description=__doc__)
-    parser.add_argument("command", nargs="?", choices=["serve", "audit"], default="serve")
+    parser.add_argument(
+        "command", nargs="?", choices=["serve", "migrate", "audit"], default="serve"
+    )
     command = parser.parse_args().command
     settings = load_settings(PointsSettings)
+    if command == "migrate":
+        run_migrations(settings, MIGRATIONS, service="points")
+        return
     if command == "audit":
         report = asyncio.run(audit(settings.database_url))
         print("\n".join(report.lines()))  # noqa: T201

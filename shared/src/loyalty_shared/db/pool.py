@@ -27,8 +27,9 @@ async def create_pool(dsn: str, settings: ServiceSettings) -> asyncpg.Pool:
         statement_cache_size=settings.db_statement_cache_size,
         command_timeout=settings.db_command_timeout_s,
         init=_init_connection,
-        # A generic plan cached while a table was empty can be ruinous once it is full.
-        server_settings={"plan_cache_mode": "force_custom_plan"},
+        # No startup parameters: pgbouncer refuses those it does not know. `plan_cache_mode =
+        # force_custom_plan` (a generic plan cached while a table was empty can be ruinous once
+        # it is full) is the database's own default, set by a shared migration.
     )
     assert pool is not None
     return pool
