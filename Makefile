@@ -52,6 +52,8 @@ format: sync
 
 bench: sync
 	$(VENV)/bin/python -m bench.points_throughput
+	$(VENV)/bin/python -m bench.points_latency
+	$(VENV)/bin/python -m bench.balance_reads
 	$(VENV)/bin/python -m bench.tier_evaluation
 
 clean:

@@ -30,10 +30,11 @@ from pathlib import Path
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from prometheus_client import REGISTRY
 
+from bench.ideal_consumer import consume
 from loyalty_devkit.local_broker import LocalBroker, create_topics, free_port
 from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_points.app import create_app
@@ -133,55 +134,21 @@ async def time_until(count: Callable[[], Awaitable[int]], total: int, timeout_s:
 
 
 async def ideal_consumer(bootstrap: str, dsn: str, total: int) -> float:
-    conn = await asyncpg.connect(dsn)
-    await conn.execute(
-        "CREATE TABLE credited (event_id text PRIMARY KEY, member_id text, points bigint)"
-    )
-    consumer = AIOKafkaConsumer(
-        COMMERCE_PURCHASES,
-        bootstrap_servers=bootstrap,
-        group_id="ideal",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=20,
-        max_poll_records=500,
-    )
-    await consumer.start()
     applied = 0
 
-    async def run() -> None:
+    def until(done: int) -> bool:
         nonlocal applied
-        while applied < total:
-            batch = await consumer.getmany(timeout_ms=200)
-            rows = []
-            for records in batch.values():
-                for record in records:
-                    event = orjson.loads(record.value)
-                    rows.append((event["id"], event["subject"], int(float(event["data"]["total"]))))
-            if not rows:
-                continue
-            async with conn.transaction():
-                await conn.execute(
-                    "INSERT INTO credited "
-                    "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
-                    "ON CONFLICT DO NOTHING",
-                    [r[0] for r in rows],
-                    [r[1] for r in rows],
-                    [r[2] for r in rows],
-                )
-            await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batch.items()})
-            applied += len(rows)
+        applied = done
+        return done >= total
 
     async def count() -> int:
         return applied
 
-    task = asyncio.create_task(run())
+    task = asyncio.create_task(consume(bootstrap, dsn, until=until))
     try:
         return await time_until(count, total, timeout_s=600)
     finally:
         await task
-        await consumer.stop()
-        await conn.close()
 
 
 async def points_service(bootstrap: str, dsn: str, total: int) -> float:

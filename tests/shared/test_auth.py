@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -15,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from loyalty_points.app import create_app
 from loyalty_points.settings import PointsSettings
+from loyalty_shared.http.auth import TokenVerifier
+from loyalty_shared.http.problems import Unauthorized
 from tests.support.apps import serving
 from tests.support.tokens import SECRET, bearer, token
 
@@ -121,3 +124,20 @@ async def test_rs256_tokens_are_checked_against_the_jwks_keys(rs256_api: httpx.A
     assert (await rs256_api.get(PATH, headers=rs256("m-1001", kid="unknown"))).status_code == 401
     # with no shared secret configured, an HS256 token is refused outright
     assert (await rs256_api.get(PATH, headers=bearer("m-1001"))).status_code == 401
+
+
+async def test_a_token_accepted_before_is_refused_once_it_has_expired() -> None:
+    # the verifier remembers tokens it checked (the app sends the same one on every request)
+    verifier = TokenVerifier(
+        PointsSettings(
+            points_database_url="postgresql://unused/db", jwt_secret=SECRET, jwt_leeway_s=0
+        )
+    )
+    short_lived = token("m-1001", expires_in=2)
+    expires = jwt.decode(short_lived, options={"verify_signature": False})["exp"]
+
+    assert (await verifier.verify(short_lived)).subject == "m-1001"
+    assert (await verifier.verify(short_lived)).subject == "m-1001"
+    await asyncio.sleep(max(0.0, expires - time.time()) + 0.2)
+    with pytest.raises(Unauthorized, match="expired"):
+        await verifier.verify(short_lived)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -71,11 +72,31 @@ class JwksCache:
 
 
 class TokenVerifier:
+    """Verifies bearer tokens, and remembers the ones it verified until they expire: an app
+    sends the same token on every request, and checking its signature again each time was the
+    largest single cost of a balance read. A remembered token is still refused once expired."""
+
+    CACHE_SIZE = 10_000
+
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._jwks = JwksCache(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, expires = remembered
+            if time.time() < expires + self._settings.jwt_leeway_s:
+                return principal
+            del self._verified[token]
+        principal, expires = await self._verify(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > self.CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -110,7 +131,7 @@ class TokenVerifier:
             raise Unauthorized("the token has no subject")
         scope = claims.get("scope", "")
         scopes = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
-        return Principal(subject=subject, scopes=scopes)
+        return Principal(subject=subject, scopes=scopes), float(claims["exp"])
 
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT: `sub` is the member id")

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from loyalty_points.balances import repository
-from loyalty_points.balances.schemas import ExpiringPoints, PointsBalance
+from loyalty_points.balances.schemas import PointsBalance
 from loyalty_shared.http.auth import MemberAccess
-from loyalty_shared.http.db import ReadOnly
+from loyalty_shared.http.db import SingleStatement
 from loyalty_shared.http.problems import problem_responses
 
 router = APIRouter(prefix="/v1/members/{member_id}", tags=["points"])
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1/members/{member_id}", tags=["points"])
 async def get_points(
     member_id: str,
     _: MemberAccess,
-    conn: ReadOnly,
+    conn: SingleStatement,
     as_of: Annotated[
         AwareDatetime | None,
         Query(description="Answer with the balances the ledger had recorded at this time"),
@@ -39,13 +39,4 @@ async def get_points(
     if as_of is not None:
         then = await repository.balance_as_of(conn, member_id, as_of)
         return PointsBalance(member_id=member_id, expiring=[], as_of=as_of, **dict(then))
-    row = await repository.balance(conn, member_id)
-    lots = await repository.expiring(conn, member_id)
-    return PointsBalance(
-        member_id=member_id,
-        available=row["available"] if row else 0,
-        pending=row["pending"] if row else 0,
-        lifetime_earned=row["lifetime_earned"] if row else 0,
-        held=row["held"] if row else 0,
-        expiring=[ExpiringPoints(points=r["points"], expires_at=r["expires_at"]) for r in lots],
-    )
+    return PointsBalance(member_id=member_id, **dict(await repository.balance(conn, member_id)))

@@ -9,26 +9,29 @@ import asyncpg
 from loyalty_shared.db import Connection
 
 
-async def balance(conn: Connection, member_id: str) -> asyncpg.Record | None:
+async def balance(conn: Connection, member_id: str) -> asyncpg.Record:
+    """Balances and unspent points by expiry, in one statement (one snapshot, one round trip);
+    zeros for a member never seen."""
     row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT available, pending, lifetime_earned, held FROM points_account WHERE member_id = $1",
-        member_id,
-    )
-    return row
-
-
-async def expiring(conn: Connection, member_id: str) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
         """
-        SELECT sum(remaining)::bigint AS points, expires_at
-        FROM points_lot
-        WHERE member_id = $1 AND remaining > 0 AND expires_at > now()
-        GROUP BY expires_at
-        ORDER BY expires_at
+        SELECT coalesce(a.available, 0) AS available, coalesce(a.pending, 0) AS pending,
+               coalesce(a.lifetime_earned, 0) AS lifetime_earned, coalesce(a.held, 0) AS held,
+               coalesce((
+                   SELECT jsonb_agg(jsonb_build_object('points', e.points,
+                                                       'expires_at', e.expires_at)
+                                    ORDER BY e.expires_at)
+                   FROM (SELECT sum(remaining)::bigint AS points, expires_at
+                         FROM points_lot
+                         WHERE member_id = $1 AND remaining > 0 AND expires_at > now()
+                         GROUP BY expires_at) e
+               ), '[]'::jsonb) AS expiring
+        FROM (SELECT $1::text AS member_id) m
+        LEFT JOIN points_account a USING (member_id)
         """,
         member_id,
     )
-    return rows
+    assert row is not None
+    return row
 
 
 async def balance_as_of(conn: Connection, member_id: str, as_of: datetime) -> asyncpg.Record:
