@@ -21,8 +21,7 @@ from loyalty_points.holds.errors import HoldNotFound, HoldSettled
 from loyalty_points.holds.schemas import Hold, HoldCreate
 from loyalty_points.ledger import repository as ledger
 from loyalty_points.redemptions import repository as redemptions
-from loyalty_points.redemptions.errors import IdempotencyKeyReused, InsufficientPoints
-from loyalty_points.redemptions.service import request_hash
+from loyalty_points.redemptions.idempotency import request_hash, stored_or_locked
 from loyalty_shared.db import Connection
 from loyalty_shared.events.loyalty import PointsRedeemedV1
 
@@ -31,29 +30,25 @@ def view(row: asyncpg.Record) -> Hold:
     return Hold(**{k: v for k, v in dict(row).items() if k != "request_hash"})
 
 
-def _replay(row: asyncpg.Record, digest: str) -> Hold:
-    if row["request_hash"] != digest:
-        raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
-    return view(row)
-
-
 async def reserve(
     conn: Connection, *, member_id: str, key: str, request: HoldCreate, actor: str
 ) -> Hold:
-    digest = request_hash(request)
-    if (row := await repository.by_key(conn, member_id, key)) is not None:
-        return _replay(row, digest)
-    available = await ledger.lock_account(conn, member_id)
-    if (row := await repository.by_key(conn, member_id, key)) is not None:
-        return _replay(row, digest)
-    if available < request.points:
-        raise InsufficientPoints(f"{request.points} points asked, {available} available")
+    stored = await stored_or_locked(
+        conn,
+        member_id=member_id,
+        key=key,
+        request=request,
+        points=request.points,
+        find=repository.by_key,
+    )
+    if stored is not None:
+        return view(stored)
     row = await repository.insert(
         conn,
         hold_id=uuid.uuid4(),
         member_id=member_id,
         key=key,
-        request_hash=digest,
+        request_hash=request_hash(request),
         points=request.points,
         reference=request.reference,
         ttl_seconds=request.ttl_seconds,

@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
-import orjson
-from pydantic import BaseModel
 
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
 from loyalty_points.redemptions import repository
 from loyalty_points.redemptions.errors import (
-    IdempotencyKeyReused,
-    InsufficientPoints,
     RedemptionNotFound,
 )
+from loyalty_points.redemptions.idempotency import request_hash, stored_or_locked
 from loyalty_points.redemptions.schemas import Redemption, RedemptionCreate
 from loyalty_shared.db import Connection
 from loyalty_shared.events.loyalty import PointsRedeemedV1
 from loyalty_shared.observability.logging import get_logger
 
 log = get_logger(__name__)
-
-
-def request_hash(request: BaseModel) -> str:
-    """What an Idempotency-Key is bound to: the request body, canonically."""
-    return hashlib.sha256(
-        orjson.dumps(request.model_dump(), option=orjson.OPT_SORT_KEYS)
-    ).hexdigest()
 
 
 def _view(row: asyncpg.Record) -> Redemption:
@@ -46,31 +35,26 @@ def _view(row: asyncpg.Record) -> Redemption:
     )
 
 
-def _replay(row: asyncpg.Record, digest: str) -> Redemption:
-    if row["request_hash"] != digest:
-        raise IdempotencyKeyReused("this Idempotency-Key was used with a different body")
-    return _view(row)
-
-
 async def redeem(
     conn: Connection, *, member_id: str, key: str, request: RedemptionCreate, actor: str
 ) -> Redemption:
-    digest = request_hash(request)
-    if (row := await repository.by_key(conn, member_id, key)) is not None:
-        return _replay(row, digest)
-    available = await ledger.lock_account(conn, member_id)
-    # A request with the same key may have committed while we waited for the lock.
-    if (row := await repository.by_key(conn, member_id, key)) is not None:
-        return _replay(row, digest)
-    if available < request.points:
-        raise InsufficientPoints(f"{request.points} points asked, {available} available")
+    stored = await stored_or_locked(
+        conn,
+        member_id=member_id,
+        key=key,
+        request=request,
+        points=request.points,
+        find=repository.by_key,
+    )
+    if stored is not None:
+        return _view(stored)
     redemption_id = uuid.uuid4()
     row = await repository.insert(
         conn,
         redemption_id=redemption_id,
         member_id=member_id,
         key=key,
-        request_hash=digest,
+        request_hash=request_hash(request),
         points=request.points,
         reward=request.reward,
     )
