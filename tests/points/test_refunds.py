@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from loyalty_points.lifecycle.jobs import run_due
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.points.test_crediting_purchases import balance_of
-from tests.support.events import envelope, purchase
+from tests.support.events import encode, envelope, purchase
 from tests.support.kafka import publish_events, read_all
 from tests.support.waiting import eventually
 
@@ -106,3 +108,22 @@ async def test_refunds_the_order_cannot_take_go_to_the_dead_letter_topic_with_th
     assert codes == ["refund-exceeds-order", "duplicate-refund", "currency-mismatch"]
     body = await balance_of(points_api, "m-6004")
     assert body["available"] == 99, "only the first r-6 applied: floor(100 x 1 / 100) = 1"
+
+
+async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wait(
+    points_app: Any, points_api: httpx.AsyncClient, broker: Any
+) -> None:
+    orphan = refund("m-6005", "o-never-sold", "50.00", "r-8")
+    await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [orphan])
+    pool = points_app.state.pool
+    await eventually(lambda: pool.fetchval("SELECT count(*) FROM parked_refund"), lambda n: n == 1)
+
+    soon = await run_due(pool, datetime.now(UTC) + timedelta(days=6))
+    later = await run_due(pool, datetime.now(UTC) + timedelta(days=8))
+    again = await run_due(pool, datetime.now(UTC) + timedelta(days=9))
+
+    assert (soon["dead_letter_stale_refunds"], later["dead_letter_stale_refunds"]) == (0, 1)
+    assert again["dead_letter_stale_refunds"] == 0
+    [dead] = await read_all(broker.bootstrap, f"{COMMERCE_PURCHASES}.dlq", expect=1)
+    assert dict(dead.headers)["error.code"] == b"unknown-order"
+    assert dead.value == encode(orphan)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -49,7 +50,9 @@ def create_app(settings: PointsSettings) -> FastAPI:
         ],
         loops={
             "lifecycle": lambda pool: LifecycleJobs(
-                pool=pool, interval_s=settings.points_jobs_interval_s
+                pool=pool,
+                interval_s=settings.points_jobs_interval_s,
+                parked_refund_max_age=timedelta(days=settings.points_parked_refund_max_age_days),
             )
         },
         routes={

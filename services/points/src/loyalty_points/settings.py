@@ -16,6 +16,8 @@ class PointsSettings(ServiceSettings):
     program_file: Path = Field(default_factory=default_program_path)
     #: How often pending points mature, due points expire and expiry warnings go out.
     points_jobs_interval_s: float = Field(30.0, gt=0, le=3600)
+    #: How long a refund waits for its purchase before it is dead-lettered as `unknown-order`.
+    points_parked_refund_max_age_days: float = Field(7.0, gt=0, le=365)
 
     @property
     def database_url(self) -> str:

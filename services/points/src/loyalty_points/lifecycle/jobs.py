@@ -1,6 +1,7 @@
 """The scheduled jobs of the points' life: pending points mature when their return window ends,
 checkout holds that ran out give their points back, unspent points expire when their time
-comes, and members hear 30 days ahead (`points.expiring`).
+comes, members hear 30 days ahead (`points.expiring`), and refunds that waited too long for their
+purchase go to the dead-letter topic.
 
 Each job is idempotent and safe with several replicas (see repository.py); each batch is its own
 transaction with its events in the outbox, so a crash loses nothing and repeats nothing.
@@ -16,6 +17,7 @@ import asyncpg
 from loyalty_points.events import emit
 from loyalty_points.holds.service import release_expired
 from loyalty_points.lifecycle import repository
+from loyalty_points.refunds.handlers import dead_letter_stale_parked
 from loyalty_shared.background import BackgroundLoop
 from loyalty_shared.db import Connection
 from loyalty_shared.db.errors import is_transient
@@ -26,6 +28,7 @@ log = get_logger(__name__)
 
 BATCH = 1000
 EXPIRY_NOTICE = timedelta(days=30)
+PARKED_REFUND_MAX_AGE = timedelta(days=7)
 
 
 async def mature(conn: Connection, now: datetime) -> int:
@@ -91,10 +94,22 @@ Job = Callable[[Connection, datetime], Awaitable[int]]
 JOBS: tuple[Job, ...] = (mature, expire_holds, expire, warn)
 
 
-async def run_due(pool: asyncpg.Pool, now: datetime | None = None) -> dict[str, int]:
+def _stale_refunds(max_age: timedelta) -> Job:
+    async def dead_letter_stale_refunds(conn: Connection, now: datetime) -> int:
+        return await dead_letter_stale_parked(conn, before=now - max_age, limit=BATCH)
+
+    return dead_letter_stale_refunds
+
+
+async def run_due(
+    pool: asyncpg.Pool,
+    now: datetime | None = None,
+    *,
+    parked_refund_max_age: timedelta = PARKED_REFUND_MAX_AGE,
+) -> dict[str, int]:
     """Run every job until nothing is due; returns how many lots each handled."""
     done: dict[str, int] = {}
-    for job in JOBS:
+    for job in (*JOBS, _stale_refunds(parked_refund_max_age)):
         done[job.__name__] = 0
         while True:
             async with pool.acquire() as conn, conn.transaction():
@@ -106,15 +121,18 @@ async def run_due(pool: asyncpg.Pool, now: datetime | None = None) -> dict[str, 
 
 
 class LifecycleJobs(BackgroundLoop):
-    def __init__(self, *, pool: asyncpg.Pool, interval_s: float) -> None:
+    def __init__(
+        self, *, pool: asyncpg.Pool, interval_s: float, parked_refund_max_age: timedelta
+    ) -> None:
         super().__init__(name="points-lifecycle-jobs", stop_timeout_s=10)
         self._pool = pool
         self._interval_s = interval_s
+        self._parked_refund_max_age = parked_refund_max_age
 
     async def _run(self) -> None:
         while not await self._stop_within(self._interval_s):
             try:
-                done = await run_due(self._pool)
+                done = await run_due(self._pool, parked_refund_max_age=self._parked_refund_max_age)
             except Exception as exc:
                 if not is_transient(exc):
                     log.exception("points lifecycle jobs failed", error=repr(exc))

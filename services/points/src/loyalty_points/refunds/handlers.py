@@ -9,15 +9,20 @@ what is available. What a policy does not take is forgiven for good: recorded on
 later refund of the same order never takes it either.
 
 A refund for an order not credited yet is parked and applied when the purchase arrives (the
-backend may publish the two out of order across retries). A refund that names another member or
-currency, repeats a refund id, or exceeds what is left to refund is dead-lettered.
+backend may publish the two out of order across retries); if no purchase comes within the wait
+the program allows (`LOYALTY_POINTS_PARKED_REFUND_MAX_AGE_DAYS`), a scheduled job dead-letters it
+as `unknown-order`. A refund that names another member or currency, repeats a refund id, or
+exceeds what is left to refund is dead-lettered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
+
+import asyncpg
 
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
@@ -173,31 +178,55 @@ def purchase_refunded_handler(policy: RefundPolicy) -> BatchHandler:
     return on_purchases_refunded
 
 
+def _raw(row: asyncpg.Record) -> RawRecord:
+    return RawRecord(
+        row["topic"],
+        row["message_key"],
+        row["payload"],
+        tuple(zip(row["header_names"], row["header_values"], strict=True)),
+    )
+
+
+async def _refuse_parked(conn: Connection, row: asyncpg.Record, error: InvalidEvent) -> None:
+    """Forget the parked refund's id, so a corrected refund under the same id applies, and send
+    it to the dead-letter topic with the reason."""
+    raw = _raw(row)
+    await inbox.release(conn, SERVICE, row["event_id"])
+    await dead_letter(
+        conn,
+        service=SERVICE,
+        position=f"parked:{row['event_id']}",
+        topic=raw.topic,
+        key=raw.key,
+        value=raw.value,
+        headers=raw.headers,
+        error=error,
+        event_type=PurchaseRefundedV1.TYPE,
+    )
+
+
 async def apply_parked_refunds(
     conn: Connection, order_ids: Sequence[str], policy: RefundPolicy
 ) -> None:
     """The refunds that waited for these orders, applied now (or dead-lettered, with reason)."""
     for row in await repository.unpark(conn, order_ids):
-        raw = RawRecord(
-            row["topic"],
-            row["message_key"],
-            row["payload"],
-            tuple(zip(row["header_names"], row["header_values"], strict=True)),
-        )
+        raw = _raw(row)
         decoded = decode_event(raw.value, {PurchaseRefundedV1.TYPE: PurchaseRefundedV1})
         assert isinstance(decoded, Decoded)
         error = await apply_refund(conn, Decoded(decoded.envelope, decoded.data, raw), policy)
         if error is not None:
-            # refused after all: forget its id, so a corrected refund under the same id applies
-            await inbox.release(conn, SERVICE, row["event_id"])
-            await dead_letter(
-                conn,
-                service=SERVICE,
-                position=f"parked:{row['event_id']}",
-                topic=raw.topic,
-                key=raw.key,
-                value=raw.value,
-                headers=raw.headers,
-                error=error,
-                event_type=PurchaseRefundedV1.TYPE,
-            )
+            await _refuse_parked(conn, row, error)
+
+
+async def dead_letter_stale_parked(conn: Connection, *, before: datetime, limit: int) -> int:
+    """Refunds that waited for their purchase since before `before` go to the dead-letter topic
+    as `unknown-order`: the order never reached this service."""
+    rows = await repository.unpark_stale(conn, before=before, limit=limit)
+    for row in rows:
+        error = InvalidEvent(
+            "unknown-order",
+            f"no purchase of order {row['order_id']} arrived since the refund was parked at "
+            f"{row['parked_at']:%Y-%m-%dT%H:%M:%SZ}",
+        )
+        await _refuse_parked(conn, row, error)
+    return len(rows)

@@ -109,3 +109,22 @@ async def unpark(conn: Connection, order_ids: Sequence[str]) -> list[asyncpg.Rec
         list(order_ids),
     )
     return sorted(rows, key=lambda r: r["parked_at"])
+
+
+async def unpark_stale(conn: Connection, *, before: datetime, limit: int) -> list[asyncpg.Record]:
+    """Take the parked refunds that waited since before `before` (their purchase never came)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        WITH stale AS (
+            SELECT event_id FROM parked_refund WHERE parked_at < $1
+            ORDER BY parked_at LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        )
+        DELETE FROM parked_refund p USING stale WHERE p.event_id = stale.event_id
+        RETURNING p.event_id, p.order_id, p.topic, p.message_key, p.payload, p.header_names,
+                  p.header_values, p.parked_at
+        """,
+        before,
+        limit,
+    )
+    return rows
