@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import uuid
@@ -81,3 +82,39 @@ async def test_the_audit_finds_every_balance_equal_to_its_ledger_and_a_tampered_
     orphaned = await asyncio.to_thread(run_audit, points_settings.database_url)
     assert orphaned.returncode == 1
     assert "lot without its purchase" in orphaned.stdout
+
+
+def run_points_command(command: str, dsn: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("loyalty-points")), command],
+        env={**os.environ, "LOYALTY_POINTS_DATABASE_URL": dsn, "LOYALTY_JWT_SECRET": "x" * 32},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+async def test_ops_rebuild_a_damaged_balance_from_the_ledger(
+    points_api: httpx.AsyncClient, points_settings: PointsSettings
+) -> None:
+    for member in ("m-9201", "m-9202"):
+        response = await points_api.post(
+            f"/v1/members/{member}/adjustments",
+            json={"points": 70, "reason": "welcome"},
+            headers=ADMIN,
+        )
+        assert response.status_code == 201
+    conn = await asyncpg.connect(points_settings.database_url)
+    try:
+        await conn.execute("UPDATE points_account SET available = 0 WHERE member_id = 'm-9201'")
+    finally:
+        await conn.close()
+
+    rebuilt = await asyncio.to_thread(
+        run_points_command, "rebuild-balances", points_settings.database_url
+    )
+
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "rebuilt=1 m-9201" in rebuilt.stdout
+    assert "differences=0" in rebuilt.stdout
+    assert (await balance_of(points_api, "m-9201"))["available"] == 70

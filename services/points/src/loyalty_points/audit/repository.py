@@ -82,3 +82,28 @@ async def differences(conn: Connection) -> dict[str, list[asyncpg.Record]]:
 async def members(conn: Connection) -> int:
     count: int = await conn.fetchval("SELECT count(*) FROM points_account")
     return count
+
+
+async def rebuild_balances(conn: Connection) -> list[asyncpg.Record]:
+    """Set every balance to the sum of its ledger; returns the accounts that changed. The caller
+    holds the table lock, so no movement lands between the sum and the write."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        WITH ledger AS (
+            SELECT member_id, sum(available_delta) AS available, sum(pending_delta) AS pending,
+                   sum(lifetime_delta) AS lifetime, sum(held_delta) AS held
+            FROM ledger_entry GROUP BY member_id
+        )
+        INSERT INTO points_account AS a (member_id, available, pending, lifetime_earned, held)
+        SELECT member_id, available, pending, lifetime, held FROM ledger
+        ON CONFLICT (member_id) DO UPDATE
+           SET available = EXCLUDED.available, pending = EXCLUDED.pending,
+               lifetime_earned = EXCLUDED.lifetime_earned, held = EXCLUDED.held,
+               updated_at = now()
+         WHERE (a.available, a.pending, a.lifetime_earned, a.held)
+               IS DISTINCT FROM
+               (EXCLUDED.available, EXCLUDED.pending, EXCLUDED.lifetime_earned, EXCLUDED.held)
+        RETURNING member_id
+        """
+    )
+    return rows

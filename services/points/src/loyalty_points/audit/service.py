@@ -1,6 +1,6 @@
-"""`loyalty audit`: recompute every member's balances from the ledger and report differences.
-
-Read-only, in one repeatable-read snapshot, so it can run against a live database.
+"""`loyalty audit`: recompute every member's balances from the ledger and report differences
+(read-only, in one repeatable-read snapshot, so it can run against a live database); and
+`loyalty-points rebuild-balances`, which makes the balances the sums of their ledger again.
 """
 
 from __future__ import annotations
@@ -45,3 +45,16 @@ async def audit(dsn: str) -> AuditReport:
         members=members,
         differences={name: [dict(r) for r in rows] for name, rows in found.items() if rows},
     )
+
+
+async def rebuild_balances(dsn: str) -> list[str]:
+    """Rewrite the balances projection from the ledger (the ledger is the truth); returns the
+    members whose balances changed. Writers wait on the table lock for the few moments it takes."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("LOCK TABLE points_account IN SHARE ROW EXCLUSIVE MODE")
+            changed = await repository.rebuild_balances(conn)
+    finally:
+        await conn.close()
+    return [row["member_id"] for row in changed]
