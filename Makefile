@@ -8,12 +8,14 @@ LOCAL_DIR ?= .local
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run demo test lint format sync bench clean help deploy-check
+.PHONY: run demo test lint format sync bench clean help deploy-check chaos
 
 help:
 	@echo "make run    start broker, PostgreSQL and the four services (Ctrl-C stops all)"
 	@echo "make test   run the whole test suite against a real broker and PostgreSQL"
 	@echo "make lint   ruff + mypy"
+	@echo "make chaos  2 replicas of every service under SIGKILLs, a PostgreSQL restart and a broker"
+	@echo "            pause; 50,000 events checked against an oracle (CHAOS_ARGS=\"--seed 7\")"
 	@echo "make deploy-check   render deploy/overlays/{dev,prod}, validate them offline, policy check"
 
 $(UV):
@@ -45,6 +47,12 @@ lint: sync
 deploy-check: sync
 	$(VENV)/bin/python deploy/generate.py --check
 	$(VENV)/bin/python deploy/check/deploy_check.py
+
+# The platform under fire (docs/operations.md#chaos): exits 1 on any mismatch with the oracle.
+# Small mode while developing: make chaos CHAOS_ARGS="--events 2000 --members 200 --kills 5"
+CHAOS_ARGS ?=
+chaos: sync
+	$(VENV)/bin/loyalty chaos $(CHAOS_ARGS)
 
 format: sync
 	$(VENV)/bin/ruff format .

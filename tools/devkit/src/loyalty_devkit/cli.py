@@ -165,6 +165,49 @@ def demo(
     )
 
 
+@app.command()
+def chaos(
+    seed: Annotated[int, typer.Option(help="Same seed, same workload (0: pick one)")] = 0,
+    events: Annotated[int, typer.Option(min=10, help="Records published")] = 50_000,
+    members: Annotated[int, typer.Option(min=1)] = 2_000,
+    kills: Annotated[int, typer.Option(min=0, help="Service processes SIGKILLed")] = 24,
+    duration: Annotated[
+        float, typer.Option(min=10, help="Seconds over which the workload and faults are spread")
+    ] = 0,
+    postgres_restart: Annotated[bool, typer.Option(help="Restart PostgreSQL once")] = True,
+    broker_pause: Annotated[bool, typer.Option(help="SIGSTOP/SIGCONT the broker once")] = True,
+    keep: Annotated[bool, typer.Option(help="Keep the temporary folder (logs, data)")] = False,
+) -> None:
+    """Two replicas of every service under SIGKILLs, a PostgreSQL restart and a broker pause,
+    a generated workload, then every member checked against an independent oracle."""
+    from loyalty_devkit.chaos.driver import Config, run_chaos
+
+    seed = seed or int(time.time()) % 1_000_000
+    config = Config(
+        seed=seed,
+        events=events,
+        members=members,
+        kills=kills,
+        duration_s=duration or max(60.0, events / 250),
+        postgres_restart=postgres_restart,
+        broker_pause=broker_pause,
+        keep=keep,
+    )
+    report = run_chaos(config)
+    for line in report.mismatches[:30]:
+        console.print(f"mismatch: {line}", markup=False, soft_wrap=True)
+    for note in report.notes:
+        console.print(note, markup=False, soft_wrap=True)
+    timings = " ".join(f"{k}={v:.0f}s" for k, v in report.timings.items())
+    console.print(
+        f"replay: loyalty chaos --seed {seed} --events {events} --members {members} "
+        f"--kills {kills}   ({timings})",
+        markup=False,
+    )
+    typer.echo(report.line())
+    raise typer.Exit(1 if report.mismatches else 0)
+
+
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()

@@ -1,0 +1,1 @@
+"""`loyalty chaos`: the platform under fire, checked against an independent oracle."""

@@ -1,0 +1,170 @@
+"""The oracle's own small model of the default program (contract section 2), stdlib only.
+
+Nothing here imports the services: it is written from the contract and docs/events.md, so a
+bug in a service cannot hide in a shared helper. The workload generator runs the same model to
+know where a member's spend crosses a threshold (it puts a gate there, see workload.py).
+
+What the model says about one member, event by event in the order they were published (one
+member's events share a key, hence a partition, hence their order):
+
+- earning: floor(total) x the tier multiplier, rounded down (CNY only; other currencies earn 0);
+- a purchase older than the 14-day window is available at once, a younger one pending;
+- a purchase older than 365 days expires when the points jobs run (all of it: the workload never
+  refunds, redeems or adjusts against such lots, see workload.py);
+- a refund reverses floor(points x refunded / total) cumulatively, from pending if the order's
+  points are pending, else from available; a refund that arrives before its purchase waits and
+  is applied when the purchase comes;
+- qualifying spend: CNY purchases within 365 days (by day) minus refunds; an upgrade when a
+  purchase lifts the spend over a threshold (several thresholds at once: one change).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+TIERS: tuple[tuple[str, Decimal, Decimal], ...] = (
+    ("bronze", Decimal(0), Decimal("1.0")),
+    ("silver", Decimal(5000), Decimal("1.25")),
+    ("gold", Decimal(20000), Decimal("1.5")),
+    ("platinum", Decimal(50000), Decimal("2.0")),
+)
+RANK = {name: n for n, (name, _, _) in enumerate(TIERS)}
+MULTIPLIER = {name: multiplier for name, _, multiplier in TIERS}
+RETURN_WINDOW = timedelta(days=14)
+EXPIRY = timedelta(days=365)
+QUALIFYING_DAYS = 365
+CURRENCY = "CNY"
+GOODWILL_POINTS = 100
+
+
+def floor(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def earn(total: Decimal, currency: str, tier: str) -> int:
+    if currency != CURRENCY:
+        return 0
+    return floor(floor(total) * MULTIPLIER[tier])
+
+
+def supported_tier(spend: Decimal) -> str:
+    reached = TIERS[0][0]
+    for name, threshold, _ in TIERS:
+        if spend >= threshold:
+            reached = name
+    return reached
+
+
+@dataclass(frozen=True)
+class Purchase:
+    event_id: str
+    order_id: str
+    total: Decimal
+    currency: str
+    time: datetime
+
+
+@dataclass(frozen=True)
+class Refund:
+    event_id: str
+    order_id: str
+    refund_id: str
+    amount: Decimal
+    currency: str
+    time: datetime
+
+
+@dataclass
+class Order:
+    purchase: Purchase
+    segment: int  # which stretch between tier gates it was published in
+    tier_before: str  # the tier points knew for sure when the stretch began
+    tier_after: str  # the tier this member had after the stretch (same if no crossing)
+    pending: bool
+    old: bool  # older than the expiry: all its points expire
+    in_window: bool
+    refunded: Decimal = Decimal(0)
+    refunds: list[Refund] = field(default_factory=list)
+    applied_refunds: list[Refund] = field(default_factory=list)
+
+
+@dataclass
+class MemberModel:
+    """One member's state as the contract says it must end up."""
+
+    member_id: str
+    now: datetime
+    tier: str = "bronze"
+    spend: Decimal = Decimal(0)
+    upgrades: int = 0
+    segment: int = 0
+    orders: dict[str, Order] = field(default_factory=dict)
+    parked: dict[str, list[Refund]] = field(default_factory=dict)
+    feedback_refunds: dict[str, Refund] = field(default_factory=dict)
+    seen_events: set[str] = field(default_factory=set)
+    segment_start_tier: list[str] = field(default_factory=lambda: ["bronze"])
+
+    def _in_window(self, time: datetime) -> bool:
+        start = self.now.date() - timedelta(days=QUALIFYING_DAYS)
+        return time.date() > start
+
+    def purchase(self, p: Purchase) -> bool:
+        """Apply a valid purchase; True when it raised the tier (a gate must follow)."""
+        if p.event_id in self.seen_events or p.order_id in self.orders:
+            return False  # an exact duplicate, or the same order under another id
+        self.seen_events.add(p.event_id)
+        in_window = p.currency == CURRENCY and self._in_window(p.time)
+        order = Order(
+            purchase=p,
+            segment=self.segment,
+            tier_before=self.segment_start_tier[self.segment],
+            tier_after=self.segment_start_tier[self.segment],
+            pending=p.time > self.now - RETURN_WINDOW,
+            old=p.time + EXPIRY < self.now,
+            in_window=in_window,
+        )
+        self.orders[p.order_id] = order
+        for refund in self.parked.pop(p.order_id, []):
+            self._apply_refund(order, refund)
+        if in_window:
+            self.spend += p.total
+        reached = supported_tier(self.spend)
+        if RANK[reached] > RANK[self.tier]:
+            self.tier = reached
+            self.upgrades += 1
+            for o in self.orders.values():
+                if o.segment == self.segment:
+                    o.tier_after = reached
+            self.segment += 1
+            self.segment_start_tier.append(reached)
+            return True
+        return False
+
+    def refund(self, r: Refund) -> None:
+        if r.event_id in self.seen_events:
+            return
+        self.seen_events.add(r.event_id)
+        self.feedback_refunds.setdefault(r.refund_id, r)
+        if r.currency == CURRENCY:
+            # tiers takes it off the order's day, or the refund's own day if the order is unknown
+            order = self.orders.get(r.order_id)
+            counts = order.in_window if order is not None else self._in_window(r.time)
+            if counts:
+                self.spend -= r.amount
+        order = self.orders.get(r.order_id)
+        if order is None:
+            self.parked.setdefault(r.order_id, []).append(r)
+        else:
+            self._apply_refund(order, r)
+
+    def _apply_refund(self, order: Order, r: Refund) -> None:
+        order.refunded += r.amount
+        order.applied_refunds.append(r)
+
+
+def reversed_points(points: int, total: Decimal, refunded: Decimal) -> int:
+    if refunded >= total:
+        return points
+    return floor(points * refunded / total)

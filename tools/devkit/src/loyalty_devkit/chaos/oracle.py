@@ -1,0 +1,124 @@
+"""What every member's figures must be, from the workload and what the HTTP calls answered.
+
+Computed from the model (model.py), never from the services' code. Three inputs come from the
+platform, each checked before it is used:
+
+- `redeemed`/`adjusted`: what the HTTP answers said was spent or granted (201s), per member;
+- `answers`: the NPS answers the feedback API took (201), per member;
+- `earn_tiers`: the tier each order's earn entry says it earned at (the ledger's details.tier),
+  accepted only if it is the tier before or after the member's stretch, old tier first
+  (see workload.py on gates); anything else is a mismatch of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from loyalty_devkit.chaos.model import (
+    CURRENCY,
+    GOODWILL_POINTS,
+    RANK,
+    MemberModel,
+    earn,
+    reversed_points,
+)
+
+
+@dataclass
+class Outcomes:
+    """What the platform answered over HTTP, per member."""
+
+    redeemed: dict[str, int] = field(default_factory=dict)
+    adjusted: dict[str, int] = field(default_factory=dict)
+    answers: dict[str, list[int]] = field(default_factory=dict)  # scores of answers about orders
+
+
+@dataclass
+class Expected:
+    available: int = 0
+    pending: int = 0
+    lifetime_earned: int = 0
+    ledger: dict[str, int] = field(default_factory=dict)  # sum of points by entry type
+    tier: str = "bronze"
+    qualifying_spend: Decimal = Decimal(0)
+    notifications: dict[str, int] = field(default_factory=dict)  # count by trigger
+    purchases: int = 0
+    orders: int = 0
+    clv: Decimal = Decimal(0)
+
+
+def check_earn_tiers(model: MemberModel, earn_tiers: dict[str, str]) -> list[str]:
+    """Problems with the tiers the ledger says the orders earned at (empty if none)."""
+    problems = []
+    by_segment: dict[int, list[str]] = {}
+    for order_id, order in model.orders.items():
+        used = earn_tiers.get(order_id)
+        if used is None:
+            continue
+        allowed = {order.tier_before, order.tier_after}
+        if used not in allowed:
+            problems.append(
+                f"order {order_id} earned at {used}, expected {' or '.join(sorted(allowed))}"
+            )
+        by_segment.setdefault(order.segment, []).append(used)
+    for segment, used_tiers in by_segment.items():
+        ranks = [RANK.get(t, -1) for t in used_tiers]
+        if ranks != sorted(ranks):
+            problems.append(f"stretch {segment}: tiers not monotone in publication order")
+    return problems
+
+
+def expected_for(
+    model: MemberModel,
+    *,
+    earn_tiers: dict[str, str],
+    redeemed: int,
+    adjusted: int,
+    answer_scores: list[int],
+) -> Expected:
+    e = Expected()
+    earned = reversed_total = expired = 0
+    for order_id, order in model.orders.items():
+        p = order.purchase
+        tier = earn_tiers.get(order_id, order.tier_before)
+        if tier not in (order.tier_before, order.tier_after):
+            tier = order.tier_before
+        points = earn(p.total, p.currency, tier)
+        back = reversed_points(points, p.total, order.refunded) if order.refunded else 0
+        earned += points
+        reversed_total += back
+        kept = points - back
+        if order.pending:
+            e.pending += kept
+        else:
+            e.available += kept
+            if order.old:
+                expired += kept
+        e.purchases += 1
+        refunded = sum(
+            (r.amount for r in model.feedback_refunds.values() if r.order_id == order_id),
+            Decimal(0),
+        )
+        if p.total == 0 or refunded < p.total:
+            e.orders += 1
+        if p.currency == CURRENCY:
+            e.clv += p.total - refunded
+    goodwill = GOODWILL_POINTS if any(score <= 6 for score in answer_scores) else 0
+    e.available += -expired - redeemed + adjusted + goodwill
+    e.lifetime_earned = earned - reversed_total + adjusted + goodwill
+    e.ledger = {
+        "earn": earned,
+        "reverse": -reversed_total,
+        "expire": -expired,
+        "redeem": -redeemed,
+        "adjust": adjusted + goodwill,
+    }
+    e.tier = model.tier
+    e.qualifying_spend = model.spend
+    e.notifications = {
+        "tier_upgraded": model.upgrades,
+        "tier_downgraded": 0,
+        "detractor_alert": sum(1 for score in answer_scores if score <= 6),
+    }
+    return e

@@ -1,0 +1,393 @@
+"""The chaos workload: one seeded `random.Random`, so the same seed gives the same events.
+
+Members get a role that decides what may happen to them, so that every compared figure has one
+right answer whatever the timing (docs/operations.md#chaos explains each choice):
+
+- `plain`: enrolments, purchases (recent: pending; backdated 16-300 days: available at once;
+  older than 380 days: available, then expired by the jobs), partial and full refunds (some
+  published before their purchase), exact duplicates, the same order under a new event id,
+  a few USD purchases, invalid records (bad JSON, negative total, subject != member_id) and
+  unknown types.
+- `redeemer`: no purchases older than the expiry (redemptions take the oldest lots first, and
+  whether a lot expired before or after a redemption would change what is left). Once all its
+  events are applied, a burst of concurrent redemptions over HTTP (some keys replayed, one
+  with another body), then admin adjustments.
+- `adjuster`: no expiring purchases either; admin adjustments (positive and negative) at any
+  time during the run.
+- `answerer`: answers NPS about some of its orders in the app (a detractor gets 100 goodwill
+  points once; customer service gets an alert per detractor answer).
+
+Where a member's purchase lifts its qualifying spend over a threshold, the member's later
+events wait (a `Gate`) until the points service has applied that purchase and knows the new
+tier; the stretch of purchases before it may earn at the old or the new tier (the
+tier.changed can overtake them in the points service), which the oracle accepts and checks.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+import orjson
+
+from loyalty_devkit.chaos.model import MemberModel, Purchase, Refund
+
+PURCHASES = "commerce.purchases"
+MEMBERS = "commerce.members"
+Role = Literal["plain", "redeemer", "adjuster", "answerer"]
+CATEGORIES = ("apparel", "beauty", "electronics", "grocery", "home")
+
+
+@dataclass(frozen=True)
+class Publish:
+    member_id: str
+    topic: str
+    value: bytes
+    key: bytes
+    #: what the oracle applies: a Purchase, a Refund, or None (enrolment, invalid, unknown type)
+    effect: Purchase | Refund | None = None
+    #: an event the services must apply (an id the inbox keeps), for the gates
+    valid_event_id: str | None = None
+    kind: str = "event"
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Hold the member's next events until points applied `event_id` and knows `tier`."""
+
+    member_id: str
+    event_id: str
+    tier: str
+
+
+Step = Publish | Gate
+
+
+@dataclass
+class RedemptionPlan:
+    amounts: list[int]  # asked at once, concurrently
+    replays: list[int]  # indexes asked again with the same key and body
+    conflicting: int | None  # index asked again with the same key and another body
+
+
+@dataclass
+class AnswerPlan:
+    order_id: str
+    score: int
+
+
+@dataclass
+class MemberPlan:
+    member_id: str
+    role: Role
+    steps: list[Step] = field(default_factory=list)
+    redemption: RedemptionPlan | None = None
+    adjustments: list[int] = field(default_factory=list)
+    answers: list[AnswerPlan] = field(default_factory=list)
+    model: MemberModel | None = None
+
+
+@dataclass
+class Workload:
+    seed: int
+    now: datetime
+    members: dict[str, MemberPlan]
+    order: list[Step]  # every member's steps, interleaved, in publication order
+
+    @property
+    def events(self) -> int:
+        return sum(1 for s in self.order if isinstance(s, Publish))
+
+
+def _event(
+    event_type: str, event_id: str, member_id: str, data: dict[str, Any], time: datetime
+) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "shop/chaos",
+        "type": event_type,
+        "time": time.isoformat(),
+        "subject": member_id,
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+class _Generator:
+    def __init__(self, seed: int, now: datetime) -> None:
+        self.rng = random.Random(seed)
+        self.now = now
+        self.seed = seed
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def money(self, low: float, high: float) -> Decimal:
+        cents = self.rng.randint(int(low * 100), int(high * 100))
+        return Decimal(cents) / 100
+
+    def total(self) -> Decimal:
+        roll = self.rng.random()
+        if roll < 0.04:
+            return self.money(3000, 16000)  # the big spenders that cross thresholds
+        if roll < 0.30:
+            return self.money(300, 2500)
+        return self.money(1, 300)
+
+    def purchase_time(self, role: Role) -> tuple[datetime, str]:
+        roll = self.rng.random()
+        if roll < 0.40:
+            # recent: pending throughout the run (the window ends 14 days after)
+            when, age = (
+                self.now - timedelta(days=self.rng.uniform(0.01, 12)),
+                "recent",
+            )
+        elif roll < 0.90 or role in ("redeemer", "adjuster"):
+            when, age = self.now - timedelta(days=self.rng.uniform(16, 300)), "backdated"
+        else:
+            when, age = self.now - timedelta(days=self.rng.uniform(380, 700)), "old"
+        if role == "redeemer" and age == "recent":
+            when, age = self.now - timedelta(days=self.rng.uniform(16, 300)), "backdated"
+        return when.replace(microsecond=0), age
+
+    def profile(self, member_id: str) -> dict[str, Any]:
+        return {
+            "member_id": member_id,
+            "name": f"Member {member_id}",
+            "email": f"{member_id}@example.com",
+            "locale": self.rng.choice(["zh-CN", "en"]),
+            "consents": {
+                "email": self.rng.random() < 0.8,
+                "sms": self.rng.random() < 0.3,
+                "push": self.rng.random() < 0.5,
+            },
+        }
+
+
+def _role(rng: random.Random) -> Role:
+    roll = rng.random()
+    if roll < 0.08:
+        return "redeemer"
+    if roll < 0.13:
+        return "adjuster"
+    if roll < 0.21:
+        return "answerer"
+    return "plain"
+
+
+def generate(seed: int, *, events: int, members: int, now: datetime | None = None) -> Workload:
+    now = now or datetime.now(UTC)
+    g = _Generator(seed, now)
+    rng = g.rng
+    member_ids = [f"m-{n:05d}" for n in range(1, members + 1)]
+    plans = {m: MemberPlan(m, _role(rng)) for m in member_ids}
+    budget = {m: 0 for m in member_ids}
+    for _ in range(max(events, members)):
+        budget[rng.choice(member_ids)] += 1
+    for member_id in member_ids:
+        _member_script(g, plans[member_id], max(budget[member_id], 2))
+    order = _interleave(rng, plans)
+    return Workload(seed=seed, now=now, members=plans, order=order)
+
+
+def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
+    """The member's records in the order they are published; the model decides the gates."""
+    rng, member_id = g.rng, plan.member_id
+    key = member_id.encode()
+    model = MemberModel(member_id, g.now)
+    plan.model = model
+    raw: list[Publish] = []  # before gates, in order
+    enrol_at = rng.random()
+    enrolled = rng.random() < 0.9
+    purchases: list[tuple[Publish, Purchase, str]] = []
+    n = 0
+    while len(raw) < budget:
+        n += 1
+        if enrolled and enrol_at <= len(raw) / budget:
+            enrolled = False
+            event_type = "member.enrolled"
+            body = _event(event_type, g.uuid(), member_id, g.profile(member_id), g.now)
+            raw.append(Publish(member_id, MEMBERS, orjson.dumps(body), key, kind="enrolment"))
+            continue
+        roll = rng.random()
+        if roll < 0.02:
+            raw.append(_invalid(g, member_id))
+            continue
+        if roll < 0.025:
+            body = _event(
+                "purchase.teleported", g.uuid(), member_id, {"member_id": member_id}, g.now
+            )
+            raw.append(Publish(member_id, PURCHASES, orjson.dumps(body), key, kind="unknown-type"))
+            continue
+        if roll < 0.06 and raw:
+            earlier = rng.choice(raw)  # the same record again: one effect
+            raw.append(
+                Publish(
+                    member_id,
+                    earlier.topic,
+                    earlier.value,
+                    key,
+                    earlier.effect,
+                    None,
+                    kind="duplicate",
+                )
+            )
+            continue
+        if roll < 0.065 and purchases:
+            earlier_pub, p, _ = rng.choice(purchases)
+            body = orjson.loads(earlier_pub.value)
+            body["id"] = g.uuid()  # the same order under another event id: refused
+            raw.append(
+                Publish(member_id, PURCHASES, orjson.dumps(body), key, kind="duplicate-order")
+            )
+            continue
+        if roll < 0.20 and purchases:
+            refundable = [
+                (pub, p)
+                for pub, p, age in purchases
+                if age != "old" and p.currency == "CNY" and p.total > _refunded(raw, p.order_id)
+            ]
+            if refundable:
+                pub, p = rng.choice(refundable)
+                left = p.total - _refunded(raw, p.order_id)
+                amount = left if rng.random() < 0.5 else g.money(0.01, float(left))
+                amount = max(min(amount, left), Decimal("0.01"))
+                raw.append(_refund(g, member_id, p, amount))
+                continue
+        # a purchase
+        time, age = g.purchase_time(plan.role)
+        if plan.role in ("redeemer", "adjuster") and age == "old":
+            time, age = g.now - timedelta(days=100), "backdated"
+        currency = "USD" if rng.random() < 0.01 else "CNY"
+        total = g.total()
+        order_id = f"o-{member_id}-{n}"
+        p = Purchase(g.uuid(), order_id, total, currency, time)
+        data = {
+            "order_id": order_id,
+            "member_id": member_id,
+            "channel": rng.choice(["online", "store", "app"]),
+            "currency": currency,
+            "total": str(total),
+            "items": [
+                {
+                    "sku": f"sku-{rng.randint(1, 500)}",
+                    "category": rng.choice(CATEGORIES),
+                    "quantity": 1,
+                    "unit_price": str(total),
+                }
+            ],
+        }
+        body = _event("purchase.completed", p.event_id, member_id, data, time)
+        pub = Publish(member_id, PURCHASES, orjson.dumps(body), key, p, p.event_id, "purchase")
+        purchases.append((pub, p, age))
+        # sometimes a refund of this order was published just before it (out of order)
+        if age != "old" and currency == "CNY" and rng.random() < 0.03:
+            raw.append(_refund(g, member_id, p, g.money(0.01, float(total))))
+        raw.append(pub)
+    # refunds published before their purchase must come before it: _refund placed them there
+    plan.steps = _gate(model, raw)
+    _http_plans(g, plan, [(p, age) for _, p, age in purchases])
+
+
+def _refunded(raw: list[Publish], order_id: str) -> Decimal:
+    seen: set[str] = set()
+    total = Decimal(0)
+    for pub in raw:
+        effect = pub.effect
+        if (
+            isinstance(effect, Refund)
+            and effect.order_id == order_id
+            and pub.kind == "refund"
+            and effect.event_id not in seen
+        ):
+            seen.add(effect.event_id)
+            total += effect.amount
+    return total
+
+
+def _refund(g: _Generator, member_id: str, p: Purchase, amount: Decimal) -> Publish:
+    refund_id = f"r-{g.uuid()[:13]}"
+    time = min(p.time + timedelta(hours=g.rng.uniform(1, 48)), g.now - timedelta(minutes=1))
+    r = Refund(g.uuid(), p.order_id, refund_id, amount, p.currency, time.replace(microsecond=0))
+    data = {
+        "order_id": p.order_id,
+        "refund_id": refund_id,
+        "member_id": member_id,
+        "currency": p.currency,
+        "amount": str(amount),
+    }
+    body = _event("purchase.refunded", r.event_id, member_id, data, r.time)
+    return Publish(
+        member_id, PURCHASES, orjson.dumps(body), member_id.encode(), r, r.event_id, "refund"
+    )
+
+
+def _invalid(g: _Generator, member_id: str) -> Publish:
+    rng, key = g.rng, member_id.encode()
+    kind = rng.choice(["bad-json", "negative-total", "subject-mismatch"])
+    if kind == "bad-json":
+        return Publish(member_id, PURCHASES, b'{"specversion": "1.0", "id": ', key, kind=kind)
+    data = {
+        "order_id": f"o-invalid-{g.uuid()[:8]}",
+        "member_id": member_id,
+        "channel": "online",
+        "currency": "CNY",
+        "total": "-10.00" if kind == "negative-total" else "10.00",
+        "items": [{"sku": "sku-x", "category": "home", "quantity": 1, "unit_price": "10.00"}],
+    }
+    body = _event("purchase.completed", g.uuid(), member_id, data, g.now)
+    if kind == "subject-mismatch":
+        body["subject"] = f"{member_id}-other"
+    return Publish(member_id, PURCHASES, orjson.dumps(body), key, kind=kind)
+
+
+def _gate(model: MemberModel, raw: list[Publish]) -> list[Step]:
+    """Run the model over the member's records; a gate after each purchase that upgrades."""
+    steps: list[Step] = []
+    for pub in raw:
+        steps.append(pub)
+        effect = pub.effect
+        if pub.kind == "duplicate":
+            continue  # the same id again: no effect (the inbox)
+        if pub.kind == "duplicate-order":
+            continue  # the order is already known: refused by points, ignored by the others
+        if isinstance(effect, Purchase) and model.purchase(effect):
+            assert pub.valid_event_id is not None
+            steps.append(Gate(pub.member_id, pub.valid_event_id, model.tier))
+        elif isinstance(effect, Refund):
+            model.refund(effect)
+    return steps
+
+
+def _http_plans(g: _Generator, plan: MemberPlan, purchases: list[tuple[Purchase, str]]) -> None:
+    rng = g.rng
+    if plan.role == "redeemer":
+        amounts = [rng.choice([50, 100, 200, 500, 1000, 2000]) for _ in range(rng.randint(2, 6))]
+        replays = [i for i in range(len(amounts)) if rng.random() < 0.4]
+        conflicting = rng.randrange(len(amounts)) if rng.random() < 0.3 else None
+        plan.redemption = RedemptionPlan(amounts, replays, conflicting)
+    if plan.role in ("redeemer", "adjuster"):
+        plan.adjustments = [rng.choice([-300, -50, 25, 100, 500]) for _ in range(rng.randint(1, 3))]
+    if plan.role == "answerer" and purchases:
+        chosen = rng.sample(purchases, min(len(purchases), rng.randint(1, 2)))
+        plan.answers = [AnswerPlan(p.order_id, rng.randint(0, 10)) for p, _ in chosen]
+
+
+def _interleave(rng: random.Random, plans: dict[str, MemberPlan]) -> list[Step]:
+    """Merge the members' scripts at random, keeping each member's own order."""
+    cursors = {m: 0 for m in plans}
+    live = [m for m in plans if plans[m].steps]
+    weights = [len(plans[m].steps) for m in live]
+    # a weighted shuffle of member slots: each member appears once per step it has
+    slots = [m for m, w in zip(live, weights, strict=True) for _ in range(w)]
+    rng.shuffle(slots)
+    order: list[Step] = []
+    for m in slots:
+        order.append(plans[m].steps[cursors[m]])
+        cursors[m] += 1
+    return order
