@@ -26,6 +26,7 @@ from loyalty_shared.db.pool import create_pool
 from loyalty_shared.db.relay import OutboxRelay
 from loyalty_shared.http import health
 from loyalty_shared.http.auth import TokenVerifier
+from loyalty_shared.http.limits import LimitRequestBody
 from loyalty_shared.http.problems import install_problem_handlers
 from loyalty_shared.kafka.client import make_consumer, make_producer
 from loyalty_shared.kafka.consumer import ConsumerRunner
@@ -113,6 +114,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.consumer = None
     app.state.loops = {}
     install_problem_handlers(app)
+    # bodies over LOYALTY_HTTP_MAX_BODY_BYTES: 413 before any handler runs
+    app.add_middleware(LimitRequestBody, max_bytes=settings.http_max_body_bytes)
     app.include_router(health.router)
     for router in spec.routers:
         app.include_router(router)

@@ -45,6 +45,9 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_leeway_s: int = Field(30, ge=0, le=300)
 
+    #: Larger request bodies are refused with 413 before any handler runs (`http/limits.py`).
+    http_max_body_bytes: int = Field(64 * 1024, ge=1024)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     host: str = "127.0.0.1"

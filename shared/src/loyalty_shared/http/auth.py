@@ -14,9 +14,11 @@ from typing import Annotated, Any
 
 import httpx
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 
+from loyalty_shared.events.fields import Id
 from loyalty_shared.http.problems import Forbidden, Unauthorized
 from loyalty_shared.settings import ServiceSettings
 
@@ -150,7 +152,19 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-async def member_access(member_id: str, principal: CurrentPrincipal) -> Principal:
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+#: A member id in a path, by the contract's rules for ids (1..128 characters, no surrounding
+#: whitespace) and without NUL, which PostgreSQL cannot store: anything else is a 422, before
+#: the database is asked (a NUL failed the query with a 500, an over-long id the event emitted).
+MemberIdPath = Annotated[Id, AfterValidator(_no_nul), Path(description="The member's id")]
+
+
+async def member_access(member_id: MemberIdPath, principal: CurrentPrincipal) -> Principal:
     """The member themself or an admin: anyone else asking about `member_id` is refused."""
     if principal.subject != member_id and not principal.is_admin:
         raise Forbidden("a member may only see their own data")

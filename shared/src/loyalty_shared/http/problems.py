@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -113,6 +114,22 @@ def install_problem_handlers(app: FastAPI) -> None:
             )
         )
 
+    async def on_unstorable_text(request: Request, exc: Exception) -> JSONResponse:
+        # A NUL character (or text that is not UTF-8) reaches PostgreSQL, which cannot store
+        # it in any text or JSON column: the input's fault, whichever field it came in. The
+        # request's transaction has rolled back by now.
+        return problem_response(
+            Problem(
+                type="urn:loyalty:problem:invalid-request",
+                title="Invalid request",
+                status=422,
+                detail="the request holds text that cannot be stored (a NUL character?)",
+                instance=request.url.path,
+            )
+        )
+
     app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(asyncpg.CharacterNotInRepertoireError, on_unstorable_text)
+    app.add_exception_handler(asyncpg.UntranslatableCharacterError, on_unstorable_text)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, status
 
 from loyalty_points.adjustments import service
 from loyalty_points.adjustments.schemas import Adjustment, AdjustmentCreate
-from loyalty_shared.http.auth import AdminAccess
+from loyalty_shared.http.auth import AdminAccess, MemberIdPath
 from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/members/{member_id}/adjustments", tags=["adjustme
     responses=problem_responses(401, 403),
 )
 async def adjust(
-    member_id: str,
+    member_id: MemberIdPath,
     body: AdjustmentCreate,
     principal: AdminAccess,
     conn: Transaction,

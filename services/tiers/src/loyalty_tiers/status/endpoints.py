@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from loyalty_shared.http.auth import AdminAccess, MemberAccess
+from loyalty_shared.http.auth import AdminAccess, MemberAccess, MemberIdPath
 from loyalty_shared.http.db import ReadOnly, Transaction
 from loyalty_shared.http.problems import ProblemError, problem_responses
 from loyalty_shared.program.schema import Program
@@ -89,7 +89,7 @@ async def get_history(
     responses=problem_responses(401, 403),
 )
 async def override_tier(
-    member_id: str,
+    member_id: MemberIdPath,
     body: TierOverride,
     principal: AdminAccess,
     conn: Transaction,
