@@ -285,6 +285,34 @@ def test_alerts_and_dashboard_use_metrics_that_exist(rendered: list[dict[str, An
         assert alert in documented, f"docs/operations.md does not say what {alert} means"
 
 
+#: What issue 8 asks to observe, by the metric that shows it.
+OBSERVED = {
+    "consumer lag": "loyalty_consumer_lag_records",
+    "processing latency": "loyalty_event_processing_seconds_bucket",
+    "dead letters": "loyalty_dead_letters_total",
+    "outbox backlog": "loyalty_outbox_backlog",
+    "outbox age": "loyalty_outbox_oldest_age_seconds",
+    "HTTP rate and errors": "loyalty_http_requests_total",
+    "HTTP duration": "loyalty_http_request_duration_seconds_bucket",
+}
+
+
+def test_the_dashboard_shows_and_the_alerts_watch_what_the_services_measure(
+    rendered: list[dict[str, Any]],
+) -> None:
+    dashboard = json.loads((DEPLOY / "base/observability/dashboard.json").read_text())
+    shown = _used([t["expr"] for p in dashboard["panels"] for t in p["targets"]])
+    for what, metric in OBSERVED.items():
+        assert metric in shown, f"no dashboard panel on {what} ({metric})"
+    (rule,) = of_kind(rendered, "PrometheusRule")
+    watched = {r["alert"]: _used([r["expr"]]) for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert "kafka_consumergroup_lag" in watched["LoyaltyConsumerLagGrowing"]
+    assert "loyalty_dead_letters_total" in watched["LoyaltyDeadLettersWritten"]
+    assert "loyalty_outbox_oldest_age_seconds" in watched["LoyaltyOutboxStuck"]
+    assert "loyalty_http_requests_total" in watched["LoyaltyHttpErrorRate"]
+    assert "loyalty_event_processing_seconds_bucket" in watched["LoyaltyEventProcessingSlow"]
+
+
 @pytest.mark.parametrize("kind", ["Secret"])
 def test_no_secret_values_in_the_repository(rendered: list[dict[str, Any]], kind: str) -> None:
     assert not of_kind(rendered, kind)

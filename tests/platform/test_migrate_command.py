@@ -90,12 +90,14 @@ async def test_a_service_told_not_to_migrate_leaves_the_schema_alone(
     new_database: Callable[[str], str], broker: LocalBroker
 ) -> None:
     dsn = new_database("tiers")
-    name = dsn.rsplit("/", 1)[1].split("?")[0]
     assert _migrate("tiers", dsn).returncode == 0
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("DELETE FROM schema_migrations WHERE version LIKE '20261124000000%'")
-        await conn.execute(f'ALTER DATABASE "{name}" RESET plan_cache_mode')
+        await conn.execute(
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET plan_cache_mode', "
+            "current_database()); END $$"
+        )
     finally:
         await conn.close()
     settings = TiersSettings(

@@ -8,8 +8,9 @@ commits, the relay publishes what is committed, then the producer and pool close
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TypeVar
 import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import ValidationError
 
 from loyalty_shared.background import BackgroundLoop
@@ -27,10 +29,12 @@ from loyalty_shared.db.relay import OutboxRelay
 from loyalty_shared.http import health
 from loyalty_shared.http.auth import TokenVerifier
 from loyalty_shared.http.limits import LimitRequestBody
+from loyalty_shared.http.observe import ObserveRequests
 from loyalty_shared.http.problems import install_problem_handlers
 from loyalty_shared.kafka.client import make_consumer, make_producer
 from loyalty_shared.kafka.consumer import ConsumerRunner
 from loyalty_shared.kafka.routing import Routes
+from loyalty_shared.observability import tracing
 from loyalty_shared.observability.logging import configure_logging, get_logger
 from loyalty_shared.settings import ServiceSettings
 
@@ -51,8 +55,12 @@ class ServiceSpec:
 
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    traces = tracing.Tracing.for_service(spec.name)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The loops started below inherit it: what they emit carries its cause's trace.
+        tracing.CURRENT.set(traces)
         if settings.migrate_at_start:
             await migrate(settings.database_url, spec.migrations_dir)
         pool = await create_pool(settings.database_url, settings)
@@ -81,6 +89,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     ),
                     pool=pool,
                     routes=spec.routes,
+                    traces=traces,
                 )
                 await consumer.start()
                 app.state.consumer = loops["consumer"] = consumer
@@ -101,6 +110,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 await relay.stop()
             await producer.stop()
             await pool.close()
+            await asyncio.to_thread(traces.shutdown)
             log.info("service stopped")
 
     app = FastAPI(
@@ -116,6 +126,15 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     install_problem_handlers(app)
     # bodies over LOYALTY_HTTP_MAX_BODY_BYTES: 413 before any handler runs
     app.add_middleware(LimitRequestBody, max_bytes=settings.http_max_body_bytes)
+    # RED metrics and a server span per request (W3C `traceparent` from the caller honoured);
+    # /metrics and the probes are not traced.
+    app.add_middleware(ObserveRequests, service=spec.name, traces=traces)
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=traces.provider,
+        excluded_urls="healthz,readyz,metrics",
+        exclude_spans=["receive", "send"],
+    )
     app.include_router(health.router)
     for router in spec.routers:
         app.include_router(router)
@@ -143,7 +162,7 @@ def load_settings(settings_type: type[S]) -> S:
 def serve(build: Callable[[S], FastAPI], settings: S, *, service: str) -> None:
     """Run one service in the foreground under uvicorn (uvloop), as `make run` and the image do."""
     configure_logging(service=service, level=settings.log_level, fmt=settings.log_format)
-    uvicorn.run(
+    config = uvicorn.Config(
         build(settings),
         host=settings.host,
         port=settings.port,
@@ -152,6 +171,20 @@ def serve(build: Callable[[S], FastAPI], settings: S, *, service: str) -> None:
         access_log=False,
         timeout_graceful_shutdown=30,
     )
+    _DrainedServer(config).run()
+
+
+class _DrainedServer(uvicorn.Server):
+    """Exit status 0 after a graceful stop on SIGTERM/SIGINT. uvicorn re-raises the signal once
+    it has shut down, so the process would end as killed by it (-15, 143 in a container) even
+    though the consumer drained and committed: that reads as a failure to Kubernetes and to
+    anyone watching exit codes. A second Ctrl-C still forces the exit, as in uvicorn."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()  # shut down cleanly: nothing to re-raise
 
 
 def run_migrations(settings: ServiceSettings, migrations_dir: Path, *, service: str) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from loyalty_shared.db import Connection
 from loyalty_shared.events.envelope import CONTENT_TYPE, OutgoingEvent
+from loyalty_shared.observability import tracing
 
 Headers = Sequence[tuple[str, bytes]]
 
@@ -40,14 +41,32 @@ async def enqueue_event(conn: Connection, *, topic: str, event: OutgoingEvent) -
 
 
 async def enqueue_events(conn: Connection, *, topic: str, events: Sequence[OutgoingEvent]) -> None:
-    """Many events in one statement, in order, each keyed by its member id."""
+    """Many events in one statement, in order, each keyed by its member id, each with the trace
+    context of what caused it (`traceparent`, `tracestate`; see observability/tracing.py)."""
     if not events:
         return
+    parents: list[bytes | None] = [None] * len(events)
+    states: list[bytes | None] = [None] * len(events)
+    traces = tracing.current()
+    if traces is not None:
+        for n, event in enumerate(events):
+            cause = event.data.get("causation_id")
+            headers = dict(
+                traces.headers_for(topic, event.id, event.type, str(cause) if cause else None)
+            )
+            parents[n], states[n] = headers.get("traceparent"), headers.get("tracestate")
     await conn.execute(
         """
         INSERT INTO outbox (topic, message_key, payload, header_names, header_values)
-        SELECT $1, key, payload, $4::text[], $5::bytea[]
-        FROM unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS e (key, payload, n)
+        SELECT $1, key, payload,
+               $4::text[]
+                   || CASE WHEN parent IS NULL THEN '{}'::text[] ELSE '{traceparent}' END
+                   || CASE WHEN state IS NULL THEN '{}'::text[] ELSE '{tracestate}' END,
+               $5::bytea[]
+                   || CASE WHEN parent IS NULL THEN '{}'::bytea[] ELSE ARRAY[parent] END
+                   || CASE WHEN state IS NULL THEN '{}'::bytea[] ELSE ARRAY[state] END
+        FROM unnest($2::bytea[], $3::bytea[], $6::bytea[], $7::bytea[])
+            WITH ORDINALITY AS e (key, payload, parent, state, n)
         ORDER BY n
         """,
         topic,
@@ -55,4 +74,6 @@ async def enqueue_events(conn: Connection, *, topic: str, events: Sequence[Outgo
         [event.to_json() for event in events],
         ["content-type"],
         [CONTENT_TYPE.encode()],
+        parents,
+        states,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -17,12 +18,19 @@ from loyalty_shared.background import BackgroundLoop
 from loyalty_shared.db import Connection
 from loyalty_shared.db.errors import is_transient
 from loyalty_shared.observability.logging import get_logger
-from loyalty_shared.observability.metrics import OUTBOX_BACKLOG, OUTBOX_FAILURES, OUTBOX_PUBLISHED
+from loyalty_shared.observability.metrics import (
+    OUTBOX_BACKLOG,
+    OUTBOX_FAILURES,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISHED,
+)
 
 log = get_logger(__name__)
 
 # Any constant works; it only has to be the same for every replica of one service's database.
 RELAY_LOCK_KEY = 0x10_7A17_0B0C
+#: How often the backlog gauges are refreshed (a count over the outbox: cheap, not free).
+GAUGES_EVERY_S = 5.0
 
 
 class OutboxRelay(BackgroundLoop):
@@ -41,6 +49,7 @@ class OutboxRelay(BackgroundLoop):
         self._producer = producer
         self._batch = batch
         self._idle_sleep_s = idle_sleep_s
+        self._gauges_at = 0.0
 
     async def stop(self) -> None:
         """Publish what is committed already (bounded), then stop."""
@@ -60,7 +69,6 @@ class OutboxRelay(BackgroundLoop):
                 self._batch,
             )
             if not rows:
-                OUTBOX_BACKLOG.labels(self._service).set(0)
                 return 0
             deliveries = [
                 await self._producer.send(
@@ -77,6 +85,31 @@ class OutboxRelay(BackgroundLoop):
             OUTBOX_PUBLISHED.labels(self._service, row["topic"]).inc()
         return len(rows)
 
+    async def refresh_gauges(self) -> None:
+        """Backlog and the age of the oldest row, as every replica sees the one outbox."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                """
+                SELECT count(*) AS backlog,
+                       coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)
+                           AS oldest_s
+                FROM outbox
+                """
+            )
+        assert row is not None
+        OUTBOX_BACKLOG.labels(self._service).set(row["backlog"])
+        OUTBOX_OLDEST_AGE.labels(self._service).set(max(0.0, float(row["oldest_s"])))
+
+    async def _refresh_gauges_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now - self._gauges_at < GAUGES_EVERY_S:
+            return
+        self._gauges_at = now
+        try:
+            await self.refresh_gauges()
+        except Exception as exc:  # noqa: BLE001 - a gauge is not worth failing the relay for
+            log.warning("outbox gauges not refreshed", error=repr(exc))
+
     async def _forget(self, conn: Connection, ids: list[int]) -> None:
         """Published rows leave the outbox (a crash before this line republishes them)."""
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", ids)
@@ -84,6 +117,7 @@ class OutboxRelay(BackgroundLoop):
     async def _run(self) -> None:
         failures = 0
         while True:
+            await self._refresh_gauges_now_and_then()
             try:
                 published = await self.publish_once()
                 failures = 0

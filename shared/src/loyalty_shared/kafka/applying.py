@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import structlog
 from aiokafka import ConsumerRecord, TopicPartition
+from opentelemetry.context import Context
 
 from loyalty_shared.db import Connection, inbox
 from loyalty_shared.db.errors import is_transient
@@ -31,6 +32,7 @@ from loyalty_shared.kafka.dead_letters import dead_letter
 from loyalty_shared.kafka.routing import Refusal, Route, Routes
 from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.observability.metrics import EVENTS
+from loyalty_shared.observability.tracing import Tracing
 
 log = get_logger(__name__)
 
@@ -49,14 +51,23 @@ class _Incoming:
 
 
 class BatchApplier:
-    def __init__(self, *, service: str, routes: Routes) -> None:
+    def __init__(self, *, service: str, routes: Routes, traces: Tracing | None = None) -> None:
         self._service = service
         self._routes = routes
+        self._tracing = traces
         self._models = {
             topic: {t: r.model for t, r in types.items()} for topic, types in routes.items()
         }
+        #: Record timestamps (ms) of the last `apply`, by (topic, event type): for the
+        #: processing-latency histogram, observed once the batch has committed.
+        self.applied: dict[tuple[str, str], list[int]] = {}
 
-    async def apply(self, conn: Connection, batch: Batch) -> None:
+    async def apply(
+        self, conn: Connection, batch: Batch, contexts: Mapping[int, Context] | None = None
+    ) -> None:
+        """`contexts`: the trace context each record carried, by `id(record)` (see tracing)."""
+        self.applied = defaultdict(list)
+        contexts = contexts or {}
         layers: dict[int, dict[tuple[str, str], list[_Incoming]]] = defaultdict(
             lambda: defaultdict(list)
         )
@@ -65,8 +76,13 @@ class BatchApplier:
             for record in records:
                 incoming = await self._decode(conn, record)
                 if incoming is None:
+                    self.applied[(record.topic, "?")].append(record.timestamp)
                     continue
                 kind = (record.topic, incoming.event.envelope.type)
+                self.applied[kind].append(record.timestamp)
+                context = contexts.get(id(record))
+                if context is not None and self._tracing is not None:
+                    self._tracing.remember(incoming.event_id, context)
                 if previous is not None and kind != previous:
                     layer += 1
                 previous = kind
