@@ -1,4 +1,4 @@
-"""The project's CLI: `loyalty run | demo | token | topics | openapi`."""
+"""The project's CLI: `loyalty run | demo | token | audit | topics | openapi | dlq replay`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from loyalty_devkit import dlq
 from loyalty_devkit.demo import HEADERS, demo_stream
 from loyalty_devkit.local_broker import create_topics
 from loyalty_devkit.local_postgres import LocalPostgres
@@ -24,6 +25,8 @@ from loyalty_shared.kafka.client import make_producer
 from loyalty_shared.settings import ServiceSettings
 
 app = typer.Typer(help="The loyalty platform's developer CLI.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
 console = Console()
 
 Bootstrap = Annotated[
@@ -165,6 +168,102 @@ def demo(
     )
 
 
+def _offsets(values: list[str]) -> dict[int, int]:
+    offsets: dict[int, int] = {}
+    for value in values:
+        partition, _, offset = value.partition("=")
+        if not (partition.isdigit() and offset.isdigit()):
+            raise typer.BadParameter(f"{value!r}: expected PARTITION=OFFSET, e.g. 0=1234")
+        offsets[int(partition)] = int(offset)
+    return offsets
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: Annotated[str, typer.Argument(help="The original topic (or its .dlq)")],
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+    group: Annotated[
+        str, typer.Option(help="Consumer group whose committed offsets say where to resume")
+    ] = dlq.DEFAULT_GROUP,
+    from_offset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from-offset",
+            help="PARTITION=OFFSET to start at instead (repeatable; only those partitions)",
+        ),
+    ] = None,
+    code: Annotated[
+        list[str] | None, typer.Option(help="Only records with this error.code (repeatable)")
+    ] = None,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(help="Only records dead-lettered by this service (repeatable)"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be replayed; publish, commit nothing")
+    ] = False,
+    idle_s: Annotated[
+        float, typer.Option(min=0.5, help="Stop after this long without a record")
+    ] = 3.0,
+) -> None:
+    """Republish dead letters to their original topic: key, value and headers as they were
+    (minus error.*), committing as it goes. Stops at records written after it started."""
+    settings = ServiceSettings(kafka_bootstrap=bootstrap, jwt_secret="x" * 32)
+    columns = (
+        TextColumn("would replay" if dry_run else "replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(dlq.dlq_name(topic), total=None)
+
+        def on_record(letter: dlq.DeadLetter) -> None:
+            progress.advance(task)
+            total = progress.tasks[task].total
+            if total is not None and progress.tasks[task].completed > total:
+                progress.update(task, total=progress.tasks[task].completed)
+
+        try:
+            report = asyncio.run(
+                dlq.replay(
+                    settings,
+                    topic,
+                    group=group,
+                    from_offsets=_offsets(from_offset or []) or None,
+                    codes=code or (),
+                    services=service or (),
+                    dry_run=dry_run,
+                    idle_s=idle_s,
+                    on_total=lambda total: progress.update(task, total=total),
+                    on_record=on_record,
+                )
+            )
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+    if dry_run:
+        table = Table("partition", "offset", "key", "error.code", "error.service", "to", "replay")
+        for letter in report.letters:
+            table.add_row(
+                str(letter.partition),
+                str(letter.offset),
+                (letter.key or b"").decode(errors="replace"),
+                letter.code,
+                letter.service,
+                letter.original_topic,
+                "yes" if letter.replay else "no (filtered)",
+            )
+        console.print(table)
+        console.print(f"would replay {report.replayed} of {report.seen} from {report.dlq_topic}")
+        return
+    where = ", ".join(f"{p}={o}" for p, o in sorted(report.positions.items()))
+    console.print(
+        f"replayed {report.replayed} of {report.seen} from {report.dlq_topic} "
+        f"(skipped {report.skipped}); group {group} committed at {where}"
+    )
+
+
 @app.command()
 def chaos(
     seed: Annotated[int, typer.Option(help="Same seed, same workload (0: pick one)")] = 0,
@@ -172,11 +271,21 @@ def chaos(
     members: Annotated[int, typer.Option(min=1)] = 2_000,
     kills: Annotated[int, typer.Option(min=0, help="Service processes SIGKILLed")] = 24,
     duration: Annotated[
-        float, typer.Option(min=10, help="Seconds over which the workload and faults are spread")
-    ] = 0,
+        float | None,
+        typer.Option(
+            min=10, help="Seconds over which the workload and faults are spread (default: by size)"
+        ),
+    ] = None,
     postgres_restart: Annotated[bool, typer.Option(help="Restart PostgreSQL once")] = True,
     broker_pause: Annotated[bool, typer.Option(help="SIGSTOP/SIGCONT the broker once")] = True,
     keep: Annotated[bool, typer.Option(help="Keep the temporary folder (logs, data)")] = False,
+    refund_probes: Annotated[
+        bool,
+        typer.Option(
+            help="Also publish well-formed refunds the contract refuses (larger than what is "
+            "left, a refund id again, another member's order): they must change nothing"
+        ),
+    ] = False,
 ) -> None:
     """Two replicas of every service under SIGKILLs, a PostgreSQL restart and a broker pause,
     a generated workload, then every member checked against an independent oracle."""
@@ -192,6 +301,7 @@ def chaos(
         postgres_restart=postgres_restart,
         broker_pause=broker_pause,
         keep=keep,
+        refund_probes=refund_probes,
     )
     report = run_chaos(config)
     for line in report.mismatches[:30]:
@@ -201,7 +311,7 @@ def chaos(
     timings = " ".join(f"{k}={v:.0f}s" for k, v in report.timings.items())
     console.print(
         f"replay: loyalty chaos --seed {seed} --events {events} --members {members} "
-        f"--kills {kills}   ({timings})",
+        f"--kills {kills}{' --refund-probes' if refund_probes else ''}   ({timings})",
         markup=False,
     )
     typer.echo(report.line())
