@@ -204,7 +204,7 @@ def endpoints_of(app: FastAPI) -> list[Endpoint]:
         (method, context.path): context.original_route
         for context in iter_route_contexts(app.routes)
         if isinstance(context.original_route, APIRoute)
-        for method in context.original_route.methods
+        for method in context.original_route.methods or ()
     }
     found = []
     for path, operations in document["paths"].items():

@@ -8,6 +8,7 @@ import sys
 
 import orjson
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 
 
 def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -> None:
@@ -23,7 +24,10 @@ def configure_logging(*, service: str, level: str = "INFO", fmt: str = "json") -
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks,
+            # Tracebacks as data, without the frames' local variables (structlog's default
+            # shows them): a handler's locals hold members' emails and phones, the token
+            # verifier's the JWT secret.
+            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

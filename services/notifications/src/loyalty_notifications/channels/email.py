@@ -7,6 +7,7 @@ two messages. SMTP 4xx replies are transient, 5xx permanent.
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -18,6 +19,15 @@ from loyalty_notifications.channels.base import (
     TransientFailure,
 )
 from loyalty_notifications.settings import NotificationsSettings
+
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+
+
+def _reply(code: int, text: str) -> str:
+    """A server's reply as a failure reason, without the addresses servers like to echo back
+    ("<li.na@example.com>: mailbox busy"): the reason is logged, stored and published in
+    `notification.failed`, and a member's email address belongs in none of them."""
+    return f"{code} {_ADDRESS.sub('redacted', text)}"
 
 
 class EmailChannel:
@@ -62,17 +72,19 @@ class EmailChannel:
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
-            reason = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            reason = "; ".join(_reply(r.code, r.message) for r in exc.recipients)
             if codes and all(400 <= c < 500 for c in codes):
                 raise TransientFailure(f"SMTP recipient refused: {reason}") from None
             raise PermanentFailure(f"SMTP recipient refused: {reason}") from None
         except aiosmtplib.SMTPResponseException as exc:
-            reason = f"SMTP {exc.code} {exc.message}"
+            reason = f"SMTP {_reply(exc.code, exc.message)}"
             if 400 <= exc.code < 500:
                 raise TransientFailure(reason) from None
             raise PermanentFailure(reason) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TransientFailure(f"SMTP {type(exc).__name__}: {exc}") from None
+            raise TransientFailure(
+                f"SMTP {type(exc).__name__}: {_ADDRESS.sub('redacted', str(exc))}"
+            ) from None
 
     async def close(self) -> None:
         return None
