@@ -5,7 +5,9 @@ Each round:
    looks at each member as they are now (consent, preferences, quiet hours, enrolment) and
    records the decision. For a send, that is the attempt itself: status `sending`, attempts + 1,
    a lease (`LOYALTY_NOTIFICATIONS_SEND_LEASE_S`). Then it commits.
-2. The messages are rendered and sent, outside any transaction.
+2. The messages are rendered and sent, outside any transaction, each as its own task: up to
+   `LOYALTY_NOTIFICATIONS_DISPATCH_CONCURRENCY` at once, and the next claim fills the slots
+   that free up, so a slow peer delays only its own messages.
 3. Each outcome is recorded in its own transaction, fenced by the attempt number: `sent` with a
    `notification.sent` in the outbox; a permanent failure (SMTP 5xx, webhook/provider 4xx) `failed`
    with `notification.failed`; a transient one (timeout, 5xx, SMTP 4xx) back to `scheduled` with
@@ -98,40 +100,63 @@ class Dispatcher(BackgroundLoop):
             await channel.close()
 
     async def _run(self) -> None:
+        # Sends run as tasks, at most `concurrency` at a time, and a new claim fills every slot
+        # that frees up: one slow peer (a webhook taking its whole send timeout) holds its own
+        # slot, never the messages claimed after it.
+        sending: set[asyncio.Task[None]] = set()
         failures = 0
-        while not self._stopping.is_set():
-            try:
-                handled = await self.dispatch_once()
-                failures = 0
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("dispatch round failed", error=repr(exc))
-                failures += 1
-                handled = 0
-                if await self._stop_within(min(10.0, 0.2 * 2**failures)):
+        try:
+            while not self._stopping.is_set():
+                free = self._round - len(sending)
+                if free <= 0:
+                    await asyncio.wait(
+                        sending,
+                        timeout=self._settings.notifications_dispatch_interval_s,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    continue
+                try:
+                    claimed, attempts = await self._claim(free)
+                    failures = 0
+                except Exception as exc:
+                    if not is_transient(exc):
+                        log.exception("dispatch round failed", error=repr(exc))
+                    failures += 1
+                    if await self._stop_within(min(10.0, 0.2 * 2**failures)):
+                        return
+                    continue
+                for attempt in attempts:
+                    task = asyncio.create_task(self._attempt_logged(attempt))
+                    sending.add(task)
+                    task.add_done_callback(sending.discard)
+                if claimed < free and await self._stop_within(
+                    self._settings.notifications_dispatch_interval_s
+                ):
                     return
-                continue
-            if handled < self._round and await self._stop_within(
-                self._settings.notifications_dispatch_interval_s
-            ):
-                return
+        finally:
+            # stopping: the sends under way finish (bounded by the send timeout)
+            await asyncio.gather(*sending, return_exceptions=True)
 
-    async def dispatch_once(self) -> int:
-        """One round; returns how many rows it claimed (sent, deferred or suppressed)."""
-        claimed, attempts = await self._claim()
-        await asyncio.gather(*(self._attempt(a) for a in attempts))
-        return claimed
+    async def _attempt_logged(self, attempt: Attempt) -> None:
+        try:
+            await self._attempt(attempt)
+        except Exception as exc:  # noqa: BLE001 - a task's error has nobody else to go to
+            # the outcome could not be recorded (database away): the lease runs out and the
+            # row is claimed again as in doubt, as after a crash
+            log.warning(
+                "send outcome not recorded", notification_id=str(attempt.row["id"]), error=repr(exc)
+            )
 
-    async def _claim(self) -> tuple[int, list[Attempt]]:
+    async def _claim(self, limit: int) -> tuple[int, list[Attempt]]:
         s = self._settings
         now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
-            abandoned = await repository.give_up_in_doubt(conn, now, self._round)
+            abandoned = await repository.give_up_in_doubt(conn, now, limit)
             if abandoned:
                 await events.emit(
                     conn, [events.failed(r, "delivery-unknown", now) for r in abandoned]
                 )
-            rows = await repository.claim_due(conn, now, self._round)
+            rows = await repository.claim_due(conn, now, limit)
             if not rows:
                 return 0, []
             who = await members.recipients(
