@@ -76,12 +76,21 @@ def _balance(member_id: str) -> dict[str, int]:
 
 
 def _leftovers(local_dir: Path) -> list[str]:
+    """What `make run` started and left running: its broker, its database, and service processes
+    talking to its broker (other tests, of this checkout or another, run services beside it on
+    brokers of their own)."""
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        ours = (str(local_dir), "tcp://127.0.0.1:9092", *(f"bin/loyalty-{s}" for s in SERVICES))
-        if any(mark in cmdline for mark in ours):
+        if str(local_dir) in cmdline or "tcp://127.0.0.1:9092" in cmdline:
             found.append(cmdline)
+        elif any(f"bin/loyalty-{s}" in cmdline for s in SERVICES):
+            try:
+                bootstrap = proc.environ().get("LOYALTY_KAFKA_BOOTSTRAP")
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            if bootstrap == "127.0.0.1:9092":
+                found.append(cmdline)
     return found
 
 
