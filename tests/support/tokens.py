@@ -10,7 +10,14 @@ SECRET = "test-secret-that-is-long-enough-0123456789"
 ADMIN_SCOPE = "loyalty:admin"
 
 
-def token(sub: str, *, admin: bool = False, expires_in: int = 600, secret: str = SECRET) -> str:
+#: Long enough for the whole suite: tests build headers once at import (`ADMIN = bearer(...)`),
+#: and the suite runs for many minutes on a busy machine.
+LIFETIME_S = 24 * 3600
+
+
+def token(
+    sub: str, *, admin: bool = False, expires_in: int = LIFETIME_S, secret: str = SECRET
+) -> str:
     now = int(time.time())
     claims: dict[str, object] = {"sub": sub, "iat": now, "exp": now + expires_in}
     if admin:
