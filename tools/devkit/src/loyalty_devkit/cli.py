@@ -271,11 +271,21 @@ def chaos(
     members: Annotated[int, typer.Option(min=1)] = 2_000,
     kills: Annotated[int, typer.Option(min=0, help="Service processes SIGKILLed")] = 24,
     duration: Annotated[
-        float, typer.Option(min=10, help="Seconds over which the workload and faults are spread")
-    ] = 0,
+        float | None,
+        typer.Option(
+            min=10, help="Seconds over which the workload and faults are spread (default: by size)"
+        ),
+    ] = None,
     postgres_restart: Annotated[bool, typer.Option(help="Restart PostgreSQL once")] = True,
     broker_pause: Annotated[bool, typer.Option(help="SIGSTOP/SIGCONT the broker once")] = True,
     keep: Annotated[bool, typer.Option(help="Keep the temporary folder (logs, data)")] = False,
+    refund_probes: Annotated[
+        bool,
+        typer.Option(
+            help="Also publish well-formed refunds the contract refuses (larger than what is "
+            "left, a refund id again, another member's order): they must change nothing"
+        ),
+    ] = False,
 ) -> None:
     """Two replicas of every service under SIGKILLs, a PostgreSQL restart and a broker pause,
     a generated workload, then every member checked against an independent oracle."""
@@ -291,6 +301,7 @@ def chaos(
         postgres_restart=postgres_restart,
         broker_pause=broker_pause,
         keep=keep,
+        refund_probes=refund_probes,
     )
     report = run_chaos(config)
     for line in report.mismatches[:30]:
@@ -300,7 +311,7 @@ def chaos(
     timings = " ".join(f"{k}={v:.0f}s" for k, v in report.timings.items())
     console.print(
         f"replay: loyalty chaos --seed {seed} --events {events} --members {members} "
-        f"--kills {kills}   ({timings})",
+        f"--kills {kills}{' --refund-probes' if refund_probes else ''}   ({timings})",
         markup=False,
     )
     typer.echo(report.line())

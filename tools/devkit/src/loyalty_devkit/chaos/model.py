@@ -96,6 +96,9 @@ class MemberModel:
 
     member_id: str
     now: datetime
+    #: when the figures are compared, at the earliest: a purchase's window that ends before
+    #: it has matured by then, a lot whose expiry comes before it has expired
+    horizon: datetime | None = None
     tier: str = "bronze"
     spend: Decimal = Decimal(0)
     upgrades: int = 0
@@ -121,8 +124,8 @@ class MemberModel:
             segment=self.segment,
             tier_before=self.segment_start_tier[self.segment],
             tier_after=self.segment_start_tier[self.segment],
-            pending=p.time > self.now - RETURN_WINDOW,
-            old=p.time + EXPIRY < self.now,
+            pending=p.time + RETURN_WINDOW > (self.horizon or self.now),
+            old=p.time + EXPIRY < (self.horizon or self.now),
             in_window=in_window,
         )
         self.orders[p.order_id] = order

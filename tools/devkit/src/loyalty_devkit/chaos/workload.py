@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import orjson
 
-from loyalty_devkit.chaos.model import MemberModel, Purchase, Refund
+from loyalty_devkit.chaos.model import EXPIRY, RETURN_WINDOW, MemberModel, Purchase, Refund
 
 PURCHASES = "commerce.purchases"
 MEMBERS = "commerce.members"
@@ -123,6 +123,10 @@ class _Generator:
         self.rng = random.Random(seed)
         self.now = now
         self.seed = seed
+        self.refund_probes = False
+        #: how long the drive lasts: purchases whose window or expiry ends within it (0: none)
+        self.drive_s = 0.0
+        self.orders: list[str] = []  # every order generated so far, for cross-member probes
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -140,6 +144,14 @@ class _Generator:
         return self.money(1, 300)
 
     def purchase_time(self, role: Role) -> tuple[datetime, str]:
+        roll = self.rng.random()
+        if self.drive_s and roll < 0.05 and role != "redeemer":
+            # its return window, or its expiry, ends while the run goes on: the jobs mature
+            # or expire it under fire (both end the same whatever happened first)
+            during = timedelta(seconds=self.rng.uniform(5, 0.8 * self.drive_s))
+            if role == "adjuster" or self.rng.random() < 0.6:
+                return (self.now - RETURN_WINDOW + during).replace(microsecond=0), "maturing"
+            return (self.now - EXPIRY + during).replace(microsecond=0), "old"
         roll = self.rng.random()
         if roll < 0.40:
             # recent: pending throughout the run (the window ends 14 days after)
@@ -180,9 +192,25 @@ def _role(rng: random.Random) -> Role:
     return "plain"
 
 
-def generate(seed: int, *, events: int, members: int, now: datetime | None = None) -> Workload:
+def generate(
+    seed: int,
+    *,
+    events: int,
+    members: int,
+    now: datetime | None = None,
+    refund_probes: bool = False,
+    drive_s: float = 0.0,
+) -> Workload:
+    """`refund_probes`: add refunds the contract calls invalid although their envelope and data
+    are well-formed (larger than what is left, a refund id again under a new event id, an order
+    of another member); each must change nothing anywhere (docs/events.md#refunds)."""
     now = now or datetime.now(UTC)
     g = _Generator(seed, now)
+    g.refund_probes = refund_probes
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    if midnight - now > timedelta(seconds=drive_s + 3600):
+        # not across a UTC midnight: the qualifying window's first day must not move meanwhile
+        g.drive_s = drive_s
     rng = g.rng
     member_ids = [f"m-{n:05d}" for n in range(1, members + 1)]
     plans = {m: MemberPlan(m, _role(rng)) for m in member_ids}
@@ -199,7 +227,7 @@ def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
     """The member's records in the order they are published; the model decides the gates."""
     rng, member_id = g.rng, plan.member_id
     key = member_id.encode()
-    model = MemberModel(member_id, g.now)
+    model = MemberModel(member_id, g.now, g.now + timedelta(seconds=g.drive_s))
     plan.model = model
     raw: list[Publish] = []  # before gates, in order
     enrol_at = rng.random()
@@ -246,6 +274,9 @@ def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
                 Publish(member_id, PURCHASES, orjson.dumps(body), key, kind="duplicate-order")
             )
             continue
+        if g.refund_probes and roll < 0.075 and purchases:
+            raw.append(_probe(g, member_id, raw, [(p, age) for _, p, age in purchases]))
+            continue
         if roll < 0.20 and purchases:
             refundable = [
                 (pub, p)
@@ -284,6 +315,7 @@ def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
         }
         body = _event("purchase.completed", p.event_id, member_id, data, time)
         pub = Publish(member_id, PURCHASES, orjson.dumps(body), key, p, p.event_id, "purchase")
+        g.orders.append(order_id)
         purchases.append((pub, p, age))
         # sometimes a refund of this order was published just before it (out of order)
         if age != "old" and currency == "CNY" and rng.random() < 0.03:
@@ -325,6 +357,49 @@ def _refund(g: _Generator, member_id: str, p: Purchase, amount: Decimal) -> Publ
     return Publish(
         member_id, PURCHASES, orjson.dumps(body), member_id.encode(), r, r.event_id, "refund"
     )
+
+
+def _probe(
+    g: _Generator, member_id: str, raw: list[Publish], purchases: list[tuple[Purchase, str]]
+) -> Publish:
+    """A well-formed refund the contract refuses: it must change nothing anywhere."""
+    rng = g.rng
+    candidates = [p for p, age in purchases if age != "old" and p.currency == "CNY"]
+    kind = rng.choice(["refund-exceeds", "refund-replay", "refund-other-member"])
+    earlier = [pub.effect for pub in raw if pub.kind == "refund" and isinstance(pub.effect, Refund)]
+    if kind == "refund-replay" and earlier:
+        r = rng.choice(earlier)
+        data = {
+            "order_id": r.order_id,
+            "refund_id": r.refund_id,
+            "member_id": member_id,
+            "currency": r.currency,
+            "amount": str(r.amount),
+        }
+    elif kind == "refund-other-member" and g.orders:
+        kind = "refund-other-member"
+        data = {
+            "order_id": rng.choice(g.orders[: max(1, len(g.orders) - len(purchases))]),
+            "refund_id": f"r-{g.uuid()[:13]}",
+            "member_id": member_id,
+            "currency": "CNY",
+            "amount": "1.00",
+        }
+        if data["order_id"].startswith(f"o-{member_id}-"):
+            kind = "refund-exceeds"
+    else:
+        kind = "refund-exceeds"
+    if kind == "refund-exceeds":
+        p = rng.choice(candidates) if candidates else purchases[0][0]
+        data = {
+            "order_id": p.order_id,
+            "refund_id": f"r-{g.uuid()[:13]}",
+            "member_id": member_id,
+            "currency": p.currency,
+            "amount": str(p.total - _refunded(raw, p.order_id) + Decimal("10.00")),
+        }
+    body = _event("purchase.refunded", g.uuid(), member_id, data, g.now - timedelta(minutes=1))
+    return Publish(member_id, PURCHASES, orjson.dumps(body), member_id.encode(), kind=kind)
 
 
 def _invalid(g: _Generator, member_id: str) -> Publish:
