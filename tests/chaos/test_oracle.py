@@ -37,7 +37,14 @@ def test_pending_available_expired_and_proportional_refunds() -> None:
     m.refund(refund(3, 2, "666.67"))  # the rest: all of the order's points
     e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
     assert (e.pending, e.available, e.lifetime_earned) == (750, 0, 850)
-    assert e.ledger == {"earn": 2100, "reverse": -1250, "expire": -100, "redeem": 0, "adjust": 0}
+    assert e.ledger == {
+        "earn": 2100,
+        "reverse": -1250,
+        "expire": -100,
+        "redeem": 0,
+        "redeem_cancel": 0,
+        "adjust": 0,
+    }
     assert e.qualifying_spend == Decimal("750.00")  # 2000 in the window, 1250 refunded
     assert (e.orders, e.clv) == (2, Decimal("850.00"))
 

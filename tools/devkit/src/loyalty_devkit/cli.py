@@ -306,6 +306,8 @@ def chaos(
     report = run_chaos(config)
     for line in report.mismatches[:30]:
         console.print(f"mismatch: {line}", markup=False, soft_wrap=True)
+    for finding in report.findings[:10]:
+        console.print(f"finding (not counted): {finding}", markup=False, soft_wrap=True)
     for note in report.notes:
         console.print(note, markup=False, soft_wrap=True)
     timings = " ".join(f"{k}={v:.0f}s" for k, v in report.timings.items())

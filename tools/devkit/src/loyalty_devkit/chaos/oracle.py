@@ -30,6 +30,7 @@ class Outcomes:
     """What the platform answered over HTTP, per member."""
 
     redeemed: dict[str, int] = field(default_factory=dict)
+    cancelled: dict[str, int] = field(default_factory=dict)
     adjusted: dict[str, int] = field(default_factory=dict)
     answers: dict[str, list[int]] = field(default_factory=dict)  # scores of answers about orders
 
@@ -76,6 +77,7 @@ def expected_for(
     redeemed: int,
     adjusted: int,
     answer_scores: list[int],
+    cancelled: int = 0,
 ) -> Expected:
     e = Expected()
     earned = reversed_total = expired = 0
@@ -105,13 +107,14 @@ def expected_for(
         if p.currency == CURRENCY:
             e.clv += p.total - refunded
     goodwill = GOODWILL_POINTS if any(score <= 6 for score in answer_scores) else 0
-    e.available += -expired - redeemed + adjusted + goodwill
+    e.available += -expired - redeemed + cancelled + adjusted + goodwill
     e.lifetime_earned = earned - reversed_total + adjusted + goodwill
     e.ledger = {
         "earn": earned,
         "reverse": -reversed_total,
         "expire": -expired,
         "redeem": -redeemed,
+        "redeem_cancel": cancelled,
         "adjust": adjusted + goodwill,
     }
     e.tier = model.tier

@@ -72,6 +72,7 @@ class RedemptionPlan:
     amounts: list[int]  # asked at once, concurrently
     replays: list[int]  # indexes asked again with the same key and body
     conflicting: int | None  # index asked again with the same key and another body
+    cancel: bool = False  # an admin cancels the first that succeeded, twice at once
 
 
 @dataclass
@@ -445,7 +446,7 @@ def _http_plans(g: _Generator, plan: MemberPlan, purchases: list[tuple[Purchase,
         amounts = [rng.choice([50, 100, 200, 500, 1000, 2000]) for _ in range(rng.randint(2, 6))]
         replays = [i for i in range(len(amounts)) if rng.random() < 0.4]
         conflicting = rng.randrange(len(amounts)) if rng.random() < 0.3 else None
-        plan.redemption = RedemptionPlan(amounts, replays, conflicting)
+        plan.redemption = RedemptionPlan(amounts, replays, conflicting, rng.random() < 0.4)
     if plan.role in ("redeemer", "adjuster"):
         plan.adjustments = [rng.choice([-300, -50, 25, 100, 500]) for _ in range(rng.randint(1, 3))]
     if plan.role == "answerer" and purchases:
