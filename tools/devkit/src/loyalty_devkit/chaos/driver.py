@@ -27,7 +27,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from loyalty_devkit.chaos.cluster import SESSION_TIMEOUT_MS, Cluster
 from loyalty_devkit.chaos.http import AMBIGUOUS, NoAnswer, Services
@@ -47,6 +47,9 @@ from loyalty_devkit.local_broker import create_topics
 
 HEADERS = [("content-type", b"application/cloudevents+json")]
 GATE_TIMEOUT_S = 120.0
+HANDLER_REFUSALS = frozenset(
+    {"duplicate-order", "refund-exceeds-order", "duplicate-refund", "member-mismatch"}
+)
 PARTITIONS = 4
 SECRET = "chaos-run-secret-" + "0123456789abcdef" * 2
 
@@ -96,6 +99,19 @@ def _spend_after(plan: MemberPlan, event_id: str) -> Decimal:
         if step.valid_event_id == event_id:
             break
     return model.spend
+
+
+def _brief(values: list[bytes] | list[bytes | None]) -> str:
+    """Which records, by member and event id (the first few)."""
+    out = []
+    for value in values[:5]:
+        try:
+            body = orjson.loads(value or b"")
+            data = body.get("data") or {}
+            out.append(f"{body.get('subject')} event {body.get('id')} order {data.get('order_id')}")
+        except orjson.JSONDecodeError:
+            out.append(repr((value or b"")[:60]))
+    return "[" + "; ".join(out) + "]"
 
 
 def log(message: str) -> None:
@@ -707,6 +723,93 @@ class Run:
         figures = " ".join(f"{k}={v}" for k, v in totals.items())
         log(f"oracle (at bronze-first tiers): {figures} tiers={dict(tiers)}")
 
+    async def _dead_letters(self, workload: Workload) -> list[str]:
+        """Every invalid record the workload published, on `commerce.purchases.dlq` once per
+        service that reads the topic (distinct positions: the relay may publish a row twice),
+        unchanged, with the right `error.code`."""
+        assert self.cluster.broker is not None
+        kinds: dict[bytes, str] = {}
+        published = {s.value for s in workload.order if isinstance(s, Publish)}
+        for step in workload.order:
+            if isinstance(step, Publish) and step.kind not in ("duplicate", "event"):
+                kinds.setdefault(step.value, step.kind)
+        codes = {
+            "bad-json": "invalid-json",
+            "negative-total": "invalid-data",
+            "subject-mismatch": "subject-mismatch",
+            "duplicate-order": "duplicate-order",
+            "refund-exceeds": "refund-exceeds-order",
+            "refund-replay": "duplicate-refund",
+            "refund-other-member": "member-mismatch",
+        }
+        readers = {
+            "invalid-json": ("points", "tiers", "feedback", "notifications"),
+            "invalid-data": ("points", "tiers", "feedback", "notifications"),
+            "subject-mismatch": ("points", "tiers", "feedback", "notifications"),
+        }
+        expected: dict[tuple[str, str], int] = defaultdict(int)
+        expected_values: dict[tuple[str, str], list[bytes]] = defaultdict(list)
+        for step in workload.order:
+            if not isinstance(step, Publish) or step.topic != PURCHASES:
+                continue
+            code = codes.get(kinds.get(step.value, ""))
+            if code is None:
+                continue
+            for service in readers.get(code, ("points",)):
+                expected[(service, code)] += 1
+                expected_values[(service, code)].append(step.value)
+        consumer = AIOKafkaConsumer(
+            f"{PURCHASES}.dlq",
+            bootstrap_servers=self.cluster.broker.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=200,
+        )
+        await consumer.start()
+        positions: dict[tuple[str, str], set[tuple[str, ...]]] = defaultdict(set)
+        values: dict[tuple[str, str], set[bytes | None]] = defaultdict(set)
+        changed = 0
+        try:
+            idle = 0
+            while idle < 3:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+                idle = 0 if batch else idle + 1
+                for records in batch.values():
+                    for record in records:
+                        headers = {k: v.decode(errors="replace") for k, v in record.headers}
+                        key = (headers.get("error.service", "?"), headers.get("error.code", "?"))
+                        where = (
+                            headers.get("error.partition", ""),
+                            headers.get("error.offset", ""),
+                            "" if "error.partition" in headers else str(record.value),
+                        )
+                        positions[key].add(where)
+                        values[key].add(record.value)
+                        if record.value not in published:
+                            changed += 1
+        finally:
+            await consumer.stop()
+        got = {key: len(where) for key, where in positions.items()}
+        problems = []
+        for key in sorted(set(expected) | set(got)):
+            # A record refused by a handler (not at decoding) whose exact copy sits in the same
+            # batch is a duplicate there, not a second dead letter; in another batch it is dead-
+            # lettered again: anything from one per distinct record to one per copy is right.
+            low = len(set(expected_values.get(key, [])))
+            if key[1] in HANDLER_REFUSALS and low <= got.get(key, 0) <= expected.get(key, 0):
+                continue
+            if expected.get(key, 0) != got.get(key, 0):
+                missing = [v for v in expected_values.get(key, []) if v not in values[key]]
+                extra = [v for v in values[key] if v not in set(expected_values.get(key, []))]
+                problems.append(
+                    f"{PURCHASES}.dlq: {key[0]} {key[1]} expected {expected.get(key, 0)}, "
+                    f"got {got.get(key, 0)}; missing {_brief(missing)}; unexpected {_brief(extra)}"
+                )
+        if changed:
+            problems.append(f"{PURCHASES}.dlq: {changed} records not as published")
+        log(f"dead letters: {sum(got.values())} distinct, by service and code {dict(got)}")
+        return problems
+
     def _audit(self) -> list[str]:
         command = str(Path(sys.executable).with_name("loyalty-points"))
         env = {**self.cluster.env}
@@ -797,6 +900,7 @@ class Run:
                 log(f"{len(mismatches)} mismatches; looking again in 15s ({attempt + 1}/2)")
                 await asyncio.sleep(15)
                 mismatches = await self._compare_all(workload)
+            mismatches += await self._dead_letters(workload)
             mismatches += self.http_problems
             mismatches += await asyncio.to_thread(self._audit)
             self.report.mismatches = mismatches
