@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from loyalty_shared.db.errors import is_transient
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -128,7 +130,25 @@ def install_problem_handlers(app: FastAPI) -> None:
             )
         )
 
+    async def on_database_away(request: Request, exc: Exception) -> JSONResponse:
+        # The database unreachable (down, restarting, failing over): the request may be sent
+        # again in a moment. Anything else of these types is a bug, and stays a 500.
+        if not is_transient(exc):
+            raise exc
+        return problem_response(
+            Problem(
+                type="urn:loyalty:problem:unavailable",
+                title="Service unavailable",
+                status=503,
+                detail="the service's database is not reachable; try again shortly",
+                instance=request.url.path,
+            ),
+            {"Retry-After": "5"},
+        )
+
     app.add_exception_handler(ProblemError, on_problem)
+    for away in (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresError):
+        app.add_exception_handler(away, on_database_away)
     app.add_exception_handler(asyncpg.CharacterNotInRepertoireError, on_unstorable_text)
     app.add_exception_handler(asyncpg.UntranslatableCharacterError, on_unstorable_text)
     app.add_exception_handler(StarletteHTTPException, on_http)
