@@ -172,15 +172,22 @@ class Run:
             if ahead > 0:
                 await asyncio.sleep(ahead)
 
+        due = {id(step): n for n, step in enumerate(workload.order)}
+        position = 0
+
         async def drain(member: str) -> None:
-            """Publish the member's queued steps up to its next gate."""
+            """Publish the member's steps whose turn has come, up to its next gate."""
             queue = queues[member]
             while queue and member not in self.blocked:
-                step = queue.popleft()
+                step = queue[0]
                 if isinstance(step, Gate):
+                    queue.popleft()
                     self.blocked[member] = step
-                else:
+                elif due[id(step)] <= position:
+                    queue.popleft()
                     await send(step)
+                else:
+                    break
             if not queue and member not in self.blocked:
                 self.finished[member].set()
 
@@ -189,12 +196,11 @@ class Run:
                 self.finished[member].set()
         for step in workload.order:
             queues[step.member_id].append(step)
-        for step in workload.order:
-            member = step.member_id
-            if member in self.blocked or not queues[member] or queues[member][0] is not step:
-                continue  # held behind a gate; published when it opens
-            await drain(member)
+        for position, step in enumerate(workload.order):  # noqa: B007 - drain() reads it
+            if step.member_id not in self.blocked:
+                await drain(step.member_id)  # this step, if it is the member's turn
             await self._drain_released(drain)
+        position = len(workload.order)  # everything held back is due now
         while any(not e.is_set() for e in self.finished.values()):
             await self._drain_released(drain)
             with contextlib.suppress(TimeoutError):
