@@ -159,3 +159,16 @@ async def test_the_ledger_tells_the_story_of_a_hold_and_the_audit_agrees(
         ("adjust", 100),
     ]
     assert report.clean, report.lines()
+
+
+async def test_a_hold_refused_for_want_of_points_is_refused_again_under_its_key(
+    points_api: httpx.AsyncClient,
+) -> None:
+    await grant(points_api, MEMBER, 30)
+
+    refused = await hold(points_api, 40, key="cart-short")
+    await grant(points_api, MEMBER, 30)
+    again = await hold(points_api, 40, key="cart-short")
+
+    assert refused.status_code == again.status_code == 409
+    assert (await balance_of(points_api, MEMBER))["held"] == 0

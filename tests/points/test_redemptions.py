@@ -101,6 +101,25 @@ async def test_a_redemption_larger_than_available_is_409_and_spends_nothing(
     assert response.json()["type"] == "urn:loyalty:problem:insufficient-points"
 
 
+async def test_a_key_refused_for_want_of_points_answers_409_again_and_422_for_another_body(
+    points_api: httpx.AsyncClient,
+) -> None:
+    await grant(points_api, MEMBER, 50)
+    key = str(uuid.uuid4())
+
+    refused = await redeem(points_api, 80, key=key)
+    await grant(points_api, MEMBER, 50)  # enough now, but the key's answer is kept
+    again = await redeem(points_api, 80, key=key)
+    other_body = await redeem(points_api, 10, key=key)
+    new_key = await redeem(points_api, 80, key=str(uuid.uuid4()))
+
+    assert refused.status_code == again.status_code == 409
+    assert again.json()["detail"] == refused.json()["detail"] == "80 points asked, 50 available"
+    assert other_body.status_code == 422
+    assert new_key.status_code == 201
+    assert (await balance_of(points_api, MEMBER))["available"] == 20
+
+
 async def test_a_cancelled_redemption_gives_the_points_back(points_api: httpx.AsyncClient) -> None:
     await grant(points_api, MEMBER, 100)
     redemption = (await redeem(points_api, 60, key=str(uuid.uuid4()))).json()

@@ -1,5 +1,9 @@
 """The request's database transaction: opened by the dependency, committed when the endpoint
-returns, rolled back when it raises. Services and repositories never commit."""
+returns, rolled back when it raises. Services and repositories never commit.
+
+One exception to the rollback: an error whose class says `commit_transaction = True` is a
+refusal the service has recorded (an Idempotency-Key's refused spend, answered the same when the
+key comes again), so the transaction commits and the error is still answered."""
 
 from __future__ import annotations
 
@@ -12,8 +16,18 @@ from loyalty_shared.db import Connection
 
 
 async def _transaction(request: Request) -> AsyncIterator[Connection]:
-    async with request.app.state.pool.acquire() as conn, conn.transaction():
-        yield conn
+    async with request.app.state.pool.acquire() as conn:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            yield conn
+        except BaseException as exc:
+            if getattr(exc, "commit_transaction", False):
+                await transaction.commit()
+            else:
+                await transaction.rollback()
+            raise
+        await transaction.commit()
 
 
 async def _read_only(request: Request) -> AsyncIterator[Connection]:

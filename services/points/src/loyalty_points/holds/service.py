@@ -35,6 +35,7 @@ async def reserve(
 ) -> Hold:
     stored = await stored_or_locked(
         conn,
+        kind="hold",
         member_id=member_id,
         key=key,
         request=request,

@@ -11,6 +11,13 @@ class InsufficientPoints(ProblemError):
     type = "urn:loyalty:problem:insufficient-points"
 
 
+class RefusalRecorded(InsufficientPoints):
+    """Refused and kept under the Idempotency-Key: the request's transaction commits the record
+    (see loyalty_shared.http.db) and the member is answered 409."""
+
+    commit_transaction = True
+
+
 class IdempotencyKeyReused(ProblemError):
     status = 422
     title = "Idempotency-Key already used for another request"

@@ -76,3 +76,34 @@ async def redeem_entry(conn: Connection, redemption_id: UUID) -> int:
         "SELECT id FROM ledger_entry WHERE redemption_id = $1 AND kind = 'redeem'", redemption_id
     )
     return entry_id
+
+
+async def refusal(
+    conn: Connection, *, kind: str, member_id: str, key: str
+) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """
+        SELECT request_hash, detail FROM spend_refusal
+        WHERE member_id = $1 AND kind = $2 AND idempotency_key = $3
+        """,
+        member_id,
+        kind,
+        key,
+    )
+    return row
+
+
+async def record_refusal(
+    conn: Connection, *, kind: str, member_id: str, key: str, request_hash: str, detail: str
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO spend_refusal (member_id, kind, idempotency_key, request_hash, detail)
+        VALUES ($1, $2, $3, $4, $5)
+        """,
+        member_id,
+        kind,
+        key,
+        request_hash,
+        detail,
+    )

@@ -40,6 +40,7 @@ async def redeem(
 ) -> Redemption:
     stored = await stored_or_locked(
         conn,
+        kind="redemption",
         member_id=member_id,
         key=key,
         request=request,
