@@ -47,6 +47,14 @@ from loyalty_devkit.local_broker import create_topics
 
 HEADERS = [("content-type", b"application/cloudevents+json")]
 GATE_TIMEOUT_S = 120.0
+#: what a query may raise while PostgreSQL restarts (the poll is tried again)
+DB_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 HANDLER_REFUSALS = frozenset(
     {"duplicate-order", "refund-exceeds-order", "duplicate-refund", "member-mismatch"}
 )
@@ -144,7 +152,8 @@ class Run:
         try:
             return list(await conn.fetch(sql, *args, timeout=30))
         finally:
-            await conn.close()
+            with contextlib.suppress(*DB_ERRORS):
+                await conn.close(timeout=5)
 
     # ---------------------------------------------------------------- publishing
     async def _publish(self, producer: AIOKafkaProducer, workload: Workload) -> None:
@@ -238,7 +247,7 @@ class Run:
                     "SELECT member_id, tier FROM member_tier WHERE member_id = ANY($1::text[])",
                     list(gates),
                 )
-            except (OSError, asyncpg.PostgresError, TimeoutError):
+            except DB_ERRORS:
                 continue  # PostgreSQL is restarting
             done = {r["event_id"] for r in applied}
             known = {r["member_id"]: r["tier"] for r in tiers}
@@ -287,7 +296,7 @@ class Run:
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+            with contextlib.suppress(*DB_ERRORS):
                 rows = await self._fetch(
                     "points",
                     "SELECT count(*) AS n FROM processed_event WHERE event_id = ANY($1::text[])",
@@ -572,7 +581,7 @@ class Run:
                         "WHERE event_id = ANY($1::text[])",
                         sentinel_ids,
                     )
-                except (OSError, asyncpg.PostgresError, TimeoutError):
+                except DB_ERRORS:
                     missing.append(service)
                     continue
                 if rows[0]["n"] < expected:
@@ -588,16 +597,19 @@ class Run:
                 raise TimeoutError(f"no quiet in {self.config.quiet_timeout_s:.0f}s")
             figures: list[int] = []
             backlog = 0
-            for service in ("points", "tiers", "notifications", "feedback"):
-                rows = await self._fetch(
-                    service,
-                    "SELECT (SELECT count(*) FROM outbox) AS o, "
-                    "(SELECT count(*) FROM processed_event) AS p",
-                )
-                backlog += rows[0]["o"]
-                figures.append(rows[0]["p"])
-            ledger = await self._fetch("points", "SELECT count(*) AS n FROM ledger_entry")
-            figures.append(ledger[0]["n"])
+            try:
+                for service in ("points", "tiers", "notifications", "feedback"):
+                    rows = await self._fetch(
+                        service,
+                        "SELECT (SELECT count(*) FROM outbox) AS o, "
+                        "(SELECT count(*) FROM processed_event) AS p",
+                    )
+                    backlog += rows[0]["o"]
+                    figures.append(rows[0]["p"])
+                ledger = await self._fetch("points", "SELECT count(*) AS n FROM ledger_entry")
+                figures.append(ledger[0]["n"])
+            except DB_ERRORS:
+                figures = [-1]
             stable = stable + 1 if backlog == 0 and figures == previous else 0
             previous = figures
             if stable >= 3:
