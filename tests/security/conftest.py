@@ -1,35 +1,37 @@
-"""Each of the four services running in-process against the real broker and PostgreSQL, one per
-test (`service` is parametrized over them), with its client and its database to look into."""
+"""The four services running in-process against a real broker and PostgreSQL, started once for
+the security tests (`service` is parametrized over them), each with its client and its database
+to look into. Once, not per test: the tests only call the APIs, and sixteen starts of a service
+(three seconds each, mostly the consumer group forming) would be most of their time."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.feedback.conftest import feedback_app, feedback_settings
-from tests.notifications.conftest import (
-    clock,
-    cs_webhook,
-    mail_server,
-    notifications_app,
-    notifications_settings,
-)
-from tests.support.apps import client_of
+from loyalty_devkit.local_broker import LocalBroker, create_topics, free_port
+from loyalty_feedback.app import create_app as create_feedback_app
+from loyalty_feedback.settings import FeedbackSettings
+from loyalty_notifications.app import create_app as create_notifications_app
+from loyalty_notifications.settings import NotificationsSettings
+from loyalty_points.app import create_app as create_points_app
+from loyalty_points.settings import PointsSettings
+from loyalty_tiers.app import create_app as create_tiers_app
+from loyalty_tiers.settings import TiersSettings
+from tests.conftest import PARTITIONS, _with_database
+from tests.feedback.conftest import NEVER_S
+from tests.notifications.conftest import cs_webhook, mail_server
+from tests.support.apps import client_of, running
+from tests.support.tokens import SECRET
 
-__all__ = [
-    "clock",
-    "cs_webhook",
-    "feedback_app",
-    "feedback_settings",
-    "mail_server",
-    "notifications_app",
-    "notifications_settings",
-]
+__all__ = ["cs_webhook", "mail_server"]
 
 SERVICES = ["points", "tiers", "notifications", "feedback"]
 
@@ -68,15 +70,67 @@ class RunningService:
                 await conn.close()
 
 
+def _apps(database: Callable[[str], str], bootstrap: str) -> dict[str, FastAPI]:
+    common: dict[str, Any] = {
+        "kafka_bootstrap": bootstrap,
+        "jwt_secret": SECRET,
+        "kafka_session_timeout_ms": 6000,
+    }
+    return {
+        "points": create_points_app(
+            PointsSettings(points_database_url=database("points"), **common)
+        ),
+        "tiers": create_tiers_app(TiersSettings(tiers_database_url=database("tiers"), **common)),
+        "notifications": create_notifications_app(
+            NotificationsSettings(
+                notifications_database_url=database("notifications"),
+                # nothing is sent in these tests: no member is ever enrolled
+                notifications_smtp_port=free_port(),
+                **common,
+            )
+        ),
+        "feedback": create_feedback_app(
+            FeedbackSettings(
+                feedback_database_url=database("feedback"),
+                feedback_jobs_interval_s=NEVER_S,
+                feedback_insight_interval_s=NEVER_S,
+                **common,
+            )
+        ),
+    }
+
+
+@pytest.fixture(scope="package")
+async def running_services(postgres_server: str) -> AsyncIterator[dict[str, RunningService]]:
+    broker = LocalBroker(free_port())
+    broker.start()
+    created: list[str] = []
+
+    def database(prefix: str) -> str:
+        created.append(f"sec_{prefix}_{uuid.uuid4().hex[:10]}")
+        return _with_database(postgres_server, created[-1])
+
+    try:
+        await create_topics(broker.bootstrap, partitions=PARTITIONS)
+        async with AsyncExitStack() as stack:
+            services = {}
+            for name, app in _apps(database, broker.bootstrap).items():
+                await stack.enter_async_context(running(app))
+                api = await stack.enter_async_context(client_of(app))
+                services[name] = RunningService(name, app, api, app.state.settings.database_url)
+            yield services
+    finally:
+        broker.stop()
+        conn = await asyncpg.connect(postgres_server)
+        try:
+            for name in created:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
 @pytest.fixture(params=SERVICES)
-def service_app(request: pytest.FixtureRequest) -> tuple[str, FastAPI]:
-    name: str = request.param
-    app: FastAPI = request.getfixturevalue(f"{name}_app")
-    return name, app
-
-
-@pytest.fixture
-async def service(service_app: tuple[str, FastAPI]) -> AsyncIterator[RunningService]:
-    name, app = service_app
-    async with client_of(app) as api:
-        yield RunningService(name, app, api, app.state.settings.database_url)
+def service(
+    request: pytest.FixtureRequest, running_services: dict[str, RunningService]
+) -> RunningService:
+    return running_services[request.param]

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import asyncpg
-import httpx
 import orjson
 
 from loyalty_points.app import create_app
@@ -65,8 +64,10 @@ async def test_a_1_mb_body_is_refused_with_413_by_every_endpoint_and_changes_not
         await conn.close()
 
 
-async def test_a_body_of_normal_size_is_not_refused(points_api: httpx.AsyncClient) -> None:
-    response = await points_api.post(
+async def test_a_body_of_normal_size_is_not_refused(
+    running_services: dict[str, RunningService],
+) -> None:
+    response = await running_services["points"].api.post(
         "/v1/members/m-1001/adjustments",
         json={"points": 5, "reason": "goodwill " + "x" * 400},
         headers=bearer(ADMIN, admin=True),
@@ -74,18 +75,17 @@ async def test_a_body_of_normal_size_is_not_refused(points_api: httpx.AsyncClien
     assert response.status_code == 201, response.text
 
 
-async def test_the_limit_is_a_setting(
-    points_settings: PointsSettings, points_api: httpx.AsyncClient
-) -> None:
+async def test_the_limit_is_a_setting(running_services: dict[str, RunningService]) -> None:
+    points = running_services["points"]
     default = PointsSettings(points_database_url="postgresql://x/y", jwt_secret="s" * 32)
     assert default.http_max_body_bytes == 64 * 1024
     admin = bearer(ADMIN, admin=True)
     path = "/v1/members/m-1001/adjustments"
     # 2 KB: read and judged by the default limit (too long a reason), refused unread at 1 KiB
     body = {"points": 5, "reason": "r" * 2000}
-    assert (await points_api.post(path, json=body, headers=admin)).status_code == 422
+    assert (await points.api.post(path, json=body, headers=admin)).status_code == 422
 
-    settings = points_settings.model_copy(update={"http_max_body_bytes": 1024})
+    settings = points.app.state.settings.model_copy(update={"http_max_body_bytes": 1024})
     async with serving(create_app(settings)) as api:
         assert (await api.post(path, json=body, headers=admin)).status_code == 413
         small = {"points": 5, "reason": "r" * 400}

@@ -4,7 +4,8 @@ The four services run as their own processes, exactly as in production (JSON log
 `LOYALTY_LOG_LEVEL=DEBUG` so even the chattiest lines are looked at), and go through the flows
 that carry personal data and credentials: members enrolled with an email and a phone, purchases
 that earn points and change a tier (a congratulation email), a mail server that turns an email
-away once naming the address (as real ones do), an SMS through the provider with its API key, a
+away once naming the address (as real ones do), an SMS through the provider with its API key
+(whose first answer, a 503, names the number), a
 survey invitation whose link carries a signed token, a detractor whose comment holds a phone
 number and an email (an alert over the signed webhook), API calls with valid, expired and forged
 tokens. Then every line every service wrote is searched for each of those values.
@@ -16,7 +17,9 @@ import asyncio
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -49,9 +52,31 @@ EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 @pytest.fixture
 def provider() -> Iterator[Receiver]:
-    from tests.notifications.conftest import _receiving
+    """The push/SMS provider: its first answer is a 503 naming the number, as some do."""
+    receiver = Receiver()
 
-    yield from _receiving("/v1/messages")
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            first = len(receiver.requests) == 1
+            answer = orjson.dumps({"error": f"carrier busy for {orjson.loads(body)['to']}"})
+            self.send_response(503 if first else 200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/v1/messages"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _order_sampled_for_a_survey(prefix: str) -> str:
@@ -252,7 +277,7 @@ async def _run_the_flows(
         # the survey invitation (sent by the feedback job) carries a signed token in its link
         await eventually(lambda: _stub(len(mail_server.to(EMAIL))), lambda n: n >= 2, timeout_s=60)
         await eventually(lambda: _stub(len(cs_webhook.requests)), lambda n: n >= 1, timeout_s=30)
-        await eventually(lambda: _stub(len(provider.requests)), lambda n: n >= 1, timeout_s=30)
+        await eventually(lambda: _stub(len(provider.requests)), lambda n: n >= 2, timeout_s=30)
         for message in mail_server.to(EMAIL):
             body = message.get_body(("plain", "html"))
             text = body.get_content() if body is not None else ""

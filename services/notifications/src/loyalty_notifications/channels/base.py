@@ -7,8 +7,20 @@ a webhook or provider: failed at once). Anything else it raises is treated as tr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+_CONTACTS = re.compile(
+    r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+"  # email addresses
+    r"|\+?\d[\d ().-]{6,}\d"  # phone numbers (any run of 8+ digits and separators)
+)
+
+
+def without_contacts(text: str) -> str:
+    """A peer's answer with the email addresses and phone numbers it echoed back removed: it
+    becomes a failure reason, which is logged, stored and published in `notification.failed`."""
+    return _CONTACTS.sub("redacted", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +63,7 @@ def from_http_status(status: int, text: str, *, where: str) -> DeliveryFailure |
     """None for 2xx; 408, 429 and 5xx are transient; other 4xx (and anything else) permanent."""
     if 200 <= status < 300:
         return None
-    reason = f"{where} answered {status}: {text[:200]}"
+    reason = f"{where} answered {status}: {without_contacts(text[:200])}"
     if status in (408, 425, 429) or status >= 500:
         return TransientFailure(reason)
     return PermanentFailure(reason)
