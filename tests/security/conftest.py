@@ -70,23 +70,27 @@ class RunningService:
                 await conn.close()
 
 
-def _apps(database: Callable[[str], str], bootstrap: str) -> dict[str, FastAPI]:
-    common: dict[str, Any] = {
-        "kafka_bootstrap": bootstrap,
-        "jwt_secret": SECRET,
-        "kafka_session_timeout_ms": 6000,
-    }
+def _apps(database: Callable[[str], str], bootstrap: dict[str, str]) -> dict[str, FastAPI]:
+    def common(name: str) -> dict[str, Any]:
+        return {
+            "kafka_bootstrap": bootstrap[name],
+            "jwt_secret": SECRET,
+            "kafka_session_timeout_ms": 6000,
+        }
+
     return {
         "points": create_points_app(
-            PointsSettings(points_database_url=database("points"), **common)
+            PointsSettings(points_database_url=database("points"), **common("points"))
         ),
-        "tiers": create_tiers_app(TiersSettings(tiers_database_url=database("tiers"), **common)),
+        "tiers": create_tiers_app(
+            TiersSettings(tiers_database_url=database("tiers"), **common("tiers"))
+        ),
         "notifications": create_notifications_app(
             NotificationsSettings(
                 notifications_database_url=database("notifications"),
                 # nothing is sent in these tests: no member is ever enrolled
                 notifications_smtp_port=free_port(),
-                **common,
+                **common("notifications"),
             )
         ),
         "feedback": create_feedback_app(
@@ -94,7 +98,7 @@ def _apps(database: Callable[[str], str], bootstrap: str) -> dict[str, FastAPI]:
                 feedback_database_url=database("feedback"),
                 feedback_jobs_interval_s=NEVER_S,
                 feedback_insight_interval_s=NEVER_S,
-                **common,
+                **common("feedback"),
             )
         ),
     }
@@ -102,8 +106,9 @@ def _apps(database: Callable[[str], str], bootstrap: str) -> dict[str, FastAPI]:
 
 @pytest.fixture(scope="package")
 async def running_services(postgres_server: str) -> AsyncIterator[dict[str, RunningService]]:
-    broker = LocalBroker(free_port())
-    broker.start()
+    # a broker each: what one service emits (a tier override's tier.changed) must not become
+    # another's work (a congratulation) in the middle of a test that watches its database
+    brokers = {name: LocalBroker(free_port()) for name in SERVICES}
     created: list[str] = []
 
     def database(prefix: str) -> str:
@@ -111,16 +116,20 @@ async def running_services(postgres_server: str) -> AsyncIterator[dict[str, Runn
         return _with_database(postgres_server, created[-1])
 
     try:
-        await create_topics(broker.bootstrap, partitions=PARTITIONS)
+        for broker in brokers.values():
+            broker.start()
+            await create_topics(broker.bootstrap, partitions=PARTITIONS)
+        apps = _apps(database, {name: b.bootstrap for name, b in brokers.items()})
         async with AsyncExitStack() as stack:
             services = {}
-            for name, app in _apps(database, broker.bootstrap).items():
+            for name, app in apps.items():
                 await stack.enter_async_context(running(app))
                 api = await stack.enter_async_context(client_of(app))
                 services[name] = RunningService(name, app, api, app.state.settings.database_url)
             yield services
     finally:
-        broker.stop()
+        for broker in brokers.values():
+            broker.stop()
         conn = await asyncpg.connect(postgres_server)
         try:
             for name in created:
