@@ -3,6 +3,7 @@ NPS reporting, and behavioural loyalty (RFM segments, CLV, the loyalty index).""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,11 +12,17 @@ from loyalty_feedback.answers.endpoints import router as answers_router
 from loyalty_feedback.insight.endpoints import router as insight_router
 from loyalty_feedback.insight.jobs import InsightJobs
 from loyalty_feedback.invitations.jobs import SurveyJobs
-from loyalty_feedback.purchases.handlers import on_refunds, on_tier_changes, purchases_handler
+from loyalty_feedback.purchases.handlers import (
+    PARKING,
+    on_refunds,
+    on_tier_changes,
+    purchases_handler,
+)
 from loyalty_feedback.reporting.endpoints import router as reporting_router
 from loyalty_feedback.settings import FeedbackSettings
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.loyalty import TierChangedV1
+from loyalty_shared.kafka.parking import ParkingSweeper
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
 from loyalty_shared.program.loader import load_program
@@ -27,6 +34,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: FeedbackSettings) -> FastAPI:
     program = load_program(settings.program_file)
     key = settings.survey_key()
+    parked_refund_max_age = timedelta(days=settings.feedback_parked_refund_max_age_days)
     spec = ServiceSpec(
         name="feedback",
         title="Loyalty feedback",
@@ -53,9 +61,14 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
             "insight": lambda pool: InsightJobs(
                 pool=pool, program=program, interval_s=settings.feedback_insight_interval_s
             ),
+            # refunds whose purchase never came: dead-lettered as unknown-order after the wait
+            "parking": lambda pool: ParkingSweeper(
+                pool=pool, parking=PARKING, max_age=parked_refund_max_age
+            ),
         },
     )
     app = create_service_app(spec, settings)
     app.state.program = program
     app.state.survey_key = key
+    app.state.parked_refund_max_age = parked_refund_max_age
     return app

@@ -1,5 +1,5 @@
 """The feedback service's settings: shared ones plus its database, port, program, survey-token
-secret and job schedules."""
+secret, job schedules and how long a refund waits for its purchase."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ class FeedbackSettings(ServiceSettings):
     feedback_jobs_interval_s: float = Field(60.0, gt=0, le=86_400)
     #: How often RFM segments are recomputed (and `member.segment_changed` emitted).
     feedback_insight_interval_s: float = Field(3600.0, gt=0, le=7 * 86_400)
+    #: How long a refund that arrived before its purchase waits for it; then it is dead-lettered
+    #: as `unknown-order` (the same wait as the points service's by default).
+    feedback_parked_refund_max_age_days: float = Field(7.0, gt=0, le=365)
 
     @property
     def database_url(self) -> str:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.kafka.parking import ParkingSweeper
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
 from loyalty_tiers.evaluation.jobs import Evaluation
 from loyalty_tiers.settings import TiersSettings
-from loyalty_tiers.spend.handlers import purchases_handler, refunds_handler
+from loyalty_tiers.spend.handlers import PARKING, purchases_handler, refunds_handler
 from loyalty_tiers.status.endpoints import router as status_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -21,6 +23,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: TiersSettings) -> FastAPI:
     program = load_program(settings.program_file)
+    parked_refund_max_age = timedelta(days=settings.tiers_parked_refund_max_age_days)
     spec = ServiceSpec(
         name="tiers",
         title="Loyalty tiers",
@@ -40,9 +43,14 @@ def create_app(settings: TiersSettings) -> FastAPI:
         loops={
             "evaluation": lambda pool: Evaluation(
                 pool=pool, program=program, interval_s=settings.tiers_evaluation_interval_s
-            )
+            ),
+            # refunds whose purchase never came: dead-lettered as unknown-order after the wait
+            "parking": lambda pool: ParkingSweeper(
+                pool=pool, parking=PARKING, max_age=parked_refund_max_age
+            ),
         },
     )
     app = create_service_app(spec, settings)
     app.state.program = program
+    app.state.parked_refund_max_age = parked_refund_max_age
     return app

@@ -1,4 +1,5 @@
-"""The tiers service's settings: shared ones plus its database, port, program and schedule."""
+"""The tiers service's settings: shared ones plus its database, port, program, schedule and how
+long a refund waits for its purchase."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ class TiersSettings(ServiceSettings):
     program_file: Path = Field(default_factory=default_program_path)
     #: How often the downgrade evaluation looks for members whose tier validity has ended.
     tiers_evaluation_interval_s: float = Field(3600.0, gt=0, le=86_400)
+    #: How long a refund that arrived before its purchase waits for it; then it is dead-lettered
+    #: as `unknown-order` (the same wait as the points service's by default).
+    tiers_parked_refund_max_age_days: float = Field(7.0, gt=0, le=365)
 
     @property
     def database_url(self) -> str:

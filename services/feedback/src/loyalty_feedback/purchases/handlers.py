@@ -4,6 +4,15 @@ A purchase is recorded (for answers' order checks and the behavioural insight) a
 gets a pending survey invitation due `delay_hours` after the purchase's `time`. Refunds are
 recorded by refund id; whether an order was refunded in full is decided when its invitation is
 due (invitations/). Tier changes keep each member's current tier for NPS by tier.
+
+A refund is judged as the points service judges it (loyalty_shared.events.refunds): one for
+another member's order or in another currency, a refund id applied before, or more than is left
+to refund on the order is refused (`member-mismatch`, `currency-mismatch`, `duplicate-refund`,
+`refund-exceeds-order`) and recorded nowhere, so it counts neither in the insight (`orders`,
+`clv`) nor for "no survey after a full refund". A refund whose order this service has not seen
+is parked and judged when the purchase arrives; one whose purchase has not come after
+`LOYALTY_FEEDBACK_PARKED_REFUND_MAX_AGE_DAYS` is dead-lettered as `unknown-order` by the parking
+sweeper (app.py).
 """
 
 from __future__ import annotations
@@ -18,8 +27,12 @@ from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.decoding import Decoded
 from loyalty_shared.events.loyalty import TierChangedV1
+from loyalty_shared.events.refunds import judge_batch, refund_parking
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
+
+#: Refunds whose order this service has not seen yet, by order id.
+PARKING = refund_parking("feedback")
 
 
 def purchases_handler(program: Program) -> BatchHandler:
@@ -49,22 +62,32 @@ def purchases_handler(program: Program) -> BatchHandler:
                 order_ids=[p.order_id for _, p in chosen],
                 due_at=[e.envelope.time + delay for e, _ in chosen],
             )
+        # the refunds that waited for these orders, judged now
+        await PARKING.unpark(conn, sorted(added), on_refunds)
         return ()
 
     return on_purchases
 
 
 async def on_refunds(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-    refunds = [(e, e.data) for e in events if isinstance(e.data, PurchaseRefundedV1)]
-    await repository.add_refunds(
-        conn,
-        refund_ids=[r.refund_id for _, r in refunds],
-        order_ids=[r.order_id for _, r in refunds],
-        member_ids=[r.member_id for _, r in refunds],
-        amounts=[r.amount for _, r in refunds],
-        times=[e.envelope.time for e, _ in refunds],
+    refunds = [_refund(e) for e in events]
+    orders = await repository.orders_for_update(conn, [r.order_id for r in refunds])
+    verdicts = judge_batch(
+        events,
+        orders,
+        await repository.known_refunds(conn, [r.refund_id for r in refunds]),
     )
-    return ()
+    await PARKING.park(conn, verdicts.waiting)
+    if verdicts.accepted:
+        await repository.add_refunds(
+            conn,
+            refund_ids=[r.refund_id for _, r in verdicts.accepted],
+            order_ids=[r.order_id for _, r in verdicts.accepted],
+            member_ids=[r.member_id for _, r in verdicts.accepted],
+            amounts=[r.amount for _, r in verdicts.accepted],
+            times=[e.envelope.time for e, _ in verdicts.accepted],
+        )
+    return verdicts.refusals
 
 
 async def on_tier_changes(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
@@ -77,4 +100,9 @@ async def on_tier_changes(conn: Connection, events: Sequence[Decoded]) -> Sequen
 
 def _purchase(event: Decoded) -> PurchaseCompletedV1:
     assert isinstance(event.data, PurchaseCompletedV1)
+    return event.data
+
+
+def _refund(event: Decoded) -> PurchaseRefundedV1:
+    assert isinstance(event.data, PurchaseRefundedV1)
     return event.data

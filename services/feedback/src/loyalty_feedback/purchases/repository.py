@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from loyalty_shared.db import Connection
+from loyalty_shared.events.refunds import OrderRefunds
 
 
 async def add_purchases(
@@ -60,6 +61,32 @@ async def schedule_invitations(
         list(order_ids),
         list(due_at),
     )
+
+
+async def orders_for_update(conn: Connection, order_ids: Sequence[str]) -> list[OrderRefunds]:
+    """The orders refunds name, with what was refunded of them, locked until the batch commits
+    (in a fixed order)."""
+    rows = await conn.fetch(
+        """
+        SELECT p.order_id, p.member_id, p.currency, p.total,
+               (SELECT coalesce(sum(r.amount), 0) FROM refund r WHERE r.order_id = p.order_id)
+                   AS refunded
+        FROM purchase p WHERE p.order_id = ANY($1::text[])
+        ORDER BY p.order_id FOR UPDATE OF p
+        """,
+        list(set(order_ids)),
+    )
+    return [
+        OrderRefunds(r["order_id"], r["member_id"], r["currency"], r["total"], r["refunded"])
+        for r in rows
+    ]
+
+
+async def known_refunds(conn: Connection, refund_ids: Sequence[str]) -> set[str]:
+    rows = await conn.fetch(
+        "SELECT refund_id FROM refund WHERE refund_id = ANY($1::text[])", list(set(refund_ids))
+    )
+    return {row["refund_id"] for row in rows}
 
 
 async def add_refunds(

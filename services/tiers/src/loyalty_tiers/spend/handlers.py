@@ -2,9 +2,19 @@
 
 A purchase counts on the day of its `time` (UTC), so a late or backdated one counts for the days
 it belongs to, and one older than the window never counts. Only the program's currency counts
-(there is no exchange rate in the contract). A refund is taken off its order's day. Upgrades
-happen as soon as the spend crosses a threshold, several tiers at once if it crosses several;
-refunds never downgrade by themselves: downgrades are the evaluation's (evaluation/).
+(there is no exchange rate in the contract), but every order is recorded with its currency and
+total, so that its refunds are judged. Upgrades happen as soon as the spend crosses a threshold,
+several tiers at once if it crosses several; refunds never downgrade by themselves: downgrades
+are the evaluation's (evaluation/).
+
+A refund is judged as the points service judges it (loyalty_shared.events.refunds): one for
+another member's order or in another currency, a refund id applied before, or more than is left
+to refund on the order is refused (`member-mismatch`, `currency-mismatch`, `duplicate-refund`,
+`refund-exceeds-order`) and changes nothing. An accepted one is taken off its order's day (when
+the order is in the program's currency). A refund whose order this service has not seen is
+parked and judged when the purchase arrives, before the upgrade check; one whose purchase has not
+come after `LOYALTY_TIERS_PARKED_REFUND_MAX_AGE_DAYS` is dead-lettered as `unknown-order` by the
+parking sweeper (app.py).
 """
 
 from __future__ import annotations
@@ -16,27 +26,36 @@ from decimal import Decimal
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.decoding import Decoded
+from loyalty_shared.events.refunds import judge_batch, refund_parking
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 from loyalty_tiers import ladder
 from loyalty_tiers.events import emit, tier_changed
 from loyalty_tiers.spend import repository
 
+#: Refunds whose order this service has not seen yet, by order id.
+PARKING = refund_parking("tiers")
+
 
 def purchases_handler(program: Program) -> BatchHandler:
+    on_refunds = refunds_handler(program)
+
     async def on_purchases(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-        counted = [e for e in events if _purchase(e).currency == program.currency]
-        if not counted:
-            return ()
         added = await repository.add_purchases(
             conn,
-            order_ids=[_purchase(e).order_id for e in counted],
-            member_ids=[_purchase(e).member_id for e in counted],
-            days=[e.envelope.time.astimezone(UTC).date() for e in counted],
-            amounts=[_purchase(e).total for e in counted],
+            order_ids=[_purchase(e).order_id for e in events],
+            member_ids=[_purchase(e).member_id for e in events],
+            days=[e.envelope.time.astimezone(UTC).date() for e in events],
+            currencies=[_purchase(e).currency for e in events],
+            totals=[_purchase(e).total for e in events],
+            spend_currency=program.currency,
         )
+        # the refunds that waited for these orders, judged now, before the upgrade check
+        await PARKING.unpark(conn, sorted(added), on_refunds)
         causes = {
-            _purchase(e).member_id: e.envelope.id for e in counted if _purchase(e).order_id in added
+            _purchase(e).member_id: e.envelope.id
+            for e in events
+            if _purchase(e).order_id in added and _purchase(e).currency == program.currency
         }
         await upgrade_where_earned(conn, program, causes)
         return ()
@@ -46,21 +65,32 @@ def purchases_handler(program: Program) -> BatchHandler:
 
 def refunds_handler(program: Program) -> BatchHandler:
     async def on_refunds(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-        for event in events:
-            refund = event.data
-            assert isinstance(refund, PurchaseRefundedV1)
-            if refund.currency != program.currency:
-                continue
-            await repository.subtract_refund(
+        refunds = [_refund(e) for e in events]
+        orders = await repository.orders_for_update(conn, [r.order_id for r in refunds])
+        verdicts = judge_batch(
+            events,
+            orders,
+            await repository.known_refunds(conn, [r.refund_id for r in refunds]),
+        )
+        await PARKING.park(conn, verdicts.waiting)
+        if verdicts.accepted:
+            await repository.record_refunds(
                 conn,
-                order_id=refund.order_id,
-                member_id=refund.member_id,
-                fallback_day=event.envelope.time.astimezone(UTC).date(),
-                amount=refund.amount,
+                refund_ids=[r.refund_id for _, r in verdicts.accepted],
+                order_ids=[r.order_id for _, r in verdicts.accepted],
+                event_ids=[e.envelope.id for e, _ in verdicts.accepted],
+                amounts=[r.amount for _, r in verdicts.accepted],
+                times=[e.envelope.time for e, _ in verdicts.accepted],
+                spend_currency=program.currency,
             )
-        return ()
+        return verdicts.refusals
 
     return on_refunds
+
+
+def _refund(event: Decoded) -> PurchaseRefundedV1:
+    assert isinstance(event.data, PurchaseRefundedV1)
+    return event.data
 
 
 def _purchase(event: Decoded) -> PurchaseCompletedV1:

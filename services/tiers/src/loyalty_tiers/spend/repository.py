@@ -9,6 +9,7 @@ from decimal import Decimal
 import asyncpg
 
 from loyalty_shared.db import Connection
+from loyalty_shared.events.refunds import OrderRefunds
 
 
 async def add_purchases(
@@ -17,24 +18,29 @@ async def add_purchases(
     order_ids: Sequence[str],
     member_ids: Sequence[str],
     days: Sequence[date],
-    amounts: Sequence[Decimal],
+    currencies: Sequence[str],
+    totals: Sequence[Decimal],
+    spend_currency: str,
 ) -> set[str]:
-    """Count each order once, on its day; returns the order ids counted now (not before)."""
+    """Record each order once, on its day (whatever its currency, so its refunds can be
+    judged), and add those in `spend_currency` to their day's spend; returns the order ids
+    recorded now (not before)."""
     rows = await conn.fetch(
         """
         WITH input AS (
-            SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::numeric[])
-                   AS i (order_id, member_id, day, amount)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::numeric[])
+                   AS i (order_id, member_id, day, currency, total)
         ), new AS (
-            INSERT INTO order_day (order_id, member_id, day)
-            SELECT DISTINCT ON (order_id) order_id, member_id, day FROM input
+            INSERT INTO order_day (order_id, member_id, day, currency, total)
+            SELECT DISTINCT ON (order_id) order_id, member_id, day, currency, total FROM input
             ON CONFLICT DO NOTHING
             RETURNING order_id
         ), counted AS (
             SELECT DISTINCT ON (order_id) i.* FROM input i JOIN new USING (order_id)
         ), buckets AS (
             INSERT INTO spend_day AS s (member_id, day, amount)
-            SELECT member_id, day, sum(amount) FROM counted GROUP BY member_id, day
+            SELECT member_id, day, sum(total) FROM counted WHERE currency = $6
+            GROUP BY member_id, day
             ORDER BY member_id, day
             ON CONFLICT (member_id, day) DO UPDATE SET amount = s.amount + EXCLUDED.amount
         )
@@ -43,25 +49,75 @@ async def add_purchases(
         list(order_ids),
         list(member_ids),
         list(days),
-        list(amounts),
+        list(currencies),
+        list(totals),
+        spend_currency,
     )
     return {row["order_id"] for row in rows}
 
 
-async def subtract_refund(
-    conn: Connection, *, order_id: str, member_id: str, fallback_day: date, amount: Decimal
+async def orders_for_update(conn: Connection, order_ids: Sequence[str]) -> list[OrderRefunds]:
+    """The orders refunds name, locked until the batch commits (in a fixed order)."""
+    rows = await conn.fetch(
+        """
+        SELECT order_id, member_id, currency, total, refunded FROM order_day
+        WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE
+        """,
+        list(set(order_ids)),
+    )
+    return [
+        OrderRefunds(r["order_id"], r["member_id"], r["currency"], r["total"], r["refunded"])
+        for r in rows
+    ]
+
+
+async def known_refunds(conn: Connection, refund_ids: Sequence[str]) -> set[str]:
+    rows = await conn.fetch(
+        "SELECT refund_id FROM refund WHERE refund_id = ANY($1::text[])", list(set(refund_ids))
+    )
+    return {row["refund_id"] for row in rows}
+
+
+async def record_refunds(
+    conn: Connection,
+    *,
+    refund_ids: Sequence[str],
+    order_ids: Sequence[str],
+    event_ids: Sequence[str],
+    amounts: Sequence[Decimal],
+    times: Sequence[datetime],
+    spend_currency: str,
 ) -> None:
-    """Take a refund off the day its purchase counted on (its own day if the order is unknown)."""
+    """Record accepted refunds, add them to their orders' refunded amount, and take those of
+    orders in `spend_currency` off the day their order counted on."""
     await conn.execute(
         """
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[],
+                                 $5::timestamptz[])
+                   AS i (refund_id, order_id, event_id, amount, refunded_at)
+        ), refunds AS (
+            INSERT INTO refund (refund_id, order_id, event_id, amount, refunded_at)
+            SELECT * FROM input
+        ), orders AS (
+            UPDATE order_day o SET refunded = o.refunded + i.amount
+            FROM (SELECT order_id, sum(amount) AS amount FROM input GROUP BY order_id) i
+            WHERE o.order_id = i.order_id
+        )
         INSERT INTO spend_day AS s (member_id, day, amount)
-        VALUES ($2, coalesce((SELECT day FROM order_day WHERE order_id = $1), $3), -$4::numeric)
+        SELECT o.member_id, o.day, -sum(i.amount)
+        FROM input i JOIN order_day o USING (order_id)
+        WHERE o.currency = $6
+        GROUP BY o.member_id, o.day
+        ORDER BY o.member_id, o.day
         ON CONFLICT (member_id, day) DO UPDATE SET amount = s.amount + EXCLUDED.amount
         """,
-        order_id,
-        member_id,
-        fallback_day,
-        amount,
+        list(refund_ids),
+        list(order_ids),
+        list(event_ids),
+        list(amounts),
+        list(times),
+        spend_currency,
     )
 
 

@@ -1,0 +1,134 @@
+"""Which refunds an order can take (contract section 1, "Invalid input"), judged the same way by
+every service that reads `purchase.refunded`, so they all apply exactly the same refunds.
+
+A refund must name its order's member and currency, carry a `refund_id` not applied before, and
+not exceed what is left to refund on the order (its total less the refunds applied). The checks
+run in that order and the first that fails is the reason (the codes are the points service's).
+`RefundBook` judges a batch in order, counting the refunds it accepts, so a second refund of the
+same order in the same batch sees what the first took.
+
+A refund whose order the service has not seen waits in `refund_parking`, keyed by order id, for
+its purchase; one whose purchase has not come within the wait is refused as `unknown-order`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC
+from decimal import Decimal
+
+from loyalty_shared.events.commerce import PurchaseRefundedV1
+from loyalty_shared.events.decoding import Decoded, InvalidEvent
+from loyalty_shared.kafka.parking import ParkedRecord, Parking
+from loyalty_shared.kafka.routing import Refusal
+
+
+@dataclass(slots=True)
+class OrderRefunds:
+    """What a service knows of an order: `currency` or `total` is None when it was recorded
+    before the service kept them (then a refund of it cannot be judged)."""
+
+    order_id: str
+    member_id: str
+    currency: str | None
+    total: Decimal | None
+    refunded: Decimal
+
+
+def judge(order: OrderRefunds, refund: PurchaseRefundedV1, *, known: bool) -> InvalidEvent | None:
+    """Why `order` cannot take `refund` (`known`: its refund id was applied already), or None."""
+    if order.member_id != refund.member_id:
+        return InvalidEvent("member-mismatch", f"order {refund.order_id} belongs to another member")
+    if order.currency is None or order.total is None:
+        return InvalidEvent(
+            "order-total-unknown",
+            f"order {refund.order_id} was recorded before its total and currency were kept, "
+            "so what is left to refund is unknown",
+        )
+    if order.currency != refund.currency:
+        return InvalidEvent(
+            "currency-mismatch",
+            f"order {refund.order_id} was paid in {order.currency}, not {refund.currency}",
+        )
+    if known:
+        return InvalidEvent("duplicate-refund", f"refund {refund.refund_id} was applied already")
+    left = order.total - order.refunded
+    if refund.amount > left:
+        return InvalidEvent(
+            "refund-exceeds-order",
+            f"refund of {refund.amount} exceeds the {left} left to refund on order "
+            f"{refund.order_id} (total {order.total})",
+        )
+    return None
+
+
+class RefundBook:
+    """The orders and refund ids a batch of refunds is judged against, kept up to date as
+    refunds are accepted."""
+
+    def __init__(self, orders: Iterable[OrderRefunds], known_refund_ids: Iterable[str]) -> None:
+        self._orders = {order.order_id: order for order in orders}
+        self._known = set(known_refund_ids)
+
+    def order(self, order_id: str) -> OrderRefunds | None:
+        return self._orders.get(order_id)
+
+    def accept(self, refund: PurchaseRefundedV1) -> InvalidEvent | None:
+        """Judge `refund` against its order (which must be known) and, if it is taken, count
+        it: returns why not, or None."""
+        order = self._orders[refund.order_id]
+        error = judge(order, refund, known=refund.refund_id in self._known)
+        if error is None:
+            self._known.add(refund.refund_id)
+            order.refunded += refund.amount
+        return error
+
+
+@dataclass(frozen=True, slots=True)
+class Verdicts:
+    """A batch of refunds sorted: those to apply, those waiting for their order (order id,
+    event: park them), and those refused (dead-lettered by the runner)."""
+
+    accepted: list[tuple[Decoded, PurchaseRefundedV1]] = field(default_factory=list)
+    waiting: list[tuple[str, Decoded]] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+
+
+def judge_batch(
+    events: Sequence[Decoded], orders: Iterable[OrderRefunds], known_refund_ids: Iterable[str]
+) -> Verdicts:
+    """Judge `purchase.refunded` events in order against the orders they name (those the service
+    has seen) and the refund ids among theirs it applied before."""
+    book = RefundBook(orders, known_refund_ids)
+    verdicts = Verdicts()
+    for event in events:
+        refund = event.data
+        assert isinstance(refund, PurchaseRefundedV1)
+        if book.order(refund.order_id) is None:
+            verdicts.waiting.append((refund.order_id, event))
+            continue
+        error = book.accept(refund)
+        if error is None:
+            verdicts.accepted.append((event, refund))
+        else:
+            verdicts.refusals.append(Refusal(event.envelope.id, error))
+    return verdicts
+
+
+def unknown_order(record: ParkedRecord) -> InvalidEvent:
+    """Why a refund that waited for its purchase too long is refused (its key is the order)."""
+    return InvalidEvent(
+        "unknown-order",
+        f"no purchase of order {record.key} arrived since the refund was parked at "
+        f"{record.parked_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
+    )
+
+
+def refund_parking(service: str) -> Parking:
+    """The park of a service's refunds whose order it has not seen, keyed by order id."""
+    return Parking(
+        service=service,
+        models={PurchaseRefundedV1.TYPE: PurchaseRefundedV1},
+        stale_error=unknown_order,
+    )

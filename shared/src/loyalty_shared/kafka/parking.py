@@ -1,0 +1,273 @@
+"""Parking: records a consumer keeps until what they refer to shows up.
+
+A handler that reads an event it cannot judge yet (a refund whose purchase this service has not
+seen) parks it under a key (the order id) instead of applying or refusing it. The runner has
+claimed its id in the inbox, so a redelivery is a duplicate. When the key shows up (the purchase
+is recorded), the handler that recorded it calls `unpark`: the key's records are decoded again
+and applied, in arrival order, by the batch handler that would have applied them on arrival, so
+they are validated then. What that handler refuses is dead-lettered unchanged and its inbox claim
+released, so a corrected event under the same id applies. A record that waited longer than the
+service allows is dead-lettered by `sweep` (a `ParkingSweeper` runs it) with the reason the
+service gives (`unknown-order` for a refund).
+
+A parked record is kept as read off Kafka (topic, key, value, headers): its dead letter is the
+original record, with no `error.partition`/`error.offset` since it was not refused as read.
+Everything runs in the caller's transaction. The table is `parked_record` (db/migrations/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import orjson
+from pydantic import BaseModel
+
+from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.db import Connection, inbox
+from loyalty_shared.db.errors import is_transient
+from loyalty_shared.events.decoding import (
+    Decoded,
+    InvalidEvent,
+    RawRecord,
+    UnknownType,
+    decode_event,
+)
+from loyalty_shared.kafka.dead_letters import dead_letter
+from loyalty_shared.kafka.routing import BatchHandler
+from loyalty_shared.observability.logging import get_logger
+
+log = get_logger(__name__)
+
+#: How often a `ParkingSweeper` looks for records that waited too long: the wait is days.
+SWEEP_INTERVAL_S = 600.0
+SWEEP_BATCH = 500
+
+_COLUMNS = """event_id, key, topic, message_key, payload, header_names, header_values,
+              parked_at, seq"""
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedRecord:
+    event_id: str
+    key: str
+    raw: RawRecord
+    parked_at: datetime
+    seq: int
+
+    @property
+    def position(self) -> str:
+        """Where its dead letter is claimed: once per parking, not once per event id, so a
+        corrected event parked again under the same id can be dead-lettered again."""
+        return f"parked:{self.event_id}:{self.seq}"
+
+
+#: The reason a record that waited too long is refused, from the record.
+StaleError = Callable[[ParkedRecord], InvalidEvent]
+
+
+def _parked(row: asyncpg.Record) -> ParkedRecord:
+    raw = RawRecord(
+        row["topic"],
+        row["message_key"],
+        row["payload"],
+        tuple(zip(row["header_names"], row["header_values"], strict=True)),
+    )
+    return ParkedRecord(row["event_id"], row["key"], raw, row["parked_at"], row["seq"])
+
+
+class Parking:
+    """One service's park. `models`: event type → data model, to decode parked records again;
+    `stale_error`: why a record that waited too long is refused."""
+
+    def __init__(
+        self, *, service: str, models: Mapping[str, type[BaseModel]], stale_error: StaleError
+    ) -> None:
+        self.service = service
+        self._models = dict(models)
+        self._stale_error = stale_error
+
+    async def park(self, conn: Connection, records: Sequence[tuple[str, Decoded]]) -> None:
+        """Keep each (key, event) until `unpark(key)`; the events must come from the runner (with
+        `raw`). Parking an event id again changes nothing."""
+        rows = []
+        for key, event in records:
+            if event.raw is None or event.raw.value is None:
+                raise ValueError(f"event {event.envelope.id} has no raw record to park")
+            raw = event.raw
+            rows.append(
+                (
+                    self.service,
+                    event.envelope.id,
+                    key,
+                    raw.topic,
+                    raw.key,
+                    raw.value,
+                    [name for name, _ in raw.headers],
+                    [value for _, value in raw.headers],
+                )
+            )
+        if not rows:
+            return
+        await conn.executemany(
+            """
+            INSERT INTO parked_record (consumer, event_id, key, topic, message_key, payload,
+                                       header_names, header_values)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT DO NOTHING
+            """,
+            rows,
+        )
+
+    async def unpark(self, conn: Connection, keys: Sequence[str], handler: BatchHandler) -> int:
+        """Apply the records parked under these keys with `handler`, in arrival order, and
+        dead-letter what it refuses; returns how many records were taken out of the park."""
+        if not keys:
+            return 0
+        rows = await conn.fetch(
+            f"""
+            DELETE FROM parked_record WHERE consumer = $1 AND key = ANY($2::text[])
+            RETURNING {_COLUMNS}
+            """,
+            self.service,
+            list(set(keys)),
+        )
+        parked = sorted((_parked(row) for row in rows), key=lambda p: (p.parked_at, p.seq))
+        events: list[Decoded] = []
+        by_id: dict[str, ParkedRecord] = {}
+        for record in parked:
+            event = self._decode(record)
+            if isinstance(event, InvalidEvent):
+                await self._refuse(conn, record, event)
+                continue
+            events.append(event)
+            by_id[record.event_id] = record
+        if events:
+            for refusal in await handler(conn, events):
+                await self._refuse(conn, by_id[refusal.event_id], refusal.error)
+        return len(parked)
+
+    async def dead_letter_stale(self, conn: Connection, *, before: datetime, limit: int) -> int:
+        """Dead-letter up to `limit` records parked before `before`, oldest first (another
+        replica's sweep skips the rows this one holds); returns how many."""
+        rows = await conn.fetch(
+            """
+            WITH stale AS (
+                SELECT event_id FROM parked_record WHERE consumer = $1 AND parked_at < $2
+                ORDER BY parked_at, seq LIMIT $3
+                FOR UPDATE SKIP LOCKED
+            )
+            DELETE FROM parked_record p USING stale
+            WHERE p.consumer = $1 AND p.event_id = stale.event_id
+            RETURNING p.event_id, p.key, p.topic, p.message_key, p.payload, p.header_names,
+                      p.header_values, p.parked_at, p.seq
+            """,
+            self.service,
+            before,
+            limit,
+        )
+        for record in sorted((_parked(row) for row in rows), key=lambda p: (p.parked_at, p.seq)):
+            await self._refuse(conn, record, self._stale_error(record))
+        return len(rows)
+
+    async def waiting(self, conn: Connection) -> int:
+        """How many records wait in this service's park."""
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM parked_record WHERE consumer = $1", self.service
+        )
+        return count
+
+    def _decode(self, record: ParkedRecord) -> Decoded | InvalidEvent:
+        try:
+            decoded = decode_event(record.raw.value, self._models)
+        except InvalidEvent as refused:  # it decoded when parked: the models changed since
+            return refused
+        if isinstance(decoded, UnknownType):
+            return InvalidEvent(
+                "processing-failed", f"a parked {decoded.event_type} is no longer handled"
+            )
+        return replace(decoded, raw=record.raw)
+
+    async def _refuse(self, conn: Connection, record: ParkedRecord, error: InvalidEvent) -> None:
+        """Forget the record's id (a corrected event under the same id may apply) and send it to
+        the dead-letter topic unchanged, with the reason."""
+        await inbox.release(conn, self.service, record.event_id)
+        await dead_letter(
+            conn,
+            service=self.service,
+            position=record.position,
+            topic=record.raw.topic,
+            key=record.raw.key,
+            value=record.raw.value,
+            headers=record.raw.headers,
+            error=error,
+            event_type=_event_type(record.raw),
+        )
+
+
+def _event_type(raw: RawRecord) -> str:
+    """The record's CloudEvents `type`, for the metric's label."""
+    try:
+        value = orjson.loads(raw.value or b"")
+    except orjson.JSONDecodeError:
+        return "?"
+    kind = value.get("type") if isinstance(value, dict) else None
+    return kind if isinstance(kind, str) else "?"
+
+
+async def sweep(
+    pool: asyncpg.Pool,
+    parking: Parking,
+    *,
+    now: datetime,
+    max_age: timedelta,
+    batch: int = SWEEP_BATCH,
+) -> int:
+    """Dead-letter every record parked more than `max_age` before `now`, a batch per
+    transaction; returns how many."""
+    total = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            done = await parking.dead_letter_stale(conn, before=now - max_age, limit=batch)
+        total += done
+        if done < batch:
+            return total
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ParkingSweeper(BackgroundLoop):
+    """Runs `sweep` every `interval_s`, with an injectable clock."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        parking: Parking,
+        max_age: timedelta,
+        interval_s: float = SWEEP_INTERVAL_S,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__(name=f"{parking.service}-parking-sweeper", stop_timeout_s=10)
+        self._pool = pool
+        self._parking = parking
+        self._max_age = max_age
+        self._interval_s = interval_s
+        self._clock = clock
+
+    async def _run(self) -> None:
+        while not await self._stop_within(self._interval_s):
+            try:
+                done = await sweep(
+                    self._pool, self._parking, now=self._clock(), max_age=self._max_age
+                )
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("parking sweep failed", error=repr(exc))
+                continue
+            if done:
+                log.info("parked records dead-lettered after the wait", records=done)
