@@ -563,10 +563,6 @@ def postgres(svc: Service) -> list[dict[str, Any]]:
             "bootstrap": {"initdb": {"database": svc.database, "owner": svc.database}},
             "postgresql": {
                 "parameters": {
-                    # A generic plan cached while a table was empty can be ruinous later. The
-                    # services' shared migration sets it on their database too (ALTER DATABASE);
-                    # here it is the cluster-wide default as well.
-                    "plan_cache_mode": "force_custom_plan",
                     "max_connections": "200",
                     "shared_buffers": "256MB",
                 }

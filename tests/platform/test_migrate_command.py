@@ -1,7 +1,8 @@
 """`loyalty-<service> migrate` is what the Kubernetes migration Job runs: it migrates the
 service's database and exits, safely twice; a service started with LOYALTY_MIGRATE_AT_START=false
-leaves the schema alone; every session gets `plan_cache_mode = force_custom_plan` from the
-database itself (pgbouncer refuses it as a startup parameter)."""
+leaves the schema alone; no session sends a startup parameter (pgbouncer refuses those it does
+not know), and sessions plan as PostgreSQL does by default (the relay forces fresh plans in its
+own transactions only)."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ async def test_a_failing_migration_exits_with_status_1() -> None:
     assert "Traceback" not in result.stderr
 
 
-async def test_every_session_plans_afresh_without_a_startup_parameter(
+async def test_sessions_plan_as_postgresql_does_by_default_without_a_startup_parameter(
     new_database: Callable[[str], str],
 ) -> None:
     dsn = new_database("tiers")
@@ -81,7 +82,7 @@ async def test_every_session_plans_afresh_without_a_startup_parameter(
     pool = await create_pool(dsn, settings)
     try:
         async with pool.acquire() as conn:
-            assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+            assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
     finally:
         await pool.close()
 

@@ -81,6 +81,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             )
             await relay.start()
             app.state.pool, app.state.producer, loops["relay"] = pool, producer, relay
+            app.state.on_commit = relay.wake  # a request's transaction may have written events
             if spec.routes:
                 consumer = ConsumerRunner(
                     service=spec.name,
@@ -90,6 +91,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     pool=pool,
                     routes=spec.routes,
                     traces=traces,
+                    on_committed=relay.wake,
                 )
                 await consumer.start()
                 app.state.consumer = loops["consumer"] = consumer

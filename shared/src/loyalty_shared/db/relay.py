@@ -50,6 +50,12 @@ class OutboxRelay(BackgroundLoop):
         self._batch = batch
         self._idle_sleep_s = idle_sleep_s
         self._gauges_at = 0.0
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something committed rows to the outbox: publish now rather than at the next poll (the
+        poll remains for rows written by other processes, such as the scheduled jobs)."""
+        self._wakeup.set()
 
     async def stop(self) -> None:
         """Publish what is committed already (bounded), then stop."""
@@ -61,6 +67,10 @@ class OutboxRelay(BackgroundLoop):
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK_KEY):
                 return 0
+            # The outbox swings from empty to full: a generic plan cached while it was empty can
+            # run for minutes once it is full (docs/operations.md), so the relay's statements are
+            # planned afresh. Only here: elsewhere custom plans would double the cost of a read.
+            await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
             rows = await conn.fetch(
                 """
                 SELECT id, topic, message_key, payload, header_names, header_values
@@ -131,8 +141,22 @@ class OutboxRelay(BackgroundLoop):
                 if await self._stop_within(delay):
                     return
                 continue
-            if published == 0 and await self._stop_within(self._idle_sleep_s):
+            if published == 0 and await self._idle():
                 return
+
+    async def _idle(self) -> bool:
+        """Wait for a wake-up or the next poll; True when asked to stop."""
+        waits = [
+            asyncio.ensure_future(self._stopping.wait()),
+            asyncio.ensure_future(self._wakeup.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, timeout=self._idle_sleep_s, return_when="FIRST_COMPLETED")
+        finally:
+            for wait in waits:
+                wait.cancel()
+        self._wakeup.clear()
+        return self._stopping.is_set()
 
 
 def _is_kafka_error(exc: BaseException) -> bool:

@@ -28,6 +28,12 @@ async def _transaction(request: Request) -> AsyncIterator[Connection]:
                 await transaction.rollback()
             raise
         await transaction.commit()
+        # the transaction may have written events: the outbox relay publishes them now
+        getattr(request.app.state, "on_commit", _nothing)()
+
+
+def _nothing() -> None:
+    pass
 
 
 async def _read_only(request: Request) -> AsyncIterator[Connection]:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -64,8 +64,12 @@ class ConsumerRunner(BackgroundLoop):
         pool: asyncpg.Pool,
         routes: Routes,
         traces: tracing.Tracing | None = None,
+        on_committed: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(name=f"{service}-consumer", stop_timeout_s=25)
+        #: Called after each batch's database commit (the relay's wake-up: the batch may have
+        #: written events to the outbox).
+        self._on_committed = on_committed
         self._service = service
         self._consumer = consumer
         self._pool = pool
@@ -130,6 +134,7 @@ class ConsumerRunner(BackgroundLoop):
                 continue
             BATCH_SECONDS.labels(self._service).observe(time.perf_counter() - started)
             break
+        self._on_committed()
         self._measure_latency()
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items() if records}
         self._applied.update(offsets)
