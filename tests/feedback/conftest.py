@@ -20,11 +20,14 @@ from loyalty_feedback.invitations.jobs import send_invitations
 from loyalty_feedback.purchases.handlers import on_refunds, purchases_handler
 from loyalty_feedback.settings import FeedbackSettings
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
-from loyalty_shared.events.decoding import Decoded
+from loyalty_shared.events.decoding import Decoded, RawRecord
 from loyalty_shared.events.envelope import CloudEvent
+from loyalty_shared.kafka.routing import Refusal
+from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.program.schema import Program
 from tests.support.apps import client_of, running
-from tests.support.events import envelope, purchase_data
+from tests.support.events import encode, envelope, purchase_data
+from tests.support.kafka import CE_HEADERS
 from tests.support.tokens import SECRET
 
 #: Jobs run when a test calls them, with the time it chooses, never by themselves.
@@ -66,13 +69,14 @@ class Service:
         self.program: Program = app.state.program
         self.key: bytes = app.state.survey_key
 
-    async def purchases(self, *events: Decoded) -> None:
+    async def purchases(self, *events: Decoded) -> Sequence[Refusal]:
         async with self.pool.acquire() as conn, conn.transaction():
-            await purchases_handler(self.program)(conn, list(events))
+            return await purchases_handler(self.program)(conn, list(events))
 
-    async def refunds(self, *events: Decoded) -> None:
+    async def refunds(self, *events: Decoded) -> Sequence[Refusal]:
+        """Returns what the handler refused (the runner would dead-letter it)."""
         async with self.pool.acquire() as conn, conn.transaction():
-            await on_refunds(conn, list(events))
+            return await on_refunds(conn, list(events))
 
     async def send(self, now: datetime) -> int:
         return await send_invitations(self.pool, self.program, self.key, now)
@@ -107,16 +111,29 @@ def bought(
     return Decoded(CloudEvent.model_validate(event), PurchaseCompletedV1.model_validate(data))
 
 
-def refunded(member_id: str, order_id: str, amount: str, at: datetime) -> Decoded:
+def refunded(
+    member_id: str,
+    order_id: str,
+    amount: str,
+    at: datetime,
+    *,
+    refund_id: str | None = None,
+    currency: str = "CNY",
+) -> Decoded:
+    """A decoded `purchase.refunded` whose `time` is `at`, with the record it was read from (a
+    refund whose order is not known yet is kept as read)."""
     data = {
         "order_id": order_id,
-        "refund_id": f"r-{uuid.uuid4().hex[:10]}",
+        "refund_id": refund_id or f"r-{uuid.uuid4().hex[:10]}",
         "member_id": member_id,
-        "currency": "CNY",
+        "currency": currency,
         "amount": amount,
     }
     event = envelope("purchase.refunded", data, time=at)
-    return Decoded(CloudEvent.model_validate(event), PurchaseRefundedV1.model_validate(data))
+    raw = RawRecord(COMMERCE_PURCHASES, member_id.encode(), encode(event), tuple(CE_HEADERS))
+    return Decoded(
+        CloudEvent.model_validate(event), PurchaseRefundedV1.model_validate(data), raw=raw
+    )
 
 
 def money(value: Any) -> Decimal:
