@@ -1,7 +1,7 @@
 """A local SMTP server for `make run`: it accepts every message the notifications service sends
 and keeps it as an `.eml` file, so a developer can read what members would receive.
 
-aiosmtpd comes with the workspace's dev dependencies (it is what the tests use too).
+aiosmtpd is a dependency of the devkit (and what the tests use too).
 """
 
 from __future__ import annotations
