@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -564,28 +565,49 @@ class Run:
                 )
         return ids
 
+    async def _readiness(self) -> str:
+        """What every replica's /readyz says, for a run that does not come to rest."""
+        assert self.services is not None
+        out = []
+        async with httpx.AsyncClient(timeout=3) as client:
+            for replica in self.cluster.replicas:
+                try:
+                    response = await client.get(f"{replica.url}/readyz")
+                    out.append(f"{replica.name} {response.status_code} {response.text[:300]}")
+                except httpx.HTTPError as exc:
+                    out.append(f"{replica.name} {exc!r}")
+        return " | ".join(out)
+
     async def _wait_quiet(self, sentinel_ids: list[str]) -> None:
         deadline = time.monotonic() + self.config.quiet_timeout_s
+        missing: list[str] = []
         readers = {"points": 4, "tiers": 4, "feedback": 4, "notifications": 8}
         while True:
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"sentinels not applied by every service in {self.config.quiet_timeout_s:.0f}s"
+                    f" ({', '.join(missing)}); {await self._readiness()}"
                 )
             missing = []
             for service, expected in readers.items():
                 try:
                     rows = await self._fetch(
                         service,
-                        "SELECT count(*) AS n FROM processed_event "
-                        "WHERE event_id = ANY($1::text[])",
+                        "SELECT event_id FROM processed_event WHERE event_id = ANY($1::text[])",
                         sentinel_ids,
                     )
                 except DB_ERRORS:
                     missing.append(service)
                     continue
-                if rows[0]["n"] < expected:
-                    missing.append(f"{service} {rows[0]['n']}/{expected}")
+                if len(rows) < expected:
+                    seen = {r["event_id"] for r in rows}
+                    # sentinel_ids: per partition, the purchase then the member update
+                    lacking = [
+                        f"{PURCHASES if n % 2 == 0 else MEMBERS}[{n // 2}]"
+                        for n, event_id in enumerate(sentinel_ids)
+                        if event_id not in seen and (service == "notifications" or n % 2 == 0)
+                    ]
+                    missing.append(f"{service} lacks {' '.join(lacking)}")
             if not missing:
                 break
             await asyncio.sleep(2)
