@@ -13,14 +13,24 @@ from pathlib import Path
 import pytest
 
 from loyalty_devkit.local_postgres import LocalPostgres
+from tests.feedback.conftest import feedback_app, feedback_settings
 from tests.notifications.conftest import (
     clock,
     cs_webhook,
     mail_server,
+    notifications_app,
     notifications_settings,
 )
 
-__all__ = ["clock", "cs_webhook", "mail_server", "notifications_settings"]
+__all__ = [
+    "clock",
+    "cs_webhook",
+    "feedback_app",
+    "feedback_settings",
+    "mail_server",
+    "notifications_app",
+    "notifications_settings",
+]
 
 
 @pytest.fixture

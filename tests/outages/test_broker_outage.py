@@ -23,6 +23,8 @@ from loyalty_devkit.local_broker import LocalBroker, create_topics
 from loyalty_shared.db.relay import RELAY_LOCK_KEY
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
 from tests.conftest import PARTITIONS
+from tests.security.endpoints import endpoints_of
+from tests.support.apps import client_of
 from tests.support.events import purchase
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
@@ -140,3 +142,36 @@ async def test_with_the_broker_down_reads_and_adjustments_go_on_and_the_outbox_d
         broker.bootstrap, COMMERCE_PURCHASES, [purchase(MEMBER, "75.00", days_ago=30)]
     )
     await eventually(lambda: _balance(points_api), lambda b: b["available"] == 400, timeout_s=30)
+
+
+async def test_every_service_answers_every_read_with_the_broker_down(
+    points_app: FastAPI,
+    tiers_app: FastAPI,
+    notifications_app: FastAPI,
+    feedback_app: FastAPI,
+    broker: LocalBroker,
+) -> None:
+    """Every GET of every service (from its OpenAPI) answers from the database, at once, while
+    the broker is away; every /readyz says the broker is the problem."""
+    apps = {
+        "points": points_app,
+        "tiers": tiers_app,
+        "notifications": notifications_app,
+        "feedback": feedback_app,
+    }
+    broker.stop()
+    wrong = []
+    for name, app in apps.items():
+        async with client_of(app) as api:
+            ready = await api.get("/readyz")
+            if ready.status_code != 503 or not ready.json()["checks"]["broker"].startswith("fail"):
+                wrong.append(f"{name} /readyz: {ready.status_code} {ready.text[:200]}")
+            for endpoint in endpoints_of(app):
+                if endpoint.method != "GET" or endpoint.path in ("/readyz",):
+                    continue
+                started = time.monotonic()
+                response = await api.get(endpoint.url(), headers=ADMIN)
+                took = time.monotonic() - started
+                if response.status_code >= 500 or took > 2:
+                    wrong.append(f"{name} {endpoint}: {response.status_code} in {took:.1f}s")
+    assert wrong == [], "\n".join(wrong)
