@@ -39,6 +39,7 @@ from tests.support.waiting import eventually
 SURVEY_SECRET = "survey-secret-for-the-log-scan-0123456789"
 PROVIDER_KEY = "provider-api-key-7f3a9c2e"
 SERVICES = ("points", "tiers", "notifications", "feedback")
+STARTUP_S = 180.0
 
 # The member's personal data, written so that a leak is unmistakable.
 EMAIL = "li.na.private@example.com"
@@ -150,7 +151,10 @@ async def test_no_log_line_holds_a_secret_a_token_an_email_or_a_phone_number(
     for process in processes.values():
         process.start()
     try:
-        await asyncio.gather(*(asyncio.to_thread(p.wait_ready) for p in processes.values()))
+        # four processes starting at once on a busy 2-core machine: give them time
+        await asyncio.gather(
+            *(asyncio.to_thread(p.wait_ready, STARTUP_S) for p in processes.values())
+        )
         used_tokens = await _run_the_flows(processes, broker, mail_server, cs_webhook, provider)
     finally:
         for process in processes.values():
@@ -245,7 +249,7 @@ async def _run_the_flows(
         await eventually(
             lambda: client.get(f"{url['tiers']}/v1/members/{member}/tier", headers=bearer(member)),
             lambda r: r.status_code == 200 and r.json()["tier"] == "silver",
-            timeout_s=60,
+            timeout_s=90,
         )
         response = await client.post(
             f"{url['points']}/v1/members/{member}/adjustments",
@@ -269,15 +273,15 @@ async def _run_the_flows(
                 headers={"Authorization": f"Bearer {other_token}"},
             ),
             lambda r: r.status_code != 422,  # until feedback has seen the order
-            timeout_s=30,
+            timeout_s=90,
             interval_s=0.3,
         )
         assert response.status_code == 201, response.text
 
         # the survey invitation (sent by the feedback job) carries a signed token in its link
-        await eventually(lambda: _stub(len(mail_server.to(EMAIL))), lambda n: n >= 2, timeout_s=60)
-        await eventually(lambda: _stub(len(cs_webhook.requests)), lambda n: n >= 1, timeout_s=30)
-        await eventually(lambda: _stub(len(provider.requests)), lambda n: n >= 2, timeout_s=30)
+        await eventually(lambda: _stub(len(mail_server.to(EMAIL))), lambda n: n >= 2, timeout_s=90)
+        await eventually(lambda: _stub(len(cs_webhook.requests)), lambda n: n >= 1, timeout_s=90)
+        await eventually(lambda: _stub(len(provider.requests)), lambda n: n >= 2, timeout_s=90)
         for message in mail_server.to(EMAIL):
             body = message.get_body(("plain", "html"))
             text = body.get_content() if body is not None else ""
