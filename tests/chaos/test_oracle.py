@@ -52,10 +52,17 @@ def test_pending_available_expired_and_proportional_refunds() -> None:
 def test_a_refund_before_its_purchase_waits_for_it() -> None:
     m = MemberModel("m-1", NOW)
     m.refund(refund(1, 1, "500.00"))
-    assert m.spend == Decimal("-500.00")  # tiers takes it off at once
+    assert m.spend == Decimal(0)  # kept until the purchase comes
     m.purchase(purchase(1, "1000.00", 20))
     e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
     assert (e.available, e.lifetime_earned, e.qualifying_spend) == (500, 500, Decimal("500.00"))
+
+
+def test_a_waiting_refund_is_judged_before_the_upgrade_check() -> None:
+    m = MemberModel("m-1", NOW)
+    m.refund(refund(1, 1, "1000.00"))
+    assert not m.purchase(purchase(1, "5500.00", 20))  # 4,500 after the refund: bronze
+    assert m.tier == "bronze"
 
 
 def test_crossing_a_threshold_opens_a_new_stretch_and_either_tier_is_accepted() -> None:

@@ -782,10 +782,16 @@ class Run:
             "refund-replay": "duplicate-refund",
             "refund-other-member": "member-mismatch",
         }
+        everyone = ("points", "tiers", "feedback", "notifications")
+        judges = ("points", "tiers", "feedback")  # every service that applies refunds
         readers = {
-            "invalid-json": ("points", "tiers", "feedback", "notifications"),
-            "invalid-data": ("points", "tiers", "feedback", "notifications"),
-            "subject-mismatch": ("points", "tiers", "feedback", "notifications"),
+            "invalid-json": everyone,
+            "invalid-data": everyone,
+            "subject-mismatch": everyone,
+            "duplicate-order": ("points",),
+            "refund-exceeds-order": judges,
+            "duplicate-refund": judges,
+            "member-mismatch": judges,
         }
         expected: dict[tuple[str, str], int] = defaultdict(int)
         expected_values: dict[tuple[str, str], list[bytes]] = defaultdict(list)
@@ -795,7 +801,7 @@ class Run:
             code = codes.get(kinds.get(step.value, ""))
             if code is None:
                 continue
-            for service in readers.get(code, ("points",)):
+            for service in readers[code]:
                 expected[(service, code)] += 1
                 expected_values[(service, code)].append(step.value)
         consumer = AIOKafkaConsumer(

@@ -12,8 +12,8 @@ member's events share a key, hence a partition, hence their order):
 - a purchase older than 365 days expires when the points jobs run (all of it: the workload never
   refunds, redeems or adjusts against such lots, see workload.py);
 - a refund reverses floor(points x refunded / total) cumulatively, from pending if the order's
-  points are pending, else from available; a refund that arrives before its purchase waits and
-  is applied when the purchase comes;
+  points are pending, else from available; a refund that arrives before its purchase waits (in
+  every service) and is applied when the purchase comes, before the upgrade check;
 - qualifying spend: CNY purchases within 365 days (by day) minus refunds; an upgrade when a
   purchase lifts the spend over a threshold (several thresholds at once: one change).
 """
@@ -129,10 +129,13 @@ class MemberModel:
             in_window=in_window,
         )
         self.orders[p.order_id] = order
-        for refund in self.parked.pop(p.order_id, []):
-            self._apply_refund(order, refund)
         if in_window:
             self.spend += p.total
+        # refunds that waited for this order are judged now, before the upgrade check
+        for refund in self.parked.pop(p.order_id, []):
+            self._apply_refund(order, refund)
+            if in_window:
+                self.spend -= refund.amount
         reached = supported_tier(self.spend)
         if RANK[reached] > RANK[self.tier]:
             self.tier = reached
@@ -150,17 +153,14 @@ class MemberModel:
             return
         self.seen_events.add(r.event_id)
         self.feedback_refunds.setdefault(r.refund_id, r)
-        if r.currency == CURRENCY:
-            # tiers takes it off the order's day, or the refund's own day if the order is unknown
-            order = self.orders.get(r.order_id)
-            counts = order.in_window if order is not None else self._in_window(r.time)
-            if counts:
-                self.spend -= r.amount
         order = self.orders.get(r.order_id)
         if order is None:
+            # every service keeps it until the purchase comes (points, tiers, feedback)
             self.parked.setdefault(r.order_id, []).append(r)
-        else:
-            self._apply_refund(order, r)
+            return
+        self._apply_refund(order, r)
+        if order.in_window:  # taken off the order's day, if that day still counts
+            self.spend -= r.amount
 
     def _apply_refund(self, order: Order, r: Refund) -> None:
         order.refunded += r.amount
