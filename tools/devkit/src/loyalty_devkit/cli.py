@@ -285,7 +285,7 @@ def chaos(
             help="Also publish well-formed refunds the contract refuses (larger than what is "
             "left, a refund id again, another member's order): they must change nothing"
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Two replicas of every service under SIGKILLs, a PostgreSQL restart and a broker pause,
     a generated workload, then every member checked against an independent oracle."""
@@ -313,7 +313,7 @@ def chaos(
     timings = " ".join(f"{k}={v:.0f}s" for k, v in report.timings.items())
     console.print(
         f"replay: loyalty chaos --seed {seed} --events {events} --members {members} "
-        f"--kills {kills}{' --refund-probes' if refund_probes else ''}   ({timings})",
+        f"--kills {kills}{'' if refund_probes else ' --no-refund-probes'}   ({timings})",
         markup=False,
     )
     typer.echo(report.line())

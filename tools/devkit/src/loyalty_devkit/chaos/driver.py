@@ -74,7 +74,7 @@ class Config:
     broker_pause: bool = True
     quiet_timeout_s: float = 420
     keep: bool = False
-    refund_probes: bool = False
+    refund_probes: bool = True
 
 
 @dataclass
@@ -847,14 +847,41 @@ class Run:
             if expected.get(key, 0) != got.get(key, 0):
                 missing = [v for v in expected_values.get(key, []) if v not in values[key]]
                 extra = [v for v in values[key] if v not in set(expected_values.get(key, []))]
-                problems.append(
+                parked = await self._still_parked(key[0], missing)
+                text = (
                     f"{PURCHASES}.dlq: {key[0]} {key[1]} expected {expected.get(key, 0)}, "
-                    f"got {got.get(key, 0)}; missing {_brief(missing)}; unexpected {_brief(extra)}"
+                    f"got {got.get(key, 0)}; missing {_brief(missing)}"
+                    + (f" ({parked} of them still parked in {key[0]})" if parked else "")
+                    + f"; unexpected {_brief(extra)}"
                 )
+                if key[1] == "member-mismatch" and not extra and parked == len(missing):
+                    # a refund naming another member's order is on another partition than the
+                    # purchase: parked while the purchase was applied by the other consumer, it
+                    # waits for the sweeper (unknown-order after days). No balance changes.
+                    self.report.findings.append(text)
+                else:
+                    problems.append(text)
         if changed:
             problems.append(f"{PURCHASES}.dlq: {changed} records not as published")
         log(f"dead letters: {sum(got.values())} distinct, by service and code {dict(got)}")
         return problems
+
+    async def _still_parked(self, service: str, values: list[bytes]) -> int:
+        """How many of these records the service still keeps waiting for their purchase."""
+        ids = []
+        for value in values:
+            with contextlib.suppress(orjson.JSONDecodeError, AttributeError):
+                ids.append(str(orjson.loads(value).get("id")))
+        if not ids or service not in ("points", "tiers", "feedback"):
+            return 0
+        table = "parked_refund" if service == "points" else "parked_record"
+        try:
+            rows = await self._fetch(
+                service, f"SELECT count(*) AS n FROM {table} WHERE event_id = ANY($1::text[])", ids
+            )
+        except DB_ERRORS:
+            return 0
+        return int(rows[0]["n"])
 
     def _audit(self) -> list[str]:
         command = str(Path(sys.executable).with_name("loyalty-points"))
