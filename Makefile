@@ -8,7 +8,7 @@ LOCAL_DIR ?= .local
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run demo test lint format sync bench clean help deploy-check chaos
+.PHONY: run demo test lint format sync bench clean help deploy-check chaos chaos-smoke
 
 help:
 	@echo "make run    start broker, PostgreSQL and the four services (Ctrl-C stops all)"
@@ -53,6 +53,10 @@ deploy-check: sync
 CHAOS_ARGS ?=
 chaos: sync
 	$(VENV)/bin/loyalty chaos $(CHAOS_ARGS)
+
+# The small chaos run as a test (about two minutes on a quiet machine; not part of make test).
+chaos-smoke: sync
+	$(VENV)/bin/pytest -m chaos tests/chaos
 
 format: sync
 	$(VENV)/bin/ruff format .

@@ -1,5 +1,8 @@
-"""`loyalty chaos` in its small mode ends with mismatches=0 (about two minutes: `-m "not slow"`
-leaves it out)."""
+"""`loyalty chaos` in its small mode ends with mismatches=0 (about two minutes on a quiet machine).
+
+Not part of `make test`: eight service processes, PostgreSQL restarts and broker pauses on two
+cores depend on what else the machine is doing, and a suite must not. `make chaos-smoke` runs it;
+`make chaos` is the full run."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ LOYALTY = str(Path(sys.executable).with_name("loyalty"))
 SMALL = ["--events", "2000", "--members", "200", "--kills", "5", "--duration", "45"]
 
 
-@pytest.mark.slow
+@pytest.mark.chaos
 @pytest.mark.timeout(400)
 def test_small_chaos_run_matches_the_oracle() -> None:
     result = subprocess.run(
