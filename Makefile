@@ -8,7 +8,7 @@ LOCAL_DIR ?= .local
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run demo test lint format sync bench clean help deploy-check chaos chaos-smoke
+.PHONY: run demo test lint format sync bench clean help deploy-check chaos chaos-smoke fuzz soak audit
 
 help:
 	@echo "make run    start broker, PostgreSQL and the four services (Ctrl-C stops all)"
@@ -16,6 +16,8 @@ help:
 	@echo "make lint   ruff + mypy"
 	@echo "make chaos  2 replicas of every service under SIGKILLs, a PostgreSQL restart and a broker"
 	@echo "            pause; 50,000 events checked against an oracle (CHAOS_ARGS=\"--seed 7\")"
+	@echo "make fuzz   schemathesis over every API and hypothesis over every event, full budget"
+	@echo "make soak   10 minutes of steady load: memory, outbox backlog and lag plotted to PNG"
 	@echo "make deploy-check   render deploy/overlays/{dev,prod}, validate them offline, policy check"
 
 $(UV):
@@ -57,6 +59,15 @@ chaos: sync
 # The small chaos run as a test (about two minutes on a quiet machine; not part of make test).
 chaos-smoke: sync
 	$(VENV)/bin/pytest -m chaos tests/chaos
+
+# Fuzzing at full budget; make test runs the same tests with a short one (tests/fuzz).
+fuzz: sync
+	LOYALTY_FUZZ_BUDGET=full $(VENV)/bin/pytest tests/fuzz
+
+# Steady load for SOAK_ARGS (default 10 minutes); figures and a PNG plot under .local/soak.
+SOAK_ARGS ?=
+soak: sync
+	$(VENV)/bin/loyalty soak $(SOAK_ARGS)
 
 format: sync
 	$(VENV)/bin/ruff format .
