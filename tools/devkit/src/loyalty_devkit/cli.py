@@ -1,4 +1,5 @@
-"""The project's CLI: `loyalty run | demo | token | audit | topics | openapi | dlq replay`."""
+"""The project's CLI: `loyalty run | demo | token | audit | topics | openapi | dlq replay |
+chaos | deps-audit`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from loyalty_devkit import dlq
 from loyalty_devkit.demo import HEADERS, demo_stream
+from loyalty_devkit.dependency_audit import DEFAULT_OSV_URL, audit_requirements
 from loyalty_devkit.local_broker import create_topics
 from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_devkit.openapi_export import DEFAULT_DIR as DEFAULT_OPENAPI_DIR
@@ -318,6 +320,26 @@ def chaos(
     )
     typer.echo(report.line())
     raise typer.Exit(1 if report.mismatches else 0)
+
+
+@app.command("deps-audit")
+def deps_audit(
+    requirements: Annotated[
+        Path, typer.Argument(help="Hashed requirements exported from uv.lock (uv export)")
+    ],
+    osv_url: Annotated[
+        str, typer.Option(envvar="LOYALTY_OSV_URL", help="OSV query endpoint (or a mirror)")
+    ] = DEFAULT_OSV_URL,
+    skip_when_unreachable: Annotated[
+        bool, typer.Option(help="Warn and pass when the advisory service cannot be reached")
+    ] = False,
+) -> None:
+    """Known vulnerabilities in the locked dependencies (pip-audit against OSV)."""
+    outcome = audit_requirements(
+        requirements, osv_url=osv_url, skip_when_unreachable=skip_when_unreachable
+    )
+    console.print(outcome.message, markup=False, soft_wrap=True)
+    raise typer.Exit(outcome.exit_code)
 
 
 if __name__ == "__main__":
