@@ -1,5 +1,5 @@
 """The project's CLI: `loyalty run | demo | token | audit | topics | openapi | dlq replay |
-chaos | deps-audit`."""
+chaos | deps-audit | soak`."""
 
 from __future__ import annotations
 
@@ -340,6 +340,49 @@ def deps_audit(
     )
     console.print(outcome.message, markup=False, soft_wrap=True)
     raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def soak(
+    minutes: Annotated[float, typer.Option(min=0.1, help="How long the load runs")] = 10.0,
+    rate: Annotated[
+        float, typer.Option(min=1, help="Shop events per second (purchases, refunds, members)")
+    ] = 200.0,
+    http_rate: Annotated[
+        float, typer.Option(min=0, help="HTTP calls per second (reads, redemptions, answers)")
+    ] = 20.0,
+    interval: Annotated[float, typer.Option(min=0.5, help="Seconds between samples")] = 5.0,
+    warmup: Annotated[
+        float | None,
+        typer.Option(min=0, help="Seconds of the load not judged (default: a fifth of it)"),
+    ] = None,
+    drain_timeout: Annotated[
+        float, typer.Option(min=10, help="Seconds lag and outboxes get to reach zero after")
+    ] = 300.0,
+    limit_mib_per_hour: Annotated[
+        float,
+        typer.Option(min=0, help="Memory rise per hour the second half may still show"),
+    ] = 50.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same mix of events (0: pick one)")] = 0,
+    out: Annotated[Path, typer.Option(help="Where each run's folder goes")] = Path(".local/soak"),
+) -> None:
+    """Steady load on one process of each service; memory, outbox backlog and consumer lag
+    sampled, plotted to PNG and judged (exit 1 if memory grows without bound or lag or an
+    outbox does not drain)."""
+    from loyalty_devkit.soak.command import SoakConfig, run_soak
+
+    config = SoakConfig(
+        seed=seed or int(time.time()) % 1_000_000,
+        minutes=minutes,
+        rate=rate,
+        http_rate=http_rate,
+        interval_s=interval,
+        warmup_s=warmup,
+        drain_timeout_s=drain_timeout,
+        limit_mib_per_hour=limit_mib_per_hour,
+        out=out,
+    )
+    raise typer.Exit(run_soak(config, console))
 
 
 if __name__ == "__main__":
