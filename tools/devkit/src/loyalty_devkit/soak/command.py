@@ -23,7 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import httpx
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 from rich.console import Console
 from rich.table import Table
@@ -55,6 +58,14 @@ SERVICE_ENV = {
     "LOYALTY_POINTS_JOBS_INTERVAL_S": "5",  # the jobs run often enough to show a leak of theirs
     "LOYALTY_FEEDBACK_JOBS_INTERVAL_S": "5",
 }
+SAMPLE_ATTEMPTS = 3
+SAMPLE_ERRORS = (
+    httpx.HTTPError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    KafkaError,
+)
 #: what the chaos cluster sets for its fault injection and the soak leaves at the default
 CHAOS_ONLY = ("LOYALTY_KAFKA_SESSION_TIMEOUT_MS", "LOYALTY_DB_POOL_MAX")
 
@@ -196,13 +207,23 @@ class Soak:
             n += 1
 
     async def _sample(self, sampler: Sampler, t0: float, phase: str) -> list[Sample]:
-        return await sampler.take(
-            t_s=time.monotonic() - t0,
-            phase=phase,
-            pids=self.pids(),
-            produced_input=lambda: dict(self.produced),
-            published=self.acked,
-        )
+        """One sample of every service; a read that fails is tried again (a service that
+        died ends the run: `pids()` raises)."""
+        for attempt in range(1, SAMPLE_ATTEMPTS + 1):
+            try:
+                return await sampler.take(
+                    t_s=time.monotonic() - t0,
+                    phase=phase,
+                    pids=self.pids(),
+                    produced_input=lambda: dict(self.produced),
+                    published=self.acked,
+                )
+            except SAMPLE_ERRORS as exc:
+                if attempt == SAMPLE_ATTEMPTS:
+                    raise
+                log(f"sample failed ({exc!r}); trying again")
+                await asyncio.sleep(1)
+        raise AssertionError("unreachable")
 
     async def drain(self, sampler: Sampler, t0: float, load_end_s: float) -> DrainJudgement:
         polls: list[tuple[float, int, int]] = []

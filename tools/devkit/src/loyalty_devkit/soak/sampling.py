@@ -138,7 +138,8 @@ class Sampler:
         self._partitions = partitions
         self._db: dict[str, asyncpg.Connection] = {}
         self._admin: AIOKafkaAdminClient | None = None
-        self._http = httpx.AsyncClient(timeout=10)
+        # idle connections dropped before uvicorn's 5 s keep-alive ends them under our feet
+        self._http = httpx.AsyncClient(timeout=10, limits=httpx.Limits(keepalive_expiry=2))
 
     async def start(self) -> None:
         for service, url in self._database_urls.items():

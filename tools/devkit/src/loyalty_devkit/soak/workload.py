@@ -182,7 +182,11 @@ class HttpLoad:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(15.0, connect=3.0),
             headers={"Authorization": f"Bearer {token}"},
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            limits=httpx.Limits(
+                max_connections=concurrency,
+                max_keepalive_connections=concurrency,
+                keepalive_expiry=2,  # before uvicorn's 5 s keep-alive closes them
+            ),
         )
         self._slots = asyncio.Semaphore(concurrency)
         self._keys: deque[tuple[str, str, int]] = deque(maxlen=200)  # member, key, points
