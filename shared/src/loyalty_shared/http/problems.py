@@ -72,6 +72,27 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def _document_edge_answers(app: FastAPI) -> None:
+    """Every operation that takes a body documents what is answered before its code runs: 400
+    for a body that cannot be read at all (bytes that are not UTF-8: FastAPI's answer) and 413
+    for one over `LOYALTY_HTTP_MAX_BODY_BYTES`. The document is built on first use, with every
+    router included by then."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()  # cached by FastAPI: changed in place once
+            edge = problem_responses(400, 413)
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    if "requestBody" in operation:
+                        for status in (400, 413):
+                            operation["responses"].setdefault(str(status), edge[status])
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
@@ -153,3 +174,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(asyncpg.UntranslatableCharacterError, on_unstorable_text)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    _document_edge_answers(app)
