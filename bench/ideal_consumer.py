@@ -1,7 +1,8 @@
-"""The minimal ideal consumer the benchmarks compare the services with: aiokafka batch read,
-orjson parse, one set-based statement into PostgreSQL, commit, commit offsets; no validation,
-no business logic. With `--publish`, it also sends one outgoing event per input after the
-commit (directly, not through an outbox), for the latency benchmark.
+"""The minimal ideal consumer the benchmarks compare the services with, as issue 3 defines it:
+aiokafka batch read, orjson parse, one set-based statement that dedupes on the event id and
+writes a ledger row, the member's balance and an outbox row per event, commit, commit offsets;
+no validation, no business logic. With `--publish`, it also sends one outgoing event per input
+after the commit (directly, not through a relay), for the latency benchmark.
 
     .venv/bin/python -m bench.ideal_consumer --bootstrap HOST:PORT --dsn URL [--publish TOPIC]
 """
@@ -18,6 +19,34 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ideal_inbox (event_id text PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS ideal_ledger (
+    id bigserial PRIMARY KEY, member_id text NOT NULL, order_id text NOT NULL,
+    points bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS ideal_balance (member_id text PRIMARY KEY, points bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS ideal_outbox (id bigserial PRIMARY KEY, key text, value jsonb);
+"""
+
+APPLY = """
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+           AS i (event_id, member_id, order_id, points)
+), inbox AS (
+    INSERT INTO ideal_inbox SELECT event_id FROM input ON CONFLICT DO NOTHING RETURNING event_id
+), fresh AS (
+    SELECT input.* FROM input JOIN inbox USING (event_id)
+), ledger AS (
+    INSERT INTO ideal_ledger (member_id, order_id, points)
+    SELECT member_id, order_id, points FROM fresh
+), balance AS (
+    INSERT INTO ideal_balance AS b SELECT member_id, sum(points) FROM fresh GROUP BY member_id
+    ON CONFLICT (member_id) DO UPDATE SET points = b.points + EXCLUDED.points
+)
+INSERT INTO ideal_outbox (key, value)
+SELECT member_id, jsonb_build_object('order_id', order_id, 'points', points) FROM fresh
+"""
+
 
 async def consume(
     bootstrap: str,
@@ -28,10 +57,7 @@ async def consume(
 ) -> int:
     """Apply purchases until `until(applied)` says stop; returns how many were applied."""
     conn = await asyncpg.connect(dsn)
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS credited (event_id text PRIMARY KEY, member_id text, "
-        "points bigint)"
-    )
+    await conn.execute(SCHEMA)
     consumer = AIOKafkaConsumer(
         COMMERCE_PURCHASES,
         bootstrap_servers=bootstrap,
@@ -62,11 +88,10 @@ async def consume(
                 continue
             async with conn.transaction():
                 await conn.execute(
-                    "INSERT INTO credited "
-                    "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
-                    "ON CONFLICT DO NOTHING",
+                    APPLY,
                     [r[0] for r in rows],
                     [r[1] for r in rows],
+                    [r[2]["order_id"] for r in rows],
                     [int(float(r[2]["total"])) for r in rows],
                 )
             if producer is not None and publish is not None:

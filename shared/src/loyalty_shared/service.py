@@ -131,12 +131,13 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     # RED metrics and a server span per request (W3C `traceparent` from the caller honoured);
     # /metrics and the probes are not traced.
     app.add_middleware(ObserveRequests, service=spec.name, traces=traces)
-    FastAPIInstrumentor.instrument_app(
-        app,
-        tracer_provider=traces.provider,
-        excluded_urls="healthz,readyz,metrics",
-        exclude_spans=["receive", "send"],
-    )
+    if traces.recording:
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=traces.provider,
+            excluded_urls="healthz,readyz,metrics",
+            exclude_spans=["receive", "send"],
+        )
     app.include_router(health.router)
     for router in spec.routers:
         app.include_router(router)

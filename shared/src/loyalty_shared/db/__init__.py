@@ -11,5 +11,8 @@ if TYPE_CHECKING:
 
     #: What repositories and handlers take: a connection of its own or one from the pool.
     Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+    #: The pool: a single statement run on it takes a connection and gives it back.
+    Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
 else:
     Connection = asyncpg.Connection
+    Pool = asyncpg.Pool

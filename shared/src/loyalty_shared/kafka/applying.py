@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import structlog
 from aiokafka import ConsumerRecord, TopicPartition
@@ -102,7 +102,7 @@ class BatchApplier:
             log.info("unknown event type skipped", topic=record.topic, type=decoded.event_type)
             return None
         raw = RawRecord(record.topic, record.key, record.value, tuple(record.headers or ()))
-        return _Incoming(record, replace(decoded, raw=raw))
+        return _Incoming(record, Decoded(decoded.envelope, decoded.data, raw))
 
     async def _apply_group(self, conn: Connection, route: Route, group: list[_Incoming]) -> None:
         claimed = await inbox.claim_many(conn, self._service, [i.event_id for i in group])

@@ -101,6 +101,11 @@ class Tracing:
             provider = NoOpTracerProvider()
         return cls(service=service, provider=provider)
 
+    @property
+    def recording(self) -> bool:
+        """Spans are kept (exported or handed to a test's processor), not only passed on."""
+        return isinstance(self.provider, TracerProvider)
+
     def shutdown(self) -> None:
         """Flush what is buffered (the last batch's spans) and stop exporting."""
         if isinstance(self.provider, TracerProvider):
@@ -185,6 +190,16 @@ def _carrier(headers: Headers) -> dict[str, str]:
         for name, value in headers
         if name in TRACE_HEADERS and value is not None
     }
+
+
+def context_of_request(headers: Sequence[tuple[bytes, bytes]]) -> Context | None:
+    """The caller's trace context from an ASGI request's `traceparent` (and `tracestate`)."""
+    carrier = {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in headers
+        if name.decode("latin-1") in TRACE_HEADERS
+    }
+    return PROPAGATOR.extract(carrier) if carrier else None
 
 
 def without_trace_headers(headers: Headers) -> list[tuple[str, bytes]]:

@@ -6,10 +6,10 @@ from datetime import datetime
 
 import asyncpg
 
-from loyalty_shared.db import Connection
+from loyalty_shared.db import Connection, Pool
 
 
-async def balance(conn: Connection, member_id: str) -> asyncpg.Record:
+async def balance(conn: Connection | Pool, member_id: str) -> asyncpg.Record:
     """Balances and unspent points by expiry, in one statement (one snapshot, one round trip);
     zeros for a member never seen."""
     row: asyncpg.Record | None = await conn.fetchrow(
@@ -34,7 +34,7 @@ async def balance(conn: Connection, member_id: str) -> asyncpg.Record:
     return row
 
 
-async def balance_as_of(conn: Connection, member_id: str, as_of: datetime) -> asyncpg.Record:
+async def balance_as_of(conn: Connection | Pool, member_id: str, as_of: datetime) -> asyncpg.Record:
     """The balances as the platform showed them at `as_of`: the ledger as recorded by then."""
     row: asyncpg.Record | None = await conn.fetchrow(
         """

@@ -72,8 +72,10 @@ def _category_shares(items: Sequence[LineItem]) -> dict[str, Decimal]:
 class _CampaignRule:
     name: str
     multiplier: Decimal
-    starts: datetime  # aware: the local start in the campaign's time zone
-    ends: datetime
+    # The local start and end in the campaign's time zone, as POSIX instants: comparing aware
+    # datetimes asks both time zones for their offsets, for every purchase and campaign.
+    starts: float
+    ends: float
     channels: frozenset[str]
     categories: tuple[str, ...]
     detail: str
@@ -85,8 +87,8 @@ class _CampaignRule:
         return cls(
             name=f"campaign:{campaign.name}",
             multiplier=campaign.multiplier,
-            starts=campaign.starts.replace(tzinfo=zone),
-            ends=campaign.ends.replace(tzinfo=zone),
+            starts=campaign.starts.replace(tzinfo=zone).timestamp(),
+            ends=campaign.ends.replace(tzinfo=zone).timestamp(),
             channels=frozenset(campaign.channels),
             categories=tuple(campaign.categories),
             detail=f"x{campaign.multiplier}{scope} from {campaign.starts:%Y-%m-%d %H:%M} to "
@@ -94,9 +96,9 @@ class _CampaignRule:
         )
 
     def line(
-        self, purchase: PurchaseCompletedV1, purchased_at: datetime, base: int, shares: Any
+        self, purchase: PurchaseCompletedV1, instant: float, base: int, shares: Any
     ) -> RuleLine | None:
-        if not self.starts <= purchased_at < self.ends:
+        if not self.starts <= instant < self.ends:
             return None
         if self.channels and purchase.channel not in self.channels:
             return None
@@ -185,8 +187,9 @@ class EarningRules:
         if (channel := self._channels.get(purchase.channel)) is not None:
             multiplier, rule, text = channel
             lines.append(RuleLine(rule, _bonus(base, multiplier), text))
+        instant = purchased_at.timestamp()
         for campaign in self._campaigns:
-            if line := campaign.line(purchase, purchased_at, base, shares):
+            if line := campaign.line(purchase, instant, base, shares):
                 lines.append(line)
         return [line for line in lines if line.points != 0]
 
