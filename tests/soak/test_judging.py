@@ -154,3 +154,28 @@ def test_a_negative_lag_is_a_miscount_not_zero() -> None:
 
 def test_no_polls_is_not_drained() -> None:
     assert not judge_drain([], load_end_s=600.0).drained
+
+
+def test_memory_rising_while_the_service_falls_behind_is_inconclusive() -> None:
+    # the machine starves the service: lag climbs 20 records/s, batches and memory grow
+    rising = series(lambda t: 100.0 + 120.0 * t / 3600)
+    lag = [(t, int(20 * t)) for t, _ in rising]
+    judgement = judge_memory(rising, warmup_s=WARMUP_S, load_end_s=LOAD_S, lag=lag)
+    assert judgement.verdict is Verdict.INCONCLUSIVE
+    assert judgement.lag_per_s == pytest.approx(20)
+    assert "fell behind" in judgement.reason
+
+
+def test_a_leak_with_a_lag_that_comes_and_goes_is_still_a_leak() -> None:
+    leak = series(lambda t: 100.0 + 120.0 * t / 3600)
+    lag = [(t, 800 if n % 3 == 0 else 0) for n, (t, _) in enumerate(leak)]
+    judgement = judge_memory(leak, warmup_s=WARMUP_S, load_end_s=LOAD_S, lag=lag)
+    assert judgement.verdict is Verdict.GROWING
+
+
+def test_bounded_memory_stays_bounded_however_far_behind() -> None:
+    flat = series(lambda t: 100.0, noise_mib=1.0)
+    lag = [(t, int(50 * t)) for t, _ in flat]
+    assert (
+        judge_memory(flat, warmup_s=WARMUP_S, load_end_s=LOAD_S, lag=lag).verdict is Verdict.BOUNDED
+    )

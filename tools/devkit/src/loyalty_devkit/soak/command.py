@@ -49,6 +49,7 @@ from loyalty_devkit.soak.sampling import SERVICES, Sample, Sampler
 from loyalty_devkit.soak.workload import EventStream, HttpLoad
 
 PARTITIONS = 4
+EXIT_INCONCLUSIVE = 3
 SECRET = "soak-run-secret-" + "0123456789abcdef" * 2
 TICK_S = 0.25  # events go out in small bursts: fewer record batches for the broker to walk
 #: the service settings the soak runs with (the rest are the services' defaults)
@@ -128,6 +129,26 @@ class SoakResult:
             or not self.drain.drained
             or any(m.verdict is Verdict.GROWING for m in self.memory.values())
         )
+
+    @property
+    def inconclusive(self) -> list[str]:
+        """Services whose memory rose while they fell behind (neither pass nor leak)."""
+        return [s for s, m in self.memory.items() if m.verdict is Verdict.INCONCLUSIVE]
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed, 1 failed, 3 inconclusive (a service fell behind: run again)."""
+        if self.failed:
+            return 1
+        return EXIT_INCONCLUSIVE if self.inconclusive else 0
+
+    @property
+    def outcome(self) -> str:
+        if self.failed:
+            return "FAILED"
+        if self.inconclusive:
+            return f"INCONCLUSIVE ({', '.join(self.inconclusive)} fell behind)"
+        return "passed"
 
 
 def log(message: str) -> None:
@@ -325,12 +346,18 @@ class Soak:
 
 
 def judge(result: SoakResult, config: SoakConfig) -> None:
-    rule = MemoryRule(limit_mib_per_hour=config.limit_mib_per_hour)
+    rule = MemoryRule(
+        limit_mib_per_hour=config.limit_mib_per_hour, behind_lag_per_s=config.rate / 100
+    )
     load = [s for s in result.samples if s.phase == "load"]
     for service in SERVICES:
-        series = [(s.t_s, s.rss_bytes) for s in load if s.service == service]
+        mine = [s for s in load if s.service == service]
         result.memory[service] = judge_memory(
-            series, warmup_s=config.warmup, load_end_s=result.load_s, rule=rule
+            [(s.t_s, s.rss_bytes) for s in mine],
+            warmup_s=config.warmup,
+            load_end_s=result.load_s,
+            rule=rule,
+            lag=[(s.t_s, s.lag) for s in mine],
         )
 
 
@@ -360,8 +387,8 @@ def write_files(result: SoakResult, config: SoakConfig) -> Path:
 
 def summary_table(result: SoakResult) -> Table:
     """Memory in MiB (start of the load, end of the warm-up, end of the load, growth from the
-    warm-up to the end), the Theil-Sen slopes of both halves in MiB/h, the verdict, and the
-    largest lag and outbox backlog sampled."""
+    warm-up to the end), the Theil-Sen slopes of both halves in MiB/h, the verdict, the
+    largest lag and outbox backlog sampled, and how fast the lag rose in the second half."""
     table = Table(title="soak (memory in MiB, slopes in MiB/h)", title_justify="left")
     table.add_column("service")
     for column in ("start", "warm", "end", "growth", "slope 1", "slope 2"):
@@ -369,9 +396,11 @@ def summary_table(result: SoakResult) -> Table:
     table.add_column("memory")
     table.add_column("max lag", justify="right")
     table.add_column("max outbox", justify="right")
+    table.add_column("lag/s 2", justify="right")
     for service, m in result.memory.items():
         mine = [s for s in result.samples if s.service == service]
         colour = {"bounded": "green", "growing": "red"}.get(m.verdict.value, "yellow")
+        behind = f"{m.lag_per_s:+.1f}"
         table.add_row(
             service,
             f"{m.start_bytes / MIB:.1f}",
@@ -383,13 +412,16 @@ def summary_table(result: SoakResult) -> Table:
             f"[{colour}]{m.verdict.value}[/]",
             str(max((s.lag for s in mine), default=0)),
             str(max((s.outbox_backlog for s in mine), default=0)),
+            behind,
         )
     return table
 
 
 def report(result: SoakResult, config: SoakConfig, png: Path | None, console: Console) -> None:
     if result.memory:
-        console.print(summary_table(result), width=max(console.width, 100))
+        # wide enough for every column when the output is a file or a pipe (rich assumes 80)
+        wide = console if console.width >= 120 else Console(width=120, file=console.file)
+        wide.print(summary_table(result))
         for service, m in result.memory.items():
             console.print(f"  {service}: {m.reason}", markup=False)
     rate = result.published / result.load_s if result.load_s else 0.0
@@ -417,7 +449,7 @@ def report(result: SoakResult, config: SoakConfig, png: Path | None, console: Co
     if png is not None:
         console.print(f"plot: {png}", markup=False)
     console.print(f"reproduce: {config.reproduce()}", markup=False)
-    console.print(f"soak {'FAILED' if result.failed else 'passed'}", markup=False)
+    console.print(f"soak {result.outcome}", markup=False)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -448,4 +480,4 @@ def run_soak(config: SoakConfig, console: Console) -> int:
         judge(result, config)
         png = write_files(result, config)
     report(result, config, png, console)
-    return 1 if result.failed else 0
+    return result.exit_code

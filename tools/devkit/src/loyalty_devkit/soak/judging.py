@@ -7,6 +7,12 @@ level off rise in the first half and flatten in the second: they pass. Slopes ar
 estimates (the median of the slopes between every pair of samples), so one garbage-collection
 spike or a page returned to the system at the edge of a half does not decide the verdict.
 
+Falling behind: when the machine cannot give a service the CPU it needs (the soak runs beside
+other work on two cores), its lag rises and its batches grow to the largest size, and so does
+its memory: the backlog's working set, not a leak, and not told apart from one by a slope. A
+rise above the limit while the service's own lag rises too (its second-half slope above
+`MemoryRule.behind_lag_per_s`) is `INCONCLUSIVE`, neither a pass nor a leak.
+
 Draining: once the load stops, every consumer group's lag and every outbox must reach zero and
 stay there, within a bound.
 """
@@ -25,6 +31,7 @@ class Verdict(StrEnum):
     BOUNDED = "bounded"
     GROWING = "growing"  # grows without bound: the run fails
     NOT_JUDGED = "not judged"  # too few samples after the warm-up (a very short run)
+    INCONCLUSIVE = "inconclusive"  # rose above the limit while the service fell behind
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,9 @@ class MemoryRule:
     slowdown: float = 0.5
     #: samples each half needs for a verdict
     min_samples: int = 5
+    #: records per second the lag may rise by in the second half before the service counts as
+    #: falling behind (1 % of the default 200 events/s)
+    behind_lag_per_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,8 @@ class MemoryJudgement:
     first_half_mib_per_hour: float
     second_half_mib_per_hour: float
     reason: str
+    #: how fast the service's lag rose in the second half (records/s; 0 without lag samples)
+    lag_per_s: float = 0.0
 
     @property
     def growth_bytes(self) -> int:
@@ -70,9 +82,11 @@ def judge_memory(
     warmup_s: float,
     load_end_s: float,
     rule: MemoryRule = MemoryRule(),
+    lag: Sequence[tuple[float, int]] = (),
 ) -> MemoryJudgement:
     """`samples`: (seconds since the load started, resident bytes), in time order; the
-    load runs from 0 to `load_end_s`, the first `warmup_s` of it are not judged."""
+    load runs from 0 to `load_end_s`, the first `warmup_s` of it are not judged. `lag`: the
+    service's lag at the same times (records), to tell a leak from a backlog."""
     if not samples:
         return MemoryJudgement(Verdict.NOT_JUDGED, 0, 0, 0, 0.0, 0.0, "no samples")
     during = [(t, rss) for t, rss in samples if t <= load_end_s] or list(samples[:1])
@@ -86,18 +100,30 @@ def judge_memory(
     per_hour = 3600.0
     slope1 = theil_sen_slope(first) * per_hour
     slope2 = theil_sen_slope(second) * per_hour
+    behind = theil_sen_slope(
+        [(t, float(n)) for t, n in lag if middle <= t <= load_end_s and t >= warmup_s]
+    )
     if min(len(first), len(second)) < rule.min_samples:
         reason = (
             f"{len(first)} + {len(second)} samples after the warm-up; "
             f"{rule.min_samples} per half needed"
         )
-        return MemoryJudgement(Verdict.NOT_JUDGED, start, warm, end, slope1, slope2, reason)
+        return MemoryJudgement(Verdict.NOT_JUDGED, start, warm, end, slope1, slope2, reason, behind)
+    if slope2 > rule.limit_mib_per_hour and behind > rule.behind_lag_per_s:
+        reason = (
+            f"second half rises {slope2:.0f} MiB/h (limit {rule.limit_mib_per_hour:.0f}) while "
+            f"its lag rises {behind:.0f} records/s: it fell behind, and memory follows a "
+            f"backlog; run again on a quieter machine or at a lower --rate"
+        )
+        return MemoryJudgement(
+            Verdict.INCONCLUSIVE, start, warm, end, slope1, slope2, reason, behind
+        )
     if slope2 > rule.limit_mib_per_hour and slope2 > rule.slowdown * slope1:
         reason = (
             f"second half rises {slope2:.0f} MiB/h (limit {rule.limit_mib_per_hour:.0f}) and is "
             f"not slowing down (first half {slope1:.0f} MiB/h)"
         )
-        return MemoryJudgement(Verdict.GROWING, start, warm, end, slope1, slope2, reason)
+        return MemoryJudgement(Verdict.GROWING, start, warm, end, slope1, slope2, reason, behind)
     if slope2 > rule.limit_mib_per_hour:
         reason = (
             f"second half {slope2:.0f} MiB/h, levelling off (first half {slope1:.0f} MiB/h, "
@@ -105,7 +131,7 @@ def judge_memory(
         )
     else:
         reason = f"second half {slope2:.0f} MiB/h (limit {rule.limit_mib_per_hour:.0f})"
-    return MemoryJudgement(Verdict.BOUNDED, start, warm, end, slope1, slope2, reason)
+    return MemoryJudgement(Verdict.BOUNDED, start, warm, end, slope1, slope2, reason, behind)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ def write_summary(
                 "max_lag",
                 "max_outbox_backlog",
                 "drain_s",
+                "second_half_lag_per_s",
             ]
         )
         for service, m in memory.items():
@@ -88,6 +89,7 @@ def write_summary(
                     max((s.lag for s in mine), default=0),
                     max((s.outbox_backlog for s in mine), default=0),
                     "" if drain.drain_s is None else f"{drain.drain_s:.1f}",
+                    f"{m.lag_per_s:.2f}",
                 ]
             )
 
