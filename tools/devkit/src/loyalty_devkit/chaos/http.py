@@ -13,6 +13,9 @@ from loyalty_devkit.chaos.cluster import Cluster
 
 #: the request may have reached the service before it died: the outcome is unknown
 AMBIGUOUS = (httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout, httpx.WriteError)
+#: the request never left: no connection (refused, or not accepted within the connect timeout
+#: on a loaded machine), or none free in the pool; safe to send again to any replica
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class NoAnswer(RuntimeError):
@@ -57,9 +60,10 @@ class Services:
         retry_ambiguous: bool = True,
         deadline_s: float = 180.0,
     ) -> Answer:
-        """An answer that is not a 5xx, from whichever replica gives one. A connection refused
-        is retried at once elsewhere; an attempt that may have been applied (the connection
-        dropped mid-request) is retried only if `retry_ambiguous`, else raised."""
+        """An answer that is not a 5xx, from whichever replica gives one. A request that never
+        left (connection refused or not accepted in time, no pooled connection free) is retried
+        at once elsewhere; an attempt that may have been applied (the connection dropped
+        mid-request) is retried only if `retry_ambiguous`, else raised."""
         loop = asyncio.get_running_loop()
         stop = loop.time() + deadline_s
         ambiguous = False
@@ -73,7 +77,7 @@ class Services:
                     response = await self._client.request(
                         method, url + path, json=json, headers=all_headers, params=params
                     )
-                except httpx.ConnectError:
+                except NOT_SENT:
                     continue
                 except AMBIGUOUS:
                     ambiguous = True
