@@ -41,7 +41,7 @@ async def _read_only(request: Request) -> AsyncIterator[Connection]:
         yield conn
 
 
-def _pool(request: Request) -> Pool:
+async def _pool(request: Request) -> Pool:  # async: a plain def would run in a thread
     return request.app.state.pool  # type: ignore[no-any-return]
 
 
