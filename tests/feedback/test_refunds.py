@@ -5,14 +5,17 @@ survey after a full refund"; a refund that arrives before its purchase waits for
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from aiokafka import ConsumerRecord
 
-from loyalty_feedback.purchases.handlers import PARKING
+from loyalty_feedback.purchases.handlers import PARKING, on_refunds, purchases_handler
 from loyalty_shared.kafka.parking import sweep
+from loyalty_shared.kafka.routing import Refusal
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.feedback.conftest import Service, bought, first_sampled, refunded
 from tests.feedback.test_insight import insight
@@ -157,3 +160,33 @@ async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wa
     assert "error.partition" not in headers
     assert (dead.key, dead.value) == (b"m-fr6", encode(orphan))
     assert await feedback.count("refund") == 0
+
+
+async def test_a_refund_judged_while_its_purchase_is_being_recorded_waits_for_that_transaction(
+    feedback: Service,
+) -> None:
+    """A refund naming another member's order travels on another partition than the purchase:
+    judged by one consumer while the other records the purchase, neither transaction sees the
+    other's rows, and the refund stayed parked until the sweeper (chaos seed 201: ten such in
+    points, seed 103 in tiers). The order's lock makes the refund wait for the purchase."""
+    now = datetime.now(UTC)
+    async with feedback.pool.acquire() as buying, feedback.pool.acquire() as refunding:
+        recording = buying.transaction()
+        await recording.start()
+        await purchases_handler(feedback.program)(
+            buying, [bought("m-fr-race1", now, order_id="o-fr-race1")]
+        )
+
+        async def judge() -> Sequence[Refusal]:
+            async with refunding.transaction():
+                return await on_refunds(
+                    refunding, [refunded("m-fr-race2", "o-fr-race1", "1.00", now)]
+                )
+
+        judging = asyncio.create_task(judge())
+        await asyncio.sleep(0.5)
+        assert not judging.done(), "the refund waits for the purchase's transaction"
+        await recording.commit()
+        refusals = await asyncio.wait_for(judging, 30)
+    assert [r.error.code for r in refusals] == ["member-mismatch"]
+    assert await waiting(feedback) == 0

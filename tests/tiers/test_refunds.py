@@ -4,15 +4,21 @@ changes nothing), and a refund that arrives before its purchase waits for it."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from aiokafka import ConsumerRecord
 
+from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.events.decoding import Decoded, RawRecord, decode_event
 from loyalty_shared.kafka.parking import sweep
+from loyalty_shared.kafka.routing import Refusal
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
-from loyalty_tiers.spend.handlers import PARKING
+from loyalty_tiers.spend.handlers import PARKING, purchases_handler, refunds_handler
 from tests.points.test_refunds import refund
 from tests.support.events import encode, purchase
 from tests.support.kafka import publish_events, read_all
@@ -20,6 +26,10 @@ from tests.support.waiting import eventually
 from tests.tiers.test_tier_scenarios import tier_of
 
 DLQ = f"{COMMERCE_PURCHASES}.dlq"
+MODELS = {
+    PurchaseCompletedV1.TYPE: PurchaseCompletedV1,
+    PurchaseRefundedV1.TYPE: PurchaseRefundedV1,
+}
 
 
 def codes(records: list[ConsumerRecord[bytes, bytes]]) -> list[str]:
@@ -182,3 +192,41 @@ async def test_a_refund_of_an_order_recorded_before_totals_were_kept_is_refused(
     [dead] = await read_all(broker.bootstrap, DLQ, expect=1)
     assert codes([dead]) == ["order-total-unknown"]
     assert (await tier_of(tiers_api, "m-tr7"))["qualifying_spend"] == "700.00"
+
+
+def _read(event: dict[str, Any]) -> Decoded:
+    """As the runner hands it to a handler: decoded, with the record it was read from."""
+    value = encode(event)
+    decoded = decode_event(value, MODELS)
+    assert isinstance(decoded, Decoded)
+    return replace(decoded, raw=RawRecord(COMMERCE_PURCHASES, b"k", value, ()))
+
+
+async def test_a_refund_judged_while_its_purchase_is_being_recorded_waits_for_that_transaction(
+    tiers_app: Any,
+) -> None:
+    """A refund naming another member's order travels on another partition than the purchase:
+    judged by one consumer while the other records the purchase, neither transaction sees the
+    other's rows, and the refund stayed parked until the sweeper (chaos seed 103 in tiers, seed
+    201: ten such in points). The order's lock makes the refund wait for the purchase."""
+    program, pool = tiers_app.state.program, tiers_app.state.pool
+    async with pool.acquire() as buying, pool.acquire() as refunding:
+        recording = buying.transaction()
+        await recording.start()
+        await purchases_handler(program)(
+            buying, [_read(purchase("m-tr-race1", "100.00", order_id="o-tr-race1"))]
+        )
+
+        async def judge() -> Sequence[Refusal]:
+            async with refunding.transaction():
+                return await refunds_handler(program)(
+                    refunding, [_read(refund("m-tr-race2", "o-tr-race1", "1.00", "r-tr-race"))]
+                )
+
+        judging = asyncio.create_task(judge())
+        await asyncio.sleep(0.5)
+        assert not judging.done(), "the refund waits for the purchase's transaction"
+        await recording.commit()
+        refusals = await asyncio.wait_for(judging, 30)
+    assert [r.error.code for r in refusals] == ["member-mismatch"]
+    assert await waiting(tiers_app) == 0

@@ -10,6 +10,13 @@ released, so a corrected event under the same id applies. A record that waited l
 service allows is dead-lettered by `sweep` (a `ParkingSweeper` runs it) with the reason the
 service gives (`unknown-order` for a refund).
 
+What a record is judged against and the record's parking, and the recording of its key and the
+unparking, run in two transactions that may be on two consumers at once (a refund naming another
+member's order is on another partition than the purchase): neither sees the other's uncommitted
+rows, so a record parked just as its key was recorded would wait for the sweeper. Both hold the
+key's lock (`hold`, taken by `unpark` itself and by the handler before it looks the key up), so
+one waits for the other's commit and then sees its rows.
+
 A parked record is kept as read off Kafka (topic, key, value, headers): its dead letter is the
 original record, with no `error.partition`/`error.offset` since it was not refused as read.
 Everything runs in the caller's transaction. The table is `parked_record` (db/migrations/).
@@ -121,11 +128,28 @@ class Parking:
             rows,
         )
 
+    async def hold(self, conn: Connection, keys: Sequence[str]) -> None:
+        """Hold these keys' locks until the transaction ends (in key order, so two transactions
+        holding several wait for each other rather than cross). A handler takes them before it
+        looks up what the keys name, to judge or park its records; `unpark` takes them before it
+        looks for the records parked under them."""
+        distinct = sorted(set(keys))
+        if distinct:
+            await conn.execute(
+                """
+                SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || k, 0))
+                FROM unnest($2::text[]) WITH ORDINALITY AS u(k, n) ORDER BY n
+                """,
+                self.service,
+                distinct,
+            )
+
     async def unpark(self, conn: Connection, keys: Sequence[str], handler: BatchHandler) -> int:
         """Apply the records parked under these keys with `handler`, in arrival order, and
         dead-letter what it refuses; returns how many records were taken out of the park."""
         if not keys:
             return 0
+        await self.hold(conn, keys)
         rows = await conn.fetch(
             f"""
             DELETE FROM parked_record WHERE consumer = $1 AND key = ANY($2::text[])

@@ -66,6 +66,8 @@ def purchases_handler(program: Program) -> BatchHandler:
 def refunds_handler(program: Program) -> BatchHandler:
     async def on_refunds(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
         refunds = [_refund(e) for e in events]
+        # the purchase's transaction, if it is being recorded right now, first (parking)
+        await PARKING.hold(conn, [r.order_id for r in refunds])
         orders = await repository.orders_for_update(conn, [r.order_id for r in refunds])
         verdicts = judge_batch(
             events,
