@@ -15,15 +15,14 @@ from uuid import UUID
 
 import asyncpg
 
-from loyalty_points.events import emit
 from loyalty_points.holds import repository
 from loyalty_points.holds.errors import HoldNotFound, HoldSettled
 from loyalty_points.holds.schemas import Hold, HoldCreate
 from loyalty_points.ledger import repository as ledger
 from loyalty_points.redemptions import repository as redemptions
 from loyalty_points.redemptions.idempotency import request_hash, stored_or_locked
+from loyalty_points.redemptions.service import emit_redeemed
 from loyalty_shared.db import Connection
-from loyalty_shared.events.loyalty import PointsRedeemedV1
 
 
 def view(row: asyncpg.Record) -> Hold:
@@ -33,12 +32,13 @@ def view(row: asyncpg.Record) -> Hold:
 async def reserve(
     conn: Connection, *, member_id: str, key: str, request: HoldCreate, actor: str
 ) -> Hold:
+    digest = request_hash(request)
     stored = await stored_or_locked(
         conn,
         kind="hold",
         member_id=member_id,
         key=key,
-        request=request,
+        digest=digest,
         points=request.points,
         find=repository.by_key,
     )
@@ -49,7 +49,7 @@ async def reserve(
         hold_id=uuid.uuid4(),
         member_id=member_id,
         key=key,
-        request_hash=request_hash(request),
+        request_hash=digest,
         points=request.points,
         reference=request.reference,
         ttl_seconds=request.ttl_seconds,
@@ -116,17 +116,7 @@ async def commit(conn: Connection, *, member_id: str, hold_id: UUID, actor: str)
     row = await repository.settle(
         conn, hold_id, status="committed", actor=actor, redemption_id=redemption["id"]
     )
-    await emit(
-        conn,
-        PointsRedeemedV1(
-            member_id=member_id,
-            redemption_id=str(redemption["id"]),
-            points=row["points"],
-            reward=row["reference"],
-            status="completed",
-            causation_id=str(redemption["id"]),
-        ),
-    )
+    await emit_redeemed(conn, redemption, status="completed")
     return view(row)
 
 

@@ -39,14 +39,14 @@ async def stored_or_locked(
     kind: SpendKind,
     member_id: str,
     key: str,
-    request: BaseModel,
+    digest: str,
     points: int,
     find: FindByKey,
 ) -> asyncpg.Record | None:
-    """The row stored under `key` for this same body; or, with none, None once the account is
-    locked for this transaction and holds `points` available. A refusal is stored too: the
-    same key and body are refused again (409), whatever the balance has become since."""
-    digest = request_hash(request)
+    """The row stored under `key` for this same body (`digest`, its `request_hash`); or, with
+    none, None once the account is locked for this transaction and holds `points` available. A
+    refusal is stored too: the same key and body are refused again (409), whatever the balance
+    has become since."""
     if (row := await _stored(conn, kind, member_id, key, digest, find)) is not None:
         return row
     available = await ledger.lock_account(conn, member_id)

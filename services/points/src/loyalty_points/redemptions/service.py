@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -38,12 +39,13 @@ def _view(row: asyncpg.Record) -> Redemption:
 async def redeem(
     conn: Connection, *, member_id: str, key: str, request: RedemptionCreate, actor: str
 ) -> Redemption:
+    digest = request_hash(request)
     stored = await stored_or_locked(
         conn,
         kind="redemption",
         member_id=member_id,
         key=key,
-        request=request,
+        digest=digest,
         points=request.points,
         find=repository.by_key,
     )
@@ -55,7 +57,7 @@ async def redeem(
         redemption_id=redemption_id,
         member_id=member_id,
         key=key,
-        request_hash=request_hash(request),
+        request_hash=digest,
         points=request.points,
         reward=request.reward,
     )
@@ -78,17 +80,7 @@ async def redeem(
         log.error(
             "lots hold less than available", member_id=member_id, short=request.points - taken
         )
-    await emit(
-        conn,
-        PointsRedeemedV1(
-            member_id=member_id,
-            redemption_id=str(redemption_id),
-            points=request.points,
-            reward=request.reward,
-            status="completed",
-            causation_id=str(redemption_id),
-        ),
-    )
+    await emit_redeemed(conn, row, status="completed")
     return _view(row)
 
 
@@ -116,15 +108,24 @@ async def cancel(
         ),
     )
     row = await repository.mark_cancelled(conn, redemption_id, actor)
+    await emit_redeemed(conn, row, status="cancelled")
+    return _view(row)
+
+
+async def emit_redeemed(
+    conn: Connection, redemption: asyncpg.Record, *, status: Literal["completed", "cancelled"]
+) -> None:
+    """`points.redeemed` for a redemption row: once when it completes (from a request or a
+    committed hold) and once more if it is cancelled, each with its own derived id."""
+    redemption_id = str(redemption["id"])
     await emit(
         conn,
         PointsRedeemedV1(
-            member_id=member_id,
-            redemption_id=str(redemption_id),
-            points=row["points"],
-            reward=row["reward"],
-            status="cancelled",
-            causation_id=f"{redemption_id}:cancelled",
+            member_id=redemption["member_id"],
+            redemption_id=redemption_id,
+            points=redemption["points"],
+            reward=redemption["reward"],
+            status=status,
+            causation_id=redemption_id if status == "completed" else f"{redemption_id}:{status}",
         ),
     )
-    return _view(row)
