@@ -23,6 +23,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import ValidationError
 
 from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.db.inbox_retention import InboxRetention
 from loyalty_shared.db.migrations import MigrationError, migrate
 from loyalty_shared.db.pool import create_pool
 from loyalty_shared.db.relay import OutboxRelay
@@ -95,6 +96,15 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 )
                 await consumer.start()
                 app.state.consumer = loops["consumer"] = consumer
+                retention = InboxRetention(
+                    service=spec.name,
+                    pool=pool,
+                    days=settings.inbox_retention_days,
+                    interval_s=settings.inbox_retention_interval_s,
+                )
+                await retention.start()
+                extras.append(retention)
+                loops["inbox-retention"] = retention
             for name, build in spec.loops.items():
                 loop = build(pool)
                 await loop.start()

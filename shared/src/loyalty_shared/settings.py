@@ -55,6 +55,11 @@ class ServiceSettings(BaseSettings):
     relay_batch: int = Field(500, ge=1, le=10_000)
     relay_idle_sleep_s: float = Field(0.05, gt=0, le=5)
 
+    #: Inbox claims older than this are forgotten (db/inbox_retention.py): keep it well above the
+    #: retention of every topic the service reads, dead-letter topics included.
+    inbox_retention_days: int = Field(90, ge=1)
+    inbox_retention_interval_s: float = Field(3600, gt=0)
+
     # Each service names its database and port after itself (LOYALTY_POINTS_DATABASE_URL,
     # LOYALTY_POINTS_PORT): one service never picks up another's database by accident.
     @property

@@ -43,3 +43,22 @@ async def release(conn: Connection, consumer: str, event_id: str) -> None:
     await conn.execute(
         "DELETE FROM processed_event WHERE consumer = $1 AND event_id = $2", consumer, event_id
     )
+
+
+async def forget_older_than(conn: Connection, *, days: int, limit: int) -> int:
+    """Forget up to `limit` claims older than `days`; returns how many. Rows another replica is
+    deleting right now are skipped, not waited for."""
+    deleted: str = await conn.execute(
+        """
+        DELETE FROM processed_event
+        WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM processed_event
+            WHERE processed_at < now() - make_interval(days => $1)
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        ))
+        """,
+        days,
+        limit,
+    )
+    return int(deleted.split()[-1])

@@ -1,0 +1,52 @@
+"""The inbox forgets what it no longer needs: a claim older than `LOYALTY_INBOX_RETENTION_DAYS`.
+
+An event id is only looked up when the same event comes again, which happens while its record is
+still on Kafka (a redelivery after a crash or a rebalance, a replayed batch, `loyalty dlq replay`
+within the dead-letter topic's retention). The topics keep records 7 days and the dead-letter
+topics 30 (deploy/base/kafka/topics.yaml), so the default of 90 days forgets nothing that can
+still come back, and `processed_event` stops growing with every event ever applied. Natural keys
+stay as a second guard where they exist (an order is credited once, a refund id counts once).
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.db import inbox
+from loyalty_shared.db.errors import is_transient
+from loyalty_shared.observability.logging import get_logger
+
+log = get_logger(__name__)
+
+BATCH = 10_000
+
+
+async def forget_old_claims(pool: asyncpg.Pool, *, days: int) -> int:
+    """Every claim older than `days`, in batches of their own short transactions."""
+    forgotten = 0
+    while True:
+        async with pool.acquire() as conn:
+            deleted = await inbox.forget_older_than(conn, days=days, limit=BATCH)
+        forgotten += deleted
+        if deleted < BATCH:
+            return forgotten
+
+
+class InboxRetention(BackgroundLoop):
+    def __init__(self, *, service: str, pool: asyncpg.Pool, days: int, interval_s: float) -> None:
+        super().__init__(name=f"{service}-inbox-retention", stop_timeout_s=10)
+        self._pool = pool
+        self._days = days
+        self._interval_s = interval_s
+
+    async def _run(self) -> None:
+        while not await self._stop_within(self._interval_s):
+            try:
+                forgotten = await forget_old_claims(self._pool, days=self._days)
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception("inbox retention failed", error=repr(exc))
+                continue
+            if forgotten:
+                log.info("inbox claims forgotten", forgotten=forgotten, older_than_days=self._days)
