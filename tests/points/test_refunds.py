@@ -127,3 +127,34 @@ async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wa
     [dead] = await read_all(broker.bootstrap, f"{COMMERCE_PURCHASES}.dlq", expect=1)
     assert dict(dead.headers)["error.code"] == b"unknown-order"
     assert dead.value == encode(orphan)
+
+
+async def test_a_refund_parked_while_its_purchase_was_being_credited_is_applied_by_the_jobs(
+    points_app: Any, points_api: httpx.AsyncClient, broker: Any
+) -> None:
+    # The race: the refund was judged by one consumer while another credited its purchase, so
+    # it was parked where the purchase's own look for parked refunds could not see it.
+    await publish_events(
+        broker.bootstrap,
+        COMMERCE_PURCHASES,
+        [purchase("m-6006", "200.00", days_ago=30, order_id="o-6006")],
+    )
+    await eventually(lambda: balance_of(points_api, "m-6006"), lambda b: b["available"] == 200)
+    late = refund("m-6006", "o-6006", "50.00", "r-9")
+    pool = points_app.state.pool
+    await pool.execute(
+        """
+        INSERT INTO parked_refund (event_id, order_id, topic, message_key, payload)
+        VALUES ($1, 'o-6006', $2, 'm-6006', $3)
+        """,
+        late["id"],
+        COMMERCE_PURCHASES,
+        encode(late),
+    )
+
+    done = await run_due(pool)
+
+    assert done["apply_refunds_parked_in_a_race"] == 1
+    body = await balance_of(points_api, "m-6006")
+    assert (body["available"], body["lifetime_earned"]) == (150, 150)
+    assert await pool.fetchval("SELECT count(*) FROM parked_refund") == 0

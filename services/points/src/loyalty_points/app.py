@@ -53,6 +53,7 @@ def create_app(settings: PointsSettings) -> FastAPI:
                 pool=pool,
                 interval_s=settings.points_jobs_interval_s,
                 parked_refund_max_age=timedelta(days=settings.points_parked_refund_max_age_days),
+                refund_policy=program.earning.refund_policy,
             )
         },
         routes={

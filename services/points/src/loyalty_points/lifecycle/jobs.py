@@ -17,12 +17,13 @@ import asyncpg
 from loyalty_points.events import emit
 from loyalty_points.holds.service import release_expired
 from loyalty_points.lifecycle import repository
-from loyalty_points.refunds.handlers import dead_letter_stale_parked
+from loyalty_points.refunds import handlers as refunds
 from loyalty_shared.background import BackgroundLoop
 from loyalty_shared.db import Connection
 from loyalty_shared.db.errors import is_transient
 from loyalty_shared.events.loyalty import PointsExpiredV1, PointsExpiringV1, PointsMaturedV1
 from loyalty_shared.observability.logging import get_logger
+from loyalty_shared.program.schema import RefundPolicy
 
 log = get_logger(__name__)
 
@@ -94,9 +95,16 @@ Job = Callable[[Connection, datetime], Awaitable[int]]
 JOBS: tuple[Job, ...] = (mature, expire_holds, expire, warn)
 
 
+def _refunds_parked_in_a_race(policy: RefundPolicy) -> Job:
+    async def apply_refunds_parked_in_a_race(conn: Connection, now: datetime) -> int:
+        return await refunds.apply_refunds_parked_in_a_race(conn, policy, limit=BATCH)
+
+    return apply_refunds_parked_in_a_race
+
+
 def _stale_refunds(max_age: timedelta) -> Job:
     async def dead_letter_stale_refunds(conn: Connection, now: datetime) -> int:
-        return await dead_letter_stale_parked(conn, before=now - max_age, limit=BATCH)
+        return await refunds.dead_letter_stale_parked(conn, before=now - max_age, limit=BATCH)
 
     return dead_letter_stale_refunds
 
@@ -106,10 +114,13 @@ async def run_due(
     now: datetime | None = None,
     *,
     parked_refund_max_age: timedelta = PARKED_REFUND_MAX_AGE,
+    refund_policy: RefundPolicy = "proportional",
 ) -> dict[str, int]:
-    """Run every job until nothing is due; returns how many lots each handled."""
+    """Run every job until nothing is due; returns how many lots each handled. Parked refunds
+    whose purchase is credited are applied before the others are judged stale."""
     done: dict[str, int] = {}
-    for job in (*JOBS, _stale_refunds(parked_refund_max_age)):
+    parked = (_refunds_parked_in_a_race(refund_policy), _stale_refunds(parked_refund_max_age))
+    for job in (*JOBS, *parked):
         done[job.__name__] = 0
         while True:
             async with pool.acquire() as conn, conn.transaction():
@@ -122,17 +133,27 @@ async def run_due(
 
 class LifecycleJobs(BackgroundLoop):
     def __init__(
-        self, *, pool: asyncpg.Pool, interval_s: float, parked_refund_max_age: timedelta
+        self,
+        *,
+        pool: asyncpg.Pool,
+        interval_s: float,
+        parked_refund_max_age: timedelta,
+        refund_policy: RefundPolicy,
     ) -> None:
         super().__init__(name="points-lifecycle-jobs", stop_timeout_s=10)
         self._pool = pool
         self._interval_s = interval_s
         self._parked_refund_max_age = parked_refund_max_age
+        self._refund_policy = refund_policy
 
     async def _run(self) -> None:
         while not await self._stop_within(self._interval_s):
             try:
-                done = await run_due(self._pool, parked_refund_max_age=self._parked_refund_max_age)
+                done = await run_due(
+                    self._pool,
+                    parked_refund_max_age=self._parked_refund_max_age,
+                    refund_policy=self._refund_policy,
+                )
             except Exception as exc:
                 if not is_transient(exc):
                     log.exception("points lifecycle jobs failed", error=repr(exc))

@@ -218,6 +218,23 @@ async def apply_parked_refunds(
             await _refuse_parked(conn, row, error)
 
 
+async def apply_refunds_parked_in_a_race(
+    conn: Connection, policy: RefundPolicy, *, limit: int
+) -> int:
+    """Refunds parked for orders that are credited now, applied (the scheduled jobs run this).
+
+    A refund naming another member's order, or any refund on another partition than its purchase,
+    is judged by another consumer than the purchase. When both run at once neither sees the
+    other's uncommitted rows: the refund is parked just as its purchase is credited, and the
+    purchase's look for parked refunds finds none. Locking every credited order in the crediting
+    transaction would close that window at a cost on every purchase (and a batch's thousands of
+    advisory locks can exhaust PostgreSQL's lock table); instead the next run of the jobs takes
+    such refunds out of the park, at most an interval of the jobs later."""
+    order_ids = await repository.parked_for_known_orders(conn, limit=limit)
+    await apply_parked_refunds(conn, order_ids, policy)
+    return len(order_ids)
+
+
 async def dead_letter_stale_parked(conn: Connection, *, before: datetime, limit: int) -> int:
     """Refunds that waited for their purchase since before `before` go to the dead-letter topic
     as `unknown-order`: the order never reached this service."""

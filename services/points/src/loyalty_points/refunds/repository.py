@@ -128,3 +128,16 @@ async def unpark_stale(conn: Connection, *, before: datetime, limit: int) -> lis
         limit,
     )
     return rows
+
+
+async def parked_for_known_orders(conn: Connection, *, limit: int) -> list[str]:
+    """Orders credited by now that still have refunds parked: the purchase was being credited by
+    another consumer while the refund was judged, so neither saw the other's rows."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT p.order_id FROM parked_refund p JOIN purchase USING (order_id)
+        ORDER BY p.order_id LIMIT $1
+        """,
+        limit,
+    )
+    return [row["order_id"] for row in rows]
