@@ -70,7 +70,7 @@ def test_a_slow_rise_under_the_limit_is_bounded() -> None:
 
 def test_the_limit_is_the_callers() -> None:
     slow = series(lambda t: 100.0 + 20.0 * t / 3600)
-    assert judge(slow, MemoryRule(limit_mib_per_hour=10)) is Verdict.GROWING
+    assert judge(slow, MemoryRule(limit_mib_per_hour=10, noise_mib=0.5)) is Verdict.GROWING
 
 
 def test_a_cache_that_fills_then_levels_off_is_bounded() -> None:
@@ -179,3 +179,17 @@ def test_bounded_memory_stays_bounded_however_far_behind() -> None:
     assert (
         judge_memory(flat, warmup_s=WARMUP_S, load_end_s=LOAD_S, lag=lag).verdict is Verdict.BOUNDED
     )
+
+
+def test_one_small_step_in_a_short_run_is_noise_not_a_leak() -> None:
+    # half a minute: a 0.4 MiB step 6 s before the end is a steep slope, but only 0.4 MiB
+    step = [(float(t), int((97.0 if t < 24 else 97.4) * MIB)) for t in range(31)]
+    judgement = judge_memory(step, warmup_s=6, load_end_s=30)
+    assert judgement.second_half_mib_per_hour > MemoryRule().limit_mib_per_hour
+    assert judgement.verdict is Verdict.BOUNDED
+    assert "noise floor" in judgement.reason
+
+
+def test_a_big_leak_shows_even_in_a_short_run() -> None:
+    leak = [(float(t), int((100.0 + t * 0.5) * MIB)) for t in range(31)]  # 1.8 GiB/h
+    assert judge_memory(leak, warmup_s=6, load_end_s=30).verdict is Verdict.GROWING

@@ -2,7 +2,9 @@
 
 Memory: a service leaks when, after the warm-up, its resident memory still rises in the second
 half of the load faster than `MemoryRule.limit_mib_per_hour` and is not slowing down (the second
-half's slope is more than `MemoryRule.slowdown` times the first half's). Caches that fill and
+half's slope is more than `MemoryRule.slowdown` times the first half's) and has risen by more
+than `MemoryRule.noise_mib` over that half (one step of memory over a short run is no trend).
+Caches that fill and
 level off rise in the first half and flatten in the second: they pass. Slopes are Theil-Sen
 estimates (the median of the slopes between every pair of samples), so one garbage-collection
 spike or a page returned to the system at the edge of a half does not decide the verdict.
@@ -42,6 +44,10 @@ class MemoryRule:
     slowdown: float = 0.5
     #: samples each half needs for a verdict
     min_samples: int = 5
+    #: MiB the second half must rise by over its length, whatever its slope: memory moves in
+    #: steps (an allocator arena, a batch's buffers), and over a short run one step of a few
+    #: hundred KiB is a steep slope
+    noise_mib: float = 2.0
     #: records per second the lag may rise by in the second half before the service counts as
     #: falling behind (1 % of the default 200 events/s)
     behind_lag_per_s: float = 2.0
@@ -100,6 +106,7 @@ def judge_memory(
     per_hour = 3600.0
     slope1 = theil_sen_slope(first) * per_hour
     slope2 = theil_sen_slope(second) * per_hour
+    rise_mib = slope2 * (load_end_s - middle) / per_hour
     behind = theil_sen_slope(
         [(t, float(n)) for t, n in lag if middle <= t <= load_end_s and t >= warmup_s]
     )
@@ -109,6 +116,12 @@ def judge_memory(
             f"{rule.min_samples} per half needed"
         )
         return MemoryJudgement(Verdict.NOT_JUDGED, start, warm, end, slope1, slope2, reason, behind)
+    if rise_mib <= rule.noise_mib:
+        reason = (
+            f"second half {slope2:.0f} MiB/h, {rise_mib:.1f} MiB over the half "
+            f"(noise floor {rule.noise_mib:g} MiB, limit {rule.limit_mib_per_hour:.0f} MiB/h)"
+        )
+        return MemoryJudgement(Verdict.BOUNDED, start, warm, end, slope1, slope2, reason, behind)
     if slope2 > rule.limit_mib_per_hour and behind > rule.behind_lag_per_s:
         reason = (
             f"second half rises {slope2:.0f} MiB/h (limit {rule.limit_mib_per_hour:.0f}) while "
