@@ -31,7 +31,9 @@ def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer
         **_common(settings, client_id),
         acks="all",
         enable_idempotence=settings.kafka_idempotent_producer,
-        linger_ms=5,
+        # The relay hands the producer a whole outbox batch at once: waiting for more to come
+        # would only delay every event (5 ms was a tenth of the median latency).
+        linger_ms=1,
         request_timeout_ms=15_000,
     )
 
