@@ -1,7 +1,7 @@
 """`loyalty soak` for half a minute against the real platform: it passes, writes its figures and
-says how to run it again. About 50 s on a quiet machine (platform start, load, drain), more when
-the machine is busy: left out of `make test` like the chaos smoke run
-(`.venv/bin/pytest -m chaos tests/soak`)."""
+says how to run it again (or says it could not judge a service that fell behind). About 50 s on
+a quiet machine (platform start, load, drain), more when the machine is busy: left out of
+`make test` like the chaos smoke run (`.venv/bin/pytest -m chaos tests/soak`)."""
 
 from __future__ import annotations
 
@@ -37,8 +37,9 @@ def test_half_a_minute_of_soak_passes_and_writes_its_figures(tmp_path: Path) -> 
         check=False,
     )
     output = result.stdout[-4000:] + result.stderr[-4000:]
-    assert result.returncode == 0, output
-    assert "soak passed" in result.stdout, output
+    # 3: inconclusive, a service fell behind (the machine was busy); 1 would be a leak or no drain
+    assert result.returncode in (0, 3), output
+    assert "soak passed" in result.stdout or "soak INCONCLUSIVE" in result.stdout, output
     assert "--minutes 0.5 --rate 200 --http-rate 20 --seed 7 --interval 1" in result.stdout
     (run,) = tmp_path.iterdir()
     assert (run / "soak.png").stat().st_size > 10_000
@@ -52,5 +53,5 @@ def test_half_a_minute_of_soak_passes_and_writes_its_figures(tmp_path: Path) -> 
     assert int(load[-1]["published"]) > 4000
     with (run / "summary.csv").open() as rows:
         summary = list(csv.DictReader(rows))
-    assert {row["memory_verdict"] for row in summary} == {"bounded"}
+    assert {row["memory_verdict"] for row in summary} <= {"bounded", "inconclusive"}
     assert all(row["drain_s"] != "" for row in summary)

@@ -423,7 +423,7 @@ def report(result: SoakResult, config: SoakConfig, png: Path | None, console: Co
         wide = console if console.width >= 120 else Console(width=120, file=console.file)
         wide.print(summary_table(result))
         for service, m in result.memory.items():
-            console.print(f"  {service}: {m.reason}", markup=False)
+            console.print(f"  {service}: {m.reason}", markup=False, soft_wrap=True)
     rate = result.published / result.load_s if result.load_s else 0.0
     console.print(
         f"published {result.published} events in {result.load_s:.0f}s ({rate:.0f}/s): "
@@ -445,11 +445,13 @@ def report(result: SoakResult, config: SoakConfig, png: Path | None, console: Co
         console.print(f"[red]drain: {drain.reason}[/]")
     if result.failure:
         console.print(f"[red]run failed: {result.failure}[/]", soft_wrap=True)
-    console.print(f"figures: {result.out_dir}/samples.csv, summary.csv", markup=False)
+    console.print(
+        f"figures: {result.out_dir}/samples.csv, summary.csv", markup=False, soft_wrap=True
+    )
     if png is not None:
-        console.print(f"plot: {png}", markup=False)
-    console.print(f"reproduce: {config.reproduce()}", markup=False)
-    console.print(f"soak {result.outcome}", markup=False)
+        console.print(f"plot: {png}", markup=False, soft_wrap=True)
+    console.print(f"reproduce: {config.reproduce()}", markup=False, soft_wrap=True)
+    console.print(f"soak {result.outcome}", markup=False, soft_wrap=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:
