@@ -36,7 +36,7 @@ async def list_notifications(
     rows = await repository.page(
         conn,
         member_id,
-        before=int(cursor) if cursor else None,
+        before=_before(cursor),
         limit=limit + 1,
         staff_triggers=[] if principal.is_admin else sorted(STAFF_TRIGGERS),
     )
@@ -59,3 +59,12 @@ async def list_notifications(
     ]
     more = len(rows) > limit
     return NotificationPage(items=items, next_cursor=str(rows[limit - 1]["seq"]) if more else None)
+
+
+#: The largest id a bigint holds: a 19-digit cursor above it means "older than everything", not
+#: a value the database refuses (a 500; found by the fuzz tests).
+_MAX_ID = 2**63 - 1
+
+
+def _before(cursor: str | None) -> int | None:
+    return min(int(cursor), _MAX_ID) if cursor else None

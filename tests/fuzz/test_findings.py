@@ -1,0 +1,66 @@
+"""What the fuzz tests found, each kept as the scenario it is, so it stays fixed whatever the
+budget draws."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.security.conftest import SERVICES, RunningService
+from tests.security.endpoints import ADMIN
+from tests.support.tokens import bearer
+
+MEMBER = "m-fuzz-cursor"
+#: 19 digits, as the cursor's pattern allows, and past the largest bigint (2**63 - 1).
+PAST_EVERY_ID = "9300000000000000000"
+
+
+async def test_a_ledger_cursor_past_the_largest_id_pages_from_the_newest_entry_not_a_500(
+    running_services: dict[str, RunningService],
+) -> None:
+    points = running_services["points"].api
+    admin = bearer(ADMIN, admin=True)
+    credited = await points.post(
+        f"/v1/members/{MEMBER}/adjustments", json={"points": 7, "reason": "goodwill"}, headers=admin
+    )
+    assert credited.status_code == 201, credited.text
+
+    page = await points.get(
+        f"/v1/members/{MEMBER}/points/transactions",
+        params={"cursor": PAST_EVERY_ID},
+        headers=admin,
+    )
+
+    assert page.status_code == 200, page.text
+    assert [entry["points"] for entry in page.json()["items"]] == [7]
+
+
+@pytest.mark.parametrize("cursor", [PAST_EVERY_ID, "9999999999999999999"])
+async def test_a_notification_history_cursor_past_the_largest_id_is_an_empty_page_not_a_500(
+    running_services: dict[str, RunningService], cursor: str
+) -> None:
+    notifications = running_services["notifications"].api
+    page = await notifications.get(
+        f"/v1/members/{MEMBER}/notifications",
+        params={"cursor": cursor},
+        headers=bearer(ADMIN, admin=True),
+    )
+
+    assert page.status_code == 200, page.text
+    assert page.json() == {"items": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_with_a_body_documents_the_400_and_413_answered_before_it_runs(
+    running_services: dict[str, RunningService], service: str
+) -> None:
+    document = running_services[service].app.openapi()
+    with_body = {
+        f"{method.upper()} {route}": set(operation["responses"])
+        for route, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    }
+    assert with_body, f"{service} takes no body?"
+    assert {op: {"400", "413"} <= answers for op, answers in with_body.items()} == dict.fromkeys(
+        with_body, True
+    )
