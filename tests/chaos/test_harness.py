@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from loyalty_devkit.chaos.cluster import Cluster, Replica
-from loyalty_devkit.chaos.driver import left_parked
+from loyalty_devkit.chaos.driver import judged_again, left_parked
 from loyalty_devkit.chaos.http import Services
 
 
@@ -54,3 +54,15 @@ def test_parked_refunds_published_twice_are_a_finding_not_a_mismatch() -> None:
     assert not left_parked("member-mismatch", [once, twice, twice], [], parked=1)
     assert not left_parked("member-mismatch", [once], [twice], parked=1)
     assert not left_parked("duplicate-refund", [once], [], parked=1)
+
+
+def test_a_refused_parked_refund_read_again_is_a_finding_not_a_mismatch() -> None:
+    record, other = b'{"id": "e-1"}', b'{"id": "e-2"}'
+    # seed 201 (final run): points dead-lettered three refunds once from the park and once more
+    # when their records were read again: 186 positions for 184 copies, none missing
+    assert judged_again("member-mismatch", [], [], over=[record])
+    assert not judged_again("member-mismatch", [other], [], over=[record])
+    assert not judged_again("member-mismatch", [], [other], over=[record])
+    assert not judged_again("invalid-json", [], [], over=[record])
+    # a surplus is no longer taken for refunds left parked
+    assert not left_parked("member-mismatch", [], [], parked=0)

@@ -118,7 +118,18 @@ def left_parked(
     applied by the other consumer, it waits for the sweeper (unknown-order after days). No
     balance changes: a finding, not a mismatch. `missing` has one entry per published copy (a
     record published twice is missing twice) and `parked` counts distinct parked records."""
-    return code == "member-mismatch" and not extra and parked == len(set(missing))
+    return code == "member-mismatch" and bool(missing) and not extra and parked == len(set(missing))
+
+
+def judged_again(
+    code: str, missing: list[bytes], extra: list[bytes] | list[bytes | None], over: list[bytes]
+) -> bool:
+    """A surplus that is only records dead-lettered at more positions than they were published
+    (and nothing missing): a refund refused when its purchase came out of the park has its id
+    released from the inbox (so a corrected one under the same id applies), so the same record
+    read again after a kill or a rebalance is judged again and dead-lettered a second time (seed
+    201). Nothing applied, no balance changes: a finding, not a mismatch."""
+    return code in HANDLER_REFUSALS and bool(over) and not missing and not extra
 
 
 def _brief(values: list[bytes] | list[bytes | None]) -> str:
@@ -825,6 +836,9 @@ class Run:
         await consumer.start()
         positions: dict[tuple[str, str], set[tuple[str, ...]]] = defaultdict(set)
         values: dict[tuple[str, str], set[bytes | None]] = defaultdict(set)
+        where_of: dict[tuple[str, str], dict[bytes | None, set[tuple[str, ...]]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
         changed = 0
         try:
             idle = 0
@@ -842,6 +856,7 @@ class Run:
                         )
                         positions[key].add(where)
                         values[key].add(record.value)
+                        where_of[key][record.value].add(where)
                         if record.value not in published:
                             changed += 1
         finally:
@@ -865,8 +880,18 @@ class Run:
                     + (f" ({parked} of them still parked in {key[0]})" if parked else "")
                     + f"; unexpected {_brief(extra)}"
                 )
+                copies = expected_values.get(key, [])
+                over = [
+                    v for v in set(copies) if len(where_of[key].get(v, set())) > copies.count(v)
+                ]
                 if left_parked(key[1], missing, extra, parked):
                     self.report.findings.append(text)
+                elif judged_again(key[1], missing, extra, over):
+                    self.report.findings.append(
+                        f"{text}; dead-lettered at more positions than published (a refused "
+                        f"parked refund leaves the inbox, its record read again is refused "
+                        f"again): {_brief(over)}"
+                    )
                 else:
                     problems.append(text)
         if changed:
