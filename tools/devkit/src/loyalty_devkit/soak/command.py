@@ -429,6 +429,7 @@ def report(result: SoakResult, config: SoakConfig, png: Path | None, console: Co
         f"published {result.published} events in {result.load_s:.0f}s ({rate:.0f}/s): "
         + ", ".join(f"{k} {v}" for k, v in sorted(result.events.items())),
         markup=False,
+        soft_wrap=True,
     )
     if result.http:
         by_call: dict[str, list[str]] = {}
@@ -436,7 +437,9 @@ def report(result: SoakResult, config: SoakConfig, png: Path | None, console: Co
             by_call.setdefault(what, []).append(f"{status or 'no answer'}x{count}")
         calls = "; ".join(f"{what} {' '.join(v)}" for what, v in by_call.items())
         console.print(
-            f"HTTP: {calls}; {result.http_skipped} not sent (all slots busy)", markup=False
+            f"HTTP: {calls}; {result.http_skipped} not sent (all slots busy)",
+            markup=False,
+            soft_wrap=True,
         )
     drain = result.drain
     if drain.drained and drain.drain_s is not None:
