@@ -37,15 +37,21 @@ class Examples:
     events: int
     #: hostile HTTP bodies per service
     bodies: int
-    #: hostile records beside valid ones through the real broker, per service
+    #: batches of hostile records beside valid purchases through the real broker
+    record_batches: int
+    #: hostile records in each of those batches
     records: int
     #: seconds a single test may take (pytest-timeout)
     timeout_s: int
 
 
 EXAMPLES = {
-    "short": Examples(http=150, events=400, bodies=40, records=12, timeout_s=300),
-    "full": Examples(http=1500, events=5000, bodies=400, records=60, timeout_s=1800),
+    "short": Examples(
+        http=150, events=1000, bodies=40, record_batches=2, records=12, timeout_s=300
+    ),
+    "full": Examples(
+        http=1500, events=10_000, bodies=400, record_batches=8, records=40, timeout_s=1800
+    ),
 }[BUDGET]
 
 _SLOW_ON_PURPOSE = [

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.security.conftest import SERVICES, RunningService
 from tests.security.endpoints import ADMIN
+from tests.support.events import encode, purchase
+from tests.support.kafka import publish, read_all
 from tests.support.tokens import bearer
+from tests.support.waiting import eventually
 
 MEMBER = "m-fuzz-cursor"
+NUL_MEMBER = "m-fuzz-nul"
 #: 19 digits, as the cursor's pattern allows, and past the largest bigint (2**63 - 1).
 PAST_EVERY_ID = "9300000000000000000"
 
@@ -64,3 +69,40 @@ def test_every_operation_with_a_body_documents_the_400_and_413_answered_before_i
     assert {op: {"400", "413"} <= answers for op, answers in with_body.items()} == dict.fromkeys(
         with_body, True
     )
+
+
+@pytest.mark.parametrize(
+    ("where", "code"),
+    [("id", "not-a-cloudevent"), ("source", "not-a-cloudevent"), ("order_id", "invalid-data")],
+)
+async def test_an_event_with_a_nul_in_a_field_a_service_keeps_is_dead_lettered_and_stalls_nothing(
+    running_services: dict[str, RunningService], where: str, code: str
+) -> None:
+    """PostgreSQL stores no NUL in text: an event id holding one failed its whole batch (the inbox
+    keeps the id), retried for ever, and the purchases behind it on the partition waited."""
+    points = running_services["points"]
+    bootstrap = points.app.state.settings.kafka_bootstrap
+    member = f"{NUL_MEMBER}-{where}"
+    poisoned = purchase(member, "10.00", days_ago=30)
+    if where == "order_id":
+        poisoned["data"]["order_id"] = "o-\x00-1"
+    else:
+        poisoned[where] += "\x00"
+    behind = purchase(member, "10.00", days_ago=30)
+    key = member.encode()
+    await publish(bootstrap, COMMERCE_PURCHASES, [(key, encode(poisoned)), (key, encode(behind))])
+
+    await eventually(
+        lambda: points.api.get(f"/v1/members/{member}/points", headers=bearer(ADMIN, admin=True)),
+        lambda r: r.status_code == 200 and r.json()["lifetime_earned"] == 10,
+        timeout_s=30,
+    )
+    dead = [
+        r
+        for r in await read_all(bootstrap, f"{COMMERCE_PURCHASES}.dlq", expect=10**9, timeout_s=3)
+        if r.key == key
+    ]
+    assert [(r.value, dict(r.headers)["error.code"]) for r in dead] == [
+        (encode(poisoned), code.encode())
+    ]
+    assert b"NUL" in dict(dead[0].headers)["error.detail"]

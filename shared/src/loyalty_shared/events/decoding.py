@@ -55,6 +55,26 @@ def _summarise(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+#: A NUL can only reach a JSON string escaped; PostgreSQL stores it in no text or JSON column, so
+#: an event holding one in a field a service keeps would fail its batch (the inbox stores the id).
+_ESCAPED_NUL = b"\\u0000"
+
+
+def _nul_in(envelope: CloudEvent, data: BaseModel) -> str | None:
+    """Where the first NUL is among the fields the platform reads (unknown ones are ignored)."""
+    known = envelope.model_dump(exclude={"data"})
+    stack: list[tuple[str, Any]] = [*known.items(), *(("data", data.model_dump()),)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return where
+        if isinstance(value, dict):
+            stack += [(f"{where}.{k}", v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{where}.{i}", v) for i, v in enumerate(value)]
+    return None
+
+
 def decode_event(
     value: bytes | None, models: Mapping[str, type[BaseModel]]
 ) -> Decoded | UnknownType:
@@ -78,6 +98,11 @@ def decode_event(
         data = model.model_validate(envelope.data)
     except ValidationError as exc:
         raise InvalidEvent("invalid-data", _summarise(exc)) from None
+    if _ESCAPED_NUL in value:  # cheap: only then is any text looked at
+        where = _nul_in(envelope, data)
+        if where is not None:
+            code = "invalid-data" if where.startswith("data.") else "not-a-cloudevent"
+            raise InvalidEvent(code, f"{where}: text must not hold a NUL character (\\u0000)")
     member_id = getattr(data, "member_id", None)
     if member_id is not None and envelope.subject != member_id:
         raise InvalidEvent(
