@@ -14,6 +14,7 @@ from loyalty_feedback.insight.jobs import InsightJobs
 from loyalty_feedback.invitations.jobs import SurveyJobs
 from loyalty_feedback.purchases.handlers import (
     PARKING,
+    known_orders,
     on_refunds,
     on_tier_changes,
     purchases_handler,
@@ -61,9 +62,14 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
             "insight": lambda pool: InsightJobs(
                 pool=pool, program=program, interval_s=settings.feedback_insight_interval_s
             ),
-            # refunds whose purchase never came: dead-lettered as unknown-order after the wait
+            # refunds parked while their purchase was being recorded: applied; refunds whose
+            # purchase never came: dead-lettered as unknown-order after the wait
             "parking": lambda pool: ParkingSweeper(
-                pool=pool, parking=PARKING, max_age=parked_refund_max_age
+                pool=pool,
+                parking=PARKING,
+                max_age=parked_refund_max_age,
+                known=known_orders,
+                handler=on_refunds,
             ),
         },
     )

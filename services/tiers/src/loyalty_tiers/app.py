@@ -15,7 +15,12 @@ from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
 from loyalty_tiers.evaluation.jobs import Evaluation
 from loyalty_tiers.settings import TiersSettings
-from loyalty_tiers.spend.handlers import PARKING, purchases_handler, refunds_handler
+from loyalty_tiers.spend.handlers import (
+    PARKING,
+    known_orders,
+    purchases_handler,
+    refunds_handler,
+)
 from loyalty_tiers.status.endpoints import router as status_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -44,9 +49,14 @@ def create_app(settings: TiersSettings) -> FastAPI:
             "evaluation": lambda pool: Evaluation(
                 pool=pool, program=program, interval_s=settings.tiers_evaluation_interval_s
             ),
-            # refunds whose purchase never came: dead-lettered as unknown-order after the wait
+            # refunds parked while their purchase was being recorded: applied; refunds whose
+            # purchase never came: dead-lettered as unknown-order after the wait
             "parking": lambda pool: ParkingSweeper(
-                pool=pool, parking=PARKING, max_age=parked_refund_max_age
+                pool=pool,
+                parking=PARKING,
+                max_age=parked_refund_max_age,
+                known=known_orders,
+                handler=refunds_handler(program),
             ),
         },
     )

@@ -10,12 +10,14 @@ released, so a corrected event under the same id applies. A record that waited l
 service allows is dead-lettered by `sweep` (a `ParkingSweeper` runs it) with the reason the
 service gives (`unknown-order` for a refund).
 
-What a record is judged against and the record's parking, and the recording of its key and the
-unparking, run in two transactions that may be on two consumers at once (a refund naming another
-member's order is on another partition than the purchase): neither sees the other's uncommitted
-rows, so a record parked just as its key was recorded would wait for the sweeper. Both hold the
-key's lock (`hold`, taken by `unpark` itself and by the handler before it looks the key up), so
-one waits for the other's commit and then sees its rows.
+The judging and parking of a record, and the recording of its key and the unparking, run in two
+transactions that may be on two consumers at once (a refund naming another member's order is on
+another partition than the purchase): neither sees the other's uncommitted rows, so a record can
+be parked just as its key is recorded, where that unparking does not see it. The sweep takes such
+records out of the park (`unpark_known`, with the service's own lookup of which keys it knows) at
+its next run, seconds later. Locking every key the purchases' transaction records would close the
+window at once, but a batch of 2,000 purchases would take 2,000 advisory locks, and a few such
+batches at once exhaust PostgreSQL's lock table (`max_locks_per_transaction` times connections).
 
 A parked record is kept as read off Kafka (topic, key, value, headers): its dead letter is the
 original record, with no `error.partition`/`error.offset` since it was not refused as read.
@@ -24,7 +26,7 @@ Everything runs in the caller's transaction. The table is `parked_record` (db/mi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -48,8 +50,9 @@ from loyalty_shared.observability.logging import get_logger
 
 log = get_logger(__name__)
 
-#: How often a `ParkingSweeper` looks for records that waited too long: the wait is days.
-SWEEP_INTERVAL_S = 600.0
+#: How often a `ParkingSweeper` applies records whose key is known by now and dead-letters those
+#: that waited too long (the wait is days; a record parked in a race waits until this run).
+SWEEP_INTERVAL_S = 30.0
 SWEEP_BATCH = 500
 
 _COLUMNS = """event_id, key, topic, message_key, payload, header_names, header_values,
@@ -73,6 +76,8 @@ class ParkedRecord:
 
 #: The reason a record that waited too long is refused, from the record.
 StaleError = Callable[[ParkedRecord], InvalidEvent]
+#: Which of these keys the service knows by now (the orders it has recorded).
+KnownKeys = Callable[[Connection, Sequence[str]], Awaitable[Collection[str]]]
 
 
 def _parked(row: asyncpg.Record) -> ParkedRecord:
@@ -128,28 +133,11 @@ class Parking:
             rows,
         )
 
-    async def hold(self, conn: Connection, keys: Sequence[str]) -> None:
-        """Hold these keys' locks until the transaction ends (in key order, so two transactions
-        holding several wait for each other rather than cross). A handler takes them before it
-        looks up what the keys name, to judge or park its records; `unpark` takes them before it
-        looks for the records parked under them."""
-        distinct = sorted(set(keys))
-        if distinct:
-            await conn.execute(
-                """
-                SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || k, 0))
-                FROM unnest($2::text[]) WITH ORDINALITY AS u(k, n) ORDER BY n
-                """,
-                self.service,
-                distinct,
-            )
-
     async def unpark(self, conn: Connection, keys: Sequence[str], handler: BatchHandler) -> int:
         """Apply the records parked under these keys with `handler`, in arrival order, and
         dead-letter what it refuses; returns how many records were taken out of the park."""
         if not keys:
             return 0
-        await self.hold(conn, keys)
         rows = await conn.fetch(
             f"""
             DELETE FROM parked_record WHERE consumer = $1 AND key = ANY($2::text[])
@@ -172,6 +160,29 @@ class Parking:
             for refusal in await handler(conn, events):
                 await self._refuse(conn, by_id[refusal.event_id], refusal.error)
         return len(parked)
+
+    async def unpark_known(
+        self, conn: Connection, *, known: KnownKeys, handler: BatchHandler, after: str, limit: int
+    ) -> tuple[int, str | None]:
+        """Apply the records parked under keys the service knows by now, for up to `limit`
+        parked keys after `after` (in key order); returns how many records were applied or
+        refused and the last key looked at (None: no more keys)."""
+        keys = [
+            row["key"]
+            for row in await conn.fetch(
+                """
+                SELECT DISTINCT key FROM parked_record WHERE consumer = $1 AND key > $2
+                ORDER BY key LIMIT $3
+                """,
+                self.service,
+                after,
+                limit,
+            )
+        ]
+        if not keys:
+            return 0, None
+        found = await known(conn, keys)
+        return await self.unpark(conn, sorted(found), handler), keys[-1]
 
     async def dead_letter_stale(self, conn: Connection, *, before: datetime, limit: int) -> int:
         """Dead-letter up to `limit` records parked before `before`, oldest first (another
@@ -247,17 +258,30 @@ async def sweep(
     *,
     now: datetime,
     max_age: timedelta,
+    known: KnownKeys,
+    handler: BatchHandler,
     batch: int = SWEEP_BATCH,
-) -> int:
-    """Dead-letter every record parked more than `max_age` before `now`, a batch per
-    transaction; returns how many."""
-    total = 0
+) -> tuple[int, int]:
+    """Apply the records whose key is known by now (`handler` judges them as on arrival), then
+    dead-letter every record parked more than `max_age` before `now`, a batch per transaction;
+    returns how many of each."""
+    applied, after = 0, ""
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            done, last = await parking.unpark_known(
+                conn, known=known, handler=handler, after=after, limit=batch
+            )
+        applied += done
+        if last is None:
+            break
+        after = last
+    stale = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
             done = await parking.dead_letter_stale(conn, before=now - max_age, limit=batch)
-        total += done
+        stale += done
         if done < batch:
-            return total
+            return applied, stale
 
 
 def utc_now() -> datetime:
@@ -273,6 +297,8 @@ class ParkingSweeper(BackgroundLoop):
         pool: asyncpg.Pool,
         parking: Parking,
         max_age: timedelta,
+        known: KnownKeys,
+        handler: BatchHandler,
         interval_s: float = SWEEP_INTERVAL_S,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -280,18 +306,25 @@ class ParkingSweeper(BackgroundLoop):
         self._pool = pool
         self._parking = parking
         self._max_age = max_age
+        self._known = known
+        self._handler = handler
         self._interval_s = interval_s
         self._clock = clock
 
     async def _run(self) -> None:
         while not await self._stop_within(self._interval_s):
             try:
-                done = await sweep(
-                    self._pool, self._parking, now=self._clock(), max_age=self._max_age
+                applied, stale = await sweep(
+                    self._pool,
+                    self._parking,
+                    now=self._clock(),
+                    max_age=self._max_age,
+                    known=self._known,
+                    handler=self._handler,
                 )
             except Exception as exc:
                 if not is_transient(exc):
                     log.exception("parking sweep failed", error=repr(exc))
                 continue
-            if done:
-                log.info("parked records dead-lettered after the wait", records=done)
+            if applied or stale:
+                log.info("parking swept", applied_late=applied, dead_lettered=stale)

@@ -69,10 +69,13 @@ def purchases_handler(program: Program) -> BatchHandler:
     return on_purchases
 
 
+async def known_orders(conn: Connection, order_ids: Sequence[str]) -> set[str]:
+    """The orders recorded by now, for the parking sweep (a refund parked in a race)."""
+    return {order.order_id for order in await repository.orders_for_update(conn, order_ids)}
+
+
 async def on_refunds(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
     refunds = [_refund(e) for e in events]
-    # the purchase's transaction, if it is being recorded right now, first (parking)
-    await PARKING.hold(conn, [r.order_id for r in refunds])
     orders = await repository.orders_for_update(conn, [r.order_id for r in refunds])
     verdicts = judge_batch(
         events,
