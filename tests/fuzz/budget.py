@@ -46,9 +46,7 @@ class Examples:
 
 
 EXAMPLES = {
-    "short": Examples(
-        http=150, events=1000, bodies=40, record_batches=2, records=12, timeout_s=300
-    ),
+    "short": Examples(http=300, events=600, bodies=60, record_batches=2, records=12, timeout_s=300),
     "full": Examples(
         http=1500, events=10_000, bodies=400, record_batches=8, records=40, timeout_s=1800
     ),

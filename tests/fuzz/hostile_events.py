@@ -241,25 +241,39 @@ def _replace(value: Any, at: tuple[str | int, ...], new: Any, *, drop: bool = Fa
 
 
 @st.composite
-def mutated_event(draw: st.DrawFn, types: tuple[str, ...] = tuple(MODELS)) -> dict[str, Any]:
-    """A valid event with one to three of its fields (envelope or data) dropped or retyped."""
-    event = valid_event(draw(st.sampled_from(sorted(types)), label="type"))
+def mutated(draw: st.DrawFn, value: Any) -> Any:
+    """`value` (a JSON document) with one to three of its fields dropped or retyped."""
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        paths = _paths(event)
+        paths = _paths(value)
         if not paths:
             break
         at = draw(st.sampled_from(paths), label="field")
         if draw(st.booleans()):
-            event = _replace(event, at, None, drop=True)
+            value = _replace(value, at, None, drop=True)
         else:
-            current: Any = event
+            current: Any = value
             for key in at:
                 current = current[key]
-            event = _replace(event, at, draw(_retyped(current), label="value"))
-    return event
+            value = _replace(value, at, draw(_retyped(current), label="value"))
+    return value
 
 
-def _deep(depth: int) -> bytes:
+def mutated_event(types: tuple[str, ...] = tuple(MODELS)) -> st.SearchStrategy[dict[str, Any]]:
+    """A valid event of one of `types` with fields (envelope or data) dropped or retyped."""
+    return st.sampled_from(sorted(types)).flatmap(lambda t: mutated(valid_event(t)))
+
+
+def broken_bytes(encoded: bytes) -> st.SearchStrategy[bytes]:
+    """`encoded` with invalid UTF-8 or a NUL byte put in somewhere, the rest kept or cut."""
+    return st.tuples(
+        st.integers(min_value=0, max_value=len(encoded)),
+        st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x00", b"\xf4\x90\x80\x80"]),
+        st.booleans(),
+    ).map(lambda t: encoded[: t[0]] + t[1] + (b"" if t[2] else encoded[t[0] :]))
+
+
+def deep(depth: int) -> bytes:
+    """JSON nested `depth` lists deep."""
     return b"[" * depth + b"]" * depth
 
 
@@ -277,12 +291,7 @@ def hostile_value(draw: st.DrawFn, types: tuple[str, ...] = tuple(MODELS)) -> by
         return encode(draw(mutated_event(types)))
     encoded = encode(valid_event(draw(st.sampled_from(sorted(types)))))
     if kind == "bytes":
-        at = draw(st.integers(min_value=0, max_value=len(encoded)))
-        bad = draw(
-            st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\x00", b"\xf4\x90\x80\x80"])
-        )
-        cut = draw(st.booleans())
-        return encoded[:at] + bad + (b"" if cut else encoded[at:])
+        return draw(broken_bytes(encoded))
     if kind == "deep":
         depth = draw(st.sampled_from([300, 1_100, 100_000]))
         event = json.loads(encoded)
@@ -294,7 +303,7 @@ def hostile_value(draw: st.DrawFn, types: tuple[str, ...] = tuple(MODELS)) -> by
             event["data"]["items"] = "__deep__"
         else:
             event["data"]["extra"] = "__deep__"
-        return encode(event).replace(marker, _deep(depth), 1)
+        return encode(event).replace(marker, deep(depth), 1)
     if kind == "huge":
         event = json.loads(encoded)
         field = draw(st.sampled_from(["member_id", "extra", "id"]))

@@ -71,30 +71,35 @@ def test_every_operation_with_a_body_documents_the_400_and_413_answered_before_i
     )
 
 
-@pytest.mark.parametrize(
-    ("where", "code"),
-    [("id", "not-a-cloudevent"), ("source", "not-a-cloudevent"), ("order_id", "invalid-data")],
-)
+#: Where the NUL is put, and the reason it is refused with.
+NUL_IN = {"id": "not-a-cloudevent", "source": "not-a-cloudevent", "order_id": "invalid-data"}
+
+
 async def test_an_event_with_a_nul_in_a_field_a_service_keeps_is_dead_lettered_and_stalls_nothing(
-    running_services: dict[str, RunningService], where: str, code: str
+    running_services: dict[str, RunningService],
 ) -> None:
-    """PostgreSQL stores no NUL in text: an event id holding one failed its whole batch (the inbox
-    keeps the id), retried for ever, and the purchases behind it on the partition waited."""
+    """PostgreSQL stores no NUL in text: an event holding one in its id, its source or its order
+    id failed its whole batch (the inbox keeps the id), retried for ever, and the purchases
+    behind it on the partition waited."""
     points = running_services["points"]
     bootstrap = points.app.state.settings.kafka_bootstrap
-    member = f"{NUL_MEMBER}-{where}"
-    poisoned = purchase(member, "10.00", days_ago=30)
-    if where == "order_id":
-        poisoned["data"]["order_id"] = "o-\x00-1"
-    else:
-        poisoned[where] += "\x00"
-    behind = purchase(member, "10.00", days_ago=30)
-    key = member.encode()
-    await publish(bootstrap, COMMERCE_PURCHASES, [(key, encode(poisoned)), (key, encode(behind))])
+    key = NUL_MEMBER.encode()
+    messages: list[tuple[bytes | None, bytes]] = []
+    for where in NUL_IN:
+        poisoned = purchase(NUL_MEMBER, "10.00", days_ago=30)
+        if where == "order_id":
+            poisoned["data"]["order_id"] = "o-\x00-1"
+        else:
+            poisoned[where] += "\x00"
+        behind = purchase(NUL_MEMBER, "10.00", days_ago=30)
+        messages += [(key, encode(poisoned)), (key, encode(behind))]
+    await publish(bootstrap, COMMERCE_PURCHASES, messages)
 
     await eventually(
-        lambda: points.api.get(f"/v1/members/{member}/points", headers=bearer(ADMIN, admin=True)),
-        lambda r: r.status_code == 200 and r.json()["lifetime_earned"] == 10,
+        lambda: points.api.get(
+            f"/v1/members/{NUL_MEMBER}/points", headers=bearer(ADMIN, admin=True)
+        ),
+        lambda r: r.status_code == 200 and r.json()["lifetime_earned"] == 10 * len(NUL_IN),
         timeout_s=30,
     )
     dead = [
@@ -102,7 +107,26 @@ async def test_an_event_with_a_nul_in_a_field_a_service_keeps_is_dead_lettered_a
         for r in await read_all(bootstrap, f"{COMMERCE_PURCHASES}.dlq", expect=10**9, timeout_s=3)
         if r.key == key
     ]
-    assert [(r.value, dict(r.headers)["error.code"]) for r in dead] == [
-        (encode(poisoned), code.encode())
+    assert [(r.value, dict(r.headers)["error.code"].decode()) for r in dead] == [
+        (value, code) for (_, value), code in zip(messages[::2], NUL_IN.values(), strict=True)
     ]
-    assert b"NUL" in dict(dead[0].headers)["error.detail"]
+    assert all(b"NUL" in dict(r.headers)["error.detail"] for r in dead)
+
+
+async def test_a_time_zone_name_of_a_thousand_parts_is_refused_with_422_not_a_500(
+    running_services: dict[str, RunningService],
+) -> None:
+    """zoneinfo imports a package per "/" of the name it looks up: a long enough name overflowed
+    the stack while the request was validated."""
+    notifications = running_services["notifications"]
+    before = await notifications.fingerprint()
+
+    answer = await notifications.api.put(
+        f"/v1/members/{MEMBER}/preferences",
+        json={"time_zone": "Asia/Shanghai" * 1000},
+        headers=bearer(ADMIN, admin=True),
+    )
+
+    assert answer.status_code == 422, answer.text
+    assert "time_zone" in answer.json()["detail"]
+    assert await notifications.fingerprint() == before

@@ -42,7 +42,11 @@ class PreferencesUpdate(BaseModel):
         None, description="Messages due inside them wait until they end (never dropped)"
     )
     time_zone: str | None = Field(
-        None, description="IANA time zone, e.g. Asia/Shanghai; default: the service's setting"
+        None,
+        # the longest IANA name has 32 characters; zoneinfo imports a package per "/" of a
+        # name it looks up, and a long enough one overflowed the stack (a 500)
+        max_length=64,
+        description="IANA time zone, e.g. Asia/Shanghai; default: the service's setting",
     )
     language: Literal["zh-CN", "en"] | None = Field(
         None, description="Default: the locale of the member's profile"
