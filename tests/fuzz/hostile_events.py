@@ -200,9 +200,11 @@ def _retyped(value: Any) -> st.SearchStrategy[Any]:
             if math.isfinite(number):  # decimal text written as a number
                 options += [st.just(number), st.just(int(number))]
         options.append(st.just(value + "\x00"))
-        options.append(st.just(value * 1000))
+        if len(value) < 1000:  # grown once, not again by a later mutation
+            options.append(st.just(value * 1000))
     elif isinstance(value, list):
-        options.append(st.just(value * 5000))  # many items
+        if len(value) < 5:  # many items, grown once
+            options.append(st.just(value * 5000))
         options.append(st.just({"0": value}))
     elif isinstance(value, dict):
         options.append(st.just(list(value.values())))

@@ -11,7 +11,6 @@ tests/security/test_body_limits.py's.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -41,26 +40,16 @@ def _bodies(endpoint: Endpoint) -> st.SearchStrategy[bytes]:
     )
 
 
-@pytest.fixture(scope="package")
-async def conns(
-    running_services: dict[str, RunningService],
-) -> AsyncIterator[dict[str, asyncpg.Connection]]:
-    opened = {name: await asyncpg.connect(s.dsn) for name, s in running_services.items()}
-    yield opened
-    for conn in opened.values():
-        await conn.close()
-
-
 @pytest.mark.parametrize("name", SERVICES)
 @fuzz_settings(EXAMPLES.bodies)
 @given(data=st.data())
 async def test_a_hostile_body_gets_a_clear_4xx_or_is_valid_and_a_refused_one_changes_nothing(
     name: str,
     running_services: dict[str, RunningService],
-    conns: dict[str, asyncpg.Connection],
+    databases: dict[str, asyncpg.Connection],
     data: st.DataObject,
 ) -> None:
-    service, conn = running_services[name], conns[name]
+    service, conn = running_services[name], databases[name]
     with_body = [e for e in endpoints_of(service.app) if e.body_schema is not None]
     endpoint = data.draw(st.sampled_from(with_body), label="endpoint")
     body = data.draw(_bodies(endpoint), label="body")

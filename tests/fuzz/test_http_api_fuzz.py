@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,17 +123,6 @@ def _breaks_the_schema(case: Case) -> bool:
         or m.parameter_location not in (ParameterLocation.QUERY, ParameterLocation.HEADER)
         for m in mutations
     )
-
-
-@pytest.fixture(scope="package")
-async def databases(
-    running_services: dict[str, RunningService],
-) -> AsyncIterator[dict[str, asyncpg.Connection]]:
-    """A connection to each service's database, to look at it between requests."""
-    conns = {name: await asyncpg.connect(s.dsn) for name, s in running_services.items()}
-    yield conns
-    for conn in conns.values():
-        await conn.close()
 
 
 def _request(case: Case, bearer: str | None) -> dict[str, Any]:
