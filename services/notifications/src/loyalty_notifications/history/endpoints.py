@@ -11,6 +11,7 @@ from loyalty_notifications.history.schemas import Notification, NotificationPage
 from loyalty_notifications.triggers.payloads import STAFF_TRIGGERS
 from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import ReadOnly
+from loyalty_shared.http.paging import PageCursor, before_id
 from loyalty_shared.http.problems import problem_responses
 
 router = APIRouter(prefix="/v1/members/{member_id}/notifications", tags=["notifications"])
@@ -31,12 +32,12 @@ async def list_notifications(
     principal: MemberAccess,
     conn: ReadOnly,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$")] = None,
+    cursor: PageCursor = None,
 ) -> NotificationPage:
     rows = await repository.page(
         conn,
         member_id,
-        before=_before(cursor),
+        before=before_id(cursor),
         limit=limit + 1,
         staff_triggers=[] if principal.is_admin else sorted(STAFF_TRIGGERS),
     )
@@ -59,12 +60,3 @@ async def list_notifications(
     ]
     more = len(rows) > limit
     return NotificationPage(items=items, next_cursor=str(rows[limit - 1]["seq"]) if more else None)
-
-
-#: The largest id a bigint holds: a 19-digit cursor above it means "older than everything", not
-#: a value the database refuses (a 500; found by the fuzz tests).
-_MAX_ID = 2**63 - 1
-
-
-def _before(cursor: str | None) -> int | None:
-    return min(int(cursor), _MAX_ID) if cursor else None

@@ -10,6 +10,7 @@ from loyalty_points.transactions import repository
 from loyalty_points.transactions.schemas import Cause, Transaction, TransactionPage
 from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import ReadOnly
+from loyalty_shared.http.paging import PageCursor, before_id
 from loyalty_shared.http.problems import problem_responses
 
 router = APIRouter(prefix="/v1/members/{member_id}/points", tags=["points"])
@@ -25,9 +26,9 @@ async def list_transactions(
     _: MemberAccess,
     conn: ReadOnly,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$")] = None,
+    cursor: PageCursor = None,
 ) -> TransactionPage:
-    rows = await repository.page(conn, member_id, before_id=_before(cursor), limit=limit + 1)
+    rows = await repository.page(conn, member_id, before_id=before_id(cursor), limit=limit + 1)
     items = [
         Transaction(
             id=r["id"],
@@ -51,12 +52,3 @@ async def list_transactions(
     ]
     more = len(rows) > limit
     return TransactionPage(items=items, next_cursor=str(items[-1].id) if more else None)
-
-
-#: The largest id a bigint holds: a 19-digit cursor above it means "older than everything", not
-#: a value the database refuses (a 500; found by the fuzz tests).
-_MAX_ID = 2**63 - 1
-
-
-def _before(cursor: str | None) -> int | None:
-    return min(int(cursor), _MAX_ID) if cursor else None
