@@ -7,6 +7,11 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 
+from loyalty_shared.db.errors import is_transient
+from loyalty_shared.observability.logging import get_logger
+
+log = get_logger(__name__)
+
 
 class BackgroundLoop(ABC):
     def __init__(self, *, name: str, stop_timeout_s: float) -> None:
@@ -51,3 +56,27 @@ class BackgroundLoop(ABC):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
         return self._stopping.is_set()
+
+
+class PeriodicJob(BackgroundLoop):
+    """Runs `run_once` every `interval_s` until asked to stop. A transient failure (the database
+    or the broker blinked) waits for the next run; any other is logged as `failure`, and the
+    loop goes on either way: a scheduled job must not die of one bad run."""
+
+    #: What the log says when a run fails for a reason that is not transient.
+    failure = "scheduled job failed"
+
+    def __init__(self, *, name: str, interval_s: float, stop_timeout_s: float = 10) -> None:
+        super().__init__(name=name, stop_timeout_s=stop_timeout_s)
+        self._interval_s = interval_s
+
+    @abstractmethod
+    async def run_once(self) -> None: ...
+
+    async def _run(self) -> None:
+        while not await self._stop_within(self._interval_s):
+            try:
+                await self.run_once()
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.exception(self.failure, error=repr(exc))

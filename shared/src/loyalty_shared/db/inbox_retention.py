@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.background import PeriodicJob
 from loyalty_shared.db import inbox
-from loyalty_shared.db.errors import is_transient
 from loyalty_shared.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -33,20 +32,15 @@ async def forget_old_claims(pool: asyncpg.Pool, *, days: int) -> int:
             return forgotten
 
 
-class InboxRetention(BackgroundLoop):
+class InboxRetention(PeriodicJob):
+    failure = "inbox retention failed"
+
     def __init__(self, *, service: str, pool: asyncpg.Pool, days: int, interval_s: float) -> None:
-        super().__init__(name=f"{service}-inbox-retention", stop_timeout_s=10)
+        super().__init__(name=f"{service}-inbox-retention", interval_s=interval_s)
         self._pool = pool
         self._days = days
-        self._interval_s = interval_s
 
-    async def _run(self) -> None:
-        while not await self._stop_within(self._interval_s):
-            try:
-                forgotten = await forget_old_claims(self._pool, days=self._days)
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("inbox retention failed", error=repr(exc))
-                continue
-            if forgotten:
-                log.info("inbox claims forgotten", forgotten=forgotten, older_than_days=self._days)
+    async def run_once(self) -> None:
+        forgotten = await forget_old_claims(self._pool, days=self._days)
+        if forgotten:
+            log.info("inbox claims forgotten", forgotten=forgotten, older_than_days=self._days)

@@ -34,9 +34,8 @@ import asyncpg
 import orjson
 from pydantic import BaseModel
 
-from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.background import PeriodicJob
 from loyalty_shared.db import Connection, inbox
-from loyalty_shared.db.errors import is_transient
 from loyalty_shared.events.decoding import (
     Decoded,
     InvalidEvent,
@@ -288,7 +287,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class ParkingSweeper(BackgroundLoop):
+class ParkingSweeper(PeriodicJob):
     """Runs `sweep` every `interval_s`, with an injectable clock."""
 
     def __init__(
@@ -302,29 +301,24 @@ class ParkingSweeper(BackgroundLoop):
         interval_s: float = SWEEP_INTERVAL_S,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        super().__init__(name=f"{parking.service}-parking-sweeper", stop_timeout_s=10)
+        super().__init__(name=f"{parking.service}-parking-sweeper", interval_s=interval_s)
         self._pool = pool
         self._parking = parking
         self._max_age = max_age
         self._known = known
         self._handler = handler
-        self._interval_s = interval_s
         self._clock = clock
 
-    async def _run(self) -> None:
-        while not await self._stop_within(self._interval_s):
-            try:
-                applied, stale = await sweep(
-                    self._pool,
-                    self._parking,
-                    now=self._clock(),
-                    max_age=self._max_age,
-                    known=self._known,
-                    handler=self._handler,
-                )
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("parking sweep failed", error=repr(exc))
-                continue
-            if applied or stale:
-                log.info("parking swept", applied_late=applied, dead_lettered=stale)
+    failure = "parking sweep failed"
+
+    async def run_once(self) -> None:
+        applied, stale = await sweep(
+            self._pool,
+            self._parking,
+            now=self._clock(),
+            max_age=self._max_age,
+            known=self._known,
+            handler=self._handler,
+        )
+        if applied or stale:
+            log.info("parking swept", applied_late=applied, dead_lettered=stale)

@@ -10,8 +10,7 @@ import asyncpg
 from loyalty_feedback.events import emit
 from loyalty_feedback.insight import repository
 from loyalty_feedback.invitations.jobs import Clock, utc_now
-from loyalty_shared.background import BackgroundLoop
-from loyalty_shared.db.errors import is_transient
+from loyalty_shared.background import PeriodicJob
 from loyalty_shared.events.loyalty import MemberSegmentChangedV1
 from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.program.schema import Program
@@ -57,23 +56,18 @@ async def recompute_segments(
         after = members[-1]
 
 
-class InsightJobs(BackgroundLoop):
+class InsightJobs(PeriodicJob):
+    failure = "segment recompute failed"
+
     def __init__(
         self, *, pool: asyncpg.Pool, program: Program, interval_s: float, clock: Clock = utc_now
     ) -> None:
-        super().__init__(name="feedback-insight", stop_timeout_s=10)
+        super().__init__(name="feedback-insight", interval_s=interval_s)
         self._pool = pool
         self._program = program
-        self._interval_s = interval_s
         self._clock = clock
 
-    async def _run(self) -> None:
-        while not await self._stop_within(self._interval_s):
-            try:
-                changed = await recompute_segments(self._pool, self._program, self._clock())
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("segment recompute failed", error=repr(exc))
-                continue
-            if changed:
-                log.info("member segments changed", members=changed)
+    async def run_once(self) -> None:
+        changed = await recompute_segments(self._pool, self._program, self._clock())
+        if changed:
+            log.info("member segments changed", members=changed)

@@ -10,8 +10,7 @@ import asyncpg
 from loyalty_feedback.events import emit
 from loyalty_feedback.invitations import repository, tokens
 from loyalty_feedback.metrics import INVITATIONS
-from loyalty_shared.background import BackgroundLoop
-from loyalty_shared.db.errors import is_transient
+from loyalty_shared.background import PeriodicJob
 from loyalty_shared.events.loyalty import FeedbackRequestedV1
 from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.program.schema import Program
@@ -70,7 +69,9 @@ async def send_invitations(
             return sent_total
 
 
-class SurveyJobs(BackgroundLoop):
+class SurveyJobs(PeriodicJob):
+    failure = "survey invitations failed"
+
     def __init__(
         self,
         *,
@@ -80,20 +81,13 @@ class SurveyJobs(BackgroundLoop):
         interval_s: float,
         clock: Clock = utc_now,
     ) -> None:
-        super().__init__(name="feedback-surveys", stop_timeout_s=10)
+        super().__init__(name="feedback-surveys", interval_s=interval_s)
         self._pool = pool
         self._program = program
         self._key = key
-        self._interval_s = interval_s
         self._clock = clock
 
-    async def _run(self) -> None:
-        while not await self._stop_within(self._interval_s):
-            try:
-                sent = await send_invitations(self._pool, self._program, self._key, self._clock())
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("survey invitations failed", error=repr(exc))
-                continue
-            if sent:
-                log.info("survey invitations sent", invitations=sent)
+    async def run_once(self) -> None:
+        sent = await send_invitations(self._pool, self._program, self._key, self._clock())
+        if sent:
+            log.info("survey invitations sent", invitations=sent)

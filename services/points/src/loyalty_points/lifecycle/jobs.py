@@ -18,9 +18,8 @@ from loyalty_points.events import emit
 from loyalty_points.holds.service import release_expired
 from loyalty_points.lifecycle import repository
 from loyalty_points.refunds import handlers as refunds
-from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.background import PeriodicJob
 from loyalty_shared.db import Connection
-from loyalty_shared.db.errors import is_transient
 from loyalty_shared.events.loyalty import PointsExpiredV1, PointsExpiringV1, PointsMaturedV1
 from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.program.schema import RefundPolicy
@@ -131,7 +130,9 @@ async def run_due(
     return done
 
 
-class LifecycleJobs(BackgroundLoop):
+class LifecycleJobs(PeriodicJob):
+    failure = "points lifecycle jobs failed"
+
     def __init__(
         self,
         *,
@@ -140,23 +141,16 @@ class LifecycleJobs(BackgroundLoop):
         parked_refund_max_age: timedelta,
         refund_policy: RefundPolicy,
     ) -> None:
-        super().__init__(name="points-lifecycle-jobs", stop_timeout_s=10)
+        super().__init__(name="points-lifecycle-jobs", interval_s=interval_s)
         self._pool = pool
-        self._interval_s = interval_s
         self._parked_refund_max_age = parked_refund_max_age
         self._refund_policy = refund_policy
 
-    async def _run(self) -> None:
-        while not await self._stop_within(self._interval_s):
-            try:
-                done = await run_due(
-                    self._pool,
-                    parked_refund_max_age=self._parked_refund_max_age,
-                    refund_policy=self._refund_policy,
-                )
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("points lifecycle jobs failed", error=repr(exc))
-                continue
-            if any(done.values()):
-                log.info("points lifecycle jobs ran", **done)
+    async def run_once(self) -> None:
+        done = await run_due(
+            self._pool,
+            parked_refund_max_age=self._parked_refund_max_age,
+            refund_policy=self._refund_policy,
+        )
+        if any(done.values()):
+            log.info("points lifecycle jobs ran", **done)

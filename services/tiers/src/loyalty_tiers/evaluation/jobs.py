@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from loyalty_shared.background import BackgroundLoop
-from loyalty_shared.db.errors import is_transient
+from loyalty_shared.background import PeriodicJob
 from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.program.schema import Program
 from loyalty_tiers.evaluation import downgrade_warnings, repository
@@ -57,21 +56,16 @@ async def evaluate(pool: asyncpg.Pool, program: Program, now: datetime | None = 
             return changed
 
 
-class Evaluation(BackgroundLoop):
+class Evaluation(PeriodicJob):
+    failure = "tier evaluation failed"
+
     def __init__(self, *, pool: asyncpg.Pool, program: Program, interval_s: float) -> None:
-        super().__init__(name="tiers-evaluation", stop_timeout_s=10)
+        super().__init__(name="tiers-evaluation", interval_s=interval_s)
         self._pool = pool
         self._program = program
-        self._interval_s = interval_s
 
-    async def _run(self) -> None:
-        while not await self._stop_within(self._interval_s):
-            try:
-                changed = await evaluate(self._pool, self._program)
-                await downgrade_warnings.warn(self._pool, self._program, datetime.now(UTC))
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("tier evaluation failed", error=repr(exc))
-                continue
-            if changed:
-                log.info("tier evaluation downgraded members", members=changed)
+    async def run_once(self) -> None:
+        changed = await evaluate(self._pool, self._program)
+        await downgrade_warnings.warn(self._pool, self._program, datetime.now(UTC))
+        if changed:
+            log.info("tier evaluation downgraded members", members=changed)
