@@ -29,6 +29,7 @@ from loyalty_shared.db.pool import create_pool
 from loyalty_shared.db.relay import OutboxRelay
 from loyalty_shared.http import health
 from loyalty_shared.http.auth import TokenVerifier
+from loyalty_shared.http.hot_reads import HotRead, HotReads
 from loyalty_shared.http.limits import LimitRequestBody
 from loyalty_shared.http.observe import ObserveRequests
 from loyalty_shared.http.problems import install_problem_handlers
@@ -53,6 +54,8 @@ class ServiceSpec:
     routes: Routes = field(default_factory=dict)
     #: Further background loops (scheduled jobs), built with the pool once it is open.
     loops: Mapping[str, Callable[[asyncpg.Pool], BackgroundLoop]] = field(default_factory=dict)
+    #: The most frequent member reads, answered before FastAPI when nothing is unusual.
+    hot_reads: Sequence[HotRead] = ()
 
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
@@ -138,6 +141,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     install_problem_handlers(app)
     # bodies over LOYALTY_HTTP_MAX_BODY_BYTES: 413 before any handler runs
     app.add_middleware(LimitRequestBody, max_bytes=settings.http_max_body_bytes)
+    if spec.hot_reads:
+        app.add_middleware(HotReads, reads=spec.hot_reads)
     # RED metrics and a server span per request (W3C `traceparent` from the caller honoured);
     # /metrics and the probes are not traced.
     app.add_middleware(ObserveRequests, service=spec.name, traces=traces)

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from loyalty_points.adjustments.endpoints import router as adjustments_router
+from loyalty_points.balances.endpoints import hot_read as balance_read
 from loyalty_points.balances.endpoints import router as balances_router
 from loyalty_points.earning.handlers import purchase_completed_handler
 from loyalty_points.goodwill.handlers import goodwill_granted_handler
@@ -48,6 +49,7 @@ def create_app(settings: PointsSettings) -> FastAPI:
             adjustments_router,
             simulation_router,
         ],
+        hot_reads=[balance_read],
         loops={
             "lifecycle": lambda pool: LifecycleJobs(
                 pool=pool,

@@ -1,0 +1,128 @@
+"""The app's most frequent request, answered without FastAPI's per-request machinery.
+
+The mobile app reads a member's balance on nearly every screen. For that one `GET`, FastAPI's
+routing over every route, dependency solving, parameter and response validation cost more
+server CPU than the read itself (py-spy on `bench/balance_reads.py`). A `HotRead` answers exactly
+the ordinary case of such a request: `GET` of the path, no query string, a bearer token the
+service accepts, for the member themself or an admin, an id the contract accepts, a database
+that answers. Anything else goes on to the app unchanged, so every refusal (401, 403, 422), every
+error, the optional query parameters and the OpenAPI stay with the FastAPI route, and there is
+one place that decides them. The answer is the same bytes the FastAPI route gives (tested in
+`tests/points/test_balance_reads.py`).
+
+It sits inside `ObserveRequests`, so hot reads are counted and traced like any other request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from loyalty_shared.db import Pool
+from loyalty_shared.events.fields import MAX_ID_LENGTH
+from loyalty_shared.http.auth import TokenVerifier
+from loyalty_shared.http.problems import Unauthorized
+from loyalty_shared.observability.logging import get_logger
+
+log = get_logger(__name__)
+
+#: The JSON body of the 200 for `member_id`, read from the pool.
+Answer = Callable[[Pool, str], Awaitable[bytes]]
+
+
+@dataclass(frozen=True)
+class HotRead:
+    """`GET <path>`, where `path` is a route template holding `{member_id}` once."""
+
+    path: str
+    answer: Answer
+
+    def pattern(self) -> re.Pattern[str]:
+        before, _, after = self.path.partition("{member_id}")
+        return re.compile(f"{re.escape(before)}([^/]+){re.escape(after)}")
+
+
+@dataclass(frozen=True)
+class _Template:
+    """What the router would have put in `scope["route"]`: metrics label by the template."""
+
+    path: str
+
+
+_JSON_HEADERS = (b"content-type", b"application/json")
+
+
+class HotReads:
+    def __init__(self, app: ASGIApp, *, reads: Sequence[HotRead]) -> None:
+        self._app = app
+        self._reads = [(read.pattern(), read.answer, _Template(read.path)) for read in reads]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and not scope["query_string"]
+            and not scope.get("root_path")
+        ):
+            for pattern, answer, template in self._reads:
+                matched = pattern.fullmatch(scope["path"])
+                if matched is not None:
+                    body = await self._answer(scope, matched.group(1), answer)
+                    if body is not None:
+                        scope["route"] = template
+                        await send(
+                            {
+                                "type": "http.response.start",
+                                "status": 200,
+                                "headers": [
+                                    (b"content-length", str(len(body)).encode()),
+                                    _JSON_HEADERS,
+                                ],
+                            }
+                        )
+                        await send({"type": "http.response.body", "body": body})
+                        return
+                    break
+        await self._app(scope, receive, send)
+
+    @staticmethod
+    async def _answer(scope: Scope, member_id: str, answer: Answer) -> bytes | None:
+        """The body of a 200, or None for the app to answer (and to refuse) the request."""
+        if (
+            len(member_id) > MAX_ID_LENGTH
+            or member_id != member_id.strip()
+            or "\x00" in member_id
+            or not member_id
+        ):
+            return None
+        token = _bearer_token(scope["headers"])
+        if token is None:
+            return None
+        state = scope["app"].state
+        verifier: TokenVerifier = state.token_verifier
+        try:
+            principal = await verifier.verify(token)
+        except Unauthorized:
+            return None
+        if principal.subject != member_id and not principal.is_admin:
+            return None
+        # On any failure the app answers the request again: its handlers give the problem document.
+        try:
+            return await answer(state.pool, member_id)
+        except Exception as exc:  # noqa: BLE001
+            log.debug("hot read handed to the app", error=repr(exc))
+            return None
+
+
+def _bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The credentials of `Authorization: Bearer <token>`, read as FastAPI's `HTTPBearer`
+    reads them; None for anything else."""
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            token = token.strip()
+            return token if scheme.lower() == "bearer" and token else None
+    return None
