@@ -63,6 +63,14 @@ def test_a_category_multiplier_applies_to_that_categorys_share_of_the_order() ->
     assert result.points == 1600
 
 
+def test_a_share_of_a_third_earns_its_whole_bonus() -> None:
+    # electronics is exactly a third of 300: +100, not the 99 that rounding the share to
+    # 0.333...3 before multiplying would floor to
+    result = earn("300.00", items=[item("electronics", "100.00"), item("apparel", "200.00")])
+
+    assert rules(result)["category:electronics"] == 100
+
+
 def test_a_discounted_order_shares_its_bonus_by_list_value() -> None:
     # list value 1,200 (900 electronics, 300 apparel), paid 800: electronics is 75% of it
     result = earn("800.00", items=[item("electronics", "450.00", 2), item("apparel", "300.00")])

@@ -52,20 +52,28 @@ def _floor(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
 
-def _bonus(base: int, multiplier: Decimal, share: Decimal = _ONE) -> int:
-    return _floor(base * share * (multiplier - 1))
+def _bonus(base: int, multiplier: Decimal, part: Decimal = _ONE, whole: Decimal = _ONE) -> int:
+    """The bonus on the `part / whole` share of the order, divided last: a share rounded to 28
+    digits first (1/3 as 0.333...3) could floor a whole point away (99 instead of 100)."""
+    return _floor(base * part * (multiplier - 1) / whole)
 
 
-def _category_shares(items: Sequence[LineItem]) -> dict[str, Decimal]:
-    """Each category's share of the order by list value: the total paid may differ from the sum
-    of the items (discounts, shipping), so bonuses follow the share, not the item prices."""
-    values: dict[str, Decimal] = {}
-    for item in items:
-        values[item.category] = values.get(item.category, _ZERO) + item.unit_price * item.quantity
-    whole = sum(values.values(), _ZERO)
-    if whole == 0:
-        return {}
-    return {category: value / whole for category, value in values.items()}
+@dataclass(frozen=True, slots=True)
+class _Categories:
+    """Each category's list value in the order, and the whole: the total paid may differ from the
+    sum of the items (discounts, shipping), so bonuses follow the share, not the item prices."""
+
+    values: dict[str, Decimal]
+    whole: Decimal
+
+    @classmethod
+    def of(cls, items: Sequence[LineItem]) -> _Categories:
+        values: dict[str, Decimal] = {}
+        for item in items:
+            values[item.category] = (
+                values.get(item.category, _ZERO) + item.unit_price * item.quantity
+            )
+        return cls(values, sum(values.values(), _ZERO))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,18 +104,20 @@ class _CampaignRule:
         )
 
     def line(
-        self, purchase: PurchaseCompletedV1, instant: float, base: int, shares: Any
+        self, purchase: PurchaseCompletedV1, instant: float, base: int, categories: _Categories
     ) -> RuleLine | None:
         if not self.starts <= instant < self.ends:
             return None
         if self.channels and purchase.channel not in self.channels:
             return None
-        share = (
-            sum((shares.get(c, _ZERO) for c in self.categories), _ZERO) if self.categories else _ONE
-        )
-        if share == 0:
+        if not self.categories:
+            return RuleLine(self.name, _bonus(base, self.multiplier), self.detail)
+        part = sum((categories.values.get(c, _ZERO) for c in self.categories), _ZERO)
+        if part == 0:
             return None
-        return RuleLine(self.name, _bonus(base, self.multiplier, share), self.detail)
+        return RuleLine(
+            self.name, _bonus(base, self.multiplier, part, categories.whole), self.detail
+        )
 
 
 class EarningRules:
@@ -180,16 +190,18 @@ class EarningRules:
         self, purchase: PurchaseCompletedV1, purchased_at: datetime, base: int
     ) -> list[RuleLine]:
         lines = []
-        shares = _category_shares(purchase.items) if self._categories or self._campaigns else {}
+        categories = _Categories.of(purchase.items)
+        if categories.whole == 0:  # nothing has a share of a free order
+            categories = _Categories({}, _ONE)
         for category, (multiplier, rule, text) in self._categories.items():
-            if (share := shares.get(category)) is not None:
-                lines.append(RuleLine(rule, _bonus(base, multiplier, share), text))
+            if (part := categories.values.get(category)) is not None:
+                lines.append(RuleLine(rule, _bonus(base, multiplier, part, categories.whole), text))
         if (channel := self._channels.get(purchase.channel)) is not None:
             multiplier, rule, text = channel
             lines.append(RuleLine(rule, _bonus(base, multiplier), text))
         instant = purchased_at.timestamp()
         for campaign in self._campaigns:
-            if line := campaign.line(purchase, instant, base, shares):
+            if line := campaign.line(purchase, instant, base, categories):
                 lines.append(line)
         return [line for line in lines if line.points != 0]
 
