@@ -10,8 +10,10 @@ rolling-window spend, upgrades with `tier.changed` through the outbox).
 
     .venv/bin/python -m bench.points_throughput [--events 20000] [--members 2000] [--rounds 3]
 
-Prints the median events/s of each and their ratio to the ideal. Time runs from the first event
-applied to the last, so consumer-group joins (the same for all) are not counted.
+Prints the median events/s of each, their ratio to the ideal, and where the CPU went per event
+(this process, which runs the consumer under test; PostgreSQL; the broker). Time runs from the
+first applied batch to the last event, so consumer-group joins (the same for all) are not
+counted, nor are the first batch's events.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +37,7 @@ from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from prometheus_client import REGISTRY
 
+from bench.cpu import CpuMeter, CpuPerEvent
 from bench.ideal_consumer import consume
 from loyalty_devkit.local_broker import LocalBroker, create_topics, free_port
 from loyalty_devkit.local_postgres import LocalPostgres
@@ -44,6 +48,7 @@ from loyalty_tiers.app import create_app as create_tiers_app
 from loyalty_tiers.settings import TiersSettings
 
 PARTITIONS = 4
+CPU_FIELDS = ("python", "postgres", "broker")
 ALL_RULES = Path(__file__).with_name("all_rules.toml")
 CATEGORIES = ("electronics", "beauty", "apparel", "grocery")
 CHANNELS = ("online", "store", "app")
@@ -118,22 +123,35 @@ def applied_counter(service: str) -> Callable[[], Awaitable[int]]:
     return count
 
 
-async def time_until(count: Callable[[], Awaitable[int]], total: int, timeout_s: float) -> float:
-    """Seconds from the first applied event to the last one."""
+@dataclass(frozen=True)
+class Window:
+    """From the first applied batch to the last event: how many events were applied in it (the
+    first batch's are not: its time is not in the window), how long it took, the CPU per event."""
+
+    events: int
+    seconds: float
+    cpu: CpuPerEvent
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+async def time_until(count: Callable[[], Awaitable[int]], total: int, timeout_s: float) -> Window:
     deadline = time.monotonic() + timeout_s
-    while await count() == 0:
+    while (first := await count()) == 0:
         if time.monotonic() > deadline:
             raise TimeoutError("nothing was applied")
         await asyncio.sleep(0.005)
-    started = time.perf_counter()
+    started, meter = time.perf_counter(), CpuMeter()
     while (done := await count()) < total:
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {done} of {total} applied")
         await asyncio.sleep(0.01)
-    return time.perf_counter() - started
+    return Window(total - first, time.perf_counter() - started, meter.per_event(total - first))
 
 
-async def ideal_consumer(bootstrap: str, dsn: str, total: int) -> float:
+async def ideal_consumer(bootstrap: str, dsn: str, total: int) -> Window:
     applied = 0
 
     def until(done: int) -> bool:
@@ -151,7 +169,7 @@ async def ideal_consumer(bootstrap: str, dsn: str, total: int) -> float:
         await task
 
 
-async def points_service(bootstrap: str, dsn: str, total: int) -> float:
+async def points_service(bootstrap: str, dsn: str, total: int) -> Window:
     settings = PointsSettings(
         points_database_url=dsn,
         kafka_bootstrap=bootstrap,
@@ -161,14 +179,14 @@ async def points_service(bootstrap: str, dsn: str, total: int) -> float:
     )
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
-        seconds = await time_until(applied_counter("points"), total, timeout_s=600)
+        window = await time_until(applied_counter("points"), total, timeout_s=600)
         await asyncio.sleep(0.5)  # the last batch's commit
         credited = await app.state.pool.fetchval("SELECT count(*) FROM purchase")
         assert credited == total, f"{credited} of {total} purchases credited"
-        return seconds
+        return window
 
 
-async def tiers_service(bootstrap: str, dsn: str, total: int) -> float:
+async def tiers_service(bootstrap: str, dsn: str, total: int) -> Window:
     settings = TiersSettings(
         tiers_database_url=dsn,
         kafka_bootstrap=bootstrap,
@@ -179,21 +197,21 @@ async def tiers_service(bootstrap: str, dsn: str, total: int) -> float:
     app = create_tiers_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         pool = app.state.pool
-        seconds = await time_until(applied_counter("tiers"), total, timeout_s=600)
+        window = await time_until(applied_counter("tiers"), total, timeout_s=600)
         await asyncio.sleep(0.5)  # the last batch's commit
         applied = await pool.fetchval("SELECT count(*) FROM processed_event")
         assert applied == total, f"{applied} of {total} purchases applied"
         upgrades = await pool.fetchval("SELECT count(*) FROM tier_history") or 0
         print(f"  (tiers: {upgrades:,} upgrades, each a tier.changed through the outbox)")
-        return seconds
+        return window
 
 
 async def one_round(
     name: str,
-    run: Callable[[str, str, int], Awaitable[float]],
+    run: Callable[[str, str, int], Awaitable[Window]],
     postgres: LocalPostgres,
     messages: list[tuple[bytes, bytes]],
-) -> float:
+) -> Window:
     broker = LocalBroker(free_port())
     broker.start()
     database = f"bench_{name}_{uuid.uuid4().hex[:8]}"
@@ -211,43 +229,46 @@ async def one_round(
             ],
         )
         await produce(broker.bootstrap, messages)
-        seconds = await run(broker.bootstrap, postgres.dsn(database), len(messages))
+        return await run(broker.bootstrap, postgres.dsn(database), len(messages))
     finally:
         broker.stop()
         await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
         await admin.close()
-    return len(messages) / seconds
 
 
 async def main(events: int, members: int, rounds: int) -> None:
     postgres = LocalPostgres(Path(tempfile.mkdtemp(prefix="loyalty-bench-")) / "data")
     postgres.start()
-    contenders: list[tuple[str, Callable[[str, str, int], Awaitable[float]]]] = [
+    contenders: list[tuple[str, Callable[[str, str, int], Awaitable[Window]]]] = [
         ("ideal consumer", ideal_consumer),
         ("points service", points_service),
         ("tiers service", tiers_service),
     ]
-    results: dict[str, list[float]] = {name: [] for name, _ in contenders}
+    results: dict[str, list[Window]] = {name: [] for name, _ in contenders}
     try:
         for n in range(rounds):
             messages = purchases(events, members, seed=n)
             # rotate the order so none always runs on a warmer machine
             order = contenders[n % 3 :] + contenders[: n % 3]
             for name, run in order:
-                rate = await one_round(name.split()[0], run, postgres, messages)
-                results[name].append(rate)
-                print(f"round {n + 1}: {name:<15} {rate:>9,.0f} events/s")
+                window = await one_round(name.split()[0], run, postgres, messages)
+                results[name].append(window)
+                print(f"round {n + 1}: {name:<15} {window.rate:>9,.0f} events/s   {window.cpu}")
     finally:
         postgres.remove()
-    ideal = statistics.median(results["ideal consumer"])
+    ideal = statistics.median(w.rate for w in results["ideal consumer"])
     print()
     print(
         f"median over {rounds} rounds of {events:,} purchases, {members:,} members, "
         f"{PARTITIONS} partitions:"
     )
     for name, _ in contenders:
-        rate = statistics.median(results[name])
-        print(f"  {name:<15} {rate:>9,.0f} events/s   ({rate / ideal:.2f} of ideal)")
+        windows = results[name]
+        rate = statistics.median(w.rate for w in windows)
+        cpu = CpuPerEvent(
+            *(statistics.median(getattr(w.cpu, f) for w in windows) for f in CPU_FIELDS)
+        )
+        print(f"  {name:<15} {rate:>9,.0f} events/s   ({rate / ideal:.2f} of ideal)   {cpu}")
     print(
         "reproduce: .venv/bin/python -m bench.points_throughput "
         f"--events {events} --members {members} --rounds {rounds}"
