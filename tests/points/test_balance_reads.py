@@ -78,6 +78,7 @@ async def test_a_member_never_seen_reads_zeros_on_both_paths(
         pytest.param(f"/v1/members/{'m' * 129}/points", bearer("m" * 129), 422, id="long id"),
         pytest.param("/v1/members/%20m-hot/points", bearer(" m-hot"), 422, id="padded id"),
         pytest.param(f"{PATH}?as_of=not-a-time", bearer("m-hot"), 422, id="bad as_of"),
+        pytest.param(PATH, {**bearer("m-hot"), "Content-Length": "1048576"}, 413, id="a 1 MB body"),
     ],
 )
 async def test_unusual_balance_reads_get_the_routes_problem_document(

@@ -2,13 +2,13 @@
 
 The mobile app reads a member's balance on nearly every screen. For that one `GET`, FastAPI's
 routing over every route, dependency solving, parameter and response validation cost more
-server CPU than the read itself (py-spy on `bench/balance_reads.py`). A `HotRead` answers exactly
-the ordinary case of such a request: `GET` of the path, no query string, a bearer token the
-service accepts, for the member themself or an admin, an id the contract accepts, a database
-that answers. Anything else goes on to the app unchanged, so every refusal (401, 403, 422), every
-error, the optional query parameters and the OpenAPI stay with the FastAPI route, and there is
-one place that decides them. The answer is the same bytes the FastAPI route gives (tested in
-`tests/points/test_balance_reads.py`).
+server CPU than the read itself (py-spy on `bench/balance_reads.py`). A `HotRead` answers
+exactly the ordinary case of such a request: `GET` of the path, no query string, no body, a
+bearer token the service accepts, for the member themself or an admin, an id the contract
+accepts, a database that answers. Anything else goes on to the app unchanged, so every refusal
+(401, 403, 413, 422), every error, the optional query parameters and the OpenAPI stay with the
+FastAPI route, and there is one place that decides them. The answer is the same bytes the
+FastAPI route gives (tested in `tests/points/test_balance_reads.py`).
 
 It sits inside `ObserveRequests`, so hot reads are counted and traced like any other request.
 """
@@ -98,7 +98,7 @@ class HotReads:
             or not member_id
         ):
             return None
-        token = _bearer_token(scope["headers"])
+        token = _bearer_token_of_bodiless(scope["headers"])
         if token is None:
             return None
         state = scope["app"].state
@@ -117,12 +117,17 @@ class HotReads:
             return None
 
 
-def _bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
+def _bearer_token_of_bodiless(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The credentials of `Authorization: Bearer <token>`, read as FastAPI's `HTTPBearer`
-    reads them; None for anything else."""
+    reads them; None for anything else, and for a request that sends a body (the app's body
+    limit has its say on those)."""
+    token = None
     for name, value in headers:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            token = token.strip()
-            return token if scheme.lower() == "bearer" and token else None
-    return None
+        if name == b"authorization" and token is None:
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or not credentials.strip():
+                return None
+            token = credentials.strip()
+        elif (name == b"content-length" and value != b"0") or name == b"transfer-encoding":
+            return None
+    return token
