@@ -1,7 +1,7 @@
 """`loyalty soak` for half a minute against the real platform: it passes, writes its figures and
 says how to run it again (or says it could not judge a service that fell behind). About 50 s on
 a quiet machine (platform start, load, drain), more when the machine is busy: left out of
-`make test` like the chaos smoke run (`.venv/bin/pytest -m chaos tests/soak`)."""
+`make test` like the chaos smoke run (`.venv/bin/pytest -m soak tests/soak`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 LOYALTY = str(Path(sys.executable).with_name("loyalty"))
 
 
-@pytest.mark.chaos
+@pytest.mark.soak
 @pytest.mark.timeout(400)
 def test_half_a_minute_of_soak_passes_and_writes_its_figures(tmp_path: Path) -> None:
     result = subprocess.run(
