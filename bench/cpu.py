@@ -1,35 +1,44 @@
 """CPU time per event, by where it was spent: this process (the consumer under test, in-process,
-and the bench's own polling, the same for every contender), PostgreSQL's processes and the
-broker's. Read from /proc, so Linux only. A backend that ends inside the window (the ideal
-consumer closes its connection as soon as it is done) is counted through its parent: once the
-postmaster has reaped it, its time is in the postmaster's children's time."""
+and the bench's own polling, the same for every contender), this run's PostgreSQL and this run's
+broker, each counted as its process tree (other servers on the machine are not counted).
+
+Read from /proc, so Linux only. A process's time is its own plus that of its children that
+have ended (Linux adds those to the parent when it reaps them), so a backend that ends inside
+the window (the ideal consumer closes its connection as soon as it is done) stays counted, once.
+"""
 
 from __future__ import annotations
 
 import os
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
-_GROUPS = {"postgres": "postgres", "broker": "tansu"}
 
 
-def _cpu_by_process(prefix: str) -> dict[int, float]:
-    """User + system seconds of every process whose name starts with `prefix`, with those of
-    its children that have ended."""
+def _tree_seconds(root: int) -> float:
+    """User + system seconds of `root` and its descendants, with their ended children's."""
+    children: dict[int, list[int]] = defaultdict(list)
     seconds: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if not (entry / "comm").read_text().startswith(prefix):
-                continue
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # gone meanwhile
-        seconds[int(entry.name)] = sum(int(ticks) for ticks in fields[11:15]) / _TICKS
-    return seconds
+        pid = int(entry.name)
+        children[int(fields[1])].append(pid)
+        # utime, stime, cutime, cstime
+        seconds[pid] = sum(int(ticks) for ticks in fields[11:15]) / _TICKS
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += seconds.get(pid, 0.0)
+        stack.extend(children.get(pid, ()))
+    return total
 
 
 @dataclass(frozen=True)
@@ -47,24 +56,27 @@ class CpuPerEvent:
         )
 
 
+@dataclass(frozen=True)
+class Servers:
+    """The process ids at the root of this run's PostgreSQL and broker."""
+
+    postgres: int
+    broker: int
+
+
 class CpuMeter:
-    def __init__(self) -> None:
+    def __init__(self, servers: Servers) -> None:
+        self._servers = servers
         self._python = time.process_time()
-        self._others = {group: _cpu_by_process(name) for group, name in _GROUPS.items()}
+        self._postgres = _tree_seconds(servers.postgres)
+        self._broker = _tree_seconds(servers.broker)
 
     def per_event(self, events: int) -> CpuPerEvent:
         python = time.process_time() - self._python
-        time.sleep(0.2)  # for the postmaster to reap a backend that has just ended
-        spent = {
-            group: sum(
-                now - self._others[group].get(pid, 0.0)
-                for pid, now in _cpu_by_process(name).items()
-            )
-            for group, name in _GROUPS.items()
-        }
+        time.sleep(0.05)  # for the postmaster to reap a backend that has just ended
         micro = 1e6 / max(1, events)
         return CpuPerEvent(
             python=python * micro,
-            postgres=spent["postgres"] * micro,
-            broker=spent["broker"] * micro,
+            postgres=(_tree_seconds(self._servers.postgres) - self._postgres) * micro,
+            broker=(_tree_seconds(self._servers.broker) - self._broker) * micro,
         )

@@ -82,7 +82,7 @@ async def consume(
             rows = []
             for records in batch.values():
                 for record in records:
-                    event = orjson.loads(record.value)
+                    event = orjson.loads(record.value or b"{}")
                     rows.append((event["id"], event["subject"], event["data"]))
             if not rows:
                 continue

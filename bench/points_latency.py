@@ -92,7 +92,7 @@ class Observer:
             arrived = time.perf_counter()
             for records in batch.values():
                 for record in records:
-                    order = orjson.loads(record.value)["data"].get("order_id")
+                    order = orjson.loads(record.value or b"{}").get("data", {}).get("order_id")
                     if order in sent:
                         latencies.append((arrived - sent[order]) * 1000)
         return latencies

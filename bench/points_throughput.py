@@ -38,7 +38,7 @@ from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
 from prometheus_client import REGISTRY
 
-from bench.cpu import CpuMeter, CpuPerEvent
+from bench.cpu import CpuMeter, CpuPerEvent, Servers
 from bench.ideal_consumer import consume
 from loyalty_devkit.local_broker import LocalBroker, create_topics, free_port
 from loyalty_devkit.local_postgres import LocalPostgres
@@ -138,13 +138,26 @@ class Window:
         return self.events / self.seconds
 
 
-async def time_until(count: Callable[[], Awaitable[int]], total: int, timeout_s: float) -> Window:
+@dataclass(frozen=True)
+class Round:
+    """What a contender is given: a fresh broker and database, holding `total` purchases."""
+
+    bootstrap: str
+    dsn: str
+    total: int
+    servers: Servers
+
+
+async def time_until(count: Callable[[], Awaitable[int]], run: Round, timeout_s: float) -> Window:
+    total = run.total
     deadline = time.monotonic() + timeout_s
     while (first := await count()) == 0:
         if time.monotonic() > deadline:
             raise TimeoutError("nothing was applied")
         await asyncio.sleep(0.005)
-    started, meter = time.perf_counter(), CpuMeter()
+    if first == total:
+        raise ValueError(f"the first batch applied all {total} events: give --events more")
+    started, meter = time.perf_counter(), CpuMeter(run.servers)
     while (done := await count()) < total:
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {done} of {total} applied")
@@ -152,45 +165,45 @@ async def time_until(count: Callable[[], Awaitable[int]], total: int, timeout_s:
     return Window(total - first, time.perf_counter() - started, meter.per_event(total - first))
 
 
-async def ideal_consumer(bootstrap: str, dsn: str, total: int) -> Window:
+async def ideal_consumer(run: Round) -> Window:
     applied = 0
 
     def until(done: int) -> bool:
         nonlocal applied
         applied = done
-        return done >= total
+        return done >= run.total
 
     async def count() -> int:
         return applied
 
-    task = asyncio.create_task(consume(bootstrap, dsn, until=until))
+    task = asyncio.create_task(consume(run.bootstrap, run.dsn, until=until))
     try:
-        return await time_until(count, total, timeout_s=600)
+        return await time_until(count, run, timeout_s=600)
     finally:
         await task
 
 
-async def points_service(bootstrap: str, dsn: str, total: int) -> Window:
+async def points_service(run: Round) -> Window:
     settings = PointsSettings(
-        points_database_url=dsn,
-        kafka_bootstrap=bootstrap,
+        points_database_url=run.dsn,
+        kafka_bootstrap=run.bootstrap,
         jwt_secret="b" * 32,
         log_level="WARNING",
         program_file=ALL_RULES,
     )
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
-        window = await time_until(applied_counter("points"), total, timeout_s=600)
+        window = await time_until(applied_counter("points"), run, timeout_s=600)
         await asyncio.sleep(0.5)  # the last batch's commit
         credited = await app.state.pool.fetchval("SELECT count(*) FROM purchase")
-        assert credited == total, f"{credited} of {total} purchases credited"
+        assert credited == run.total, f"{credited} of {run.total} purchases credited"
         return window
 
 
-async def tiers_service(bootstrap: str, dsn: str, total: int) -> Window:
+async def tiers_service(run: Round) -> Window:
     settings = TiersSettings(
-        tiers_database_url=dsn,
-        kafka_bootstrap=bootstrap,
+        tiers_database_url=run.dsn,
+        kafka_bootstrap=run.bootstrap,
         jwt_secret="b" * 32,
         log_level="WARNING",
         program_file=ALL_RULES,
@@ -198,10 +211,10 @@ async def tiers_service(bootstrap: str, dsn: str, total: int) -> Window:
     app = create_tiers_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         pool = app.state.pool
-        window = await time_until(applied_counter("tiers"), total, timeout_s=600)
+        window = await time_until(applied_counter("tiers"), run, timeout_s=600)
         await asyncio.sleep(0.5)  # the last batch's commit
         applied = await pool.fetchval("SELECT count(*) FROM processed_event")
-        assert applied == total, f"{applied} of {total} purchases applied"
+        assert applied == run.total, f"{applied} of {run.total} purchases applied"
         upgrades = await pool.fetchval("SELECT count(*) FROM tier_history") or 0
         print(f"  (tiers: {upgrades:,} upgrades, each a tier.changed through the outbox)")
         return window
@@ -209,7 +222,7 @@ async def tiers_service(bootstrap: str, dsn: str, total: int) -> Window:
 
 async def one_round(
     name: str,
-    run: Callable[[str, str, int], Awaitable[Window]],
+    contender: Callable[[Round], Awaitable[Window]],
     postgres: LocalPostgres,
     messages: list[tuple[bytes, bytes]],
 ) -> Window:
@@ -230,7 +243,11 @@ async def one_round(
             ],
         )
         await produce(broker.bootstrap, messages)
-        return await run(broker.bootstrap, postgres.dsn(database), len(messages))
+        assert broker.pid is not None
+        servers = Servers(postgres=postgres.postmaster_pid(), broker=broker.pid)
+        return await contender(
+            Round(broker.bootstrap, postgres.dsn(database), len(messages), servers)
+        )
     finally:
         broker.stop()
         await admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
@@ -240,7 +257,7 @@ async def one_round(
 async def main(events: int, members: int, rounds: int) -> None:
     postgres = LocalPostgres(Path(tempfile.mkdtemp(prefix="loyalty-bench-")) / "data")
     postgres.start()
-    contenders: list[tuple[str, Callable[[str, str, int], Awaitable[Window]]]] = [
+    contenders: list[tuple[str, Callable[[Round], Awaitable[Window]]]] = [
         ("ideal consumer", ideal_consumer),
         ("points service", points_service),
         ("tiers service", tiers_service),

@@ -9,11 +9,12 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from prometheus_client import REGISTRY
 from starlette.types import Message, Receive, Scope, Send
 
 from loyalty_shared.http.auth import Principal
+from loyalty_shared.http.db import _pool as db_pool
 from loyalty_shared.http.hot_reads import HotRead, HotReads
 from tests.support.tokens import bearer
 
@@ -91,6 +92,27 @@ async def test_unusual_balance_reads_get_the_routes_problem_document(
 
 
 @pytest.mark.usefixtures("member_with_points")
+async def test_an_ordinary_read_never_reaches_the_route(
+    points_app: FastAPI, points_api: httpx.AsyncClient
+) -> None:
+    """With the route unable to answer, an ordinary read is still answered: by the hot path."""
+
+    async def route_unable() -> None:
+        raise HTTPException(status_code=418)
+
+    points_app.dependency_overrides[db_pool] = route_unable
+    try:
+        ordinary = await points_api.get(PATH, headers=bearer("m-hot"))
+        unusual = await points_api.get(FULL_ROUTE, headers=bearer("m-hot"))
+    finally:
+        points_app.dependency_overrides.clear()
+
+    assert ordinary.status_code == 200
+    assert ordinary.json()["available"] == 1200
+    assert unusual.status_code == 418
+
+
+@pytest.mark.usefixtures("member_with_points")
 async def test_hot_reads_are_counted_by_route_template(points_api: httpx.AsyncClient) -> None:
     labels = {
         "service": "points",
@@ -116,17 +138,26 @@ async def test_an_ordinary_read_is_answered_before_the_app() -> None:
     assert sent[1]["body"] == b'{"member_id":"m-hot"}'
 
 
-async def test_a_failing_read_is_handed_to_the_app_to_answer() -> None:
-    """The database away, for example: the app's handlers answer it with their problem
-    document, as for any other request."""
+async def test_the_database_away_is_the_apps_503_without_asking_it_twice() -> None:
+    async def database_away(pool: object, member_id: str) -> bytes:
+        raise ConnectionRefusedError("database away")
 
-    async def failing(pool: object, member_id: str) -> bytes:
-        raise ConnectionError("database away")
+    sent, answered_by_app = await _hot_read(database_away, PATH)
 
-    sent, answered_by_app = await _hot_read(failing, PATH)
+    assert answered_by_app == []
+    assert sent[0]["status"] == 503
+    assert (b"retry-after", b"5") in sent[0]["headers"]
+    assert b'"urn:loyalty:problem:unavailable"' in sent[1]["body"]
+
+
+async def test_any_other_failure_is_handed_to_the_route_to_answer() -> None:
+    async def bug(pool: object, member_id: str) -> bytes:
+        raise KeyError("available")
+
+    sent, answered_by_app = await _hot_read(bug, PATH)
 
     assert answered_by_app == [PATH]
-    assert sent[0]["status"] == 503
+    assert sent[0]["status"] == 503  # what the stand-in app answers
 
 
 async def _hot_read(

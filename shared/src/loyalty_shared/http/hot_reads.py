@@ -5,10 +5,11 @@ routing over every route, dependency solving, parameter and response validation 
 server CPU than the read itself (py-spy on `bench/balance_reads.py`). A `HotRead` answers
 exactly the ordinary case of such a request: `GET` of the path, no query string, no body, a
 bearer token the service accepts, for the member themself or an admin, an id the contract
-accepts, a database that answers. Anything else goes on to the app unchanged, so every refusal
-(401, 403, 413, 422), every error, the optional query parameters and the OpenAPI stay with the
-FastAPI route, and there is one place that decides them. The answer is the same bytes the
-FastAPI route gives (tested in `tests/points/test_balance_reads.py`).
+accepts. Anything else goes on to the app unchanged, so every refusal (401, 403, 413, 422), the
+optional query parameters and the OpenAPI stay with the FastAPI route, and there is one place
+that decides them. The answer is the same bytes the FastAPI route gives (tested in
+`tests/points/test_balance_reads.py`). The database away is answered here with the app's own
+503, rather than asking it a second time through the route.
 
 It sits inside `ObserveRequests`, so hot reads are counted and traced like any other request.
 """
@@ -19,12 +20,14 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loyalty_shared.db import Pool
+from loyalty_shared.db.errors import is_transient
 from loyalty_shared.events.fields import MAX_ID_LENGTH
 from loyalty_shared.http.auth import TokenVerifier
-from loyalty_shared.http.problems import Unauthorized
+from loyalty_shared.http.problems import Unauthorized, database_away
 from loyalty_shared.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -52,9 +55,6 @@ class _Template:
     path: str
 
 
-_JSON_HEADERS = (b"content-type", b"application/json")
-
-
 class HotReads:
     def __init__(self, app: ASGIApp, *, reads: Sequence[HotRead]) -> None:
         self._app = app
@@ -70,27 +70,17 @@ class HotReads:
             for pattern, answer, template in self._reads:
                 matched = pattern.fullmatch(scope["path"])
                 if matched is not None:
-                    body = await self._answer(scope, matched.group(1), answer)
-                    if body is not None:
+                    response = await self._answer(scope, matched.group(1), answer)
+                    if response is not None:
                         scope["route"] = template
-                        await send(
-                            {
-                                "type": "http.response.start",
-                                "status": 200,
-                                "headers": [
-                                    (b"content-length", str(len(body)).encode()),
-                                    _JSON_HEADERS,
-                                ],
-                            }
-                        )
-                        await send({"type": "http.response.body", "body": body})
+                        await response(scope, receive, send)
                         return
                     break
         await self._app(scope, receive, send)
 
     @staticmethod
-    async def _answer(scope: Scope, member_id: str, answer: Answer) -> bytes | None:
-        """The body of a 200, or None for the app to answer (and to refuse) the request."""
+    async def _answer(scope: Scope, member_id: str, answer: Answer) -> Response | None:
+        """The answer, or None for the app to answer (and to refuse) the request."""
         if (
             len(member_id) > MAX_ID_LENGTH
             or member_id != member_id.strip()
@@ -109,11 +99,14 @@ class HotReads:
             return None
         if principal.subject != member_id and not principal.is_admin:
             return None
-        # On any failure the app answers the request again: its handlers give the problem document.
         try:
-            return await answer(state.pool, member_id)
-        except Exception as exc:  # noqa: BLE001
-            log.debug("hot read handed to the app", error=repr(exc))
+            return Response(await answer(state.pool, member_id), media_type="application/json")
+        except Exception as exc:  # noqa: BLE001 - answered as below, never swallowed
+            if is_transient(exc):
+                # The app's own answer, without asking a struggling database a second time.
+                return database_away(scope["path"])
+            # Anything else the route answers (and its handlers turn into a problem document).
+            log.warning("hot read failed; the app answers it", error=repr(exc))
             return None
 
 

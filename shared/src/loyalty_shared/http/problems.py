@@ -59,6 +59,21 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
     )
 
 
+def database_away(path: str) -> JSONResponse:
+    """The database unreachable (down, restarting, failing over): the request may be sent again
+    in a moment."""
+    return problem_response(
+        Problem(
+            type="urn:loyalty:problem:unavailable",
+            title="Service unavailable",
+            status=503,
+            detail="the service's database is not reachable; try again shortly",
+            instance=path,
+        ),
+        {"Retry-After": "5"},
+    )
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """For a route's `responses=`: the problem statuses it can answer (and 422, which any route
     with parameters can), documented in OpenAPI as `application/problem+json`."""
@@ -152,20 +167,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     async def on_database_away(request: Request, exc: Exception) -> JSONResponse:
-        # The database unreachable (down, restarting, failing over): the request may be sent
-        # again in a moment. Anything else of these types is a bug, and stays a 500.
+        # Anything of these types that is not the database away is a bug, and stays a 500.
         if not is_transient(exc):
             raise exc
-        return problem_response(
-            Problem(
-                type="urn:loyalty:problem:unavailable",
-                title="Service unavailable",
-                status=503,
-                detail="the service's database is not reachable; try again shortly",
-                instance=request.url.path,
-            ),
-            {"Retry-After": "5"},
-        )
+        return database_away(request.url.path)
 
     app.add_exception_handler(ProblemError, on_problem)
     for away in (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresError):

@@ -128,6 +128,10 @@ class LocalPostgres:
         )
         self._wait_ready(timeout_s)
 
+    def postmaster_pid(self) -> int:
+        """The running server's postmaster (every backend is its child)."""
+        return int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
+
     @staticmethod
     def _postmaster_alive(pid_file: Path) -> bool:
         try:
