@@ -33,6 +33,24 @@ async def test_no_token_is_401_with_a_problem_document(points_api: httpx.AsyncCl
     assert response.json()["status"] == 401
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        pytest.param("GET", f"/v1/members/{'m' * 129}/points", None, id="an id too long"),
+        pytest.param("GET", "/v1/members/m-1001/points?as_of=yesterday", None, id="a bad query"),
+        pytest.param(
+            "POST", "/v1/members/m-1001/redemptions", {"points": -5}, id="a bad redemption"
+        ),
+    ],
+)
+async def test_without_a_token_the_answer_is_401_not_what_is_wrong_with_the_request(
+    points_api: httpx.AsyncClient, method: str, path: str, body: object
+) -> None:
+    response = await points_api.request(method, path, json=body)
+
+    assert response.status_code == 401
+
+
 async def test_a_member_reading_another_member_is_403(points_api: httpx.AsyncClient) -> None:
     response = await points_api.get(PATH, headers=bearer("m-2002"))
 

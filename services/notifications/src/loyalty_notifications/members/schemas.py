@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 
 class Channels(BaseModel):
@@ -17,11 +24,25 @@ class Channels(BaseModel):
     push: bool = True
 
 
+#: A wall-clock time in the member's time zone. Not JSON Schema's `format: time`, which is
+#: RFC 3339's full-time and needs an offset: an offset is exactly what is refused here.
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+            "examples": ["22:00"],
+        }
+    ),
+]
+
+
 class QuietHours(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: time = Field(description="Local time quiet hours begin, e.g. 22:00")
-    end: time = Field(description="Local time they end, e.g. 08:00 (may be the next day)")
+    start: LocalTime = Field(description="Local time quiet hours begin, e.g. 22:00")
+    end: LocalTime = Field(description="Local time they end, e.g. 08:00 (may be the next day)")
 
     @model_validator(mode="after")
     def _not_empty(self) -> QuietHours:
