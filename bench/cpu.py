@@ -9,9 +9,12 @@ the window (the ideal consumer closes its connection as soon as it is done) stay
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import statistics
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +51,16 @@ class CpuPerEvent:
     python: float
     postgres: float
     broker: float
+
+    @classmethod
+    def median_of(cls, samples: Sequence[CpuPerEvent]) -> CpuPerEvent:
+        """Each figure's median over the rounds."""
+        return cls(
+            **{
+                f.name: statistics.median(getattr(s, f.name) for s in samples)
+                for f in dataclasses.fields(cls)
+            }
+        )
 
     def __str__(self) -> str:
         return (

@@ -49,7 +49,6 @@ from loyalty_tiers.app import create_app as create_tiers_app
 from loyalty_tiers.settings import TiersSettings
 
 PARTITIONS = 4
-CPU_FIELDS = ("python", "postgres", "broker")
 ALL_RULES = Path(__file__).with_name("all_rules.toml")
 CATEGORIES = ("electronics", "beauty", "apparel", "grocery")
 CHANNELS = ("online", "store", "app")
@@ -283,9 +282,7 @@ async def main(events: int, members: int, rounds: int) -> None:
     for name, _ in contenders:
         windows = results[name]
         rate = statistics.median(w.rate for w in windows)
-        cpu = CpuPerEvent(
-            *(statistics.median(getattr(w.cpu, f) for w in windows) for f in CPU_FIELDS)
-        )
+        cpu = CpuPerEvent.median_of([w.cpu for w in windows])
         print(f"  {name:<15} {rate:>9,.0f} events/s   ({rate / ideal:.2f} of ideal)   {cpu}")
     print(
         "reproduce: .venv/bin/python -m bench.points_throughput "

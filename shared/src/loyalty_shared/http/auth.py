@@ -16,7 +16,7 @@ import httpx
 import jwt
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator
+from pydantic import AfterValidator, TypeAdapter, ValidationError
 
 from loyalty_shared.events.fields import Id
 from loyalty_shared.http.problems import Forbidden, Unauthorized
@@ -33,6 +33,10 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return ADMIN_SCOPE in self.scopes
+
+    def may_see(self, member_id: str) -> bool:
+        """The member themself or an admin."""
+        return self.subject == member_id or self.is_admin
 
 
 class JwksCache:
@@ -158,10 +162,22 @@ def _no_nul(value: str) -> str:
     return value
 
 
-#: A member id in a path, by the contract's rules for ids (1..128 characters, no surrounding
-#: whitespace) and without NUL, which PostgreSQL cannot store: anything else is a 422, before
-#: the database is asked (a NUL failed the query with a 500, an over-long id the event emitted).
-MemberIdPath = Annotated[Id, AfterValidator(_no_nul), Path(description="The member's id")]
+#: A member id as a request names it: the contract's rules for ids (1..128 characters, no
+#: surrounding whitespace) and no NUL, which PostgreSQL cannot store (a NUL failed the query with
+#: a 500, an over-long id the event emitted).
+MemberId = Annotated[Id, AfterValidator(_no_nul)]
+#: In a path: anything else is a 422, before the database is asked.
+MemberIdPath = Annotated[MemberId, Path(description="The member's id")]
+_MEMBER_ID: TypeAdapter[str] = TypeAdapter(MemberId)
+
+
+def is_member_id(value: str) -> bool:
+    """Whether `value` is a member id the API accepts (what `MemberIdPath` checks)."""
+    try:
+        _MEMBER_ID.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 async def member_access(principal: CurrentPrincipal, member_id: MemberIdPath) -> Principal:
@@ -169,7 +185,7 @@ async def member_access(principal: CurrentPrincipal, member_id: MemberIdPath) ->
     token is a sub-dependency, solved before the path is validated, so a caller without a valid
     token is answered 401 whatever else is wrong with the request, never told about its shape.
     (The balance read, the most frequent, is answered before FastAPI: http/hot_reads.py.)"""
-    if principal.subject != member_id and not principal.is_admin:
+    if not principal.may_see(member_id):
         raise Forbidden("a member may only see their own data")
     return principal
 

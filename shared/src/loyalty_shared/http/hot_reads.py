@@ -20,13 +20,13 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loyalty_shared.db import Pool
 from loyalty_shared.db.errors import is_transient
-from loyalty_shared.events.fields import MAX_ID_LENGTH
-from loyalty_shared.http.auth import TokenVerifier
+from loyalty_shared.http.auth import TokenVerifier, is_member_id
 from loyalty_shared.http.problems import Unauthorized, database_away
 from loyalty_shared.observability.logging import get_logger
 
@@ -81,12 +81,7 @@ class HotReads:
     @staticmethod
     async def _answer(scope: Scope, member_id: str, answer: Answer) -> Response | None:
         """The answer, or None for the app to answer (and to refuse) the request."""
-        if (
-            len(member_id) > MAX_ID_LENGTH
-            or member_id != member_id.strip()
-            or "\x00" in member_id
-            or not member_id
-        ):
+        if not is_member_id(member_id):
             return None
         token = _bearer_token_of_bodiless(scope["headers"])
         if token is None:
@@ -97,7 +92,7 @@ class HotReads:
             principal = await verifier.verify(token)
         except Unauthorized:
             return None
-        if principal.subject != member_id and not principal.is_admin:
+        if not principal.may_see(member_id):
             return None
         try:
             return Response(await answer(state.pool, member_id), media_type="application/json")
@@ -111,16 +106,16 @@ class HotReads:
 
 
 def _bearer_token_of_bodiless(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The credentials of `Authorization: Bearer <token>`, read as FastAPI's `HTTPBearer`
-    reads them; None for anything else, and for a request that sends a body (the app's body
-    limit has its say on those)."""
+    """The credentials of `Authorization: Bearer <token>`, read with the function FastAPI's
+    `HTTPBearer` uses; None for anything else, and for a request that sends a body (the app's
+    body limit has its say on those)."""
     token = None
     for name, value in headers:
         if name == b"authorization" and token is None:
-            scheme, _, credentials = value.decode("latin-1").partition(" ")
-            if scheme.lower() != "bearer" or not credentials.strip():
+            scheme, credentials = get_authorization_scheme_param(value.decode("latin-1"))
+            if scheme.lower() != "bearer" or not credentials:
                 return None
-            token = credentials.strip()
+            token = credentials
         elif (name == b"content-length" and value != b"0") or name == b"transfer-encoding":
             return None
     return token

@@ -290,6 +290,8 @@ def utc_now() -> datetime:
 class ParkingSweeper(PeriodicJob):
     """Runs `sweep` every `interval_s`, with an injectable clock."""
 
+    failure = "parking sweep failed"
+
     def __init__(
         self,
         *,
@@ -308,8 +310,6 @@ class ParkingSweeper(PeriodicJob):
         self._known = known
         self._handler = handler
         self._clock = clock
-
-    failure = "parking sweep failed"
 
     async def run_once(self) -> None:
         applied, stale = await sweep(
