@@ -71,11 +71,19 @@ async def test_the_points_service_killed_mid_stream_loses_and_doubles_nothing(
         messages.append((member.encode(), encode(event)))
     await publish(broker.bootstrap, COMMERCE_PURCHASES, messages)
 
-    # SIGKILL once a few hundred purchases are in: mid-batch, mid-relay, whatever it was doing
-    await eventually(
-        lambda: _count(dsn, "SELECT count(*) FROM purchase"), lambda n: n >= 300, interval_s=0.01
-    )
-    service.kill()
+    # SIGKILL once a few hundred purchases are in: mid-batch, mid-relay, whatever it was doing.
+    # Watched over one open connection: opening one per look was slow enough on a busy machine
+    # for the whole stream to be credited between two looks.
+    watcher = await asyncpg.connect(dsn)
+    try:
+        await eventually(
+            lambda: watcher.fetchval("SELECT count(*) FROM purchase"),
+            lambda n: n >= 300,
+            interval_s=0.005,
+        )
+        service.kill()
+    finally:
+        await watcher.close()
     killed_at = await _count(dsn, "SELECT count(*) FROM purchase")
     assert killed_at < PURCHASES, "the stream should still be in flight when the kill lands"
 
