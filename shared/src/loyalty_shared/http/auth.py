@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,6 +24,11 @@ from loyalty_shared.http.problems import Forbidden, Unauthorized
 from loyalty_shared.settings import ServiceSettings
 
 ADMIN_SCOPE = "loyalty:admin"
+#: Operator roles of contract 5.1 (admin keeps granting everything).
+SUPPORT_SCOPE = "loyalty:support"
+MARKETING_SCOPE = "loyalty:marketing"
+FINANCE_SCOPE = "loyalty:finance"
+OPERATOR_SCOPES = (ADMIN_SCOPE, SUPPORT_SCOPE, MARKETING_SCOPE, FINANCE_SCOPE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,10 @@ class Principal:
     def may_see(self, member_id: str) -> bool:
         """The member themself or an admin."""
         return self.subject == member_id or self.is_admin
+
+    def holds_any(self, scopes: tuple[str, ...]) -> bool:
+        """Whether the token carries one of `scopes` (admin holds them all)."""
+        return self.is_admin or not self.scopes.isdisjoint(scopes)
 
 
 class JwksCache:
@@ -196,5 +206,20 @@ async def admin_access(principal: CurrentPrincipal) -> Principal:
     return principal
 
 
+def requires_scope(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting a token with any of `scopes` (or admin), 403 for anyone else."""
+    wanted = " or ".join((*scopes, ADMIN_SCOPE))
+
+    async def operator_access(principal: CurrentPrincipal) -> Principal:
+        if not principal.holds_any(scopes):
+            raise Forbidden(f"the {wanted} scope is required")
+        return principal
+
+    return operator_access
+
+
 MemberAccess = Annotated[Principal, Depends(member_access)]
 AdminAccess = Annotated[Principal, Depends(admin_access)]
+SupportAccess = Annotated[Principal, Depends(requires_scope(SUPPORT_SCOPE))]
+MarketingAccess = Annotated[Principal, Depends(requires_scope(MARKETING_SCOPE))]
+FinanceAccess = Annotated[Principal, Depends(requires_scope(FINANCE_SCOPE))]
