@@ -13,15 +13,18 @@ from loyalty_points.balances.endpoints import router as balances_router
 from loyalty_points.earning.handlers import purchase_completed_handler
 from loyalty_points.goodwill.handlers import goodwill_granted_handler
 from loyalty_points.holds.endpoints import router as holds_router
-from loyalty_points.lifecycle.jobs import LifecycleJobs
+from loyalty_points.lifecycle.jobs import LifecycleJob
 from loyalty_points.redemptions.endpoints import router as redemptions_router
 from loyalty_points.refunds.handlers import purchase_refunded_handler
 from loyalty_points.settings import PointsSettings
 from loyalty_points.simulation.endpoints import router as simulation_router
+from loyalty_points.state import PointsState
 from loyalty_points.tier_projection.handlers import tier_changed_handler
 from loyalty_points.transactions.endpoints import router as transactions_router
+from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.loyalty import GoodwillGrantedV1, TierChangedV1
+from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_FEEDBACK, LOYALTY_TIERS
 from loyalty_shared.program.loader import load_program
@@ -30,7 +33,7 @@ from loyalty_shared.service import ServiceSpec, create_service_app
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: PointsSettings) -> FastAPI:
+def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> FastAPI:
     program = load_program(settings.program_file)
     spec = ServiceSpec(
         name="points",
@@ -49,10 +52,11 @@ def create_app(settings: PointsSettings) -> FastAPI:
             adjustments_router,
             simulation_router,
         ],
-        hot_reads=[balance_read],
+        hot_reads=[balance_read(clock)],
         loops={
-            "lifecycle": lambda pool: LifecycleJobs(
+            "lifecycle": lambda pool: LifecycleJob(
                 pool=pool,
+                clock=clock,
                 interval_s=settings.points_jobs_interval_s,
                 parked_refund_max_age=timedelta(days=settings.points_parked_refund_max_age_days),
                 refund_policy=program.earning.refund_policy,
@@ -61,20 +65,23 @@ def create_app(settings: PointsSettings) -> FastAPI:
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(
-                    PurchaseCompletedV1, purchase_completed_handler(program)
+                    PurchaseCompletedV1, purchase_completed_handler(program, clock)
                 ),
                 PurchaseRefundedV1.TYPE: Route(
-                    PurchaseRefundedV1, purchase_refunded_handler(program.earning.refund_policy)
+                    PurchaseRefundedV1,
+                    purchase_refunded_handler(program.earning.refund_policy, clock),
                 ),
             },
             LOYALTY_TIERS: {
                 TierChangedV1.TYPE: Route(TierChangedV1, tier_changed_handler(program)),
             },
             LOYALTY_FEEDBACK: {
-                GoodwillGrantedV1.TYPE: Route(GoodwillGrantedV1, goodwill_granted_handler(program)),
+                GoodwillGrantedV1.TYPE: Route(
+                    GoodwillGrantedV1, goodwill_granted_handler(program, clock)
+                ),
             },
         },
     )
     app = create_service_app(spec, settings)
-    app.state.program = program
+    attach_state(app, PointsState(program=program, clock=clock))
     return app

@@ -28,6 +28,11 @@ class PlatformEvent(_Contract):
     causation_id: str | None
 
 
+#: What a purchase's points are when they are credited: `expired` when the purchase was older
+#: than the program's expiry by the time it was processed (its `points.expired` follows).
+PointsStatus = Literal["pending", "available", "expired"]
+
+
 class PointsEarnedV1(PlatformEvent):
     TYPE: ClassVar[str] = "points.earned"
     VERSION: ClassVar[int] = 1
@@ -35,7 +40,7 @@ class PointsEarnedV1(PlatformEvent):
     member_id: Id
     order_id: Id
     points: int = Field(ge=0)
-    status: Literal["pending", "available"]
+    status: PointsStatus
     tier: str
     multiplier: str
     currency: str

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
 from loyalty_points.adjustments import service
 from loyalty_points.adjustments.schemas import Adjustment, AdjustmentCreate
+from loyalty_points.state import State
 from loyalty_shared.http.auth import AdminAccess, MemberIdPath
 from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
@@ -24,12 +25,13 @@ async def adjust(
     body: AdjustmentCreate,
     principal: AdminAccess,
     conn: Transaction,
-    request: Request,
+    state: State,
 ) -> Adjustment:
     return await service.adjust(
         conn,
         member_id=member_id,
         request=body,
         actor=f"admin:{principal.subject}",
-        program=request.app.state.program,
+        program=state.program,
+        now=state.clock(),
     )

@@ -4,11 +4,12 @@ be possible even when the points are gone). Both count in `lifetime_earned`."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from loyalty_points.adjustments.schemas import Adjustment, AdjustmentCreate
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
+from loyalty_points.ledger.settlement import open_account
 from loyalty_shared.db import Connection
 from loyalty_shared.events.loyalty import PointsAdjustedV1
 from loyalty_shared.program.schema import Program
@@ -21,23 +22,23 @@ async def adjust(
     request: AdjustmentCreate,
     actor: str,
     program: Program,
+    now: datetime,
     cause_event_id: str | None = None,
     details: dict[str, str] | None = None,
 ) -> Adjustment:
     """`cause_event_id` names the event that asked for it (a goodwill grant), if any."""
-    now = datetime.now(UTC)
-    await ledger.lock_account(conn, member_id)
+    await open_account(conn, member_id, now)
     lot_id = None
     if request.points > 0:
         lot_id = await ledger.add_lot(
             conn,
             member_id=member_id,
             points=request.points,
-            available_at=now,
+            earned_at=now,
             expires_at=now + timedelta(days=program.earning.expiry_days),
             origin="adjustment",
         )
-    entry_id = await ledger.record(
+    entry_id = await ledger.move(
         conn,
         ledger.Movement(
             member_id=member_id,
@@ -51,10 +52,6 @@ async def adjust(
             details={"reason": request.reason, **(details or {})},
         ),
     )
-    if request.points < 0:
-        await ledger.take_from_lots(
-            conn, member_id=member_id, points=-request.points, entry_id=entry_id
-        )
     await emit(
         conn,
         PointsAdjustedV1(

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
 from loyalty_points.balances import repository
-from loyalty_points.balances.schemas import PointsBalance
+from loyalty_points.balances.repository import Balance
+from loyalty_points.balances.schemas import ExpiringPoints, PointsBalance
+from loyalty_points.ledger.settlement import settle_if_due
+from loyalty_points.state import State
+from loyalty_shared.clock import Clock
 from loyalty_shared.db import Pool
 from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import SingleStatement
 from loyalty_shared.http.hot_reads import HotRead
-from loyalty_shared.http.problems import problem_responses
+from loyalty_shared.http.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/members/{member_id}", tags=["points"])
 PATH = "/points"
+
+
+class TimeInTheFuture(ProblemError):
+    status = 422
+    title = "A time still to come"
+    type = "urn:loyalty:problem:time-in-the-future"
 
 
 @router.get(
@@ -25,32 +36,75 @@ PATH = "/points"
     response_model_exclude_none=True,
     summary="A member's points balance",
     description=(
-        "A member never seen has zeros, not 404. With `as_of`, the balances as the ledger had "
-        "recorded them at that time, so a dispute can be answered from the API alone."
+        "A member never seen has zeros, not 404. Time decides, not when a job last ran: points "
+        "past their expiry are never counted, pending points whose return window has ended are "
+        "available. `expiring` lists the available points by expiry and adds up to `available` "
+        "(it is empty while `available` is zero or negative: new points repay the debt first). "
+        "With `as_of`, the balance at that business time; with `as_recorded_at`, the balances "
+        "as the ledger had recorded them by then (what the platform showed)."
     ),
-    responses=problem_responses(401, 403),
+    responses=problem_responses(401, 403, 422),
 )
 async def get_points(
     member_id: str,
     _: MemberAccess,
-    conn: SingleStatement,
+    pool: SingleStatement,
+    state: State,
     as_of: Annotated[
         AwareDatetime | None,
-        Query(description="Answer with the balances the ledger had recorded at this time"),
+        Query(
+            description="The balance at this business time: every purchase, maturity, expiry, "
+            "refund and spend counted by when it took effect"
+        ),
+    ] = None,
+    as_recorded_at: Annotated[
+        AwareDatetime | None,
+        Query(description="The balances as the ledger had recorded them by this time"),
     ] = None,
 ) -> PointsBalance | Response:
-    if as_of is not None:
-        then = await repository.balance_as_of(conn, member_id, as_of)
-        return PointsBalance(member_id=member_id, expiring=[], as_of=as_of, **dict(then))
-    return Response(await _balance_document(conn, member_id), media_type="application/json")
+    now = state.clock()
+    if as_of is not None or as_recorded_at is not None:
+        async with pool.acquire() as db, db.transaction():
+            at = _past(as_of or as_recorded_at, now)
+            if as_of is not None:
+                await settle_if_due(db, member_id, now)
+                then = await repository.balance_at(db, member_id, at)
+            else:
+                then = await repository.balance_recorded_by(db, member_id, at)
+        return _document(member_id, then, as_of=as_of, as_recorded_at=as_recorded_at)
+    return Response(await _balance_document(pool, member_id, now), media_type="application/json")
 
 
-async def _balance_document(pool: Pool, member_id: str) -> bytes:
+def _past(at: datetime | None, now: datetime) -> datetime:
+    assert at is not None
+    if at > now:
+        raise TimeInTheFuture(f"{at.isoformat()} has not come yet")
+    return at
+
+
+def _document(member_id: str, balance: Balance, **at: datetime | None) -> PointsBalance:
+    return PointsBalance(
+        member_id=member_id,
+        available=balance.available,
+        pending=balance.pending,
+        held=balance.held,
+        lifetime_earned=balance.lifetime_earned,
+        expiring=[ExpiringPoints.model_validate(e) for e in balance.expiring],
+        **at,
+    )
+
+
+async def _balance_document(pool: Pool, member_id: str, now: datetime) -> bytes:
     """The balance document, the same bytes whether the route or the hot read answers."""
-    balance = PointsBalance(member_id=member_id, **dict(await repository.balance(pool, member_id)))
+    balance = _document(member_id, await repository.balance(pool, member_id, now))
     return PointsBalance.__pydantic_serializer__.to_json(balance, exclude_none=True)
 
 
-#: The app's most frequent request: `GET` of a balance, without `as_of`, answered before FastAPI
-#: (see loyalty_shared.http.hot_reads); everything else about it is the route above.
-hot_read = HotRead(path=f"{router.prefix}{PATH}", answer=_balance_document)
+def hot_read(clock: Clock) -> HotRead:
+    """The app's most frequent request: `GET` of a balance without a query, answered before
+    FastAPI (see loyalty_shared.http.hot_reads); everything else about it is the route above."""
+
+    async def answer(pool: Pool, member_id: str) -> bytes:
+        return await _balance_document(pool, member_id, clock())
+
+    return HotRead(path=f"{router.prefix}{PATH}", answer=answer)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 
 class ExpiringPoints(BaseModel):
-    points: int = Field(description="Points still unspent that expire at `expires_at`")
+    points: int = Field(description="Available points that expire at `expires_at`")
     expires_at: datetime
 
 
@@ -25,8 +25,11 @@ class PointsBalance(BaseModel):
         "redemptions and expiry do not reduce it"
     )
     expiring: list[ExpiringPoints] = Field(
-        description="Unspent points by expiry time, soonest first (empty for an `as_of` query)"
+        description="The available points by expiry time, soonest first: they add up to "
+        "`available`, and the list is empty while `available` is zero or below (new points "
+        "repay that first); empty for an `as_recorded_at` query"
     )
-    as_of: datetime | None = Field(
-        None, description="Set when the balances are those the ledger had recorded at that time"
+    as_of: datetime | None = Field(None, description="Set when this is the balance at that time")
+    as_recorded_at: datetime | None = Field(
+        None, description="Set when the balances are those the ledger had recorded by that time"
     )

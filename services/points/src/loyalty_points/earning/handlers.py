@@ -1,23 +1,32 @@
-"""`purchase.completed` → points: pending through the return window, or available at once when
-the window had already ended by the time the event is processed."""
+"""`purchase.completed` → points: pending through the return window; available at once when the
+window had already ended by the time the event is processed, and expired at once when its expiry
+had (both written down in the same transaction)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from loyalty_points.earning import repository
 from loyalty_points.earning.repository import Credit
 from loyalty_points.earning.rules import earn_for
 from loyalty_points.events import emit
+from loyalty_points.ledger.settlement import settle
 from loyalty_points.refunds.handlers import apply_parked_refunds
 from loyalty_points.tier_projection.repository import current_tiers
+from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded, InvalidEvent
-from loyalty_shared.events.loyalty import PointsEarnedV1
+from loyalty_shared.events.loyalty import PointsEarnedV1, PointsStatus
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
+
+
+def _status(available_at: datetime, expires_at: datetime, now: datetime) -> PointsStatus:
+    if expires_at <= now:
+        return "expired"
+    return "available" if available_at <= now else "pending"
 
 
 def _credit(event: Decoded, tier: str, program: Program, now: datetime) -> Credit:
@@ -38,7 +47,7 @@ def _credit(event: Decoded, tier: str, program: Program, now: datetime) -> Credi
         purchased_at=purchased_at,
         available_at=earn.available_at,
         expires_at=earn.expires_at,
-        status="available" if earn.available_at <= now else "pending",
+        status=_status(earn.available_at, earn.expires_at, now),
         details={
             "base_points": earn.base_points,
             "tier": earn.tier,
@@ -68,24 +77,32 @@ def _points_earned(credit: Credit) -> PointsEarnedV1:
     )
 
 
-def purchase_completed_handler(program: Program) -> BatchHandler:
+def purchase_completed_handler(program: Program, clock: Clock) -> BatchHandler:
     async def on_purchases_completed(
         conn: Connection, events: Sequence[Decoded]
     ) -> Sequence[Refusal]:
         tiers = await current_tiers(conn, [e.envelope.subject or "" for e in events])
-        now = datetime.now(UTC)
+        now = clock()
         credits = [
             _credit(e, tiers.get(e.envelope.subject or "", program.base_tier.name), program, now)
             for e in events
         ]
         credited = await repository.credit_purchases(conn, credits)
-        await emit(
-            conn, *(_points_earned(c) for c in credits if c.event_id in credited and c.points > 0)
-        )
+        earned = [c for c in credits if c.event_id in credited and c.points > 0]
+        await emit(conn, *(_points_earned(c) for c in earned))
+        late = [c for c in earned if c.status != "pending"]
+        if late:
+            await settle(
+                conn,
+                sorted({c.member_id for c in late}),
+                now,
+                quiet_orders={c.order_id for c in late},
+            )
         await apply_parked_refunds(
             conn,
             [c.order_id for c in credits if c.event_id in credited],
             program.earning.refund_policy,
+            now,
         )
         return [
             Refusal(

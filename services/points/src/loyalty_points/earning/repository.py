@@ -1,5 +1,6 @@
-"""SQL of crediting purchases: each purchase, its lot, its ledger entry and the balances, for a
-whole batch in one statement, so the four always agree."""
+"""SQL of crediting purchases: each purchase, its pending lot, its ledger entry and the balances,
+for a whole batch in one statement, so the four always agree. A purchase whose return window (or
+expiry) has already passed is then settled in the same transaction (ledger/settlement.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ class Credit:
     purchased_at: datetime
     available_at: datetime
     expires_at: datetime
-    status: Literal["pending", "available"]
+    #: what the points are by the time they are credited (`points.earned` says it)
+    status: Literal["pending", "available", "expired"]
     details: dict[str, Any]
 
 
@@ -45,10 +47,10 @@ async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> set[s
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                  $6::numeric[], $7::text[], $8::numeric[], $9::bigint[],
                                  $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
-                                 $13::text[], $14::jsonb[])
+                                 $13::jsonb[])
                    WITH ORDINALITY AS i (order_id, member_id, event_id, channel, currency, total,
                                          tier, multiplier, points, purchased_at, available_at,
-                                         expires_at, status, details, n)
+                                         expires_at, details, n)
         ), p AS (
             INSERT INTO purchase (order_id, member_id, event_id, channel, currency, total, tier,
                                   multiplier, points, purchased_at, available_at, expires_at)
@@ -61,26 +63,21 @@ async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> set[s
             SELECT i.* FROM input i JOIN p USING (order_id, event_id)
         ), lot AS (
             INSERT INTO points_lot (member_id, order_id, points, remaining, status,
-                                    available_at, expires_at)
-            SELECT member_id, order_id, points, points, status, available_at, expires_at
+                                    available_at, expires_at, earned_at)
+            SELECT member_id, order_id, points, points, 'pending', available_at, expires_at,
+                   purchased_at
             FROM credited WHERE points > 0 ORDER BY n
             RETURNING id, order_id
         ), entry AS (
             INSERT INTO ledger_entry (member_id, kind, available_delta, pending_delta,
                                       lifetime_delta, order_id, lot_id, cause_event_id, actor,
                                       occurred_at, details)
-            SELECT c.member_id, 'earn',
-                   CASE WHEN c.status = 'available' THEN c.points ELSE 0 END,
-                   CASE WHEN c.status = 'pending' THEN c.points ELSE 0 END,
-                   c.points, c.order_id, lot.id, c.event_id, 'system:purchase', c.purchased_at,
-                   c.details
+            SELECT c.member_id, 'earn', 0, c.points, c.points, c.order_id, lot.id, c.event_id,
+                   'system:purchase', c.purchased_at, c.details
             FROM credited c JOIN lot USING (order_id) ORDER BY c.n
         ), account AS (
             INSERT INTO points_account AS a (member_id, available, pending, lifetime_earned)
-            SELECT member_id,
-                   sum(CASE WHEN status = 'available' THEN points ELSE 0 END),
-                   sum(CASE WHEN status = 'pending' THEN points ELSE 0 END),
-                   sum(points)
+            SELECT member_id, 0, sum(points), sum(points)
             FROM credited WHERE points > 0
             GROUP BY member_id ORDER BY member_id
             ON CONFLICT (member_id) DO UPDATE
@@ -110,6 +107,5 @@ def _row(c: Credit) -> tuple[Any, ...]:
         c.purchased_at,
         c.available_at,
         c.expires_at,
-        c.status,
         c.details,
     )

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from loyalty_points.adjustments.schemas import AdjustmentCreate
 from loyalty_points.adjustments.service import adjust
+from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
 from loyalty_shared.events.decoding import Decoded
 from loyalty_shared.events.loyalty import GoodwillGrantedV1
@@ -18,8 +19,9 @@ from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 
 
-def goodwill_granted_handler(program: Program) -> BatchHandler:
+def goodwill_granted_handler(program: Program, clock: Clock) -> BatchHandler:
     async def on_goodwill_granted(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+        now = clock()
         for event in events:
             grant = event.data
             assert isinstance(grant, GoodwillGrantedV1)
@@ -29,6 +31,7 @@ def goodwill_granted_handler(program: Program) -> BatchHandler:
                 request=AdjustmentCreate(points=grant.points, reason=grant.reason),
                 actor="system:service-recovery",
                 program=program,
+                now=now,
                 cause_event_id=event.envelope.id,
                 details={"feedback_id": grant.feedback_id},
             )

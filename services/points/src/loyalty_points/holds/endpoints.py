@@ -7,10 +7,10 @@ from uuid import UUID
 from fastapi import APIRouter, status
 
 from loyalty_points.holds import repository, service
-from loyalty_points.holds.errors import HoldNotFound
 from loyalty_points.holds.schemas import Hold, HoldCreate
-from loyalty_points.redemptions.endpoints import IdempotencyKey, actor_of
-from loyalty_points.redemptions.errors import MissingIdempotencyKey
+from loyalty_points.spending.errors import SpendNotFound
+from loyalty_points.spending.http import IdempotencyKey, actor_of, required
+from loyalty_points.state import State
 from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import ReadOnly, Transaction
 from loyalty_shared.http.problems import problem_responses
@@ -34,16 +34,16 @@ async def reserve(
     body: HoldCreate,
     principal: MemberAccess,
     conn: Transaction,
+    state: State,
     idempotency_key: IdempotencyKey = None,
 ) -> Hold:
-    if not idempotency_key:
-        raise MissingIdempotencyKey("send an Idempotency-Key header (a UUID per attempt)")
     return await service.reserve(
         conn,
         member_id=member_id,
-        key=idempotency_key,
+        key=required(idempotency_key),
         request=body,
         actor=actor_of(principal, member_id),
+        now=state.clock(),
     )
 
 
@@ -51,7 +51,7 @@ async def reserve(
 async def get_hold(member_id: str, hold_id: UUID, _: MemberAccess, conn: ReadOnly) -> Hold:
     row = await repository.by_id(conn, member_id, hold_id)
     if row is None:
-        raise HoldNotFound(f"member {member_id} has no hold {hold_id}")
+        raise SpendNotFound(f"member {member_id} has no hold {hold_id}")
     return service.view(row)
 
 
@@ -61,9 +61,15 @@ async def get_hold(member_id: str, hold_id: UUID, _: MemberAccess, conn: ReadOnl
     description="Committing a committed hold answers the same; a released or expired one is 409.",
     responses=problem_responses(401, 403, 404, 409),
 )
-async def commit(member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction) -> Hold:
+async def commit(
+    member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction, state: State
+) -> Hold:
     return await service.commit(
-        conn, member_id=member_id, hold_id=hold_id, actor=actor_of(principal, member_id)
+        conn,
+        member_id=member_id,
+        hold_id=hold_id,
+        actor=actor_of(principal, member_id),
+        now=state.clock(),
     )
 
 
@@ -74,8 +80,12 @@ async def commit(member_id: str, hold_id: UUID, principal: MemberAccess, conn: T
     responses=problem_responses(401, 403, 404, 409),
 )
 async def release(
-    member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction
+    member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction, state: State
 ) -> Hold:
     return await service.release(
-        conn, member_id=member_id, hold_id=hold_id, actor=actor_of(principal, member_id)
+        conn,
+        member_id=member_id,
+        hold_id=hold_id,
+        actor=actor_of(principal, member_id),
+        now=state.clock(),
     )

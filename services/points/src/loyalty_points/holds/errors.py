@@ -1,14 +1,8 @@
-"""What can go wrong with a hold, each with its HTTP status."""
+"""What can go wrong with a hold besides any spend's problems (spending/errors.py)."""
 
 from __future__ import annotations
 
 from loyalty_shared.http.problems import ProblemError
-
-
-class HoldNotFound(ProblemError):
-    status = 404
-    title = "No such hold"
-    type = "urn:loyalty:problem:not-found"
 
 
 class HoldSettled(ProblemError):

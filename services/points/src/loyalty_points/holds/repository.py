@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -13,27 +15,48 @@ _COLUMNS = (
     "id, member_id, points, reference, status, expires_at, created_at, settled_at, "
     "redemption_id, request_hash"
 )
+HoldStatus = Literal["active", "committed", "released", "expired"]
 
 
-async def by_key(conn: Connection, member_id: str, key: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM points_hold WHERE member_id = $1 AND idempotency_key = $2",
-        member_id,
-        key,
+@dataclass(frozen=True, slots=True)
+class HoldRow:
+    id: UUID
+    member_id: str
+    points: int
+    reference: str | None
+    status: HoldStatus
+    expires_at: datetime
+    created_at: datetime
+    settled_at: datetime | None
+    redemption_id: UUID | None
+    request_hash: str
+
+
+def _row(record: asyncpg.Record | None) -> HoldRow | None:
+    return HoldRow(**dict(record)) if record is not None else None
+
+
+async def by_key(conn: Connection, member_id: str, key: str) -> HoldRow | None:
+    return _row(
+        await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM points_hold WHERE member_id = $1 AND idempotency_key = $2",
+            member_id,
+            key,
+        )
     )
-    return row
 
 
 async def by_id(
     conn: Connection, member_id: str, hold_id: UUID, *, for_update: bool = False
-) -> asyncpg.Record | None:
+) -> HoldRow | None:
     lock = " FOR UPDATE" if for_update else ""
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM points_hold WHERE member_id = $1 AND id = $2{lock}",
-        member_id,
-        hold_id,
+    return _row(
+        await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM points_hold WHERE member_id = $1 AND id = $2{lock}",
+            member_id,
+            hold_id,
+        )
     )
-    return row
 
 
 async def insert(
@@ -45,22 +68,26 @@ async def insert(
     request_hash: str,
     points: int,
     reference: str | None,
-    ttl_seconds: int,
-) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        f"""
-        INSERT INTO points_hold (id, member_id, idempotency_key, request_hash, points, reference,
-                                 status, expires_at)
-        VALUES ($1, $2, $3, $4, $5, $6, 'active', now() + make_interval(secs => $7))
-        RETURNING {_COLUMNS}
-        """,
-        hold_id,
-        member_id,
-        key,
-        request_hash,
-        points,
-        reference,
-        float(ttl_seconds),
+    expires_at: datetime,
+    now: datetime,
+) -> HoldRow:
+    row = _row(
+        await conn.fetchrow(
+            f"""
+            INSERT INTO points_hold (id, member_id, idempotency_key, request_hash, points,
+                                     reference, status, expires_at, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8)
+            RETURNING {_COLUMNS}
+            """,
+            hold_id,
+            member_id,
+            key,
+            request_hash,
+            points,
+            reference,
+            expires_at,
+            now,
+        )
     )
     assert row is not None
     return row
@@ -70,21 +97,25 @@ async def settle(
     conn: Connection,
     hold_id: UUID,
     *,
-    status: str,
+    status: HoldStatus,
     actor: str,
+    at: datetime,
     redemption_id: UUID | None = None,
-) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        f"""
-        UPDATE points_hold
-           SET status = $2, settled_at = now(), settled_by = $3, redemption_id = $4
-         WHERE id = $1
-        RETURNING {_COLUMNS}
-        """,
-        hold_id,
-        status,
-        actor,
-        redemption_id,
+) -> HoldRow:
+    row = _row(
+        await conn.fetchrow(
+            f"""
+            UPDATE points_hold
+               SET status = $2, settled_at = $5, settled_by = $3, redemption_id = $4
+             WHERE id = $1
+            RETURNING {_COLUMNS}
+            """,
+            hold_id,
+            status,
+            actor,
+            redemption_id,
+            at,
+        )
     )
     assert row is not None
     return row
@@ -97,8 +128,14 @@ async def hold_entry(conn: Connection, hold_id: UUID) -> int:
     return entry_id
 
 
-async def due(conn: Connection, *, now: datetime, limit: int) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+@dataclass(frozen=True, slots=True)
+class DueHold:
+    id: UUID
+    member_id: str
+
+
+async def due(conn: Connection, *, now: datetime, limit: int) -> list[DueHold]:
+    rows = await conn.fetch(
         """
         SELECT id, member_id FROM points_hold
         WHERE status = 'active' AND expires_at <= $1
@@ -107,4 +144,4 @@ async def due(conn: Connection, *, now: datetime, limit: int) -> list[asyncpg.Re
         now,
         limit,
     )
-    return rows
+    return [DueHold(row["id"], row["member_id"]) for row in rows]

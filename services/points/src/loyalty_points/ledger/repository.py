@@ -1,22 +1,34 @@
-"""Moving points: every movement is a ledger entry plus the same change to the balances, in the
-caller's transaction (crediting purchases does the same for a whole batch in one statement, in
-earning/repository.py), so every balance stays the sum of its ledger."""
+"""Moving a member's points: a ledger entry, the same change to the balances, and the lots made
+to agree with the balance, in the caller's transaction. Crediting a batch of purchases does the
+same set-based (earning/repository.py); what time decides is in ledger/settlement.py."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from loyalty_shared.db import Connection
+
+EntryKind = Literal[
+    "earn",
+    "mature",
+    "reverse",
+    "redeem",
+    "redeem_cancel",
+    "expire",
+    "adjust",
+    "hold",
+    "hold_release",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class Movement:
     member_id: str
-    kind: str  # earn, mature, reverse, redeem, redeem_cancel, expire, adjust, hold, hold_release
+    kind: EntryKind
     actor: str
     occurred_at: datetime
     available_delta: int = 0
@@ -31,14 +43,28 @@ class Movement:
     details: dict[str, Any] | None = None
 
 
-async def record(conn: Connection, movement: Movement) -> int:
-    """Append the entry and apply it to the balances; returns the entry's id."""
-    # The account exists first, then is updated: an upsert would check the balance constraints
-    # against the deltas alone (a negative `pending` delta) before finding the row.
-    await conn.execute(
-        "INSERT INTO points_account (member_id) VALUES ($1) ON CONFLICT DO NOTHING",
-        movement.member_id,
-    )
+async def move(
+    conn: Connection,
+    movement: Movement,
+    *,
+    returning_from: Sequence[int] = (),
+    first_from: tuple[int, int] | None = None,
+) -> int:
+    """Record `movement` and make the member's lots agree with the new balance; returns the
+    entry's id. `returning_from`: entries whose points come back to the lots they took them from
+    (a cancelled redemption, a released hold), at their original expiry. `first_from`: a lot and
+    the points the entry takes from it before any other (a refund, from its order's lot)."""
+    entry_id = await _record(conn, movement)
+    if returning_from:
+        await _return_to_lots(conn, from_entries=returning_from, entry_id=entry_id)
+    if first_from is not None and first_from[1] > 0:
+        await _take_from_lot(conn, lot_id=first_from[0], points=first_from[1], entry_id=entry_id)
+    await conform_lots(conn, movement.member_id, entry_id)
+    return entry_id
+
+
+async def _record(conn: Connection, movement: Movement) -> int:
+    """Append the entry and apply it to the balances (the account exists: `open_account`)."""
     entry_id: int = await conn.fetchval(
         """
         WITH entry AS (
@@ -74,90 +100,97 @@ async def record(conn: Connection, movement: Movement) -> int:
     return entry_id
 
 
-async def lock_account(conn: Connection, member_id: str) -> int:
-    """Lock the member's balance for this transaction (creating it at zero); returns `available`.
+async def lock_accounts(conn: Connection, member_ids: Sequence[str]) -> None:
+    """Lock these members' balances for this transaction (creating them at zero), in one order.
 
-    Every spend takes this lock first, so two requests can never spend the same points.
-    """
+    Every change to a member's points takes this lock first, so two requests can never spend the
+    same points, and one lock order (account, then lots) leaves no room for a deadlock."""
     await conn.execute(
-        "INSERT INTO points_account (member_id) VALUES ($1) ON CONFLICT DO NOTHING", member_id
-    )
-    available: int = await conn.fetchval(
-        "SELECT available FROM points_account WHERE member_id = $1 FOR UPDATE", member_id
-    )
-    return available
-
-
-async def take_from_lots(conn: Connection, *, member_id: str, points: int, entry_id: int) -> int:
-    """Spend `points` from the member's available lots, soonest to expire first, recording which
-    lots gave what (so a cancellation can put them back). Returns how many the lots had."""
-    lots = await conn.fetch(
         """
-        SELECT id, remaining FROM points_lot
-        WHERE member_id = $1 AND status = 'available' AND remaining > 0 AND expires_at > now()
-        ORDER BY expires_at, id
-        FOR UPDATE
+        INSERT INTO points_account (member_id)
+        SELECT m FROM unnest($1::text[]) AS m ORDER BY m
+        ON CONFLICT DO NOTHING
+        """,
+        list(member_ids),
+    )
+    await conn.execute(
+        "SELECT 1 FROM points_account WHERE member_id = ANY($1::text[]) ORDER BY member_id "
+        "FOR UPDATE",
+        list(member_ids),
+    )
+
+
+async def available(conn: Connection, member_id: str) -> int:
+    points: int = await conn.fetchval(
+        "SELECT available FROM points_account WHERE member_id = $1", member_id
+    )
+    return points
+
+
+async def conform_lots(conn: Connection, member_id: str, entry_id: int) -> None:
+    """The member's available lots give up what the balance no longer holds, soonest to expire
+    first, recorded as `entry_id`'s allocations: after a spend, the points it spent; after a
+    reversal, what the order's own lot could not give; while the balance is negative, every
+    point that arrives (it repays the debt first). So the lots always hold exactly `available`
+    when it is positive, and nothing when it is not."""
+    await conn.execute(
+        """
+        WITH lots AS (
+            SELECT id, remaining,
+                   sum(remaining) OVER (ORDER BY expires_at, id) - remaining AS before
+            FROM points_lot
+            WHERE member_id = $1 AND status = 'available' AND remaining > 0
+        ), excess AS (
+            SELECT coalesce((SELECT sum(remaining) FROM lots), 0)
+                   - greatest((SELECT available FROM points_account WHERE member_id = $1), 0)
+                   AS points
+        ), cut AS (
+            SELECT lots.id, least(lots.remaining, excess.points - lots.before) AS points
+            FROM lots, excess WHERE excess.points > lots.before
+        ), taken AS (
+            UPDATE points_lot l SET remaining = l.remaining - cut.points
+            FROM cut WHERE l.id = cut.id
+        )
+        INSERT INTO lot_allocation (ledger_entry_id, lot_id, points)
+        SELECT $2, id, points FROM cut
+        ON CONFLICT (ledger_entry_id, lot_id)
+        DO UPDATE SET points = lot_allocation.points + EXCLUDED.points
         """,
         member_id,
-    )
-    taken: list[tuple[int, int]] = []
-    left = points
-    for lot in lots:
-        if left == 0:
-            break
-        take = min(left, lot["remaining"])
-        taken.append((lot["id"], take))
-        left -= take
-    if taken:
-        await _allocate(conn, entry_id, taken)
-    return points - left
-
-
-async def _allocate(conn: Connection, entry_id: int, taken: Sequence[tuple[int, int]]) -> None:
-    await conn.execute(
-        """
-        WITH t AS (SELECT * FROM unnest($2::bigint[], $3::bigint[]) AS t (lot_id, points)),
-        lots AS (
-            UPDATE points_lot l SET remaining = l.remaining - t.points FROM t WHERE l.id = t.lot_id
-        )
-        INSERT INTO lot_allocation (ledger_entry_id, lot_id, points)
-        SELECT $1, lot_id, points FROM t
-        """,
-        entry_id,
-        [lot_id for lot_id, _ in taken],
-        [points for _, points in taken],
-    )
-
-
-async def move_allocation(conn: Connection, *, from_entry: int, to_entry: int) -> None:
-    """The lots an entry took from now count as taken by another (a hold that became a
-    redemption), so cancelling the latter puts them back."""
-    await conn.execute(
-        """
-        WITH moved AS (
-            DELETE FROM lot_allocation WHERE ledger_entry_id = $1 RETURNING lot_id, points
-        )
-        INSERT INTO lot_allocation (ledger_entry_id, lot_id, points)
-        SELECT $2, lot_id, points FROM moved
-        """,
-        from_entry,
-        to_entry,
-    )
-
-
-async def return_to_lots(conn: Connection, *, entry_id: int) -> int:
-    """Put back what an entry took from its lots (their expiry unchanged); returns the points."""
-    returned: int = await conn.fetchval(
-        """
-        WITH a AS (SELECT lot_id, points FROM lot_allocation WHERE ledger_entry_id = $1),
-        lots AS (
-            UPDATE points_lot l SET remaining = l.remaining + a.points FROM a WHERE l.id = a.lot_id
-        )
-        SELECT coalesce(sum(points), 0) FROM a
-        """,
         entry_id,
     )
-    return returned
+
+
+async def _take_from_lot(conn: Connection, *, lot_id: int, points: int, entry_id: int) -> None:
+    await conn.execute(
+        """
+        WITH taken AS (UPDATE points_lot SET remaining = remaining - $2 WHERE id = $1)
+        INSERT INTO lot_allocation (ledger_entry_id, lot_id, points) VALUES ($3, $1, $2)
+        """,
+        lot_id,
+        points,
+        entry_id,
+    )
+
+
+async def _return_to_lots(conn: Connection, *, from_entries: Sequence[int], entry_id: int) -> None:
+    """What `from_entries` took from their lots goes back to them, recorded as `entry_id`'s
+    (negative) allocations; a lot past its expiry by then expires it at the next settlement."""
+    await conn.execute(
+        """
+        WITH given AS (
+            SELECT lot_id, sum(points) AS points FROM lot_allocation
+            WHERE ledger_entry_id = ANY($1::bigint[]) GROUP BY lot_id HAVING sum(points) <> 0
+        ), lots AS (
+            UPDATE points_lot l SET remaining = l.remaining + given.points
+            FROM given WHERE l.id = given.lot_id
+        )
+        INSERT INTO lot_allocation (ledger_entry_id, lot_id, points)
+        SELECT $2, lot_id, -points FROM given
+        """,
+        list(from_entries),
+        entry_id,
+    )
 
 
 async def add_lot(
@@ -165,20 +198,21 @@ async def add_lot(
     *,
     member_id: str,
     points: int,
-    available_at: datetime,
+    earned_at: datetime,
     expires_at: datetime,
     origin: str,
 ) -> int:
+    """A lot available from `earned_at` (a grant); `move` then makes it repay any debt."""
     lot_id: int = await conn.fetchval(
         """
         INSERT INTO points_lot (member_id, points, remaining, status, available_at, expires_at,
-                                origin)
-        VALUES ($1, $2, $2, 'available', $3, $4, $5)
+                                origin, earned_at)
+        VALUES ($1, $2, $2, 'available', $3, $4, $5, $3)
         RETURNING id
         """,
         member_id,
         points,
-        available_at,
+        earned_at,
         expires_at,
         origin,
     )

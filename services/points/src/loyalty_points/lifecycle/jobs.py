@@ -1,26 +1,24 @@
-"""The scheduled jobs of the points' life: pending points mature when their return window ends,
-checkout holds that ran out give their points back, unspent points expire when their time
-comes, members hear 30 days ahead (`points.expiring`), and refunds that waited too long for their
-purchase go to the dead-letter topic.
-
-Each job is idempotent and safe with several replicas (see repository.py); each batch is its own
-transaction with its events in the outbox, so a crash loses nothing and repeats nothing.
-"""
+"""The scheduled jobs of the points' life: checkout holds that ran out give their points back,
+what time has decided for members nobody touched is written down (ledger/settlement.py), members
+hear 30 days ahead of expiry (`points.expiring`), and refunds that waited too long for their
+purchase go to the dead-letter topic. Each batch is its own transaction, safe beside replicas."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from loyalty_points.events import emit
 from loyalty_points.holds.service import release_expired
+from loyalty_points.ledger.settlement import settle_due
 from loyalty_points.lifecycle import repository
 from loyalty_points.refunds import handlers as refunds
 from loyalty_shared.background import PeriodicJob
+from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
-from loyalty_shared.events.loyalty import PointsExpiredV1, PointsExpiringV1, PointsMaturedV1
+from loyalty_shared.events.loyalty import PointsExpiringV1
 from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.program.schema import RefundPolicy
 
@@ -31,40 +29,10 @@ EXPIRY_NOTICE = timedelta(days=30)
 PARKED_REFUND_MAX_AGE = timedelta(days=7)
 
 
-async def mature(conn: Connection, now: datetime) -> int:
-    rows = await repository.mature_due(conn, now=now, limit=BATCH)
-    await emit(
-        conn,
-        *(
-            PointsMaturedV1(
-                member_id=r["member_id"],
-                order_id=r["order_id"],
-                points=r["points"],
-                matured_at=r["at"],
-                causation_id=f"lot:{r['id']}:matured",
-            )
-            for r in rows
-        ),
-    )
-    return len(rows)
-
-
-async def expire(conn: Connection, now: datetime) -> int:
-    rows = await repository.expire_due(conn, now=now, limit=BATCH)
-    await emit(
-        conn,
-        *(
-            PointsExpiredV1(
-                member_id=r["member_id"],
-                order_id=r["order_id"],
-                points=r["points"],
-                expired_at=r["at"],
-                causation_id=f"lot:{r['id']}:expired",
-            )
-            for r in rows
-        ),
-    )
-    return len(rows)
+async def settle(conn: Connection, now: datetime) -> int:
+    """Pending points whose window ended mature, points whose time came expire (for members no
+    request has settled already)."""
+    return await settle_due(conn, now, limit=BATCH)
 
 
 async def warn(conn: Connection, now: datetime) -> int:
@@ -89,14 +57,13 @@ async def expire_holds(conn: Connection, now: datetime) -> int:
 
 
 Job = Callable[[Connection, datetime], Awaitable[int]]
-# In this order: a lot matures before it expires, and points a hold gives back to a lot whose
-# time has passed expire in the same run.
-JOBS: tuple[Job, ...] = (mature, expire_holds, expire, warn)
+# In this order: points a hold gives back to a lot whose time has passed expire in the same run.
+JOBS: tuple[Job, ...] = (expire_holds, settle, warn)
 
 
 def _refunds_parked_in_a_race(policy: RefundPolicy) -> Job:
     async def apply_refunds_parked_in_a_race(conn: Connection, now: datetime) -> int:
-        return await refunds.apply_refunds_parked_in_a_race(conn, policy, limit=BATCH)
+        return await refunds.apply_refunds_parked_in_a_race(conn, policy, now, limit=BATCH)
 
     return apply_refunds_parked_in_a_race
 
@@ -110,45 +77,49 @@ def _stale_refunds(max_age: timedelta) -> Job:
 
 async def run_due(
     pool: asyncpg.Pool,
-    now: datetime | None = None,
+    now: datetime,
     *,
     parked_refund_max_age: timedelta = PARKED_REFUND_MAX_AGE,
     refund_policy: RefundPolicy = "proportional",
 ) -> dict[str, int]:
-    """Run every job until nothing is due; returns how many lots each handled. Parked refunds
-    whose purchase is credited are applied before the others are judged stale."""
+    """Run every job until nothing is due by `now`; returns how many members, lots or refunds
+    each handled. Parked refunds whose purchase is credited are applied before the others are
+    judged stale."""
     done: dict[str, int] = {}
     parked = (_refunds_parked_in_a_race(refund_policy), _stale_refunds(parked_refund_max_age))
     for job in (*JOBS, *parked):
         done[job.__name__] = 0
         while True:
             async with pool.acquire() as conn, conn.transaction():
-                handled = await job(conn, now or datetime.now(UTC))
+                handled = await job(conn, now)
             done[job.__name__] += handled
             if handled < BATCH:
                 break
     return done
 
 
-class LifecycleJobs(PeriodicJob):
+class LifecycleJob(PeriodicJob):
     failure = "points lifecycle jobs failed"
 
     def __init__(
         self,
         *,
         pool: asyncpg.Pool,
+        clock: Clock,
         interval_s: float,
         parked_refund_max_age: timedelta,
         refund_policy: RefundPolicy,
     ) -> None:
         super().__init__(name="points-lifecycle-jobs", interval_s=interval_s)
         self._pool = pool
+        self._clock = clock
         self._parked_refund_max_age = parked_refund_max_age
         self._refund_policy = refund_policy
 
     async def run_once(self) -> None:
         done = await run_due(
             self._pool,
+            self._clock(),
             parked_refund_max_age=self._parked_refund_max_age,
             refund_policy=self._refund_policy,
         )

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, status
 
 from loyalty_points.redemptions import service
-from loyalty_points.redemptions.errors import MissingIdempotencyKey
 from loyalty_points.redemptions.schemas import Redemption, RedemptionCreate
-from loyalty_shared.http.auth import AdminAccess, MemberAccess, Principal
+from loyalty_points.spending.http import IdempotencyKey, actor_of, required
+from loyalty_points.state import State
+from loyalty_shared.http.auth import AdminAccess, MemberAccess
 from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
 
 router = APIRouter(prefix="/v1/members/{member_id}/redemptions", tags=["redemptions"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Required. The same key with the same body answers the same again and "
-        "spends once; with another body it is 422.",
-    ),
-]
-
-
-def actor_of(principal: Principal, member_id: str) -> str:
-    """Who moved the points, for the ledger: the member, or an admin acting for them."""
-    return f"{'admin' if principal.subject != member_id else 'member'}:{principal.subject}"
 
 
 @router.post(
@@ -43,16 +28,16 @@ async def redeem(
     body: RedemptionCreate,
     principal: MemberAccess,
     conn: Transaction,
+    state: State,
     idempotency_key: IdempotencyKey = None,
 ) -> Redemption:
-    if not idempotency_key:
-        raise MissingIdempotencyKey("send an Idempotency-Key header (a UUID per attempt)")
     return await service.redeem(
         conn,
         member_id=member_id,
-        key=idempotency_key,
+        key=required(idempotency_key),
         request=body,
         actor=actor_of(principal, member_id),
+        now=state.clock(),
     )
 
 
@@ -62,8 +47,12 @@ async def redeem(
     responses=problem_responses(401, 403, 404),
 )
 async def cancel(
-    member_id: str, redemption_id: UUID, principal: AdminAccess, conn: Transaction
+    member_id: str, redemption_id: UUID, principal: AdminAccess, conn: Transaction, state: State
 ) -> Redemption:
     return await service.cancel(
-        conn, member_id=member_id, redemption_id=redemption_id, actor=f"admin:{principal.subject}"
+        conn,
+        member_id=member_id,
+        redemption_id=redemption_id,
+        actor=f"admin:{principal.subject}",
+        now=state.clock(),
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -11,22 +14,40 @@ from loyalty_shared.db import Connection
 _COLUMNS = "id, member_id, points, reward, status, created_at, cancelled_at, request_hash"
 
 
-async def by_key(conn: Connection, member_id: str, key: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM redemption WHERE member_id = $1 AND idempotency_key = $2",
-        member_id,
-        key,
-    )
-    return row
+@dataclass(frozen=True, slots=True)
+class RedemptionRow:
+    id: UUID
+    member_id: str
+    points: int
+    reward: str | None
+    status: Literal["completed", "cancelled"]
+    created_at: datetime
+    cancelled_at: datetime | None
+    request_hash: str
 
 
-async def by_id(conn: Connection, member_id: str, redemption_id: UUID) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM redemption WHERE member_id = $1 AND id = $2 FOR UPDATE",
-        member_id,
-        redemption_id,
+def _row(record: asyncpg.Record | None) -> RedemptionRow | None:
+    return RedemptionRow(**dict(record)) if record is not None else None
+
+
+async def by_key(conn: Connection, member_id: str, key: str) -> RedemptionRow | None:
+    return _row(
+        await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM redemption WHERE member_id = $1 AND idempotency_key = $2",
+            member_id,
+            key,
+        )
     )
-    return row
+
+
+async def by_id(conn: Connection, member_id: str, redemption_id: UUID) -> RedemptionRow | None:
+    return _row(
+        await conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM redemption WHERE member_id = $1 AND id = $2 FOR UPDATE",
+            member_id,
+            redemption_id,
+        )
+    )
 
 
 async def insert(
@@ -38,72 +59,58 @@ async def insert(
     request_hash: str,
     points: int,
     reward: str | None,
-) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        f"""
-        INSERT INTO redemption (id, member_id, idempotency_key, request_hash, points, reward,
-                                status)
-        VALUES ($1, $2, $3, $4, $5, $6, 'completed')
-        RETURNING {_COLUMNS}
-        """,
-        redemption_id,
-        member_id,
-        key,
-        request_hash,
-        points,
-        reward,
+    now: datetime,
+) -> RedemptionRow:
+    row = _row(
+        await conn.fetchrow(
+            f"""
+            INSERT INTO redemption (id, member_id, idempotency_key, request_hash, points, reward,
+                                    status, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, 'completed', $7)
+            RETURNING {_COLUMNS}
+            """,
+            redemption_id,
+            member_id,
+            key,
+            request_hash,
+            points,
+            reward,
+            now,
+        )
     )
     assert row is not None
     return row
 
 
-async def mark_cancelled(conn: Connection, redemption_id: UUID, actor: str) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        f"""
-        UPDATE redemption SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2
-        WHERE id = $1
-        RETURNING {_COLUMNS}
-        """,
-        redemption_id,
-        actor,
+async def mark_cancelled(
+    conn: Connection, redemption_id: UUID, actor: str, now: datetime
+) -> RedemptionRow:
+    row = _row(
+        await conn.fetchrow(
+            f"""
+            UPDATE redemption SET status = 'cancelled', cancelled_at = $3, cancelled_by = $2
+            WHERE id = $1
+            RETURNING {_COLUMNS}
+            """,
+            redemption_id,
+            actor,
+            now,
+        )
     )
     assert row is not None
     return row
 
 
-async def redeem_entry(conn: Connection, redemption_id: UUID) -> int:
-    entry_id: int = await conn.fetchval(
-        "SELECT id FROM ledger_entry WHERE redemption_id = $1 AND kind = 'redeem'", redemption_id
-    )
-    return entry_id
-
-
-async def refusal(
-    conn: Connection, *, kind: str, member_id: str, key: str
-) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
+async def spending_entries(conn: Connection, redemption_id: UUID) -> list[int]:
+    """The ledger entries that took the redemption's points from their lots: its own, or the
+    hold's it was committed from."""
+    rows = await conn.fetch(
         """
-        SELECT request_hash, detail FROM spend_refusal
-        WHERE member_id = $1 AND kind = $2 AND idempotency_key = $3
+        SELECT coalesce(h.id, r.id) AS id
+        FROM ledger_entry r
+        LEFT JOIN ledger_entry h ON h.hold_id = r.hold_id AND h.kind = 'hold'
+        WHERE r.redemption_id = $1 AND r.kind = 'redeem'
         """,
-        member_id,
-        kind,
-        key,
+        redemption_id,
     )
-    return row
-
-
-async def record_refusal(
-    conn: Connection, *, kind: str, member_id: str, key: str, request_hash: str, detail: str
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO spend_refusal (member_id, kind, idempotency_key, request_hash, detail)
-        VALUES ($1, $2, $3, $4, $5)
-        """,
-        member_id,
-        kind,
-        key,
-        request_hash,
-        detail,
-    )
+    return [row["id"] for row in rows]

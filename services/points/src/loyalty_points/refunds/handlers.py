@@ -26,7 +26,9 @@ import asyncpg
 
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
+from loyalty_points.ledger.settlement import open_account
 from loyalty_points.refunds import repository
+from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection, inbox
 from loyalty_shared.events.commerce import PurchaseRefundedV1
 from loyalty_shared.events.decoding import Decoded, InvalidEvent, RawRecord, decode_event
@@ -50,20 +52,17 @@ class Reversal:
     forgiven: int  # due by proportion, left with the member by the policy
 
 
-async def _reversal(
-    conn: Connection, *, due: int, bucket: str, member_id: str, policy: RefundPolicy
-) -> Reversal:
+def _reversal(*, due: int, bucket: str, available: int, policy: RefundPolicy) -> Reversal:
     if bucket == "pending" or policy == "proportional" or due == 0:
         return Reversal(due, 0)
     if policy == "pending_only":
         return Reversal(0, due)
-    available = await ledger.lock_account(conn, member_id)
     taken = min(due, max(available, 0))
     return Reversal(taken, due - taken)
 
 
 async def apply_refund(
-    conn: Connection, event: Decoded, policy: RefundPolicy
+    conn: Connection, event: Decoded, policy: RefundPolicy, now: datetime
 ) -> InvalidEvent | None:
     """Apply one refund, or say why not (having written nothing)."""
     refund = event.data
@@ -104,12 +103,12 @@ async def apply_refund(
         - order["points_reversed"]
         - order["points_forgiven"]
     )
-    bucket = order["lot_status"] or "available"
-    reversal = await _reversal(
-        conn, due=due, bucket=bucket, member_id=refund.member_id, policy=policy
-    )
+    # what time has decided first: the order's lot may have matured (or expired) by now
+    available = await open_account(conn, refund.member_id, now)
+    lot = await repository.order_lot(conn, refund.order_id)
+    bucket = lot.status if lot is not None else "available"
+    reversal = _reversal(due=due, bucket=bucket, available=available, policy=policy)
     reverse = reversal.points
-    lot_taken = min(reverse, order["remaining"] or 0)
     await repository.record_refund(
         conn,
         refund_id=refund.refund_id,
@@ -120,12 +119,10 @@ async def apply_refund(
         points=reverse,
         forgiven=reversal.forgiven,
         refunded_at=event.envelope.time,
-        lot_id=order["lot_id"],
-        lot_taken=lot_taken,
     )
     if reverse == 0:
         return None
-    await ledger.record(
+    await ledger.move(
         conn,
         ledger.Movement(
             member_id=refund.member_id,
@@ -136,7 +133,7 @@ async def apply_refund(
             pending_delta=-reverse if bucket == "pending" else 0,
             lifetime_delta=-reverse,
             order_id=refund.order_id,
-            lot_id=order["lot_id"],
+            lot_id=lot.id if lot is not None else None,
             cause_event_id=event.envelope.id,
             details={
                 "refund_id": refund.refund_id,
@@ -148,6 +145,7 @@ async def apply_refund(
                 "forgiven": reversal.forgiven,
             },
         ),
+        first_from=(lot.id, min(reverse, lot.remaining)) if lot is not None else None,
     )
     await emit(
         conn,
@@ -164,13 +162,14 @@ async def apply_refund(
     return None
 
 
-def purchase_refunded_handler(policy: RefundPolicy) -> BatchHandler:
+def purchase_refunded_handler(policy: RefundPolicy, clock: Clock) -> BatchHandler:
     async def on_purchases_refunded(
         conn: Connection, events: Sequence[Decoded]
     ) -> Sequence[Refusal]:
         refusals = []
+        now = clock()
         for event in events:
-            error = await apply_refund(conn, event, policy)
+            error = await apply_refund(conn, event, policy, now)
             if error is not None:
                 refusals.append(Refusal(event.envelope.id, error))
         return refusals
@@ -206,20 +205,20 @@ async def _refuse_parked(conn: Connection, row: asyncpg.Record, error: InvalidEv
 
 
 async def apply_parked_refunds(
-    conn: Connection, order_ids: Sequence[str], policy: RefundPolicy
+    conn: Connection, order_ids: Sequence[str], policy: RefundPolicy, now: datetime
 ) -> None:
     """The refunds that waited for these orders, applied now (or dead-lettered, with reason)."""
     for row in await repository.unpark(conn, order_ids):
         raw = _raw(row)
         decoded = decode_event(raw.value, {PurchaseRefundedV1.TYPE: PurchaseRefundedV1})
         assert isinstance(decoded, Decoded)
-        error = await apply_refund(conn, Decoded(decoded.envelope, decoded.data, raw), policy)
+        error = await apply_refund(conn, Decoded(decoded.envelope, decoded.data, raw), policy, now)
         if error is not None:
             await _refuse_parked(conn, row, error)
 
 
 async def apply_refunds_parked_in_a_race(
-    conn: Connection, policy: RefundPolicy, *, limit: int
+    conn: Connection, policy: RefundPolicy, now: datetime, *, limit: int
 ) -> int:
     """Refunds parked for orders that are credited now, applied (the scheduled jobs run this).
 
@@ -231,7 +230,7 @@ async def apply_refunds_parked_in_a_race(
     advisory locks can exhaust PostgreSQL's lock table); instead the next run of the jobs takes
     such refunds out of the park, at most an interval of the jobs later."""
     order_ids = await repository.parked_for_known_orders(conn, limit=limit)
-    await apply_parked_refunds(conn, order_ids, policy)
+    await apply_parked_refunds(conn, order_ids, policy, now)
     return len(order_ids)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 import asyncpg
 
@@ -14,16 +16,29 @@ from loyalty_shared.db import Connection
 async def order_for_update(conn: Connection, order_id: str) -> asyncpg.Record | None:
     row: asyncpg.Record | None = await conn.fetchrow(
         """
-        SELECT p.order_id, p.member_id, p.currency, p.total, p.points, p.refunded_total,
-               p.points_reversed, p.points_forgiven, l.id AS lot_id, l.status AS lot_status,
-               l.remaining
-        FROM purchase p LEFT JOIN points_lot l ON l.order_id = p.order_id
-        WHERE p.order_id = $1
-        FOR UPDATE OF p
+        SELECT order_id, member_id, currency, total, points, refunded_total, points_reversed,
+               points_forgiven
+        FROM purchase WHERE order_id = $1
+        FOR UPDATE
         """,
         order_id,
     )
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLot:
+    id: int
+    status: Literal["pending", "available"]
+    remaining: int
+
+
+async def order_lot(conn: Connection, order_id: str) -> OrderLot | None:
+    """The lot the order's points went to (none for an order that earned nothing)."""
+    row = await conn.fetchrow(
+        "SELECT id, status, remaining FROM points_lot WHERE order_id = $1", order_id
+    )
+    return OrderLot(**dict(row)) if row is not None else None
 
 
 async def refund_known(conn: Connection, refund_id: str) -> bool:
@@ -41,22 +56,18 @@ async def record_refund(
     points: int,
     forgiven: int,
     refunded_at: datetime,
-    lot_id: int | None,
-    lot_taken: int,
 ) -> None:
     await conn.execute(
         """
         WITH r AS (
             INSERT INTO refund (refund_id, order_id, member_id, event_id, amount, points,
                                 refunded_at, points_forgiven)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $10)
-        ), p AS (
-            UPDATE purchase SET refunded_total = refunded_total + $5,
-                                points_reversed = points_reversed + $6,
-                                points_forgiven = points_forgiven + $10
-            WHERE order_id = $2
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         )
-        UPDATE points_lot SET remaining = remaining - $9 WHERE id = $8
+        UPDATE purchase SET refunded_total = refunded_total + $5,
+                            points_reversed = points_reversed + $6,
+                            points_forgiven = points_forgiven + $8
+        WHERE order_id = $2
         """,
         refund_id,
         order_id,
@@ -65,8 +76,6 @@ async def record_refund(
         amount,
         points,
         refunded_at,
-        lot_id,
-        lot_taken,
         forgiven,
     )
 

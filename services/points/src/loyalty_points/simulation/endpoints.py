@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from loyalty_points.earning.rules import earn_for
 from loyalty_points.simulation.schemas import RuleApplied, Simulation, SimulationRequest
+from loyalty_points.state import State
 from loyalty_points.tier_projection.repository import current_tiers
 from loyalty_shared.http.auth import AdminAccess
 from loyalty_shared.http.db import ReadOnly
 from loyalty_shared.http.problems import ProblemError, problem_responses
-from loyalty_shared.program.schema import Program
 
 router = APIRouter(prefix="/v1/program", tags=["program"])
 
@@ -31,9 +31,9 @@ class UnknownTier(ProblemError):
     responses=problem_responses(401, 403, 422),
 )
 async def simulate(
-    body: SimulationRequest, _: AdminAccess, conn: ReadOnly, request: Request
+    body: SimulationRequest, _: AdminAccess, conn: ReadOnly, state: State
 ) -> Simulation:
-    program: Program = request.app.state.program
+    program = state.program
     tier = body.tier
     if tier is None:
         known = await current_tiers(conn, [body.purchase.member_id])

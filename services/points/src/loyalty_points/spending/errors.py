@@ -1,4 +1,4 @@
-"""What can go wrong with a redemption, each with its HTTP status."""
+"""What can go wrong with a spend (a redemption, a hold), each with its HTTP status."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class MissingIdempotencyKey(ProblemError):
     type = "urn:loyalty:problem:idempotency-key-required"
 
 
-class RedemptionNotFound(ProblemError):
+class SpendNotFound(ProblemError):
     status = 404
-    title = "No such redemption"
+    title = "No such redemption or hold"
     type = "urn:loyalty:problem:not-found"

@@ -1,0 +1,273 @@
+"""What time decides, written down: a pending lot whose return window has ended becomes available,
+an available lot whose expiry has come expires. Settling a member writes each such happening in
+the order it happened (ledger entry at its own time, the lot, the balances, `points.matured` /
+`points.expired`), so every read and spend sees the balance time says, never the one the last
+job run left. The scheduled job settles whoever is due; everything else settles the member it
+is about to read or move first."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from loyalty_points.events import emit
+from loyalty_points.ledger.repository import available, lock_accounts
+from loyalty_shared.db import Connection
+from loyalty_shared.events.loyalty import PointsExpiredV1, PointsMaturedV1
+
+
+@dataclass(slots=True)
+class _Lot:
+    id: int
+    member_id: str
+    order_id: str | None
+    status: Literal["pending", "available"]
+    remaining: int
+    available_at: datetime
+    expires_at: datetime
+    #: the latest time points came back to it (a cancelled spend): it cannot expire before
+    returned_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    member_id: str
+    kind: Literal["mature", "expire"]
+    lot: _Lot
+    at: datetime
+    available_delta: int
+    pending_delta: int
+    #: points the entry took from the lot (an expiry; a debt repaid at maturity)
+    taken: int
+
+
+@dataclass
+class Settled:
+    matured: int = 0
+    expired: int = 0
+    entries: list[_Entry] = field(default_factory=list)
+
+
+async def settle(
+    conn: Connection,
+    member_ids: Sequence[str],
+    now: datetime,
+    *,
+    quiet_orders: Collection[str] = (),
+) -> Settled:
+    """Write down what is due by `now` for these members, whose accounts the caller has locked.
+    `quiet_orders`: orders credited in this same transaction, whose `points.earned` already says
+    they are available (no `points.matured` for them)."""
+    if not member_ids:
+        return Settled()
+    lots = [
+        _Lot(**dict(row))
+        for row in await conn.fetch(
+            """
+            SELECT l.id, l.member_id, l.order_id, l.status, l.remaining, l.available_at,
+                   l.expires_at,
+                   (SELECT max(e.occurred_at) FROM lot_allocation a
+                    JOIN ledger_entry e ON e.id = a.ledger_entry_id
+                    WHERE a.lot_id = l.id AND a.points < 0) AS returned_at
+            FROM points_lot l
+            WHERE l.member_id = ANY($1::text[])
+              AND ((l.status = 'pending' AND l.available_at <= $2)
+                   OR (l.remaining > 0 AND l.expires_at <= $2))
+            ORDER BY l.id
+            FOR UPDATE OF l
+            """,
+            list(member_ids),
+            now,
+        )
+    ]
+    if not lots:
+        return Settled()
+    balances = await conn.fetch(
+        "SELECT member_id, available FROM points_account WHERE member_id = ANY($1::text[])",
+        list({lot.member_id for lot in lots}),
+    )
+    settled = Settled()
+    for row in balances:
+        member_lots = [lot for lot in lots if lot.member_id == row["member_id"]]
+        _happen(settled, member_lots, row["available"], now)
+    await _write(conn, lots, settled, quiet_orders)
+    return settled
+
+
+def _happen(settled: Settled, lots: list[_Lot], balance: int, now: datetime) -> None:
+    """One member's due lots, maturing and expiring in the order time says."""
+    happenings: list[tuple[datetime, int, _Lot]] = []
+    for lot in lots:
+        if lot.status == "pending" and lot.available_at <= now:
+            happenings.append((lot.available_at, 0, lot))
+        if lot.expires_at <= now:
+            at = max(lot.expires_at, lot.returned_at or lot.expires_at)
+            happenings.append((min(at, now), 1, lot))
+    for at, step, lot in sorted(happenings, key=lambda h: (h[0], h[1], h[2].id)):
+        points = lot.remaining
+        if step == 0:
+            lot.status = "available"
+            if points == 0:
+                continue
+            repaid = min(points, max(0, -balance))
+            balance += points
+            lot.remaining -= repaid
+            settled.matured += 1
+            settled.entries.append(
+                _Entry(lot.member_id, "mature", lot, at, points, -points, repaid)
+            )
+        elif points > 0:
+            lot.remaining = 0
+            pending = lot.status == "pending"  # only if a program's window outlasts its expiry
+            if not pending:
+                balance -= points
+            settled.expired += 1
+            settled.entries.append(
+                _Entry(
+                    lot.member_id,
+                    "expire",
+                    lot,
+                    at,
+                    0 if pending else -points,
+                    -points if pending else 0,
+                    points,
+                )
+            )
+
+
+async def _write(
+    conn: Connection, lots: Sequence[_Lot], settled: Settled, quiet_orders: Collection[str]
+) -> None:
+    entries = settled.entries
+    rows = await conn.fetch(
+        """
+        INSERT INTO ledger_entry (member_id, kind, available_delta, pending_delta, order_id,
+                                  lot_id, actor, occurred_at)
+        SELECT member_id, kind, available_delta, pending_delta, order_id, lot_id,
+               CASE kind WHEN 'mature' THEN 'system:maturation' ELSE 'system:expiry' END, at
+        FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[],
+                    $7::timestamptz[])
+             WITH ORDINALITY AS e (member_id, kind, available_delta, pending_delta, order_id,
+                                   lot_id, at, n)
+        ORDER BY n
+        RETURNING id, lot_id, kind
+        """,
+        [e.member_id for e in entries],
+        [e.kind for e in entries],
+        [e.available_delta for e in entries],
+        [e.pending_delta for e in entries],
+        [e.lot.order_id for e in entries],
+        [e.lot.id for e in entries],
+        [e.at for e in entries],
+    )
+    entry_ids = {(row["lot_id"], row["kind"]): row["id"] for row in rows}
+    taken = [e for e in entries if e.taken > 0]
+    await conn.execute(
+        """
+        WITH lots AS (
+            UPDATE points_lot l SET status = s.status, remaining = s.remaining
+            FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS s (id, status, remaining)
+            WHERE l.id = s.id
+        ), accounts AS (
+            UPDATE points_account a
+               SET available = a.available + d.available, pending = a.pending + d.pending,
+                   updated_at = now()
+            FROM (SELECT member_id, sum(available) AS available, sum(pending) AS pending
+                  FROM unnest($4::text[], $5::bigint[], $6::bigint[]) AS d (member_id, available,
+                                                                           pending)
+                  GROUP BY member_id) d
+            WHERE a.member_id = d.member_id
+        )
+        INSERT INTO lot_allocation (ledger_entry_id, lot_id, points)
+        SELECT * FROM unnest($7::bigint[], $8::bigint[], $9::bigint[])
+        """,
+        [lot.id for lot in lots],
+        [lot.status for lot in lots],
+        [lot.remaining for lot in lots],
+        [e.member_id for e in entries],
+        [e.available_delta for e in entries],
+        [e.pending_delta for e in entries],
+        [entry_ids[(e.lot.id, e.kind)] for e in taken],
+        [e.lot.id for e in taken],
+        [e.taken for e in taken],
+    )
+    await emit(
+        conn,
+        *(
+            PointsMaturedV1(
+                member_id=e.member_id,
+                order_id=e.lot.order_id,
+                points=-e.pending_delta,
+                matured_at=e.at,
+                causation_id=f"lot:{e.lot.id}:matured",
+            )
+            for e in entries
+            if e.kind == "mature" and e.lot.order_id not in quiet_orders
+        ),
+        *(
+            PointsExpiredV1(
+                member_id=e.member_id,
+                order_id=e.lot.order_id,
+                points=e.taken,
+                expired_at=e.at,
+                causation_id=f"lot:{e.lot.id}:expired",
+            )
+            for e in entries
+            if e.kind == "expire"
+        ),
+    )
+
+
+#: A member's lots that hold points time has decided about by `$2` (member `$1`).
+DUE_POINTS = """
+    SELECT EXISTS (SELECT 1 FROM points_lot
+                   WHERE member_id = $1 AND remaining > 0
+                     AND (expires_at <= $2 OR (status = 'pending' AND available_at <= $2)))
+"""
+
+
+async def settle_if_due(conn: Connection, member_id: str, now: datetime) -> None:
+    """For a read: write down what is due for the member by `now`, if anything (and only then
+    lock the account: reading a member never seen creates nothing)."""
+    if await conn.fetchval(DUE_POINTS, member_id, now):
+        await lock_accounts(conn, [member_id])
+        await settle(conn, [member_id], now)
+
+
+async def open_account(conn: Connection, member_id: str, now: datetime) -> int:
+    """Lock the member's balance for this transaction, settle what is due by `now`, and return
+    what is available: what every change to a member's points starts with."""
+    await lock_accounts(conn, [member_id])
+    await settle(conn, [member_id], now)
+    return await available(conn, member_id)
+
+
+async def settle_due(conn: Connection, now: datetime, *, limit: int) -> int:
+    """The scheduled job's batch: up to `limit` members with something due, whose accounts no
+    one else holds (a request settling its member now does it there), settled; returns how many
+    members."""
+    members = [
+        row["member_id"]
+        for row in await conn.fetch(
+            """
+            WITH due AS (
+                SELECT DISTINCT member_id FROM (
+                    (SELECT member_id FROM points_lot
+                     WHERE status = 'pending' AND available_at <= $1 LIMIT $2)
+                    UNION ALL
+                    (SELECT member_id FROM points_lot
+                     WHERE remaining > 0 AND expires_at <= $1 LIMIT $2)
+                ) d
+            )
+            SELECT a.member_id FROM points_account a JOIN due USING (member_id)
+            ORDER BY a.member_id LIMIT $2
+            FOR UPDATE OF a SKIP LOCKED
+            """,
+            now,
+            limit,
+        )
+    ]
+    await settle(conn, members, now)
+    return len(members)
