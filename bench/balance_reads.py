@@ -44,14 +44,15 @@ async def seed(dsn: str) -> None:
         await conn.execute(
             """
             INSERT INTO points_account (member_id, available, pending, lifetime_earned)
-            SELECT m, 1000, 200, 1200 FROM unnest($1::text[]) AS m
+            SELECT m, 1500, 200, 1700 FROM unnest($1::text[]) AS m
             """,
             members,
         )
         await conn.execute(
             """
-            INSERT INTO points_lot (member_id, points, remaining, status, available_at, expires_at)
-            SELECT m, 500, 500, 'available', now(), now() + make_interval(days => d)
+            INSERT INTO points_lot (member_id, points, remaining, status, available_at, expires_at,
+                                    earned_at)
+            SELECT m, 500, 500, 'available', now(), now() + make_interval(days => d), now()
             FROM unnest($1::text[]) AS m, generate_series(100, 300, 100) AS d
             """,
             members,

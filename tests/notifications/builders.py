@@ -65,7 +65,7 @@ def points_expiring(member_id: str, points: int, expires_at: datetime) -> dict[s
     )
 
 
-def points_earned(member_id: str, points: int) -> dict[str, Any]:
+def points_earned(member_id: str, points: int, status: str = "pending") -> dict[str, Any]:
     now = datetime.now(UTC)
     return envelope(
         "points.earned",
@@ -73,7 +73,7 @@ def points_earned(member_id: str, points: int) -> dict[str, Any]:
             "member_id": member_id,
             "order_id": f"o-{uuid.uuid4().hex[:8]}",
             "points": points,
-            "status": "pending",
+            "status": status,
             "tier": "bronze",
             "multiplier": "1.0",
             "currency": "CNY",

@@ -137,7 +137,7 @@ async def test_a_survey_invitation_carries_the_link_with_the_token(
     assert "https://shop.example.com/survey?token=tok.en%2F%2B%3D" in body
 
 
-async def test_points_earned_the_same_day_make_one_digest_in_the_evening(
+async def test_points_earned_the_same_day_make_one_digest_in_the_evening_without_expired_ones(
     notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
@@ -151,11 +151,17 @@ async def test_points_earned_the_same_day_make_one_digest_in_the_evening(
     await publish_events(broker.bootstrap, LOYALTY_POINTS, [points_earned("m-c4", 399)])
     await eventually(lambda: notifications_of(notifications_api, "m-c4"), lambda i: len(i) == 1)
     await publish_events(
-        broker.bootstrap, LOYALTY_POINTS, [points_earned("m-c4", 1200), points_earned("m-c4", 1)]
+        broker.bootstrap,
+        LOYALTY_POINTS,
+        [
+            points_earned("m-c4", 1200),
+            points_earned("m-c4", 500, status="expired"),  # a purchase older than the expiry
+            points_earned("m-c4", 1),
+        ],
     )
     await eventually(
         lambda: notifications_api.get("/metrics"),
-        lambda r: 'type="points.earned"' in r.text and _applied(r.text) >= 3,
+        lambda r: 'type="points.earned"' in r.text and _applied(r.text) >= 4,
     )
     [item] = await notifications_of(notifications_api, "m-c4")
     assert datetime.fromisoformat(item["scheduled_for"]) == datetime(

@@ -29,8 +29,9 @@ async def member_with_points(points_app: FastAPI) -> None:
         """
         INSERT INTO points_account (member_id, available, pending, lifetime_earned, held)
         VALUES ('m-hot', 1200, 300, 1800, 100);
-        INSERT INTO points_lot (member_id, points, remaining, status, available_at, expires_at)
-        SELECT 'm-hot', 500, 500, 'available', now(), now() + make_interval(days => d)
+        INSERT INTO points_lot (member_id, points, remaining, status, available_at, expires_at,
+                                earned_at)
+        SELECT 'm-hot', 400, 400, 'available', now(), now() + make_interval(days => d), now()
         FROM generate_series(100, 300, 100) AS d;
         """
     )

@@ -100,7 +100,7 @@ async def test_a_hold_whose_time_ran_out_is_released_by_the_jobs(
     commit = await settle(points_api, hold_id, "commit")
 
     assert still.json()["status"] == "active"
-    assert done["expire_holds"] == 1
+    assert done["settle"] == 1
     assert gone.json()["status"] == "expired"
     assert commit.status_code == 409
     assert (await balance_of(points_api, MEMBER))["available"] == 100

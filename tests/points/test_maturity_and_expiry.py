@@ -1,122 +1,115 @@
 """Pending points mature when the return window ends; unspent points expire 365 days after the
-purchase, oldest first, with a warning 30 days ahead; each exactly once, even with two replicas."""
+purchase, oldest first, with a warning 30 days ahead; the scheduled jobs write each down exactly
+once, even with two replicas, for members nobody reads or moves (balances_in_time covers reads
+and spends, which never wait for the jobs)."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-import httpx
-import orjson
 import pytest
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_points.app import create_app
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_points.settings import PointsSettings
-from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
-from tests.points.test_crediting_purchases import balance_of
-from tests.support.apps import serving
-from tests.support.events import purchase
-from tests.support.kafka import publish_events, read_all
-from tests.support.tokens import bearer
+from tests.points.conftest import ClockedPoints
+from tests.support.apps import client_of, running
+from tests.support.clock import ManualClock
 from tests.support.waiting import eventually
 
-NOW = datetime.now(UTC)
 
-
-async def credited(api: httpx.AsyncClient, member: str, lifetime: int) -> dict[str, Any]:
-    return await eventually(
-        lambda: balance_of(api, member), lambda b: b["lifetime_earned"] == lifetime
+async def entries(service: ClockedPoints, kind: str) -> int:
+    count: int = await service.app.state.pool.fetchval(
+        "SELECT count(*) FROM ledger_entry WHERE kind = $1", kind
     )
+    return count
 
 
 async def test_pending_points_become_available_when_the_return_window_ends(
-    points_app: Any, points_api: httpx.AsyncClient, broker: Any
+    clocked: ClockedPoints,
 ) -> None:
-    await publish_events(
-        broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1201", "300.00", days_ago=5)]
-    )
-    await credited(points_api, "m-1201", 300)
+    await clocked.buy("m-1201", "300.00", at=clocked.clock() - timedelta(days=5))
+    await clocked.credited("m-1201", 300)
 
-    assert (await run_due(points_app.state.pool, NOW + timedelta(days=8)))["mature"] == 0
-    assert (await run_due(points_app.state.pool, NOW + timedelta(days=10)))["mature"] == 1
-    assert (await run_due(points_app.state.pool, NOW + timedelta(days=10)))["mature"] == 0
+    clocked.clock.advance(timedelta(days=8))
+    await clocked.run_jobs()
+    assert await entries(clocked, "mature") == 0
+    clocked.clock.advance(timedelta(days=2))
+    assert (await clocked.run_jobs())["settle"] == 1
+    assert (await clocked.run_jobs())["settle"] == 0
 
-    body = await balance_of(points_api, "m-1201")
+    body = await clocked.balance("m-1201")
     assert (body["available"], body["pending"], body["lifetime_earned"]) == (300, 0, 300)
-    events = [
-        orjson.loads(r.value)
-        for r in await read_all(broker.bootstrap, LOYALTY_POINTS, expect=3, timeout_s=3)
-    ]
+    events = await clocked.events(expect=3)
     assert [e["type"] for e in events] == ["points.earned", "points.matured"]
 
 
 async def test_points_older_than_365_days_expire_oldest_first_after_a_warning(
-    points_app: Any, points_api: httpx.AsyncClient, broker: Any
+    clocked: ClockedPoints,
 ) -> None:
-    older = purchase("m-1202", "100.00", days_ago=60)
-    newer = purchase("m-1202", "100.00", days_ago=30)
-    await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [older, newer])
-    await credited(points_api, "m-1202", 200)
-    headers = {**bearer("m-1202"), "Idempotency-Key": str(uuid.uuid4())}
-    spent = await points_api.post(
-        "/v1/members/m-1202/redemptions", json={"points": 70}, headers=headers
-    )
+    start = clocked.clock()
+    await clocked.buy("m-1202", "100.00", at=start - timedelta(days=60))
+    await clocked.buy("m-1202", "100.00", at=start - timedelta(days=30))
+    await clocked.credited("m-1202", 200)
+    spent = await clocked.redeem("m-1202", 70)
     assert spent.status_code == 201  # takes 70 from the older lot, which has 30 left
 
-    pool = points_app.state.pool
-    warned = await run_due(pool, NOW + timedelta(days=365 - 60 - 10))
+    clocked.clock.set(start + timedelta(days=365 - 60 - 10))
+    warned = await clocked.run_jobs()
     assert warned["warn"] == 1, "the older lot is within 30 days of expiry; the newer is not"
-    assert (await run_due(pool, NOW + timedelta(days=365 - 60 - 5)))["warn"] == 0, "warned once"
-    expired = await run_due(pool, NOW + timedelta(days=365 - 60 + 1))
+    clocked.clock.set(start + timedelta(days=365 - 60 - 5))
+    assert (await clocked.run_jobs())["warn"] == 0, "warned once"
+    clocked.clock.set(start + timedelta(days=365 - 60 + 1))
+    assert (await clocked.run_jobs())["settle"] == 1
 
-    assert expired["expire"] == 1
-    body = await balance_of(points_api, "m-1202")
+    assert await entries(clocked, "expire") == 1
+    body = await clocked.balance("m-1202")
     assert body["available"] == 100, "only the 30 left of the older lot expired"
     assert body["lifetime_earned"] == 200, "expiry does not reduce lifetime earned"
     assert [e["points"] for e in body["expiring"]] == [100]
 
 
 async def test_two_replicas_running_the_jobs_at_once_handle_each_lot_once(
-    points_app: Any, points_api: httpx.AsyncClient, broker: Any
+    clocked: ClockedPoints,
 ) -> None:
     members = [f"m-13{n:02d}" for n in range(40)]
-    await publish_events(
-        broker.bootstrap, COMMERCE_PURCHASES, [purchase(m, "10.00", days_ago=3) for m in members]
-    )
     for member in members:
-        await credited(points_api, member, 10)
+        await clocked.buy(member, "10.00", at=clocked.clock() - timedelta(days=3))
+    for member in members:
+        await clocked.credited(member, 10)
 
+    later = clocked.clock() + timedelta(days=12)
     first, second = await asyncio.gather(
-        run_due(points_app.state.pool, NOW + timedelta(days=12)),
-        run_due(points_app.state.pool, NOW + timedelta(days=12)),
+        run_due(clocked.app.state.pool, later), run_due(clocked.app.state.pool, later)
     )
 
-    assert first["mature"] + second["mature"] == len(members)
-    async with points_app.state.pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM ledger_entry WHERE kind = 'mature'") == 40
-        assert await conn.fetchval("SELECT sum(available) FROM points_account") == 400
+    assert first["settle"] + second["settle"] == len(members)
+    assert await entries(clocked, "mature") == 40
+    assert await clocked.app.state.pool.fetchval("SELECT sum(available) FROM points_account") == 400
 
 
 @pytest.fixture
-async def scheduled_api(points_settings: PointsSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(points_settings.model_copy(update={"points_jobs_interval_s": 0.2}))
-    async with serving(app) as client:
-        yield client
+async def scheduled(
+    points_settings: PointsSettings, broker: LocalBroker
+) -> AsyncIterator[ClockedPoints]:
+    clock = ManualClock()
+    app = create_app(
+        points_settings.model_copy(update={"points_jobs_interval_s": 0.2}), clock=clock
+    )
+    async with running(app), client_of(app) as api:
+        yield ClockedPoints(app, api, clock, broker)
 
 
-async def test_the_service_expires_due_points_by_itself(
-    scheduled_api: httpx.AsyncClient, broker: Any
+async def test_the_service_matures_and_expires_due_points_by_itself(
+    scheduled: ClockedPoints,
 ) -> None:
-    await publish_events(
-        broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1401", "250.00", days_ago=400)]
-    )
+    await scheduled.buy("m-1401", "250.00", at=scheduled.clock() - timedelta(days=5))
+    await scheduled.credited("m-1401", 250)
 
-    body = await eventually(
-        lambda: balance_of(scheduled_api, "m-1401"),
-        lambda b: b["lifetime_earned"] == 250 and b["available"] == 0,
-    )
-    assert body["pending"] == 0
+    scheduled.clock.advance(timedelta(days=10))
+    await eventually(lambda: entries(scheduled, "mature"), lambda n: n == 1)
+    scheduled.clock.advance(timedelta(days=360))
+    await eventually(lambda: entries(scheduled, "expire"), lambda n: n == 1)

@@ -152,7 +152,7 @@ async def test_a_refund_parked_while_its_purchase_was_being_credited_is_applied_
         encode(late),
     )
 
-    done = await run_due(pool)
+    done = await run_due(pool, datetime.now(UTC))
 
     assert done["apply_refunds_parked_in_a_race"] == 1
     body = await balance_of(points_api, "m-6006")

@@ -183,6 +183,8 @@ def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler:
         for event in events:
             data = event.data
             assert isinstance(data, PointsEarnedV1)
+            if data.status == "expired":
+                continue  # never spendable: nothing to tell the member
             points, purchases, first = days.get(data.member_id, (0, 0, event.envelope.id))
             days[data.member_id] = (points + data.points, purchases + 1, first)
         for member_id, (points, purchases, first) in sorted(days.items()):

@@ -35,6 +35,24 @@ CHECKS: dict[str, str] = {
         GROUP BY a.member_id, a.pending
         HAVING a.pending <> coalesce(sum(l.remaining), 0)
     """,
+    "available balance differs from its available lots": """
+        SELECT a.member_id,
+               jsonb_build_object('available', a.available) AS recorded,
+               jsonb_build_object('lots', coalesce(sum(l.remaining), 0)) AS recomputed
+        FROM points_account a
+        LEFT JOIN points_lot l ON l.member_id = a.member_id AND l.status = 'available'
+        GROUP BY a.member_id, a.available
+        HAVING greatest(a.available, 0) <> coalesce(sum(l.remaining), 0)
+    """,
+    "lot differs from its allocations": """
+        SELECT l.member_id,
+               jsonb_build_object('lot_id', l.id, 'remaining', l.remaining) AS recorded,
+               jsonb_build_object('points_less_allocations',
+                                  l.points - coalesce(sum(a.points), 0)) AS recomputed
+        FROM points_lot l LEFT JOIN lot_allocation a ON a.lot_id = l.id
+        GROUP BY l.id
+        HAVING l.remaining <> l.points - coalesce(sum(a.points), 0)
+    """,
     "held balance differs from its active holds": """
         SELECT a.member_id,
                jsonb_build_object('held', a.held) AS recorded,

@@ -8,11 +8,12 @@ from fastapi import APIRouter, status
 
 from loyalty_points.holds import repository, service
 from loyalty_points.holds.schemas import Hold, HoldCreate
+from loyalty_points.ledger.settlement import settle_if_due
 from loyalty_points.spending.errors import SpendNotFound
 from loyalty_points.spending.http import IdempotencyKey, actor_of, required
 from loyalty_points.state import State
 from loyalty_shared.http.auth import MemberAccess
-from loyalty_shared.http.db import ReadOnly, Transaction
+from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
 
 router = APIRouter(prefix="/v1/members/{member_id}/holds", tags=["holds"])
@@ -47,8 +48,16 @@ async def reserve(
     )
 
 
-@router.get("/{hold_id}", summary="A hold", responses=problem_responses(401, 403, 404))
-async def get_hold(member_id: str, hold_id: UUID, _: MemberAccess, conn: ReadOnly) -> Hold:
+@router.get(
+    "/{hold_id}",
+    summary="A hold",
+    description="A hold whose time has run out is `expired` from that moment on.",
+    responses=problem_responses(401, 403, 404),
+)
+async def get_hold(
+    member_id: str, hold_id: UUID, _: MemberAccess, conn: Transaction, state: State
+) -> Hold:
+    await settle_if_due(conn, member_id, state.clock())
     row = await repository.by_id(conn, member_id, hold_id)
     if row is None:
         raise SpendNotFound(f"member {member_id} has no hold {hold_id}")

@@ -126,22 +126,3 @@ async def hold_entry(conn: Connection, hold_id: UUID) -> int:
         "SELECT id FROM ledger_entry WHERE hold_id = $1 AND kind = 'hold'", hold_id
     )
     return entry_id
-
-
-@dataclass(frozen=True, slots=True)
-class DueHold:
-    id: UUID
-    member_id: str
-
-
-async def due(conn: Connection, *, now: datetime, limit: int) -> list[DueHold]:
-    rows = await conn.fetch(
-        """
-        SELECT id, member_id FROM points_hold
-        WHERE status = 'active' AND expires_at <= $1
-        ORDER BY member_id, id LIMIT $2  -- one lock order for every replica: no deadlock
-        """,
-        now,
-        limit,
-    )
-    return [DueHold(row["id"], row["member_id"]) for row in rows]

@@ -3,8 +3,8 @@
 A hold takes its points out of `available` into `held` at once, from the soonest-expiring lots,
 under the same account lock as every spend, so two open carts can never both spend the same
 points. Committing turns the hold into a redemption without touching `available` again;
-releasing, or the hold's time running out, gives the points back to their lots (points of a lot
-that expired meanwhile expire then). Every step is a ledger entry.
+releasing, or the hold's time running out (ledger/settlement.py), gives the points back to their
+lots (points of a lot that expired meanwhile expire then). Every step is a ledger entry.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from uuid import UUID
 
 from loyalty_points.holds import repository
 from loyalty_points.holds.errors import HoldSettled
-from loyalty_points.holds.repository import HoldRow, HoldStatus
+from loyalty_points.holds.repository import HoldRow
 from loyalty_points.holds.schemas import Hold, HoldCreate
 from loyalty_points.ledger import repository as ledger
 from loyalty_points.ledger.settlement import open_account, settle
@@ -133,32 +133,22 @@ async def commit(
 
 
 async def release(
-    conn: Connection,
-    *,
-    member_id: str,
-    hold_id: UUID,
-    actor: str,
-    now: datetime,
-    only_if_expired: bool = False,
+    conn: Connection, *, member_id: str, hold_id: UUID, actor: str, now: datetime
 ) -> Hold:
-    """Give the points back to their lots; releasing twice answers the same. With
-    `only_if_expired`, only a hold whose time has run out is released (as `expired`, at the
-    moment it ran out): that is the expiry job."""
+    """Give the points back to their lots (points of a lot whose expiry has passed expire
+    then); releasing twice, or a hold that ran out, answers the same."""
     row = await _active(conn, member_id, hold_id, now)
     if row.status in ("released", "expired"):
         return view(row)
     if row.status == "committed":
         raise HoldSettled(f"hold {hold_id} was committed; cancel the redemption instead")
-    if only_if_expired and row.expires_at > now:
-        return view(row)
-    at = row.expires_at if only_if_expired else now
     await ledger.move(
         conn,
         ledger.Movement(
             member_id=member_id,
             kind="hold_release",
             actor=actor,
-            occurred_at=at,
+            occurred_at=now,
             available_delta=row.points,
             held_delta=-row.points,
             hold_id=hold_id,
@@ -166,20 +156,4 @@ async def release(
         returning_from=[await repository.hold_entry(conn, hold_id)],
     )
     await settle(conn, [member_id], now)
-    status: HoldStatus = "expired" if only_if_expired else "released"
-    return view(await repository.settle(conn, hold_id, status=status, actor=actor, at=at))
-
-
-async def release_expired(conn: Connection, *, now: datetime, limit: int) -> int:
-    """The expiry job: holds whose time has run out give their points back."""
-    holds = await repository.due(conn, now=now, limit=limit)
-    for hold in holds:
-        await release(
-            conn,
-            member_id=hold.member_id,
-            hold_id=hold.id,
-            actor="system:hold-expiry",
-            now=now,
-            only_if_expired=True,
-        )
-    return len(holds)
+    return view(await repository.settle(conn, hold_id, status="released", actor=actor, at=now))

@@ -1,9 +1,9 @@
-"""What time decides, written down: a pending lot whose return window has ended becomes available,
-an available lot whose expiry has come expires. Settling a member writes each such happening in
-the order it happened (ledger entry at its own time, the lot, the balances, `points.matured` /
-`points.expired`), so every read and spend sees the balance time says, never the one the last
-job run left. The scheduled job settles whoever is due; everything else settles the member it
-is about to read or move first."""
+"""What time decides, written down: a checkout hold whose time has run out gives its points
+back, a pending lot whose return window has ended becomes available, an available lot whose
+expiry has come expires. Settling a member writes each such happening at the time it happened
+(ledger entry, lot, balances, `points.matured` / `points.expired`), so every read and spend sees
+the balance time says, never the one the last job run left. The scheduled job settles whoever is
+due; everything else settles the member it is about to read or move first."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from datetime import datetime
 from typing import Literal
 
 from loyalty_points.events import emit
-from loyalty_points.ledger.repository import available, lock_accounts
+from loyalty_points.ledger.repository import Movement, available, lock_accounts, move
 from loyalty_shared.db import Connection
 from loyalty_shared.events.loyalty import PointsExpiredV1, PointsMaturedV1
+
+HOLD_EXPIRY = "system:hold-expiry"
 
 
 @dataclass(slots=True)
@@ -62,6 +64,7 @@ async def settle(
     they are available (no `points.matured` for them)."""
     if not member_ids:
         return Settled()
+    await _release_holds_run_out(conn, member_ids, now)
     lots = [
         _Lot(**dict(row))
         for row in await conn.fetch(
@@ -94,6 +97,44 @@ async def settle(
         _happen(settled, member_lots, row["available"], now)
     await _write(conn, lots, settled, quiet_orders)
     return settled
+
+
+async def _release_holds_run_out(
+    conn: Connection, member_ids: Sequence[str], now: datetime
+) -> None:
+    """Holds whose time has run out give their points back to their lots, as of that time."""
+    for hold in await conn.fetch(
+        """
+        SELECT h.id, h.member_id, h.points, h.expires_at, e.id AS entry_id
+        FROM points_hold h JOIN ledger_entry e ON e.hold_id = h.id AND e.kind = 'hold'
+        WHERE h.member_id = ANY($1::text[]) AND h.status = 'active' AND h.expires_at <= $2
+        ORDER BY h.member_id, h.expires_at, h.id
+        FOR UPDATE OF h
+        """,
+        list(member_ids),
+        now,
+    ):
+        await move(
+            conn,
+            Movement(
+                member_id=hold["member_id"],
+                kind="hold_release",
+                actor=HOLD_EXPIRY,
+                occurred_at=hold["expires_at"],
+                available_delta=hold["points"],
+                held_delta=-hold["points"],
+                hold_id=hold["id"],
+            ),
+            returning_from=[hold["entry_id"]],
+        )
+        await conn.execute(
+            """
+            UPDATE points_hold SET status = 'expired', settled_at = expires_at, settled_by = $2
+            WHERE id = $1
+            """,
+            hold["id"],
+            HOLD_EXPIRY,
+        )
 
 
 def _happen(settled: Settled, lots: list[_Lot], balance: int, now: datetime) -> None:
@@ -225,6 +266,8 @@ DUE_POINTS = """
     SELECT EXISTS (SELECT 1 FROM points_lot
                    WHERE member_id = $1 AND remaining > 0
                      AND (expires_at <= $2 OR (status = 'pending' AND available_at <= $2)))
+        OR EXISTS (SELECT 1 FROM points_hold
+                   WHERE member_id = $1 AND status = 'active' AND expires_at <= $2)
 """
 
 
@@ -259,6 +302,9 @@ async def settle_due(conn: Connection, now: datetime, *, limit: int) -> int:
                     UNION ALL
                     (SELECT member_id FROM points_lot
                      WHERE remaining > 0 AND expires_at <= $1 LIMIT $2)
+                    UNION ALL
+                    (SELECT member_id FROM points_hold
+                     WHERE status = 'active' AND expires_at <= $1 LIMIT $2)
                 ) d
             )
             SELECT a.member_id FROM points_account a JOIN due USING (member_id)

@@ -1,7 +1,7 @@
-"""The scheduled jobs of the points' life: checkout holds that ran out give their points back,
-what time has decided for members nobody touched is written down (ledger/settlement.py), members
-hear 30 days ahead of expiry (`points.expiring`), and refunds that waited too long for their
-purchase go to the dead-letter topic. Each batch is its own transaction, safe beside replicas."""
+"""The scheduled jobs of the points' life: what time has decided for members nobody touched is
+written down (ledger/settlement.py), members hear 30 days ahead of expiry (`points.expiring`),
+and refunds that waited too long for their purchase go to the dead-letter topic. Each batch is
+its own transaction, safe beside replicas."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from loyalty_points.events import emit
-from loyalty_points.holds.service import release_expired
 from loyalty_points.ledger.settlement import settle_due
 from loyalty_points.lifecycle import repository
 from loyalty_points.refunds import handlers as refunds
@@ -30,8 +29,8 @@ PARKED_REFUND_MAX_AGE = timedelta(days=7)
 
 
 async def settle(conn: Connection, now: datetime) -> int:
-    """Pending points whose window ended mature, points whose time came expire (for members no
-    request has settled already)."""
+    """Holds that ran out give their points back, pending points whose window ended mature,
+    points whose time came expire (for members no request has settled already)."""
     return await settle_due(conn, now, limit=BATCH)
 
 
@@ -52,13 +51,8 @@ async def warn(conn: Connection, now: datetime) -> int:
     return len(rows)
 
 
-async def expire_holds(conn: Connection, now: datetime) -> int:
-    return await release_expired(conn, now=now, limit=BATCH)
-
-
 Job = Callable[[Connection, datetime], Awaitable[int]]
-# In this order: points a hold gives back to a lot whose time has passed expire in the same run.
-JOBS: tuple[Job, ...] = (expire_holds, settle, warn)
+JOBS: tuple[Job, ...] = (settle, warn)
 
 
 def _refunds_parked_in_a_race(policy: RefundPolicy) -> Job:

@@ -17,12 +17,23 @@ INSERT INTO lot_allocation (ledger_entry_id, lot_id, points)
 SELECT id, lot_id, -available_delta FROM ledger_entry
 WHERE kind = 'expire' AND lot_id IS NOT NULL AND available_delta < 0
 ON CONFLICT DO NOTHING;
+-- What refunds took from their order's lot was not recorded per entry before: the rest of what
+-- a lot lost is allocated to its order's latest reversal.
+INSERT INTO lot_allocation (ledger_entry_id, lot_id, points)
+SELECT r.id, l.id, l.points - l.remaining - coalesce(a.points, 0)
+FROM points_lot l
+LEFT JOIN (SELECT lot_id, sum(points) AS points FROM lot_allocation GROUP BY lot_id) a
+       ON a.lot_id = l.id
+JOIN LATERAL (SELECT id FROM ledger_entry
+              WHERE lot_id = l.id AND kind = 'reverse' ORDER BY id DESC LIMIT 1) r ON true
+WHERE l.points - l.remaining - coalesce(a.points, 0) > 0
+ON CONFLICT DO NOTHING;
 CREATE INDEX lot_allocation_lot ON lot_allocation (lot_id);
 
 -- migrate:down
 DROP INDEX lot_allocation_lot;
 DELETE FROM lot_allocation a USING ledger_entry e
-WHERE e.id = a.ledger_entry_id AND (e.kind = 'expire' OR a.points < 0);
+WHERE e.id = a.ledger_entry_id AND (e.kind NOT IN ('redeem', 'hold', 'adjust') OR a.points < 0);
 ALTER TABLE lot_allocation DROP CONSTRAINT lot_allocation_points_check,
     ADD CONSTRAINT lot_allocation_points_check CHECK (points > 0);
 ALTER TABLE points_lot DROP COLUMN earned_at;
