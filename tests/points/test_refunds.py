@@ -7,7 +7,10 @@ from typing import Any
 
 import httpx
 
-from loyalty_points.lifecycle.jobs import run_due
+from loyalty_points.refunds.handlers import PARKING, purchase_refunded_handler
+from loyalty_points.refunds.repository import known_orders
+from loyalty_shared.clock import system_clock
+from loyalty_shared.kafka.parking import sweep
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.events import encode, envelope, purchase
@@ -29,6 +32,23 @@ def refund(
             **data,
         },
     )
+
+
+async def swept(app: Any, now: datetime) -> tuple[int, int]:
+    """One run of the points service's parking sweeper (app.py) at `now`."""
+    return await sweep(
+        app.state.pool,
+        PARKING,
+        now=now,
+        max_age=timedelta(days=7),
+        known=known_orders,
+        handler=purchase_refunded_handler("proportional", system_clock),
+    )
+
+
+async def waiting(app: Any) -> int:
+    async with app.state.pool.acquire() as conn:
+        return await PARKING.waiting(conn)
 
 
 async def test_refunds_of_250_and_750_on_a_1000_order_reverse_everything_it_earned(
@@ -115,15 +135,13 @@ async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wa
 ) -> None:
     orphan = refund("m-6005", "o-never-sold", "50.00", "r-8")
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [orphan])
-    pool = points_app.state.pool
-    await eventually(lambda: pool.fetchval("SELECT count(*) FROM parked_refund"), lambda n: n == 1)
+    await eventually(lambda: waiting(points_app), lambda n: n == 1)
 
-    soon = await run_due(pool, datetime.now(UTC) + timedelta(days=6))
-    later = await run_due(pool, datetime.now(UTC) + timedelta(days=8))
-    again = await run_due(pool, datetime.now(UTC) + timedelta(days=9))
+    soon = await swept(points_app, datetime.now(UTC) + timedelta(days=6))
+    later = await swept(points_app, datetime.now(UTC) + timedelta(days=8))
+    again = await swept(points_app, datetime.now(UTC) + timedelta(days=9))
 
-    assert (soon["dead_letter_stale_refunds"], later["dead_letter_stale_refunds"]) == (0, 1)
-    assert again["dead_letter_stale_refunds"] == 0
+    assert (soon, later, again) == ((0, 0), (0, 1), (0, 0))
     [dead] = await read_all(broker.bootstrap, f"{COMMERCE_PURCHASES}.dlq", expect=1)
     assert dict(dead.headers)["error.code"] == b"unknown-order"
     assert dead.value == encode(orphan)
@@ -144,17 +162,15 @@ async def test_a_refund_parked_while_its_purchase_was_being_credited_is_applied_
     pool = points_app.state.pool
     await pool.execute(
         """
-        INSERT INTO parked_refund (event_id, order_id, topic, message_key, payload)
-        VALUES ($1, 'o-6006', $2, 'm-6006', $3)
+        INSERT INTO parked_record (consumer, event_id, key, topic, message_key, payload)
+        VALUES ('points', $1, 'o-6006', $2, 'm-6006', $3)
         """,
         late["id"],
         COMMERCE_PURCHASES,
         encode(late),
     )
 
-    done = await run_due(pool, datetime.now(UTC))
-
-    assert done["apply_refunds_parked_in_a_race"] == 1
+    assert await swept(points_app, datetime.now(UTC)) == (1, 0)
     body = await balance_of(points_api, "m-6006")
     assert (body["available"], body["lifetime_earned"]) == (150, 150)
-    assert await pool.fetchval("SELECT count(*) FROM parked_refund") == 0
+    assert await waiting(points_app) == 0

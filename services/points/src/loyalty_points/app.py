@@ -15,7 +15,8 @@ from loyalty_points.goodwill.handlers import goodwill_granted_handler
 from loyalty_points.holds.endpoints import router as holds_router
 from loyalty_points.lifecycle.jobs import LifecycleJob
 from loyalty_points.redemptions.endpoints import router as redemptions_router
-from loyalty_points.refunds.handlers import purchase_refunded_handler
+from loyalty_points.refunds.handlers import PARKING, purchase_refunded_handler
+from loyalty_points.refunds.repository import known_orders
 from loyalty_points.settings import PointsSettings
 from loyalty_points.simulation.endpoints import router as simulation_router
 from loyalty_points.state import PointsState
@@ -25,6 +26,7 @@ from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.loyalty import GoodwillGrantedV1, TierChangedV1
 from loyalty_shared.http.state import attach_state
+from loyalty_shared.kafka.parking import ParkingSweeper
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_FEEDBACK, LOYALTY_TIERS
 from loyalty_shared.program.loader import load_program
@@ -35,6 +37,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> FastAPI:
     program = load_program(settings.program_file)
+    on_refunds = purchase_refunded_handler(program.earning.refund_policy, clock)
     spec = ServiceSpec(
         name="points",
         title="Loyalty points",
@@ -55,22 +58,28 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
         hot_reads=[balance_read(clock)],
         loops={
             "lifecycle": lambda pool: LifecycleJob(
+                pool=pool, clock=clock, interval_s=settings.points_jobs_interval_s
+            ),
+            # refunds parked while their purchase was being credited: applied; refunds whose
+            # purchase never came: dead-lettered as unknown-order after the wait
+            "parking": lambda pool: ParkingSweeper(
                 pool=pool,
+                parking=PARKING,
+                max_age=timedelta(days=settings.points_parked_refund_max_age_days),
+                known=known_orders,
+                handler=on_refunds,
                 clock=clock,
-                interval_s=settings.points_jobs_interval_s,
-                parked_refund_max_age=timedelta(days=settings.points_parked_refund_max_age_days),
-                refund_policy=program.earning.refund_policy,
-            )
+            ),
         },
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(
-                    PurchaseCompletedV1, purchase_completed_handler(program, clock)
+                    PurchaseCompletedV1,
+                    purchase_completed_handler(
+                        program, clock, parking=PARKING, on_refunds=on_refunds
+                    ),
                 ),
-                PurchaseRefundedV1.TYPE: Route(
-                    PurchaseRefundedV1,
-                    purchase_refunded_handler(program.earning.refund_policy, clock),
-                ),
+                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, on_refunds),
             },
             LOYALTY_TIERS: {
                 TierChangedV1.TYPE: Route(TierChangedV1, tier_changed_handler(program)),

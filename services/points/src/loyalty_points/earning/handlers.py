@@ -12,13 +12,13 @@ from loyalty_points.earning.repository import Credit
 from loyalty_points.earning.rules import earn_for
 from loyalty_points.events import emit
 from loyalty_points.ledger.settlement import settle
-from loyalty_points.refunds.handlers import apply_parked_refunds
 from loyalty_points.tier_projection.repository import current_tiers
 from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded, InvalidEvent
 from loyalty_shared.events.loyalty import PointsEarnedV1, PointsStatus
+from loyalty_shared.kafka.parking import Parking
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 
@@ -77,7 +77,12 @@ def _points_earned(credit: Credit) -> PointsEarnedV1:
     )
 
 
-def purchase_completed_handler(program: Program, clock: Clock) -> BatchHandler:
+def purchase_completed_handler(
+    program: Program, clock: Clock, *, parking: Parking, on_refunds: BatchHandler
+) -> BatchHandler:
+    """`parking` keeps the refunds that came before their purchase: `on_refunds` applies them
+    once it is credited."""
+
     async def on_purchases_completed(
         conn: Connection, events: Sequence[Decoded]
     ) -> Sequence[Refusal]:
@@ -98,11 +103,8 @@ def purchase_completed_handler(program: Program, clock: Clock) -> BatchHandler:
                 now,
                 quiet_orders={c.order_id for c in late},
             )
-        await apply_parked_refunds(
-            conn,
-            [c.order_id for c in credits if c.event_id in credited],
-            program.earning.refund_policy,
-            now,
+        await parking.unpark(
+            conn, [c.order_id for c in credits if c.event_id in credited], on_refunds
         )
         return [
             Refusal(

@@ -1,4 +1,4 @@
-"""SQL of refunds: the order as credited, refunds already applied, parked refunds."""
+"""SQL of refunds: the orders as credited, and the refunds applied to them."""
 
 from __future__ import annotations
 
@@ -8,22 +8,61 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-import asyncpg
-
 from loyalty_shared.db import Connection
+from loyalty_shared.events.refunds import OrderRefunds
 
 
-async def order_for_update(conn: Connection, order_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
+async def orders_for_update(conn: Connection, order_ids: Sequence[str]) -> list[OrderRefunds]:
+    """The credited orders refunds name, locked until the batch commits (in a fixed order)."""
+    rows = await conn.fetch(
         """
-        SELECT order_id, member_id, currency, total, points, refunded_total, points_reversed,
-               points_forgiven
+        SELECT order_id, member_id, currency, total, refunded_total FROM purchase
+        WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE
+        """,
+        list(set(order_ids)),
+    )
+    return [
+        OrderRefunds(r["order_id"], r["member_id"], r["currency"], r["total"], r["refunded_total"])
+        for r in rows
+    ]
+
+
+async def known_orders(conn: Connection, order_ids: Sequence[str]) -> set[str]:
+    """The orders credited by now, for the parking sweep (a refund parked in a race)."""
+    rows = await conn.fetch(
+        "SELECT order_id FROM purchase WHERE order_id = ANY($1::text[])", list(set(order_ids))
+    )
+    return {row["order_id"] for row in rows}
+
+
+async def known_refunds(conn: Connection, refund_ids: Sequence[str]) -> set[str]:
+    rows = await conn.fetch(
+        "SELECT refund_id FROM refund WHERE refund_id = ANY($1::text[])", list(set(refund_ids))
+    )
+    return {row["refund_id"] for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class CreditedOrder:
+    """What an order earned and what its refunds have taken or forgiven so far."""
+
+    total: Decimal
+    points: int
+    refunded_total: Decimal
+    points_reversed: int
+    points_forgiven: int
+
+
+async def order(conn: Connection, order_id: str) -> CreditedOrder:
+    row = await conn.fetchrow(
+        """
+        SELECT total, points, refunded_total, points_reversed, points_forgiven
         FROM purchase WHERE order_id = $1
-        FOR UPDATE
         """,
         order_id,
     )
-    return row
+    assert row is not None, "the order was locked by orders_for_update"
+    return CreditedOrder(**dict(row))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +78,6 @@ async def order_lot(conn: Connection, order_id: str) -> OrderLot | None:
         "SELECT id, status, remaining FROM points_lot WHERE order_id = $1", order_id
     )
     return OrderLot(**dict(row)) if row is not None else None
-
-
-async def refund_known(conn: Connection, refund_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT 1 FROM refund WHERE refund_id = $1", refund_id))
 
 
 async def record_refund(
@@ -78,75 +113,3 @@ async def record_refund(
         refunded_at,
         forgiven,
     )
-
-
-async def park(
-    conn: Connection,
-    *,
-    event_id: str,
-    order_id: str,
-    topic: str,
-    key: bytes | None,
-    value: bytes,
-    headers: Sequence[tuple[str, bytes]],
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO parked_refund (event_id, order_id, topic, message_key, payload, header_names,
-                                   header_values)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT DO NOTHING
-        """,
-        event_id,
-        order_id,
-        topic,
-        key,
-        value,
-        [name for name, _ in headers],
-        [value for _, value in headers],
-    )
-
-
-async def unpark(conn: Connection, order_ids: Sequence[str]) -> list[asyncpg.Record]:
-    """Take the parked refunds of orders that have just been credited, oldest first."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """
-        DELETE FROM parked_refund WHERE order_id = ANY($1::text[])
-        RETURNING event_id, order_id, topic, message_key, payload, header_names, header_values,
-                  parked_at
-        """,
-        list(order_ids),
-    )
-    return sorted(rows, key=lambda r: r["parked_at"])
-
-
-async def unpark_stale(conn: Connection, *, before: datetime, limit: int) -> list[asyncpg.Record]:
-    """Take the parked refunds that waited since before `before` (their purchase never came)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """
-        WITH stale AS (
-            SELECT event_id FROM parked_refund WHERE parked_at < $1
-            ORDER BY parked_at LIMIT $2
-            FOR UPDATE SKIP LOCKED
-        )
-        DELETE FROM parked_refund p USING stale WHERE p.event_id = stale.event_id
-        RETURNING p.event_id, p.order_id, p.topic, p.message_key, p.payload, p.header_names,
-                  p.header_values, p.parked_at
-        """,
-        before,
-        limit,
-    )
-    return rows
-
-
-async def parked_for_known_orders(conn: Connection, *, limit: int) -> list[str]:
-    """Orders credited by now that still have refunds parked: the purchase was being credited by
-    another consumer while the refund was judged, so neither saw the other's rows."""
-    rows = await conn.fetch(
-        """
-        SELECT DISTINCT p.order_id FROM parked_refund p JOIN purchase USING (order_id)
-        ORDER BY p.order_id LIMIT $1
-        """,
-        limit,
-    )
-    return [row["order_id"] for row in rows]

@@ -907,10 +907,11 @@ class Run:
                 ids.append(str(orjson.loads(value).get("id")))
         if not ids or service not in ("points", "tiers", "feedback"):
             return 0
-        table = "parked_refund" if service == "points" else "parked_record"
         try:
             rows = await self._fetch(
-                service, f"SELECT count(*) AS n FROM {table} WHERE event_id = ANY($1::text[])", ids
+                service,
+                "SELECT count(*) AS n FROM parked_record WHERE event_id = ANY($1::text[])",
+                ids,
             )
         except DB_ERRORS:
             return 0
