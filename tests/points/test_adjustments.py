@@ -13,14 +13,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from loyalty_devkit.local_broker import LocalBroker
 from loyalty_points.app import create_app
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.http.auth import ADMIN_SCOPE, SUPPORT_SCOPE
 from loyalty_shared.program.loader import default_program_path
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.apps import serving
-from tests.support.tokens import SECRET, bearer
+from tests.support.tokens import bearer
 
 MEMBER = "m-7001"
 ADMIN = bearer("ops-1", admin=True)
@@ -95,7 +94,7 @@ async def test_an_admin_adjusts_beyond_the_support_limit(points_api: httpx.Async
 
 
 async def test_the_support_limit_is_the_programs(
-    new_database: Any, broker: LocalBroker, tmp_path: Path
+    points_settings: PointsSettings, tmp_path: Path
 ) -> None:
     program = tmp_path / "program.toml"
     program.write_text(
@@ -104,12 +103,7 @@ async def test_the_support_limit_is_the_programs(
         .replace("support_adjustment_limit = 5000", "support_adjustment_limit = 100"),
         encoding="utf-8",
     )
-    settings = PointsSettings(
-        points_database_url=new_database("points"),
-        kafka_bootstrap=broker.bootstrap,
-        jwt_secret=SECRET,
-        program_file=program,
-    )
+    settings = points_settings.model_copy(update={"program_file": program})
     async with serving(create_app(settings)) as api:
         assert (await adjust(api, 100, AGENT)).status_code == 201
         assert (await adjust(api, 101, AGENT)).status_code == 403
