@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,7 @@ from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_devkit.openapi_export import DEFAULT_DIR as DEFAULT_OPENAPI_DIR
 from loyalty_devkit.openapi_export import stale_documents, write_documents
 from loyalty_devkit.platform_runner import database_url_for, member_token, run_platform
+from loyalty_shared.http.auth import ADMIN_SCOPE, FINANCE_SCOPE, MARKETING_SCOPE, SUPPORT_SCOPE
 from loyalty_shared.kafka.client import make_producer
 from loyalty_shared.settings import ServiceSettings
 
@@ -30,6 +32,16 @@ app = typer.Typer(help="The loyalty platform's developer CLI.", no_args_is_help=
 dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 console = Console()
+
+
+class Scope(StrEnum):
+    """The operator roles of contract 5.1."""
+
+    support = SUPPORT_SCOPE
+    marketing = MARKETING_SCOPE
+    finance = FINANCE_SCOPE
+    admin = ADMIN_SCOPE
+
 
 Bootstrap = Annotated[
     str, typer.Option(envvar="LOYALTY_KAFKA_BOOTSTRAP", help="Kafka bootstrap servers")
@@ -49,11 +61,16 @@ def run(
 
 @app.command()
 def token(
-    member_id: str,
+    member_id: Annotated[str, typer.Argument(help="The token's sub: a member's or operator's id")],
     admin: Annotated[bool, typer.Option(help="Add the loyalty:admin scope")] = False,
+    scope: Annotated[
+        list[Scope] | None,
+        typer.Option(help="An operator scope to add (repeat for more)", case_sensitive=False),
+    ] = None,
 ) -> None:
-    """Print a JWT for a member, signed with the local secret (LOYALTY_JWT_SECRET if set)."""
-    typer.echo(member_token(member_id, admin))
+    """Print a JWT signed with the local secret (LOYALTY_JWT_SECRET if set): a member's, or with
+    --scope / --admin an operator's (`loyalty token agent-7 --scope loyalty:support`)."""
+    typer.echo(member_token(member_id, admin, [s.value for s in scope or ()]))
 
 
 @app.command()

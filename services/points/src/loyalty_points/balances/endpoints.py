@@ -13,9 +13,9 @@ from loyalty_points.balances.repository import Balance
 from loyalty_points.balances.schemas import ExpiringPoints, PointsBalance
 from loyalty_points.ledger.settlement import settle_if_due
 from loyalty_points.state import State
+from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.clock import Clock
 from loyalty_shared.db import Pool
-from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import SingleStatement
 from loyalty_shared.http.hot_reads import HotRead
 from loyalty_shared.http.problems import ProblemError, problem_responses
@@ -47,7 +47,7 @@ class TimeInTheFuture(ProblemError):
 )
 async def get_points(
     member_id: str,
-    _: MemberAccess,
+    _: AuditedMemberRead,
     pool: SingleStatement,
     state: State,
     as_of: Annotated[

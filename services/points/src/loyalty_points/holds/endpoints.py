@@ -12,7 +12,10 @@ from loyalty_points.ledger.settlement import settle_if_due
 from loyalty_points.spending.errors import SpendNotFound
 from loyalty_points.spending.http import IdempotencyKey, actor_of, required
 from loyalty_points.state import State
-from loyalty_shared.http.auth import MemberAccess
+from loyalty_shared import audit_log
+from loyalty_shared.audit_log import AuditedMemberRead
+from loyalty_shared.db import Connection
+from loyalty_shared.http.auth import MemberAccess, Principal
 from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
 
@@ -38,7 +41,7 @@ async def reserve(
     state: State,
     idempotency_key: IdempotencyKey = None,
 ) -> Hold:
-    return await service.reserve(
+    hold = await service.reserve(
         conn,
         member_id=member_id,
         key=required(idempotency_key),
@@ -46,6 +49,7 @@ async def reserve(
         actor=actor_of(principal, member_id),
         now=state.clock(),
     )
+    return await _recorded(conn, principal, "points.hold", hold)
 
 
 @router.get(
@@ -55,7 +59,7 @@ async def reserve(
     responses=problem_responses(401, 403, 404),
 )
 async def get_hold(
-    member_id: str, hold_id: UUID, _: MemberAccess, conn: Transaction, state: State
+    member_id: str, hold_id: UUID, _: AuditedMemberRead, conn: Transaction, state: State
 ) -> Hold:
     await settle_if_due(conn, member_id, state.clock())
     row = await repository.by_id(conn, member_id, hold_id)
@@ -73,13 +77,14 @@ async def get_hold(
 async def commit(
     member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction, state: State
 ) -> Hold:
-    return await service.commit(
+    hold = await service.commit(
         conn,
         member_id=member_id,
         hold_id=hold_id,
         actor=actor_of(principal, member_id),
         now=state.clock(),
     )
+    return await _recorded(conn, principal, "points.hold_commit", hold)
 
 
 @router.post(
@@ -91,10 +96,23 @@ async def commit(
 async def release(
     member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction, state: State
 ) -> Hold:
-    return await service.release(
+    hold = await service.release(
         conn,
         member_id=member_id,
         hold_id=hold_id,
         actor=actor_of(principal, member_id),
         now=state.clock(),
     )
+    return await _recorded(conn, principal, "points.hold_release", hold)
+
+
+async def _recorded(conn: Connection, principal: Principal, action: str, hold: Hold) -> Hold:
+    """The hold, once an operator's action on it is in the audit log."""
+    await audit_log.record_operator(
+        conn,
+        principal=principal,
+        action=action,
+        member_id=hold.member_id,
+        details={"hold_id": str(hold.id), "points": hold.points},
+    )
+    return hold

@@ -10,6 +10,7 @@ from loyalty_points.redemptions import service
 from loyalty_points.redemptions.schemas import Redemption, RedemptionCreate
 from loyalty_points.spending.http import IdempotencyKey, actor_of, required
 from loyalty_points.state import State
+from loyalty_shared import audit_log
 from loyalty_shared.http.auth import AdminAccess, MemberAccess
 from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
@@ -31,7 +32,7 @@ async def redeem(
     state: State,
     idempotency_key: IdempotencyKey = None,
 ) -> Redemption:
-    return await service.redeem(
+    redemption = await service.redeem(
         conn,
         member_id=member_id,
         key=required(idempotency_key),
@@ -39,6 +40,14 @@ async def redeem(
         actor=actor_of(principal, member_id),
         now=state.clock(),
     )
+    await audit_log.record_operator(
+        conn,
+        principal=principal,
+        action="points.redeem",
+        member_id=member_id,
+        details={"redemption_id": str(redemption.id), "points": redemption.points},
+    )
+    return redemption
 
 
 @router.post(
@@ -49,10 +58,18 @@ async def redeem(
 async def cancel(
     member_id: str, redemption_id: UUID, principal: AdminAccess, conn: Transaction, state: State
 ) -> Redemption:
-    return await service.cancel(
+    redemption = await service.cancel(
         conn,
         member_id=member_id,
         redemption_id=redemption_id,
         actor=f"admin:{principal.subject}",
         now=state.clock(),
     )
+    await audit_log.record(
+        conn,
+        principal=principal,
+        action="points.redemption_cancel",
+        member_id=member_id,
+        details={"redemption_id": str(redemption_id), "points": redemption.points},
+    )
+    return redemption

@@ -11,8 +11,8 @@ from loyalty_points.ledger.settlement import settle_if_due
 from loyalty_points.state import State
 from loyalty_points.transactions import repository
 from loyalty_points.transactions.schemas import Cause, Transaction, TransactionPage
+from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.http import db
-from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.paging import PageCursor, before_id
 from loyalty_shared.http.problems import problem_responses
 
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/v1/members/{member_id}/points", tags=["points"])
 )
 async def list_transactions(
     member_id: str,
-    _: MemberAccess,
+    _: AuditedMemberRead,
     conn: db.Transaction,
     state: State,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
