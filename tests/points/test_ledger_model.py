@@ -1,5 +1,8 @@
-"""Random histories of purchases, refunds, duplicates, redemptions, adjustments and expiry, run
-through the real service and compared with an independent model of the contract's rules."""
+"""Random histories of purchases (some delivered twice), refunds, redemptions, checkout holds,
+adjustments, scheduled jobs and steps of the clock, run through the real service. At every step
+the balance it answers equals the independent model's (ledger_model.py) at that instant, agrees
+with its own ledger, with its `expiring` list and with its business-time view (`as_of` now); at
+the end `loyalty audit` finds nothing."""
 
 from __future__ import annotations
 
@@ -7,213 +10,200 @@ import asyncio
 import itertools
 import subprocess
 import sys
-import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loyalty_points.lifecycle.jobs import run_due
-from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
-from tests.points.test_refunds import refund
-from tests.support.events import encode, purchase
+from tests.points.conftest import ClockedPoints
+from tests.points.ledger_model import Account, Spend
+from tests.support.events import encode, envelope, purchase_data
 from tests.support.kafka import publish
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
-ADMIN = bearer("ops-model", admin=True)
 RUN = itertools.count()
+ADMIN = bearer("ops-model", admin=True)
+MS = timedelta(milliseconds=1)
+WAITS: dict[str, timedelta] = {
+    "a millisecond": MS,
+    "an hour": timedelta(hours=1),
+    "three days": timedelta(days=3),
+    "fifteen days": timedelta(days=15),
+    "200 days": timedelta(days=200),
+}
 
-
-@dataclass
-class Lot:
-    remaining: int
-    pending: bool
-    age_days: int  # older lots expire first
-
-
-@dataclass
-class Member:
-    available: int = 0
-    pending: int = 0
-    lifetime: int = 0
-    lots: list[Lot] = field(default_factory=list)
-
-    def spend(self, points: int) -> None:
-        self.available -= points
-        for lot in sorted(
-            (lot for lot in self.lots if not lot.pending), key=lambda lot: -lot.age_days
-        ):
-            take = min(points, lot.remaining)
-            lot.remaining -= take
-            points -= take
-
-
-@dataclass
-class Order:
-    order_id: str
-    member: str
-    total: Decimal
-    points: int
-    lot: Lot
-    refunded: Decimal = Decimal(0)
-    reversed: int = 0
-
-
-def floor(value: Decimal) -> int:
-    return int(value.to_integral_value(rounding=ROUND_FLOOR))
-
-
-purchases = st.lists(
-    st.tuples(
-        st.integers(0, 2),  # member
-        st.integers(0, 300_000).map(lambda cents: Decimal(cents) / 100),
-        st.sampled_from([0, 20, 40]),  # days ago: pending, or past the return window
+Step = tuple[Any, ...]
+steps = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("buy"),
+            st.sampled_from([0, 5, 13, 20, 200, 364, 366, 400]),  # days ago
+            st.integers(0, 3000).map(lambda tenths: Decimal(tenths) / 10),
+            st.booleans(),  # delivered twice
+        ),
+        st.tuples(st.just("refund"), st.integers(0, 20), st.sampled_from(["0.1", "0.5", "1"])),
+        st.tuples(st.just("redeem"), st.integers(1, 400)),
+        st.tuples(st.just("hold"), st.integers(1, 400), st.sampled_from([60, 3600])),
+        st.tuples(st.sampled_from(["release", "commit", "cancel"]), st.integers(0, 9)),
+        st.tuples(st.just("adjust"), st.integers(-300, 300).filter(bool)),
+        st.tuples(
+            st.just("wait"),
+            st.sampled_from([*WAITS, "until just before the next", "until just after the next"]),
+        ),
+        st.tuples(st.just("jobs")),
     ),
     min_size=1,
-    max_size=8,
-)
-refunds = st.lists(st.tuples(st.integers(0, 7), st.sampled_from([0.1, 0.25, 0.5, 1.0])), max_size=5)
-spends = st.lists(
-    st.tuples(st.sampled_from(["redeem", "adjust"]), st.integers(0, 2), st.integers(-400, 600)),
-    max_size=6,
+    max_size=14,
 )
 
 
-async def _processed(pool: Any, count: int) -> int:
-    return int(await pool.fetchval("SELECT count(*) FROM processed_event") or 0) - count
+class History:
+    """One member's history played against the service and the model side by side."""
+
+    def __init__(self, service: ClockedPoints, member: str) -> None:
+        self.service = service
+        self.member = member
+        self.model = Account()
+        self.orders: list[str] = []
+        self.holds: list[tuple[str, Spend]] = []
+        self.redemptions: list[tuple[str, Spend]] = []
+        self.delivered = 0  # events the service has taken by now, set by `start`
+
+    async def start(self) -> None:
+        self.delivered = await self._processed()
+
+    async def _processed(self) -> int:
+        count: int = await self.service.app.state.pool.fetchval(
+            "SELECT count(*) FROM processed_event"
+        )
+        return count
+
+    async def _taken(self) -> None:
+        self.delivered += 1
+        await eventually(self._processed, lambda n: n >= self.delivered, timeout_s=30)
+
+    @property
+    def now(self) -> datetime:
+        return self.service.clock()
+
+    async def _deliver(self, event: dict[str, Any], twice: bool = False) -> None:
+        message = (self.member.encode(), encode(event))
+        await publish(self.service.broker.bootstrap, COMMERCE_PURCHASES, [message] * (1 + twice))
+        await self._taken()
+
+    async def play(self, step: Step) -> None:
+        name, *args = step
+        member, service, model, now = self.member, self.service, self.model, self.now
+        if name == "buy":
+            days_ago, total, twice = args
+            order_id = f"{member}-o{len(self.orders)}"
+            at = now - timedelta(days=days_ago)
+            data = purchase_data(member, order_id=order_id, total=f"{total:.2f}")
+            await self._deliver(envelope("purchase.completed", data, time=at), twice)
+            self.orders.append(order_id)
+            model.buy(order_id, total, at, now)
+        elif name == "refund" and self.orders:
+            order_id = self.orders[args[0] % len(self.orders)]
+            order = model.orders[order_id]
+            amount = min(order.total - order.refunded, order.total * Decimal(args[1]))
+            amount = amount.quantize(Decimal("0.01"))
+            if amount > 0:
+                await service.refund(member, order_id, f"{amount:.2f}")
+                await self._taken()
+                model.refund(order_id, amount, now)
+        elif name == "redeem":
+            response = await service.redeem(member, args[0])
+            expected = model.redeem(args[0], now)
+            assert response.status_code == (201 if expected else 409), response.text
+            if expected:
+                self.redemptions.append((response.json()["id"], model.redemptions[-1]))
+        elif name == "hold":
+            response = await service.hold(member, args[0], ttl_seconds=args[1])
+            expected = model.hold(args[0], timedelta(seconds=args[1]), now)
+            assert response.status_code == (201 if expected else 409), response.text
+            if expected:
+                self.holds.append((response.json()["id"], model.holds[-1]))
+        elif name in ("release", "commit") and self.holds:
+            hold_id, hold = self.holds[args[0] % len(self.holds)]
+            path = f"/v1/members/{member}/holds/{hold_id}/{name}"
+            response = await service.api.post(path, headers=bearer(member))
+            if name == "release":
+                expected = model.release(hold, now)
+            else:
+                expected = model.commit(hold, now)
+                if expected and response.status_code == 200:
+                    redemption_id = response.json()["redemption_id"]
+                    if redemption_id not in {r for r, _ in self.redemptions}:
+                        self.redemptions.append((redemption_id, model.redemptions[-1]))
+            assert response.status_code == (200 if expected else 409), response.text
+        elif name == "cancel" and self.redemptions:
+            redemption_id, redemption = self.redemptions[args[0] % len(self.redemptions)]
+            path = f"/v1/members/{member}/redemptions/{redemption_id}/cancellation"
+            response = await service.api.post(path, headers=ADMIN)
+            assert response.status_code == 200, response.text
+            model.cancel(redemption, now)
+        elif name == "adjust":
+            assert (await service.adjust(member, args[0])).status_code == 201
+            model.adjust(args[0], now)
+        elif name == "wait":
+            service.clock.set(self._later(args[0]))
+        elif name == "jobs":
+            await service.run_jobs()
+
+    def _later(self, wait: str) -> datetime:
+        if wait in WAITS:
+            return self.now + WAITS[wait]
+        upcoming = self.model.next_moments(self.now)
+        if not upcoming:
+            return self.now + timedelta(days=1)
+        return upcoming[0] + (MS if wait.endswith("after the next") else -MS)
+
+    async def check(self, step: Step) -> None:
+        body = await self.service.balance(self.member)
+        expected = self.model.read(self.now)
+        seen = {k: body[k] for k in ("available", "pending", "held", "lifetime_earned")}
+        assert seen == {k: expected[k] for k in seen}, (step, body, expected)
+        expiring = [
+            (datetime.fromisoformat(e["expires_at"]), e["points"]) for e in body["expiring"]
+        ]
+        assert expiring == expected["expiring"], (step, body)
+        assert sum(points for _, points in expiring) == max(body["available"], 0)
+        ledger = await self.service.app.state.pool.fetchrow(
+            """
+            SELECT coalesce(sum(available_delta), 0) AS available,
+                   coalesce(sum(pending_delta), 0) AS pending,
+                   coalesce(sum(held_delta), 0) AS held
+            FROM ledger_entry WHERE member_id = $1
+            """,
+            self.member,
+        )
+        assert dict(ledger) == {k: body[k] for k in ("available", "pending", "held")}, step
+        then = await self.service.balance(self.member, as_of=self.now.isoformat())
+        assert {k: then[k] for k in seen} == seen, ("as_of now", step)
+        assert then["expiring"] == body["expiring"], ("as_of now", step)
 
 
 @pytest.mark.slow
 @settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(purchases=purchases, refunds=refunds, spends=spends, late_refunds=refunds)
-async def test_every_balance_matches_an_independent_model_and_the_audit_agrees(
-    points_app: Any,
-    points_api: httpx.AsyncClient,
-    broker: Any,
-    points_settings: PointsSettings,
-    purchases: list[tuple[int, Decimal, int]],
-    refunds: list[tuple[int, float]],
-    spends: list[tuple[str, int, int]],
-    late_refunds: list[tuple[int, float]],
+@given(history=steps)
+async def test_every_balance_at_every_instant_matches_an_independent_model(
+    clocked: ClockedPoints, history: list[Step]
 ) -> None:
-    run = next(RUN)
-    names = [f"m-model-{run}-{n}" for n in range(3)]
-    members = {name: Member() for name in names}
-    orders: list[Order] = []
-    pool = points_app.state.pool
-    seen = await _processed(pool, 0)
-
-    async def deliver(events: list[dict[str, Any]], duplicates: int = 0) -> None:
-        nonlocal seen
-        messages = [(e["subject"].encode(), encode(e)) for e in events]
-        await publish(broker.bootstrap, COMMERCE_PURCHASES, messages + messages[:duplicates])
-        seen += len(events)
-        await eventually(lambda: _processed(pool, 0), lambda n: n >= seen, timeout_s=30)
-
-    def refund_events(chosen: list[tuple[int, float]]) -> list[dict[str, Any]]:
-        events = []
-        for index, fraction in chosen:
-            if not orders:
-                break
-            order = orders[index % len(orders)]
-            left = order.total - order.refunded
-            amount = min(left, (order.total * Decimal(str(fraction))).quantize(Decimal("0.01")))
-            if amount <= 0:
-                continue
-            order.refunded += amount
-            target = (
-                order.points
-                if order.refunded >= order.total
-                else floor(order.points * order.refunded / order.total)
-            )
-            reverse, order.reversed = target - order.reversed, target
-            member = members[order.member]
-            member.lifetime -= reverse
-            if order.lot.pending:
-                member.pending -= reverse
-            else:
-                member.available -= reverse
-            order.lot.remaining -= min(reverse, order.lot.remaining)
-            events.append(
-                refund(
-                    order.member,
-                    order.order_id,
-                    f"{amount:.2f}",
-                    str(uuid.uuid4()),
-                )
-            )
-        return events
-
-    # 1. purchases (some delivered twice) and refunds, through Kafka
-    events = []
-    for n, (who, total, days_ago) in enumerate(purchases):
-        name = names[who]
-        points = floor(total)
-        lot = Lot(points, pending=days_ago < 14, age_days=days_ago)
-        orders.append(Order(f"o-{run}-{n}", name, total, points, lot))
-        member = members[name]
-        member.lifetime += points
-        if lot.pending:
-            member.pending += points
-        else:
-            member.available += points
-        if points:
-            member.lots.append(lot)
-        events.append(purchase(name, f"{total:.2f}", days_ago=days_ago, order_id=f"o-{run}-{n}"))
-    events += refund_events(refunds)
-    await deliver(events, duplicates=2)
-
-    # 2. redemptions and adjustments, over HTTP
-    for kind, who, points in spends:
-        name, member = names[who], members[names[who]]
-        if kind == "redeem":
-            response = await points_api.post(
-                f"/v1/members/{name}/redemptions",
-                json={"points": abs(points) or 1},
-                headers={**bearer(name), "Idempotency-Key": str(uuid.uuid4())},
-            )
-            if member.available >= (abs(points) or 1):
-                assert response.status_code == 201, response.text
-                member.spend(abs(points) or 1)
-            else:
-                assert response.status_code == 409, response.text
-        elif points:
-            response = await points_api.post(
-                f"/v1/members/{name}/adjustments",
-                json={"points": points, "reason": "model check"},
-                headers=ADMIN,
-            )
-            assert response.status_code == 201, response.text
-            member.lifetime += points
-            if points > 0:
-                member.available += points
-                member.lots.append(Lot(points, pending=False, age_days=-1))
-            else:
-                member.spend(-points)
-
-    # 3. refunds after spending, which may take `available` below zero
-    await deliver(refund_events(late_refunds))
-    await check(points_api, members)
-
-    # 4. a year and more later: everything matured, then everything unspent expired
-    await run_due(pool, datetime.now(UTC) + timedelta(days=800))
-    for member in members.values():
-        member.available += member.pending
-        member.pending = 0
-        member.available -= sum(lot.remaining for lot in member.lots)
-    await check(points_api, members)
+    played = History(clocked, f"m-model-{next(RUN)}")
+    await played.start()
+    for step in history:
+        await played.play(step)
+        await played.check(step)
 
     audit = await asyncio.to_thread(
         subprocess.run,
@@ -221,20 +211,10 @@ async def test_every_balance_matches_an_independent_model_and_the_audit_agrees(
             str(Path(sys.executable).with_name("loyalty")),
             "audit",
             "--database-url",
-            points_settings.database_url,
+            clocked.app.state.settings.database_url,
         ],
         capture_output=True,
         text=True,
         check=False,
     )
     assert audit.returncode == 0, audit.stdout
-
-
-async def check(api: httpx.AsyncClient, members: dict[str, Member]) -> None:
-    for name, expected in members.items():
-        body = (await api.get(f"/v1/members/{name}/points", headers=ADMIN)).json()
-        assert (body["available"], body["pending"], body["lifetime_earned"]) == (
-            expected.available,
-            expected.pending,
-            expected.lifetime,
-        ), name

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import asyncpg
+from dataclasses import dataclass
+from typing import Any
 
 from loyalty_shared.db import Connection
 
@@ -93,8 +94,18 @@ CHECKS: dict[str, str] = {
 }
 
 
-async def differences(conn: Connection) -> dict[str, list[asyncpg.Record]]:
-    return {name: await conn.fetch(sql) for name, sql in CHECKS.items()}
+@dataclass(frozen=True, slots=True)
+class Difference:
+    member_id: str
+    recorded: dict[str, Any]
+    recomputed: dict[str, Any]
+
+
+async def differences(conn: Connection) -> dict[str, list[Difference]]:
+    return {
+        name: [Difference(**dict(row)) for row in await conn.fetch(sql)]
+        for name, sql in CHECKS.items()
+    }
 
 
 async def members(conn: Connection) -> int:
@@ -102,10 +113,10 @@ async def members(conn: Connection) -> int:
     return count
 
 
-async def rebuild_balances(conn: Connection) -> list[asyncpg.Record]:
-    """Set every balance to the sum of its ledger; returns the accounts that changed. The caller
-    holds the table lock, so no movement lands between the sum and the write."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def rebuild_balances(conn: Connection) -> list[str]:
+    """Set every balance to the sum of its ledger; returns the members whose balances changed.
+    The caller holds the table lock, so no movement lands between the sum and the write."""
+    rows = await conn.fetch(
         """
         WITH ledger AS (
             SELECT member_id, sum(available_delta) AS available, sum(pending_delta) AS pending,
@@ -124,4 +135,4 @@ async def rebuild_balances(conn: Connection) -> list[asyncpg.Record]:
         RETURNING member_id
         """
     )
-    return rows
+    return [row["member_id"] for row in rows]

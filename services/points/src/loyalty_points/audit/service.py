@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import asyncpg
@@ -43,7 +43,7 @@ async def audit(dsn: str) -> AuditReport:
         await conn.close()
     return AuditReport(
         members=members,
-        differences={name: [dict(r) for r in rows] for name, rows in found.items() if rows},
+        differences={name: [asdict(r) for r in rows] for name, rows in found.items() if rows},
     )
 
 
@@ -57,4 +57,4 @@ async def rebuild_balances(dsn: str) -> list[str]:
             changed = await repository.rebuild_balances(conn)
     finally:
         await conn.close()
-    return [row["member_id"] for row in changed]
+    return changed

@@ -31,20 +31,20 @@ async def settle(conn: Connection, now: datetime) -> int:
 
 
 async def warn(conn: Connection, now: datetime) -> int:
-    rows = await repository.warn_expiring(conn, now=now, horizon=now + EXPIRY_NOTICE, limit=BATCH)
+    lots = await repository.warn_expiring(conn, now=now, horizon=now + EXPIRY_NOTICE, limit=BATCH)
     await emit(
         conn,
         *(
             PointsExpiringV1(
-                member_id=r["member_id"],
-                points=r["points"],
-                expires_at=r["at"],
-                causation_id=f"lot:{r['id']}:expiring",
+                member_id=lot.member_id,
+                points=lot.points,
+                expires_at=lot.expires_at,
+                causation_id=f"lot:{lot.id}:expiring",
             )
-            for r in rows
+            for lot in lots
         ),
     )
-    return len(rows)
+    return len(lots)
 
 
 Job = Callable[[Connection, datetime], Awaitable[int]]

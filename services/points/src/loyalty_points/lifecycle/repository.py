@@ -3,17 +3,24 @@ same statement, so two replicas running the job at once never warn of a lot twic
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-
-import asyncpg
 
 from loyalty_shared.db import Connection
 
 
+@dataclass(frozen=True, slots=True)
+class ExpiringLot:
+    id: int
+    member_id: str
+    points: int
+    expires_at: datetime
+
+
 async def warn_expiring(
     conn: Connection, *, now: datetime, horizon: datetime, limit: int
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+) -> list[ExpiringLot]:
+    rows = await conn.fetch(
         """
         WITH due AS (
             SELECT id FROM points_lot
@@ -23,10 +30,10 @@ async def warn_expiring(
             FOR UPDATE SKIP LOCKED
         )
         UPDATE points_lot l SET expiry_notice_at = $1 FROM due WHERE l.id = due.id
-        RETURNING l.id, l.member_id, l.remaining AS points, l.expires_at AS at
+        RETURNING l.id, l.member_id, l.remaining AS points, l.expires_at
         """,
         now,
         horizon,
         limit,
     )
-    return rows
+    return [ExpiringLot(**dict(row)) for row in rows]
