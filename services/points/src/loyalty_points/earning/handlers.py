@@ -11,6 +11,7 @@ from loyalty_points.earning import repository
 from loyalty_points.earning.repository import Credit
 from loyalty_points.earning.rules import earn_for
 from loyalty_points.events import emit
+from loyalty_points.ledger import repository as ledger
 from loyalty_points.ledger.settlement import settle
 from loyalty_points.tier_projection.repository import current_tiers
 from loyalty_shared.clock import Clock
@@ -93,18 +94,16 @@ def purchase_completed_handler(
             for e in events
         ]
         credited = await repository.credit_purchases(conn, credits)
-        earned = [c for c in credits if c.event_id in credited and c.points > 0]
+        earned = [c for c in credits if c.event_id in credited.event_ids and c.points > 0]
         await emit(conn, *(_points_earned(c) for c in earned))
-        late = [c for c in earned if c.status != "pending"]
-        if late:
-            await settle(
-                conn,
-                sorted({c.member_id for c in late}),
-                now,
-                quiet_orders={c.order_id for c in late},
+        for member_id in credited.debtors:  # points already available repay what they owe
+            await ledger.conform_lots(
+                conn, member_id, await ledger.latest_entry(conn, member_id, "mature")
             )
+        expired = sorted({c.member_id for c in earned if c.status == "expired"})
+        await settle(conn, expired, now)
         await parking.unpark(
-            conn, [c.order_id for c in credits if c.event_id in credited], on_refunds
+            conn, [c.order_id for c in credits if c.event_id in credited.event_ids], on_refunds
         )
         return [
             Refusal(
@@ -112,7 +111,7 @@ def purchase_completed_handler(
                 InvalidEvent("duplicate-order", f"order {c.order_id} was already credited"),
             )
             for c in credits
-            if c.event_id not in credited
+            if c.event_id not in credited.event_ids
         ]
 
     return on_purchases_completed

@@ -1,6 +1,5 @@
-"""SQL of crediting purchases: each purchase, its pending lot, its ledger entry and the balances,
-for a whole batch in one statement, so the four always agree. A purchase whose return window (or
-expiry) has already passed is then settled in the same transaction (ledger/settlement.py)."""
+"""SQL of crediting purchases: each purchase, its lot, its ledger entries and the balances, for a
+whole batch in one statement, so the four always agree."""
 
 from __future__ import annotations
 
@@ -34,11 +33,22 @@ class Credit:
     details: dict[str, Any]
 
 
-async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> set[str]:
-    """Credit the purchases whose order id was never credited; returns their event ids.
+@dataclass(frozen=True, slots=True)
+class Credited:
+    event_ids: set[str]
+    #: members who owed points when points already available were credited to them: their new
+    #: lots repay that first (`conform_lots`)
+    debtors: list[str]
+
+
+async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> Credited:
+    """Credit the purchases whose order id was never credited.
 
     An order id already credited (by another event) writes nothing, and of two purchases with
-    the same order id in one batch only the first is credited.
+    the same order id in one batch only the first is credited. A purchase whose return window
+    has ended is earned pending at its time and matured at the window's end (two entries), so
+    the ledger says when its points became available; its expiry, if that has passed too, is
+    the caller's to settle.
     """
     columns = list(zip(*(_row(c) for c in credits), strict=True))
     rows = await conn.fetch(
@@ -47,10 +57,10 @@ async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> set[s
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                  $6::numeric[], $7::text[], $8::numeric[], $9::bigint[],
                                  $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
-                                 $13::jsonb[])
+                                 $13::jsonb[], $14::bool[])
                    WITH ORDINALITY AS i (order_id, member_id, event_id, channel, currency, total,
                                          tier, multiplier, points, purchased_at, available_at,
-                                         expires_at, details, n)
+                                         expires_at, details, late, n)
         ), p AS (
             INSERT INTO purchase (order_id, member_id, event_id, channel, currency, total, tier,
                                   multiplier, points, purchased_at, available_at, expires_at)
@@ -64,7 +74,8 @@ async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> set[s
         ), lot AS (
             INSERT INTO points_lot (member_id, order_id, points, remaining, status,
                                     available_at, expires_at, earned_at)
-            SELECT member_id, order_id, points, points, 'pending', available_at, expires_at,
+            SELECT member_id, order_id, points, points,
+                   CASE WHEN late THEN 'available' ELSE 'pending' END, available_at, expires_at,
                    purchased_at
             FROM credited WHERE points > 0 ORDER BY n
             RETURNING id, order_id
@@ -74,10 +85,17 @@ async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> set[s
                                       occurred_at, details)
             SELECT c.member_id, 'earn', 0, c.points, c.points, c.order_id, lot.id, c.event_id,
                    'system:purchase', c.purchased_at, c.details
-            FROM credited c JOIN lot USING (order_id) ORDER BY c.n
+            FROM credited c JOIN lot USING (order_id)
+            UNION ALL
+            SELECT c.member_id, 'mature', c.points, -c.points, 0, c.order_id, lot.id, NULL,
+                   'system:maturation', c.available_at, '{}'::jsonb
+            FROM credited c JOIN lot USING (order_id) WHERE c.late
+        ), late AS (
+            SELECT member_id, sum(points) AS points FROM credited WHERE late GROUP BY member_id
         ), account AS (
             INSERT INTO points_account AS a (member_id, available, pending, lifetime_earned)
-            SELECT member_id, 0, sum(points), sum(points)
+            SELECT member_id, coalesce(sum(points) FILTER (WHERE late), 0),
+                   coalesce(sum(points) FILTER (WHERE NOT late), 0), sum(points)
             FROM credited WHERE points > 0
             GROUP BY member_id ORDER BY member_id
             ON CONFLICT (member_id) DO UPDATE
@@ -85,12 +103,19 @@ async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> set[s
                    pending = a.pending + EXCLUDED.pending,
                    lifetime_earned = a.lifetime_earned + EXCLUDED.lifetime_earned,
                    updated_at = now()
+            RETURNING member_id, available
         )
-        SELECT event_id FROM credited
+        SELECT event_id, NULL AS debtor FROM credited
+        UNION ALL
+        SELECT NULL, a.member_id FROM account a JOIN late USING (member_id)
+        WHERE a.available - late.points < 0
         """,
         *columns,
     )
-    return {row["event_id"] for row in rows}
+    return Credited(
+        event_ids={row["event_id"] for row in rows if row["event_id"] is not None},
+        debtors=[row["debtor"] for row in rows if row["debtor"] is not None],
+    )
 
 
 def _row(c: Credit) -> tuple[Any, ...]:
@@ -108,4 +133,5 @@ def _row(c: Credit) -> tuple[Any, ...]:
         c.available_at,
         c.expires_at,
         c.details,
+        c.status != "pending",
     )

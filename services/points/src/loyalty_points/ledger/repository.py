@@ -120,6 +120,13 @@ async def lock_accounts(conn: Connection, member_ids: Sequence[str]) -> None:
     )
 
 
+async def latest_entry(conn: Connection, member_id: str, kind: EntryKind) -> int:
+    entry_id: int = await conn.fetchval(
+        "SELECT max(id) FROM ledger_entry WHERE member_id = $1 AND kind = $2", member_id, kind
+    )
+    return entry_id
+
+
 async def available(conn: Connection, member_id: str) -> int:
     points: int = await conn.fetchval(
         "SELECT available FROM points_account WHERE member_id = $1", member_id

@@ -7,8 +7,8 @@ due; everything else settles the member it is about to read or move first."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -45,25 +45,14 @@ class _Entry:
     taken: int
 
 
-@dataclass
-class Settled:
-    matured: int = 0
-    expired: int = 0
-    entries: list[_Entry] = field(default_factory=list)
-
-
 async def settle(
     conn: Connection,
     member_ids: Sequence[str],
     now: datetime,
-    *,
-    quiet_orders: Collection[str] = (),
-) -> Settled:
-    """Write down what is due by `now` for these members, whose accounts the caller has locked.
-    `quiet_orders`: orders credited in this same transaction, whose `points.earned` already says
-    they are available (no `points.matured` for them)."""
+) -> None:
+    """Write down what is due by `now` for these members, whose accounts the caller has locked."""
     if not member_ids:
-        return Settled()
+        return
     await _release_holds_run_out(conn, member_ids, now)
     lots = [
         _Lot(**dict(row))
@@ -86,17 +75,16 @@ async def settle(
         )
     ]
     if not lots:
-        return Settled()
+        return
     balances = await conn.fetch(
         "SELECT member_id, available FROM points_account WHERE member_id = ANY($1::text[])",
         list({lot.member_id for lot in lots}),
     )
-    settled = Settled()
+    entries: list[_Entry] = []
     for row in balances:
         member_lots = [lot for lot in lots if lot.member_id == row["member_id"]]
-        _happen(settled, member_lots, row["available"], now)
-    await _write(conn, lots, settled, quiet_orders)
-    return settled
+        entries += _happen(member_lots, row["available"], now)
+    await _write(conn, lots, entries)
 
 
 async def _release_holds_run_out(
@@ -137,8 +125,9 @@ async def _release_holds_run_out(
         )
 
 
-def _happen(settled: Settled, lots: list[_Lot], balance: int, now: datetime) -> None:
-    """One member's due lots, maturing and expiring in the order time says."""
+def _happen(lots: list[_Lot], balance: int, now: datetime) -> list[_Entry]:
+    """One member's due lots, maturing and expiring in the order time says: their entries."""
+    entries: list[_Entry] = []
     happenings: list[tuple[datetime, int, _Lot]] = []
     for lot in lots:
         if lot.status == "pending" and lot.available_at <= now:
@@ -155,17 +144,13 @@ def _happen(settled: Settled, lots: list[_Lot], balance: int, now: datetime) -> 
             repaid = min(points, max(0, -balance))
             balance += points
             lot.remaining -= repaid
-            settled.matured += 1
-            settled.entries.append(
-                _Entry(lot.member_id, "mature", lot, at, points, -points, repaid)
-            )
+            entries.append(_Entry(lot.member_id, "mature", lot, at, points, -points, repaid))
         elif points > 0:
             lot.remaining = 0
             pending = lot.status == "pending"  # only if a program's window outlasts its expiry
             if not pending:
                 balance -= points
-            settled.expired += 1
-            settled.entries.append(
+            entries.append(
                 _Entry(
                     lot.member_id,
                     "expire",
@@ -176,12 +161,10 @@ def _happen(settled: Settled, lots: list[_Lot], balance: int, now: datetime) -> 
                     points,
                 )
             )
+    return entries
 
 
-async def _write(
-    conn: Connection, lots: Sequence[_Lot], settled: Settled, quiet_orders: Collection[str]
-) -> None:
-    entries = settled.entries
+async def _write(conn: Connection, lots: Sequence[_Lot], entries: Sequence[_Entry]) -> None:
     rows = await conn.fetch(
         """
         INSERT INTO ledger_entry (member_id, kind, available_delta, pending_delta, order_id,
@@ -245,7 +228,7 @@ async def _write(
                 causation_id=f"lot:{e.lot.id}:matured",
             )
             for e in entries
-            if e.kind == "mature" and e.lot.order_id not in quiet_orders
+            if e.kind == "mature"
         ),
         *(
             PointsExpiredV1(
