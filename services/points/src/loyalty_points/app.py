@@ -14,16 +14,27 @@ from loyalty_points.earning.handlers import purchase_completed_handler
 from loyalty_points.goodwill.handlers import goodwill_granted_handler
 from loyalty_points.holds.endpoints import router as holds_router
 from loyalty_points.lifecycle.jobs import LifecycleJobs
+from loyalty_points.privacy.endpoints import router as privacy_router
+from loyalty_points.privacy.handlers import ERASURE
 from loyalty_points.redemptions.endpoints import router as redemptions_router
 from loyalty_points.refunds.handlers import purchase_refunded_handler
 from loyalty_points.settings import PointsSettings
 from loyalty_points.simulation.endpoints import router as simulation_router
 from loyalty_points.tier_projection.handlers import tier_changed_handler
 from loyalty_points.transactions.endpoints import router as transactions_router
-from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.events.commerce import (
+    ErasureRequestedV1,
+    PurchaseCompletedV1,
+    PurchaseRefundedV1,
+)
 from loyalty_shared.events.loyalty import GoodwillGrantedV1, TierChangedV1
 from loyalty_shared.kafka.routing import Route
-from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_FEEDBACK, LOYALTY_TIERS
+from loyalty_shared.kafka.topics import (
+    COMMERCE_MEMBERS,
+    COMMERCE_PURCHASES,
+    LOYALTY_FEEDBACK,
+    LOYALTY_TIERS,
+)
 from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
 
@@ -48,6 +59,7 @@ def create_app(settings: PointsSettings) -> FastAPI:
             holds_router,
             adjustments_router,
             simulation_router,
+            privacy_router,
         ],
         hot_reads=[balance_read],
         loops={
@@ -73,6 +85,7 @@ def create_app(settings: PointsSettings) -> FastAPI:
             LOYALTY_FEEDBACK: {
                 GoodwillGrantedV1.TYPE: Route(GoodwillGrantedV1, goodwill_granted_handler(program)),
             },
+            COMMERCE_MEMBERS: {ErasureRequestedV1.TYPE: ERASURE},
         },
     )
     app = create_service_app(spec, settings)

@@ -200,6 +200,15 @@ async def member_access(principal: CurrentPrincipal, member_id: MemberIdPath) ->
     return principal
 
 
+async def member_or_support_access(
+    principal: CurrentPrincipal, member_id: MemberIdPath
+) -> Principal:
+    """The member themself, support (which reads any member's data, contract 5.1) or an admin."""
+    if not (principal.may_see(member_id) or principal.holds_any((SUPPORT_SCOPE,))):
+        raise Forbidden("a member may only see their own data")
+    return principal
+
+
 async def admin_access(principal: CurrentPrincipal) -> Principal:
     if not principal.is_admin:
         raise Forbidden(f"the {ADMIN_SCOPE} scope is required")
@@ -219,6 +228,7 @@ def requires_scope(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 MemberAccess = Annotated[Principal, Depends(member_access)]
+MemberOrSupportAccess = Annotated[Principal, Depends(member_or_support_access)]
 AdminAccess = Annotated[Principal, Depends(admin_access)]
 SupportAccess = Annotated[Principal, Depends(requires_scope(SUPPORT_SCOPE))]
 MarketingAccess = Annotated[Principal, Depends(requires_scope(MARKETING_SCOPE))]
