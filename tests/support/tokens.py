@@ -1,4 +1,4 @@
-"""JWTs for tests: valid, expired, forged, admin."""
+"""JWTs for tests: valid, expired, forged, admin, and the other operator scopes."""
 
 from __future__ import annotations
 
@@ -16,12 +16,18 @@ LIFETIME_S = 24 * 3600
 
 
 def token(
-    sub: str, *, admin: bool = False, expires_in: int = LIFETIME_S, secret: str = SECRET
+    sub: str,
+    *,
+    admin: bool = False,
+    scopes: tuple[str, ...] = (),
+    expires_in: int = LIFETIME_S,
+    secret: str = SECRET,
 ) -> str:
     now = int(time.time())
     claims: dict[str, object] = {"sub": sub, "iat": now, "exp": now + expires_in}
-    if admin:
-        claims["scope"] = f"openid {ADMIN_SCOPE}"
+    granted = (*scopes, ADMIN_SCOPE) if admin else scopes
+    if granted:
+        claims["scope"] = " ".join(("openid", *granted))
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -22,13 +22,14 @@ from fastapi import APIRouter, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import ValidationError
 
+from loyalty_shared import audit_log
 from loyalty_shared.background import BackgroundLoop
 from loyalty_shared.db.inbox_retention import InboxRetention
 from loyalty_shared.db.migrations import MigrationError, migrate
 from loyalty_shared.db.pool import create_pool
 from loyalty_shared.db.relay import OutboxRelay
 from loyalty_shared.http import health
-from loyalty_shared.http.auth import TokenVerifier
+from loyalty_shared.http.auth import TokenVerifier, document_access
 from loyalty_shared.http.hot_reads import HotRead, HotReads
 from loyalty_shared.http.limits import LimitRequestBody
 from loyalty_shared.http.observe import ObserveRequests
@@ -139,6 +140,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.consumer = None
     app.state.loops = {}
     install_problem_handlers(app)
+    document_access(app)
     # bodies over LOYALTY_HTTP_MAX_BODY_BYTES: 413 before any handler runs
     app.add_middleware(LimitRequestBody, max_bytes=settings.http_max_body_bytes)
     if spec.hot_reads:
@@ -156,6 +158,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.include_router(health.router)
     for router in spec.routers:
         app.include_router(router)
+    app.include_router(audit_log.router)  # every service lists its own
     return app
 
 

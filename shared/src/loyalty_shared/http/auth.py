@@ -1,7 +1,8 @@
 """Bearer JWTs per the contract: HS256 with `LOYALTY_JWT_SECRET` or RS256 keys from a JWKS URL.
 
-`sub` is the member id; the space-separated `scope` claim with `loyalty:admin` grants the ops
-endpoints and every member.
+`sub` is the member id (or the operator's id); the space-separated `scope` claim carries the
+operator roles of contract 5.1, `loyalty:admin` granting everything. Who may call what:
+docs/operations.md#who-may-do-what.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import httpx
 import jwt
-from fastapi import Depends, Path, Request
+from fastapi import Depends, FastAPI, Path, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, TypeAdapter, ValidationError
 
@@ -35,14 +38,23 @@ OPERATOR_SCOPES = (ADMIN_SCOPE, SUPPORT_SCOPE, MARKETING_SCOPE, FINANCE_SCOPE)
 class Principal:
     subject: str
     scopes: frozenset[str]
+    #: The operator scope this request is served under, set by the access dependency that
+    #: admitted it (admin when the token holds it); None when a member acts on their own data.
+    acting_as: str | None = None
 
     @property
     def is_admin(self) -> bool:
         return ADMIN_SCOPE in self.scopes
 
-    def may_see(self, member_id: str) -> bool:
-        """The member themself or an admin."""
-        return self.subject == member_id or self.is_admin
+    @property
+    def role(self) -> str:
+        """`member`, or the operator scope acted under without its prefix (`support`)."""
+        return "member" if self.acting_as is None else self.acting_as.removeprefix("loyalty:")
+
+    def acting(self, scopes: tuple[str, ...]) -> Principal:
+        """This principal serving a request under the first of `scopes` it holds (admin first)."""
+        held = next(s for s in (ADMIN_SCOPE, *scopes) if s in self.scopes)
+        return replace(self, acting_as=held)
 
     def holds_any(self, scopes: tuple[str, ...]) -> bool:
         """Whether the token carries one of `scopes` (admin holds them all)."""
@@ -190,29 +202,48 @@ def is_member_id(value: str) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Admits:
+    """Who an access dependency lets in: the member named in the path, and operator scopes."""
+
+    member: bool
+    scopes: tuple[str, ...]
+
+    def describe(self) -> str:
+        names = ["the member themself"] if self.member else []
+        names += [f"`{scope}`" for scope in (*self.scopes, ADMIN_SCOPE)]
+        return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+
+
+#: Every access dependency and whom it admits (read by `document_access` for OpenAPI).
+ADMITS: dict[Callable[..., Awaitable[Principal]], Admits] = {}
+
+
+def _member_or(principal: Principal, member_id: str, scopes: tuple[str, ...]) -> Principal:
+    if principal.subject == member_id:
+        return principal
+    if principal.holds_any(scopes):
+        return principal.acting(scopes)
+    raise Forbidden("a member may only see their own data")
+
+
 async def member_access(principal: CurrentPrincipal, member_id: MemberIdPath) -> Principal:
     """The member themself or an admin: anyone else asking about `member_id` is refused. The
     token is a sub-dependency, solved before the path is validated, so a caller without a valid
     token is answered 401 whatever else is wrong with the request, never told about its shape.
     (The balance read, the most frequent, is answered before FastAPI: http/hot_reads.py.)"""
-    if not principal.may_see(member_id):
-        raise Forbidden("a member may only see their own data")
-    return principal
+    return _member_or(principal, member_id, ())
 
 
-async def member_or_support_access(
-    principal: CurrentPrincipal, member_id: MemberIdPath
-) -> Principal:
-    """The member themself, support (which reads any member's data, contract 5.1) or an admin."""
-    if not (principal.may_see(member_id) or principal.holds_any((SUPPORT_SCOPE,))):
-        raise Forbidden("a member may only see their own data")
-    return principal
+async def member_read_access(principal: CurrentPrincipal, member_id: MemberIdPath) -> Principal:
+    """Reading a member's data: the member themself, support or an admin."""
+    return _member_or(principal, member_id, (SUPPORT_SCOPE,))
 
 
 async def admin_access(principal: CurrentPrincipal) -> Principal:
     if not principal.is_admin:
         raise Forbidden(f"the {ADMIN_SCOPE} scope is required")
-    return principal
+    return principal.acting(())
 
 
 def requires_scope(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
@@ -222,13 +253,65 @@ def requires_scope(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
     async def operator_access(principal: CurrentPrincipal) -> Principal:
         if not principal.holds_any(scopes):
             raise Forbidden(f"the {wanted} scope is required")
-        return principal
+        return principal.acting(scopes)
 
+    ADMITS[operator_access] = Admits(member=False, scopes=scopes)
     return operator_access
 
 
+ADMITS.update(
+    {
+        member_access: Admits(member=True, scopes=()),
+        member_read_access: Admits(member=True, scopes=(SUPPORT_SCOPE,)),
+        admin_access: Admits(member=False, scopes=()),
+    }
+)
+
+
+def _admits_of(dependant: Dependant) -> Iterator[Admits]:
+    for dependency in dependant.dependencies:
+        found = ADMITS.get(dependency.call)  # type: ignore[arg-type]
+        if found is not None:
+            yield found
+        yield from _admits_of(dependency)
+
+
+def document_access(app: FastAPI) -> None:
+    """Every operation's OpenAPI says whom it admits: the scopes in its security requirement
+    (OpenAPI 3.1 allows role names there for any scheme) and a line of its description."""
+    build = app.openapi
+    done = False
+
+    def openapi() -> dict[str, Any]:
+        nonlocal done
+        document = build()
+        if not done:
+            done = True
+            for context in iter_route_contexts(app.routes):
+                route = context.original_route
+                if not isinstance(route, APIRoute) or not route.include_in_schema:
+                    continue
+                admits = next(_admits_of(route.dependant), None)
+                if admits is None:
+                    continue
+                # a member's own endpoints take any valid token (then the path decides)
+                scopes = [] if admits.member else [*admits.scopes, ADMIN_SCOPE]
+                for method in context.methods or ():
+                    operation = document["paths"][context.path_format][method.lower()]
+                    operation["security"] = [{"HTTPBearer": scopes}]
+                    who = f"**Who:** {admits.describe()}."
+                    text = operation.get("description")
+                    operation["description"] = f"{text}\n\n{who}" if text else who
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: The member themself or an admin: what spends or changes a member's own things.
 MemberAccess = Annotated[Principal, Depends(member_access)]
-MemberOrSupportAccess = Annotated[Principal, Depends(member_or_support_access)]
+#: The member themself, support or an admin: reading a member's data (an operator's read is
+#: recorded: see loyalty_shared.audit_log.AuditedMemberRead).
+MemberReadAccess = Annotated[Principal, Depends(member_read_access)]
 AdminAccess = Annotated[Principal, Depends(admin_access)]
 SupportAccess = Annotated[Principal, Depends(requires_scope(SUPPORT_SCOPE))]
 MarketingAccess = Annotated[Principal, Depends(requires_scope(MARKETING_SCOPE))]

@@ -4,12 +4,13 @@ The mobile app reads a member's balance on nearly every screen. For that one `GE
 routing over every route, dependency solving, parameter and response validation cost more
 server CPU than the read itself (py-spy on `bench/balance_reads.py`). A `HotRead` answers
 exactly the ordinary case of such a request: `GET` of the path, no query string, no body, a
-bearer token the service accepts, for the member themself or an admin, an id the contract
-accepts. Anything else goes on to the app unchanged, so every refusal (401, 403, 413, 422), the
-optional query parameters and the OpenAPI stay with the FastAPI route, and there is one place
-that decides them. The answer is the same bytes the FastAPI route gives (tested in
-`tests/points/test_balance_reads.py`). The database away is answered here with the app's own
-503, rather than asking it a second time through the route.
+bearer token the service accepts, from the member themself, an id the contract accepts.
+Anything else goes on to the app unchanged, so every refusal (401, 403, 413, 422), the optional
+query parameters, an operator's read (which the route records in the audit log) and the OpenAPI
+stay with the FastAPI route, and there is one place that decides them. The answer is the same
+bytes the FastAPI route gives (tested in `tests/points/test_balance_reads.py`). The database
+away is answered here with the app's own 503, rather than asking it a second time through the
+route.
 
 It sits inside `ObserveRequests`, so hot reads are counted and traced like any other request.
 """
@@ -92,7 +93,7 @@ class HotReads:
             principal = await verifier.verify(token)
         except Unauthorized:
             return None
-        if not principal.may_see(member_id):
+        if principal.subject != member_id:
             return None
         try:
             return Response(await answer(state.pool, member_id), media_type="application/json")

@@ -1,6 +1,5 @@
-"""A service's typed state on its app: one object built in `create_app` (the program, the clock,
-...), reached by routes through an `Annotated` dependency instead of loose `app.state`
-attributes."""
+"""A service's typed state on its app: one object built in `create_app` (the program, the
+clock, ...), reached by routes through an `Annotated` dependency, not loose `app.state` values."""
 
 from __future__ import annotations
 

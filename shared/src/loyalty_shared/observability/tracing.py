@@ -213,3 +213,10 @@ CURRENT: ContextVar[Tracing | None] = ContextVar("loyalty_tracing", default=None
 
 def current() -> Tracing | None:
     return CURRENT.get()
+
+
+def current_trace_id() -> str | None:
+    """The trace the running code is in (a request's, from its `traceparent` or its server span),
+    as 32 hex digits; None outside any trace."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
