@@ -13,9 +13,10 @@ import orjson
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from loyalty_shared.audit_log import record
 from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.db import Connection
-from loyalty_shared.http.auth import MemberOrSupportAccess
+from loyalty_shared.http.auth import MemberReadAccess
 from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
 from loyalty_shared.privacy import records, repository
@@ -86,13 +87,16 @@ def export_router(
         description=(
             "The member themself, support or an admin (contract 5.4). Every row of every "
             "table about the member with every column, and the erasures applied to them. "
+            "Every export is recorded in the audit log (`member.export`). "
             "`loyalty member export ID` gathers the four services' documents into one file."
         ),
         responses=problem_responses(401, 403),
     )
     async def export_member(
-        member_id: str, _: MemberOrSupportAccess, conn: Transaction
+        member_id: str, principal: MemberReadAccess, conn: Transaction
     ) -> MemberExport:
+        # every export is recorded, the member's own included (contract 5.1)
+        await record(conn, principal=principal, action="member.export", member_id=member_id)
         return MemberExport(
             member_id=member_id,
             service=service,
