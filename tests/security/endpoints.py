@@ -20,7 +20,12 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from loyalty_shared.http.auth import admin_access, current_principal, member_access
+from loyalty_shared.http.auth import (
+    admin_access,
+    current_principal,
+    member_access,
+    member_read_access,
+)
 
 MEMBER = "m-1001"
 OTHER_MEMBER = "m-2002"
@@ -191,7 +196,7 @@ def _access(route: APIRoute, secured: bool) -> Access:
     calls = set(_calls(route.dependant))
     if admin_access in calls:
         return "admin"
-    if member_access in calls:
+    if member_access in calls or member_read_access in calls:
         return "member"
     if current_principal in calls or secured:
         return "unclassified"
