@@ -1,10 +1,9 @@
 """Every endpoint of a service, read from its own OpenAPI document (`app.openapi()`), so an
 endpoint added tomorrow is in the security tests without anyone remembering to add it.
 
-Who may call an endpoint is read from the route itself: the dependencies `admin_access` (ops),
-`member_access` (the member named in the path, or an admin); an endpoint with neither and no
-security in its OpenAPI is public. An endpoint that asks for a token but is neither is reported
-as unclassified, so nobody adds one without saying who may call it.
+Who may call an endpoint is the table `WHO_MAY` below (contract sections 3 and 5.1), written
+down here rather than read from the code it checks: an endpoint the table does not list is
+reported as unlisted, and the authorization matrix fails until someone says who may call it.
 """
 
 from __future__ import annotations
@@ -17,21 +16,78 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, iter_route_contexts
-
-from loyalty_shared.http.auth import (
-    admin_access,
-    current_principal,
-    member_access,
-    member_read_access,
-)
+from fastapi.routing import iter_route_contexts
 
 MEMBER = "m-1001"
 OTHER_MEMBER = "m-2002"
 ADMIN = "ops-1"
 
-Access = Literal["public", "member", "admin", "unclassified"]
+Access = Literal["public", "guarded", "unlisted"]
+#: The callers of the authorization matrix that hold a valid token.
+Role = Literal["the member", "another member", "support", "marketing", "finance", "admin"]
+
+#: Spends or changes the member's own things: the member themself or an admin.
+MEMBER_OWN: frozenset[Role] = frozenset({"the member", "admin"})
+#: Reads a member's data: the member themself, support or an admin (an operator's read is
+#: recorded in the audit log).
+MEMBER_DATA: frozenset[Role] = frozenset({"the member", "support", "admin"})
+SUPPORT: frozenset[Role] = frozenset({"support", "admin"})
+MARKETING: frozenset[Role] = frozenset({"marketing", "admin"})
+FINANCE: frozenset[Role] = frozenset({"finance", "admin"})
+ADMIN_ONLY: frozenset[Role] = frozenset({"admin"})
+#: No bearer token asked for (probes, metrics, the survey link with its own token).
+PUBLIC = None
+
+#: Who may call each endpoint of every service: anyone else with a valid token gets 403, anyone
+#: without one 401. Routes the contract names for other branches (rewards, exports, finance and
+#: program analytics) are listed ahead of them.
+WHO_MAY: dict[tuple[str, str], frozenset[Role] | None] = {
+    # every service
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/v1/audit-log"): ADMIN_ONLY,
+    ("GET", "/v1/members/{member_id}/export"): MEMBER_DATA,
+    # points
+    ("GET", "/v1/members/{member_id}/points"): MEMBER_DATA,
+    ("GET", "/v1/members/{member_id}/points/transactions"): MEMBER_DATA,
+    ("POST", "/v1/members/{member_id}/redemptions"): MEMBER_OWN,
+    ("POST", "/v1/members/{member_id}/redemptions/{redemption_id}/cancellation"): ADMIN_ONLY,
+    ("POST", "/v1/members/{member_id}/holds"): MEMBER_OWN,
+    ("GET", "/v1/members/{member_id}/holds/{hold_id}"): MEMBER_DATA,
+    ("POST", "/v1/members/{member_id}/holds/{hold_id}/commit"): MEMBER_OWN,
+    ("POST", "/v1/members/{member_id}/holds/{hold_id}/release"): MEMBER_OWN,
+    ("POST", "/v1/members/{member_id}/adjustments"): SUPPORT,
+    ("POST", "/v1/program/simulate"): MARKETING,
+    ("GET", "/v1/program"): MARKETING,
+    ("POST", "/v1/program/backtest"): MARKETING,
+    ("GET", "/v1/campaigns"): MARKETING,
+    ("POST", "/v1/campaigns"): MARKETING,
+    ("POST", "/v1/campaigns/{campaign_id}/end"): MARKETING,
+    ("GET", "/v1/rewards"): MARKETING,
+    ("POST", "/v1/rewards"): MARKETING,
+    ("PUT", "/v1/rewards/{reward_id}"): MARKETING,
+    ("GET", "/v1/members/{member_id}/rewards"): MEMBER_DATA,
+    ("POST", "/v1/members/{member_id}/reward-redemptions"): MEMBER_OWN,
+    ("GET", "/v1/reports/liability"): FINANCE,
+    # tiers
+    ("GET", "/v1/members/{member_id}/tier"): MEMBER_DATA,
+    ("GET", "/v1/members/{member_id}/tier/history"): MEMBER_DATA,
+    ("PUT", "/v1/members/{member_id}/tier"): ADMIN_ONLY,
+    # notifications
+    ("GET", "/v1/members/{member_id}/notifications"): MEMBER_DATA,
+    ("GET", "/v1/members/{member_id}/preferences"): MEMBER_DATA,
+    ("PUT", "/v1/members/{member_id}/preferences"): MEMBER_OWN,
+    # feedback
+    ("POST", "/v1/members/{member_id}/feedback"): MEMBER_OWN,
+    ("POST", "/v1/surveys/{token}/answers"): PUBLIC,
+    ("GET", "/v1/members/{member_id}/insight"): MEMBER_DATA,
+    ("GET", "/v1/insights/segments"): MARKETING,
+    ("GET", "/v1/feedback/summary"): MARKETING,
+    ("GET", "/v1/feedback/breakdown"): MARKETING,
+    ("GET", "/v1/feedback/comments"): SUPPORT,  # comments are personal data: not marketing's
+}
+
 
 #: Values an integrator would send, by field name; anything else comes from the schema.
 SENSIBLE: dict[str, Any] = {
@@ -60,9 +116,19 @@ LEFT_OUT: dict[tuple[str, str], set[str]] = {
 class Endpoint:
     method: str
     path: str
-    access: Access
     operation: dict[str, Any] = field(repr=False, hash=False, compare=False)
     components: dict[str, Any] = field(repr=False, hash=False, compare=False)
+
+    @property
+    def access(self) -> Access:
+        key = (self.method, self.path)
+        if key not in WHO_MAY:
+            return "unlisted"
+        return "public" if WHO_MAY[key] is PUBLIC else "guarded"
+
+    @property
+    def who_may(self) -> frozenset[Role]:
+        return WHO_MAY.get((self.method, self.path)) or frozenset()
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -186,46 +252,19 @@ def _string(schema: dict[str, Any], name: str) -> str:
     return value[: schema.get("maxLength", len(value))].ljust(schema.get("minLength", 0), "x")
 
 
-def _calls(dependant: Dependant) -> Iterator[object]:
-    for dependency in dependant.dependencies:
-        yield dependency.call
-        yield from _calls(dependency)
-
-
-def _access(route: APIRoute, secured: bool) -> Access:
-    calls = set(_calls(route.dependant))
-    if admin_access in calls:
-        return "admin"
-    if member_access in calls or member_read_access in calls:
-        return "member"
-    if current_principal in calls or secured:
-        return "unclassified"
-    return "public"
-
-
 def endpoints_of(app: FastAPI) -> list[Endpoint]:
+    """Every route the app answers (FastAPI's own documentation pages aside), whether or not its
+    OpenAPI document shows it, with the operation the document describes."""
     document = app.openapi()
-    routes = {
-        (method, context.path): context.original_route
-        for context in iter_route_contexts(app.routes)
-        if isinstance(context.original_route, APIRoute)
-        for method in context.original_route.methods or ()
-    }
-    found = []
-    for path, operations in document["paths"].items():
-        for method, operation in operations.items():
-            route = routes[(method.upper(), path)]
-            access = _access(route, bool(operation.get("security")))
-            found.append(
-                Endpoint(
-                    method.upper(),
-                    path,
-                    access,
-                    operation,
-                    document.get("components", {}).get("schemas", {}),
-                )
-            )
-    return found
+    components = document.get("components", {}).get("schemas", {})
+    own = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    paths = [(c.path, c.methods or set()) for c in iter_route_contexts(app.routes) if c.path]
+    return [
+        Endpoint(method, path, document["paths"].get(path, {}).get(method.lower(), {}), components)
+        for path, methods in paths
+        if path not in own
+        for method in sorted(methods - {"HEAD"})
+    ]
 
 
 def set_at(body: Any, at: tuple[str, ...], value: Any) -> Any:

@@ -1,18 +1,17 @@
-"""Nobody where they don't belong: every endpoint of every service (read from its OpenAPI) called
-with every kind of caller, and the answer each must get (contract section 3).
+"""Nobody where they don't belong: every endpoint of every service (every route the app answers)
+called by every kind of caller, and the answer each must get (contract sections 3 and 5.1), from
+the table of who may call what in tests/security/endpoints.py.
 
-| caller                 | member endpoint | admin endpoint | public |
-|------------------------|-----------------|----------------|--------|
-| no token               | 401             | 401            | same answer whatever the token |
-| expired token          | 401             | 401            |        |
-| forged signature       | 401             | 401            |        |
-| `alg: none`            | 401             | 401            |        |
-| another member         | 403             | 403            |        |
-| the member themself    | allowed         | 403            |        |
-| admin                  | allowed         | allowed        |        |
+| caller                                  | may call the endpoint | may not  |
+|-----------------------------------------|-----------------------|----------|
+| no token, expired, forged, `alg: none`  | 401                   | 401      |
+| the member, another member, support,    | allowed               | 403      |
+| marketing, finance, admin (the table)   |                       |          |
+| an operator scope nobody defined        |                       | 403      |
 
-"Allowed" is anything but 401/403 (and never a 5xx): a redemption with no points is a 409.
-The refused tokens all claim the admin scope, so a forger gains nothing by claiming it.
+Public endpoints answer the same whatever token comes along. "Allowed" is anything but 401/403
+(and never a 5xx): a redemption with no points is a 409. The refused tokens all claim the admin
+scope, so a forger gains nothing by claiming it.
 """
 
 from __future__ import annotations
@@ -22,11 +21,19 @@ from collections.abc import Callable
 
 import jwt
 
+from loyalty_shared.http.auth import ADMIN_SCOPE, FINANCE_SCOPE, MARKETING_SCOPE, SUPPORT_SCOPE
 from tests.security.conftest import RunningService
-from tests.security.endpoints import ADMIN, MEMBER, OTHER_MEMBER, Endpoint, endpoints_of
-from tests.support.tokens import ADMIN_SCOPE, token
+from tests.security.endpoints import ADMIN, MEMBER, OTHER_MEMBER, Endpoint, Role, endpoints_of
+from tests.support.tokens import token
 
 PROBES = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
+
+SCOPE_OF: dict[Role, str] = {
+    "support": SUPPORT_SCOPE,
+    "marketing": MARKETING_SCOPE,
+    "finance": FINANCE_SCOPE,
+    "admin": ADMIN_SCOPE,
+}
 
 
 def _alg_none() -> str:
@@ -34,23 +41,31 @@ def _alg_none() -> str:
     return str(jwt.encode(claims, None, algorithm="none"))  # type: ignore[arg-type]
 
 
-CALLERS: dict[str, Callable[[], str | None]] = {
+REFUSED: dict[str, Callable[[], str | None]] = {
     "no token": lambda: None,
     "expired": lambda: token(ADMIN, admin=True, expires_in=-3600),
     "forged signature": lambda: token(ADMIN, admin=True, secret="not-our-secret-" * 4),
     "alg none": _alg_none,
-    "another member": lambda: token(OTHER_MEMBER),
+}
+ROLES: dict[str, Callable[[], str | None]] = {
     "the member": lambda: token(MEMBER),
+    "another member": lambda: token(OTHER_MEMBER),
+    "support": lambda: token("agent-1", scopes=(SUPPORT_SCOPE,)),
+    "marketing": lambda: token("analyst-1", scopes=(MARKETING_SCOPE,)),
+    "finance": lambda: token("controller-1", scopes=(FINANCE_SCOPE,)),
     "admin": lambda: token(ADMIN, admin=True),
+}
+CALLERS: dict[str, Callable[[], str | None]] = {
+    **REFUSED,
+    **ROLES,
+    "an unknown scope": lambda: token("ops-2", scopes=("loyalty:root",)),
 }
 
 
 def expected(endpoint: Endpoint, caller: str) -> str:
-    if caller in ("no token", "expired", "forged signature", "alg none"):
+    if caller in REFUSED:
         return "401"
-    if caller == "another member" or (caller == "the member" and endpoint.access == "admin"):
-        return "403"
-    return "allowed"
+    return "allowed" if caller in endpoint.who_may else "403"
 
 
 def verdict(status: int) -> str:
@@ -74,10 +89,10 @@ async def test_every_endpoint_answers_each_kind_of_caller_as_the_contract_says(
     service: RunningService,
 ) -> None:
     endpoints = endpoints_of(service.app)
-    assert [str(e) for e in endpoints if e.access == "unclassified"] == [], (
-        "an endpoint that takes a token must say who may call it (admin_access or member_access)"
+    assert [str(e) for e in endpoints if e.access == "unlisted"] == [], (
+        "say who may call a new endpoint: WHO_MAY in tests/security/endpoints.py"
     )
-    guarded = [e for e in endpoints if e.access in ("member", "admin")]
+    guarded = [e for e in endpoints if e.access == "guarded"]
     assert guarded, f"{service.name} has no guarded endpoint?"
 
     wrong = []
@@ -88,6 +103,25 @@ async def test_every_endpoint_answers_each_kind_of_caller_as_the_contract_says(
                 wrong.append(
                     f"{endpoint} as {caller}: {got}, expected {expected(endpoint, caller)}"
                 )
+    assert wrong == [], "\n".join(wrong)
+
+
+async def test_each_operation_documents_whom_it_admits(service: RunningService) -> None:
+    """The OpenAPI document says it too: an operator endpoint's security requirement names the
+    scopes that open it, a member's endpoint takes any valid token, and the description says
+    who in words."""
+    wrong = []
+    for endpoint in endpoints_of(service.app):
+        if endpoint.access != "guarded":
+            continue
+        scopes = {SCOPE_OF[role] for role in endpoint.who_may if role in SCOPE_OF}
+        wanted = [] if "the member" in endpoint.who_may else sorted(scopes)
+        [requirement] = endpoint.operation["security"]
+        if sorted(requirement["HTTPBearer"]) != wanted:
+            wrong.append(f"{endpoint}: security {requirement}, expected {wanted}")
+        who = endpoint.operation["description"].rpartition("**Who:**")[2]
+        if not all(f"`{scope}`" in who for scope in scopes):
+            wrong.append(f"{endpoint}: described as {who!r}")
     assert wrong == [], "\n".join(wrong)
 
 

@@ -100,6 +100,19 @@ def test_the_default_program_describes_every_tier_in_both_languages() -> None:
         assert set(tier.benefits) == {"en", "zh-CN"}, tier.name
 
 
+def test_support_may_adjust_5000_points_at_a_time_by_default_and_the_program_may_say_otherwise(
+    tmp_path: Path,
+) -> None:
+    assert load_program().support_adjustment_limit == 5000
+    path = tmp_path / "program.toml"
+    path.write_text(VALID_PROGRAM, encoding="utf-8")
+    assert load_program(path).support_adjustment_limit == 5000
+
+    path.write_text(_broken('currency = "CNY"', 'currency = "CNY"\nsupport_adjustment_limit = 0'))
+
+    assert load_program(path).support_adjustment_limit == 0
+
+
 def test_a_program_file_the_operator_writes_is_loaded_from_its_path(tmp_path: Path) -> None:
     path = tmp_path / "program.toml"
     path.write_text(VALID_PROGRAM, encoding="utf-8")
@@ -189,6 +202,16 @@ def _broken(original: str, replacement: str) -> str:
             _broken('threshold = "5000"', "threshold = 5000.5"),
             ["tiers.ladder.1.threshold"],
             id="a threshold written as a float",
+        ),
+        pytest.param(
+            _broken('currency = "CNY"', 'currency = "CNY"\nsupport_adjustment_limit = -1'),
+            ["support_adjustment_limit", "greater than or equal to 0"],
+            id="a negative support adjustment limit",
+        ),
+        pytest.param(
+            _broken('currency = "CNY"', 'currency = "CNY"\nsupport_adjustment_limit = 50.5'),
+            ["support_adjustment_limit"],
+            id="a support adjustment limit that is not a whole number",
         ),
         pytest.param(
             _broken("validity_days = 365\n", ""),

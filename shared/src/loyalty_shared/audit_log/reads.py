@@ -8,7 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from loyalty_shared.audit_log.service import record_operator
-from loyalty_shared.http.auth import MemberIdPath, MemberReadAccess, Principal
+from loyalty_shared.http.auth import (
+    ADMITS,
+    SUPPORT_SCOPE,
+    Admits,
+    MemberIdPath,
+    MemberReadAccess,
+    Principal,
+)
 from loyalty_shared.http.db import SingleStatement
 
 
@@ -27,6 +34,8 @@ async def _audited_member_read(
         details={"route": f"{request.method} {route}"},
     )
 
+
+ADMITS[_audited_member_read] = Admits(member=True, scopes=(SUPPORT_SCOPE,), recorded=True)
 
 #: Reading a member's data: the member themself, support or an admin; an operator's read is
 #: recorded as `member.read` with the route it used.

@@ -208,15 +208,18 @@ class Admits:
 
     member: bool
     scopes: tuple[str, ...]
+    #: An operator's call is recorded in the audit log by the dependency itself.
+    recorded: bool = False
 
     def describe(self) -> str:
         names = ["the member themself"] if self.member else []
         names += [f"`{scope}`" for scope in (*self.scopes, ADMIN_SCOPE)]
-        return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+        who = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+        return f"{who}; an operator's read is in the audit log" if self.recorded else who
 
 
 #: Every access dependency and whom it admits (read by `document_access` for OpenAPI).
-ADMITS: dict[Callable[..., Awaitable[Principal]], Admits] = {}
+ADMITS: dict[Callable[..., object], Admits] = {}
 
 
 def _member_or(principal: Principal, member_id: str, scopes: tuple[str, ...]) -> Principal:
@@ -270,7 +273,7 @@ ADMITS.update(
 
 def _admits_of(dependant: Dependant) -> Iterator[Admits]:
     for dependency in dependant.dependencies:
-        found = ADMITS.get(dependency.call)  # type: ignore[arg-type]
+        found = ADMITS.get(dependency.call) if dependency.call else None
         if found is not None:
             yield found
         yield from _admits_of(dependency)

@@ -45,7 +45,9 @@ async def _pool(request: Request) -> Pool:  # async: a plain def would run in a 
     return request.app.state.pool  # type: ignore[no-any-return]
 
 
-Transaction = Annotated[Connection, Depends(_transaction)]
+#: Function-scoped: the commit happens before the answer is sent, so a transaction that fails to
+#: commit is answered as the error it is, never with the success the endpoint returned.
+Transaction = Annotated[Connection, Depends(_transaction, scope="function")]
 #: The pool itself, for a read that is one statement (atomic by itself): the statement takes a
 #: connection and gives it back. BEGIN and COMMIT would triple the round trips of the app's
 #: hottest endpoints, and a generator dependency holding a connection costs a tenth of a read.

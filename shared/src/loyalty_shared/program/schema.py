@@ -133,6 +133,9 @@ class Feedback(_Strict):
 
 class Program(_Strict):
     currency: CurrencyCode
+    #: The most points one adjustment by `loyalty:support` may grant or take (contract 5.1);
+    #: an admin's adjustments have no such limit.
+    support_adjustment_limit: int = Field(5000, ge=0, le=100_000_000)
     earning: Earning
     tiers: Tiers
     feedback: Feedback = Field(default_factory=Feedback)

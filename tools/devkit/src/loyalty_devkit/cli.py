@@ -7,6 +7,7 @@ import asyncio
 import os
 import time
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +25,13 @@ from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_devkit.openapi_export import DEFAULT_DIR as DEFAULT_OPENAPI_DIR
 from loyalty_devkit.openapi_export import stale_documents, write_documents
 from loyalty_devkit.platform_runner import database_url_for, member_token, run_platform
-from loyalty_shared.http.auth import is_member_id
+from loyalty_shared.http.auth import (
+    ADMIN_SCOPE,
+    FINANCE_SCOPE,
+    MARKETING_SCOPE,
+    SUPPORT_SCOPE,
+    is_member_id,
+)
 from loyalty_shared.kafka.client import make_producer
 from loyalty_shared.settings import ServiceSettings
 
@@ -34,6 +41,16 @@ app.add_typer(dlq_app, name="dlq")
 member_app = typer.Typer(help="A member's data rights: erasure, export.", no_args_is_help=True)
 app.add_typer(member_app, name="member")
 console = Console()
+
+
+class Scope(StrEnum):
+    """The operator roles of contract 5.1."""
+
+    support = SUPPORT_SCOPE
+    marketing = MARKETING_SCOPE
+    finance = FINANCE_SCOPE
+    admin = ADMIN_SCOPE
+
 
 Bootstrap = Annotated[
     str, typer.Option(envvar="LOYALTY_KAFKA_BOOTSTRAP", help="Kafka bootstrap servers")
@@ -53,11 +70,16 @@ def run(
 
 @app.command()
 def token(
-    member_id: str,
+    member_id: Annotated[str, typer.Argument(help="The token's sub: a member's or operator's id")],
     admin: Annotated[bool, typer.Option(help="Add the loyalty:admin scope")] = False,
+    scope: Annotated[
+        list[Scope] | None,
+        typer.Option(help="An operator scope to add (repeat for more)", case_sensitive=False),
+    ] = None,
 ) -> None:
-    """Print a JWT for a member, signed with the local secret (LOYALTY_JWT_SECRET if set)."""
-    typer.echo(member_token(member_id, admin))
+    """Print a JWT signed with the local secret (LOYALTY_JWT_SECRET if set): a member's, or with
+    --scope / --admin an operator's (`loyalty token agent-7 --scope loyalty:support`)."""
+    typer.echo(member_token(member_id, admin, [s.value for s in scope or ()]))
 
 
 @app.command()
@@ -322,7 +344,7 @@ def member_export(
         str | None,
         typer.Option(
             envvar="LOYALTY_TOKEN",
-            help="A bearer token of the member, support or an admin (default: a local one)",
+            help="A bearer token of the member, support or an admin (default: a local support one)",
         ),
     ] = None,
     points_url: str = "http://127.0.0.1:8001",
@@ -332,7 +354,7 @@ def member_export(
 ) -> None:
     """Everything the four services hold about a member, in one JSON file, with a line per
     service; exit 1 (and no file) if a service did not answer."""
-    bearer = token or member_token("loyalty-cli", admin=True)
+    bearer = token or member_token("loyalty-cli", False, [SUPPORT_SCOPE])
     urls = {
         "points": points_url,
         "tiers": tiers_url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import jwt
 
@@ -13,10 +14,18 @@ LOCAL_JWT_SECRET = "local-development-only-secret-0123456789abcdef"  # noqa: S10
 
 
 def make_token(
-    member_id: str, *, admin: bool = False, secret: str = LOCAL_JWT_SECRET, ttl_s: int = 86_400
+    member_id: str,
+    *,
+    admin: bool = False,
+    scopes: Sequence[str] = (),
+    secret: str = LOCAL_JWT_SECRET,
+    ttl_s: int = 86_400,
 ) -> str:
+    """`member_id` is the token's `sub` (an operator's id for an operator token); `scopes` the
+    operator roles it carries (`admin` adds `loyalty:admin`)."""
     now = int(time.time())
     claims: dict[str, object] = {"sub": member_id, "iat": now, "exp": now + ttl_s}
-    if admin:
-        claims["scope"] = ADMIN_SCOPE
+    granted = [*scopes, ADMIN_SCOPE] if admin else list(scopes)
+    if granted:
+        claims["scope"] = " ".join(dict.fromkeys(granted))
     return jwt.encode(claims, secret, algorithm="HS256")

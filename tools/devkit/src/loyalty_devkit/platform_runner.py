@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -200,7 +201,10 @@ async def run_platform(local_dir: Path) -> int:
         console.print("all stopped")
 
 
-def member_token(member_id: str, admin: bool) -> str:
+def member_token(member_id: str, admin: bool, scopes: Sequence[str] = ()) -> str:
     return make_token(
-        member_id, admin=admin, secret=os.environ.get("LOYALTY_JWT_SECRET", LOCAL_JWT_SECRET)
+        member_id,
+        admin=admin,
+        scopes=scopes,
+        secret=os.environ.get("LOYALTY_JWT_SECRET", LOCAL_JWT_SECRET),
     )

@@ -10,6 +10,7 @@ from loyalty_feedback.answers import service
 from loyalty_feedback.answers.schemas import Feedback, FeedbackCreate, SurveyAnswer
 from loyalty_feedback.invitations import tokens
 from loyalty_feedback.metrics import ANSWERS
+from loyalty_shared import audit_log
 from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
@@ -36,10 +37,21 @@ def _program(request: Request) -> Program:
     responses=problem_responses(401, 403, 409, 422),
 )
 async def give_feedback(
-    member_id: str, body: FeedbackCreate, _: MemberAccess, conn: Transaction, request: Request
+    member_id: str,
+    body: FeedbackCreate,
+    principal: MemberAccess,
+    conn: Transaction,
+    request: Request,
 ) -> Feedback:
     answer = await service.answer_in_app(
         conn, _program(request), member_id=member_id, body=body, now=datetime.now(UTC)
+    )
+    await audit_log.record_operator(
+        conn,
+        principal=principal,
+        action="feedback.answer",
+        member_id=member_id,
+        details={"feedback_id": str(answer.feedback_id)},
     )
     ANSWERS.labels("app", answer.category).inc()
     return answer

@@ -1,4 +1,5 @@
-"""GET /v1/members/{member_id}/insight (member or admin) and GET /v1/insights/segments (admin)."""
+"""GET /v1/members/{member_id}/insight (the member, support, admin) and GET
+/v1/insights/segments (marketing)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from fastapi import APIRouter, Request
 
 from loyalty_feedback.insight import repository
 from loyalty_feedback.insight.schemas import MemberInsight, Segments, SegmentStats
-from loyalty_shared.http.auth import AdminAccess, MemberAccess
+from loyalty_shared.audit_log import AuditedMemberRead
+from loyalty_shared.http.auth import MarketingAccess
 from loyalty_shared.http.db import ReadOnly
 from loyalty_shared.http.problems import problem_responses
 from loyalty_shared.program.schema import Program
@@ -24,7 +26,7 @@ router = APIRouter(tags=["insight"])
     responses=problem_responses(401, 403),
 )
 async def get_insight(
-    member_id: str, _: MemberAccess, conn: ReadOnly, request: Request
+    member_id: str, _: AuditedMemberRead, conn: ReadOnly, request: Request
 ) -> MemberInsight:
     program: Program = request.app.state.program
     now = datetime.now(UTC)
@@ -55,11 +57,11 @@ async def get_insight(
 
 @router.get(
     "/v1/insights/segments",
-    summary="Members per RFM segment with their behaviour and NPS (admin)",
+    summary="Members per RFM segment with their behaviour and NPS (marketing)",
     description="As of the last scheduled recompute (`computed_at`).",
     responses=problem_responses(401, 403),
 )
-async def get_segments(_: AdminAccess, conn: ReadOnly) -> Segments:
+async def get_segments(_: MarketingAccess, conn: ReadOnly) -> Segments:
     rows = await repository.segments(conn, now=datetime.now(UTC))
     items = [SegmentStats(**dict(r)) for r in rows]
     members = sum(item.members for item in items)

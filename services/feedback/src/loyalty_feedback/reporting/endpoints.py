@@ -1,5 +1,5 @@
-"""Admin reports: the NPS summary (contract), breakdowns by tier, channel and ISO week, and
-comment search."""
+"""Reports: the NPS summary (contract) and breakdowns by tier, channel and ISO week (marketing),
+and comment search (support: comments are a member's personal data, each read recorded)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from loyalty_feedback.reporting.schemas import (
     NpsBreakdown,
     NpsGroup,
 )
-from loyalty_shared.http.auth import AdminAccess
-from loyalty_shared.http.db import ReadOnly
+from loyalty_shared import audit_log
+from loyalty_shared.http.auth import MarketingAccess, SupportAccess
+from loyalty_shared.http.db import ReadOnly, Transaction
 from loyalty_shared.http.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/v1/feedback", tags=["reporting"])
@@ -38,11 +39,11 @@ def _since(days: int) -> datetime:
 
 @router.get(
     "/summary",
-    summary="NPS over the last N days (admin)",
+    summary="NPS over the last N days (marketing)",
     description="NPS = % promoters (9-10) - % detractors (0-6) of the answers in the period.",
     responses=problem_responses(401, 403),
 )
-async def get_summary(_: AdminAccess, conn: ReadOnly, days: Days = 30) -> FeedbackSummary:
+async def get_summary(_: MarketingAccess, conn: ReadOnly, days: Days = 30) -> FeedbackSummary:
     since = _since(days)
     row = await repository.summary(conn, since)
     return FeedbackSummary(days=days, since=since, **dict(row))
@@ -50,7 +51,7 @@ async def get_summary(_: AdminAccess, conn: ReadOnly, days: Days = 30) -> Feedba
 
 @router.get(
     "/breakdown",
-    summary="NPS by tier, channel or ISO week over the last N days (admin)",
+    summary="NPS by tier, channel or ISO week over the last N days (marketing)",
     description=(
         "`tier` is the member's tier when they answered; `channel` the order's (`unknown` for "
         "answers without an order); `week` the ISO week (UTC) such as `2026-W48`."
@@ -58,7 +59,7 @@ async def get_summary(_: AdminAccess, conn: ReadOnly, days: Days = 30) -> Feedba
     responses=problem_responses(401, 403),
 )
 async def get_breakdown(
-    _: AdminAccess, conn: ReadOnly, by: repository.Dimension, days: Days = 90
+    _: MarketingAccess, conn: ReadOnly, by: repository.Dimension, days: Days = 90
 ) -> NpsBreakdown:
     since = _since(days)
     rows = await repository.breakdown(conn, since, by)
@@ -67,16 +68,18 @@ async def get_breakdown(
 
 @router.get(
     "/comments",
-    summary="Answers whose comment contains a text, newest first (admin)",
+    summary="Answers whose comment contains a text, newest first (support)",
     description=(
         "Case-insensitive substring match (`ILIKE`), so it works for Chinese, which has no "
-        "word breaks: `退款` finds `申请退款很麻烦`. Cursor-paged."
+        "word breaks: `退款` finds `申请退款很麻烦`. Cursor-paged. Comments are personal data: "
+        "not for marketing (the NPS reports are), and each member whose comments a page shows "
+        "is recorded in the audit log (`feedback.comments.read`)."
     ),
     responses=problem_responses(401, 403),
 )
 async def search_comments(
-    _: AdminAccess,
-    conn: ReadOnly,
+    principal: SupportAccess,
+    conn: Transaction,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Text to find")],
     days: Days = 365,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -87,6 +90,12 @@ async def search_comments(
         conn, text=q, since=_since(days), before=before, limit=limit
     )
     items = [CommentHit(**dict(r)) for r in rows]
+    await audit_log.record_each(
+        conn,
+        principal=principal,
+        action="feedback.comments.read",
+        member_ids=sorted({item.member_id for item in items}),
+    )
     last = items[-1] if len(items) == limit else None
     return CommentPage(
         items=items,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from loyalty_notifications.history import repository
 from loyalty_notifications.history.schemas import Notification, NotificationPage
 from loyalty_notifications.triggers.payloads import STAFF_TRIGGERS
-from loyalty_shared.http.auth import MemberAccess
+from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.http.db import ReadOnly
 from loyalty_shared.http.paging import PageCursor, before_id
 from loyalty_shared.http.problems import problem_responses
@@ -23,13 +23,13 @@ router = APIRouter(prefix="/v1/members/{member_id}/notifications", tags=["notifi
     description=(
         "Every message the platform recorded for the member: sent, failed, suppressed (with "
         "the reason) or still scheduled. Alerts to customer service about the member are "
-        "listed to admins only."
+        "listed to operators (support, admin) only."
     ),
     responses=problem_responses(401, 403),
 )
 async def list_notifications(
     member_id: str,
-    principal: MemberAccess,
+    principal: AuditedMemberRead,
     conn: ReadOnly,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: PageCursor = None,
@@ -39,7 +39,7 @@ async def list_notifications(
         member_id,
         before=before_id(cursor),
         limit=limit + 1,
-        staff_triggers=[] if principal.is_admin else sorted(STAFF_TRIGGERS),
+        staff_triggers=[] if principal.acting_as else sorted(STAFF_TRIGGERS),
     )
     items = [
         Notification(

@@ -15,6 +15,8 @@ from loyalty_notifications.members.schemas import (
     QuietHours,
 )
 from loyalty_notifications.settings import NotificationsSettings
+from loyalty_shared import audit_log
+from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.db import Connection
 from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import ReadOnly, Transaction
@@ -60,7 +62,7 @@ async def _read(conn: Connection, member_id: str, settings: NotificationsSetting
     responses=problem_responses(401, 403),
 )
 async def get_preferences(
-    member_id: str, _: MemberAccess, conn: ReadOnly, request: Request
+    member_id: str, _: AuditedMemberRead, conn: ReadOnly, request: Request
 ) -> Preferences:
     return await _read(conn, member_id, request.app.state.settings)
 
@@ -77,7 +79,7 @@ async def get_preferences(
 async def put_preferences(
     member_id: str,
     body: PreferencesUpdate,
-    _: MemberAccess,
+    principal: MemberAccess,
     conn: Transaction,
     request: Request,
 ) -> Preferences:
@@ -92,5 +94,8 @@ async def put_preferences(
         time_zone=body.time_zone,
         language=body.language,
         now=datetime.now(UTC),
+    )
+    await audit_log.record_operator(
+        conn, principal=principal, action="preferences.update", member_id=member_id
     )
     return await _read(conn, member_id, request.app.state.settings)

@@ -9,8 +9,8 @@ from pydantic import AwareDatetime
 
 from loyalty_points.balances import repository
 from loyalty_points.balances.schemas import PointsBalance
+from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.db import Pool
-from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import SingleStatement
 from loyalty_shared.http.hot_reads import HotRead
 from loyalty_shared.http.problems import problem_responses
@@ -32,7 +32,7 @@ PATH = "/points"
 )
 async def get_points(
     member_id: str,
-    _: MemberAccess,
+    _: AuditedMemberRead,
     conn: SingleStatement,
     as_of: Annotated[
         AwareDatetime | None,

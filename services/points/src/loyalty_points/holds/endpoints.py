@@ -11,7 +11,10 @@ from loyalty_points.holds.errors import HoldNotFound
 from loyalty_points.holds.schemas import Hold, HoldCreate
 from loyalty_points.redemptions.endpoints import IdempotencyKey, actor_of
 from loyalty_points.redemptions.errors import MissingIdempotencyKey
-from loyalty_shared.http.auth import MemberAccess
+from loyalty_shared import audit_log
+from loyalty_shared.audit_log import AuditedMemberRead
+from loyalty_shared.db import Connection
+from loyalty_shared.http.auth import MemberAccess, Principal
 from loyalty_shared.http.db import ReadOnly, Transaction
 from loyalty_shared.http.problems import problem_responses
 
@@ -38,17 +41,18 @@ async def reserve(
 ) -> Hold:
     if not idempotency_key:
         raise MissingIdempotencyKey("send an Idempotency-Key header (a UUID per attempt)")
-    return await service.reserve(
+    hold = await service.reserve(
         conn,
         member_id=member_id,
         key=idempotency_key,
         request=body,
         actor=actor_of(principal, member_id),
     )
+    return await _recorded(conn, principal, "points.hold", hold)
 
 
 @router.get("/{hold_id}", summary="A hold", responses=problem_responses(401, 403, 404))
-async def get_hold(member_id: str, hold_id: UUID, _: MemberAccess, conn: ReadOnly) -> Hold:
+async def get_hold(member_id: str, hold_id: UUID, _: AuditedMemberRead, conn: ReadOnly) -> Hold:
     row = await repository.by_id(conn, member_id, hold_id)
     if row is None:
         raise HoldNotFound(f"member {member_id} has no hold {hold_id}")
@@ -62,9 +66,10 @@ async def get_hold(member_id: str, hold_id: UUID, _: MemberAccess, conn: ReadOnl
     responses=problem_responses(401, 403, 404, 409),
 )
 async def commit(member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction) -> Hold:
-    return await service.commit(
+    hold = await service.commit(
         conn, member_id=member_id, hold_id=hold_id, actor=actor_of(principal, member_id)
     )
+    return await _recorded(conn, principal, "points.hold_commit", hold)
 
 
 @router.post(
@@ -76,6 +81,19 @@ async def commit(member_id: str, hold_id: UUID, principal: MemberAccess, conn: T
 async def release(
     member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction
 ) -> Hold:
-    return await service.release(
+    hold = await service.release(
         conn, member_id=member_id, hold_id=hold_id, actor=actor_of(principal, member_id)
     )
+    return await _recorded(conn, principal, "points.hold_release", hold)
+
+
+async def _recorded(conn: Connection, principal: Principal, action: str, hold: Hold) -> Hold:
+    """The hold, once an operator's action on it is in the audit log."""
+    await audit_log.record_operator(
+        conn,
+        principal=principal,
+        action=action,
+        member_id=hold.member_id,
+        details={"hold_id": str(hold.id), "points": hold.points},
+    )
+    return hold

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, status
 from loyalty_points.redemptions import service
 from loyalty_points.redemptions.errors import MissingIdempotencyKey
 from loyalty_points.redemptions.schemas import Redemption, RedemptionCreate
+from loyalty_shared import audit_log
 from loyalty_shared.http.auth import AdminAccess, MemberAccess, Principal
 from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
@@ -47,13 +48,21 @@ async def redeem(
 ) -> Redemption:
     if not idempotency_key:
         raise MissingIdempotencyKey("send an Idempotency-Key header (a UUID per attempt)")
-    return await service.redeem(
+    redemption = await service.redeem(
         conn,
         member_id=member_id,
         key=idempotency_key,
         request=body,
         actor=actor_of(principal, member_id),
     )
+    await audit_log.record_operator(
+        conn,
+        principal=principal,
+        action="points.redeem",
+        member_id=member_id,
+        details={"redemption_id": str(redemption.id), "points": redemption.points},
+    )
+    return redemption
 
 
 @router.post(
@@ -64,6 +73,14 @@ async def redeem(
 async def cancel(
     member_id: str, redemption_id: UUID, principal: AdminAccess, conn: Transaction
 ) -> Redemption:
-    return await service.cancel(
+    redemption = await service.cancel(
         conn, member_id=member_id, redemption_id=redemption_id, actor=f"admin:{principal.subject}"
     )
+    await audit_log.record(
+        conn,
+        principal=principal,
+        action="points.redemption_cancel",
+        member_id=member_id,
+        details={"redemption_id": str(redemption_id), "points": redemption.points},
+    )
+    return redemption

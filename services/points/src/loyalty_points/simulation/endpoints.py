@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from loyalty_points.earning.rules import earn_for
 from loyalty_points.simulation.schemas import RuleApplied, Simulation, SimulationRequest
 from loyalty_points.tier_projection.repository import current_tiers
-from loyalty_shared.http.auth import AdminAccess
+from loyalty_shared.http.auth import MarketingAccess
 from loyalty_shared.http.db import ReadOnly
 from loyalty_shared.http.problems import ProblemError, problem_responses
 from loyalty_shared.program.schema import Program
@@ -23,7 +23,7 @@ class UnknownTier(ProblemError):
 
 @router.post(
     "/simulate",
-    summary="What a purchase would earn, rule by rule (admin)",
+    summary="What a purchase would earn, rule by rule (marketing)",
     description=(
         "Runs the earning rules of the program this service runs on a purchase, as the consumer "
         "would when the `purchase.completed` arrives, and writes nothing."
@@ -31,7 +31,7 @@ class UnknownTier(ProblemError):
     responses=problem_responses(401, 403, 422),
 )
 async def simulate(
-    body: SimulationRequest, _: AdminAccess, conn: ReadOnly, request: Request
+    body: SimulationRequest, _: MarketingAccess, conn: ReadOnly, request: Request
 ) -> Simulation:
     program: Program = request.app.state.program
     tier = body.tier

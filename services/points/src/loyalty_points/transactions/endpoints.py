@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from loyalty_points.transactions import repository
 from loyalty_points.transactions.schemas import Cause, Transaction, TransactionPage
-from loyalty_shared.http.auth import MemberAccess
+from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.http.db import ReadOnly
 from loyalty_shared.http.paging import PageCursor, before_id
 from loyalty_shared.http.problems import problem_responses
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/members/{member_id}/points", tags=["points"])
 )
 async def list_transactions(
     member_id: str,
-    _: MemberAccess,
+    _: AuditedMemberRead,
     conn: ReadOnly,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: PageCursor = None,

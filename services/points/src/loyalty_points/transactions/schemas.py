@@ -14,7 +14,9 @@ class Cause(BaseModel):
     order_id: str | None = None
     redemption_id: UUID | None = None
     hold_id: UUID | None = None
-    actor: str = Field(description="system:purchase, system:refund, member:<id>, admin:<id>")
+    actor: str = Field(
+        description="system:purchase, system:refund, member:<id>, support:<id>, admin:<id>"
+    )
 
 
 class Transaction(BaseModel):

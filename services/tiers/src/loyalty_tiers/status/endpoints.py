@@ -8,7 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from loyalty_shared.http.auth import AdminAccess, MemberAccess, MemberIdPath
+from loyalty_shared import audit_log
+from loyalty_shared.audit_log import AuditedMemberRead
+from loyalty_shared.http.auth import AdminAccess, MemberIdPath
 from loyalty_shared.http.db import ReadOnly, Transaction
 from loyalty_shared.http.problems import ProblemError, problem_responses
 from loyalty_shared.program.schema import Program
@@ -43,7 +45,9 @@ def _program(request: Request) -> Program:
     description="A member never seen is on the base tier with zero spend, not 404.",
     responses=problem_responses(401, 403),
 )
-async def get_tier(member_id: str, _: MemberAccess, conn: ReadOnly, request: Request) -> TierStatus:
+async def get_tier(
+    member_id: str, _: AuditedMemberRead, conn: ReadOnly, request: Request
+) -> TierStatus:
     program = _program(request)
     now = datetime.now(UTC)
     window = timedelta(days=program.tiers.qualifying_window_days)
@@ -75,7 +79,7 @@ async def get_tier(member_id: str, _: MemberAccess, conn: ReadOnly, request: Req
 @router.get("/history", summary="Tier changes, newest first", responses=problem_responses(401, 403))
 async def get_history(
     member_id: str,
-    _: MemberAccess,
+    _: AuditedMemberRead,
     conn: ReadOnly,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TierHistory:
@@ -127,4 +131,12 @@ async def override_tier(
         direction=change.data["direction"],
     )
     await emit(conn, [change])
+    await audit_log.record(
+        conn,
+        principal=principal,
+        action="tier.override",
+        member_id=member_id,
+        details={"from_tier": held, "tier": body.tier, "until": body.expires_at.isoformat()},
+        at=now,
+    )
     return await get_tier(member_id, principal, conn, request)

@@ -20,6 +20,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -286,7 +287,7 @@ class Soak:
             request_timeout_ms=60_000,
         )
         events = EventStream(cfg.seed)
-        http = HttpLoad(urls, make_token("soak-admin", admin=True, secret=SECRET), events, cfg.seed)
+        http = HttpLoad(urls, partial(make_token, secret=SECRET), events, cfg.seed)
         tasks: list[asyncio.Task[Any]] = []
         try:
             await sampler.start()

@@ -11,9 +11,11 @@ with an `Idempotency-Key` (some replayed) and NPS answers, with an admin token.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -165,13 +167,14 @@ class EventStream:
 
 
 class HttpLoad:
-    """HTTP calls at a steady rate, at most `concurrency` at once; answers counted by call and
+    """HTTP calls at a steady rate, at most `concurrency` at once, each as the app makes it: with
+    the member's own token (`token_of(member_id)`, kept per member); answers counted by call and
     status (a call that got no answer counts as status 0)."""
 
     def __init__(
         self,
         urls: dict[str, str],
-        token: str,
+        token_of: Callable[[str], str],
         events: EventStream,
         seed: int,
         concurrency: int = 16,
@@ -179,9 +182,9 @@ class HttpLoad:
         self._urls = urls
         self._events = events
         self._rng = random.Random(seed ^ 0x4777)
+        self._token_of = functools.cache(token_of)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(15.0, connect=3.0),
-            headers={"Authorization": f"Bearer {token}"},
             limits=httpx.Limits(
                 max_connections=concurrency,
                 max_keepalive_connections=concurrency,
@@ -270,6 +273,8 @@ class HttpLoad:
         json: Any = None,
         headers: dict[str, str] | None = None,
     ) -> None:
+        member = path.split("/")[3]  # /v1/members/{member_id}/...
+        headers = {**(headers or {}), "Authorization": f"Bearer {self._token_of(member)}"}
         try:
             response = await self._client.request(
                 method, self._urls[service] + path, json=json, headers=headers
