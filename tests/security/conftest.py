@@ -36,9 +36,8 @@ __all__ = ["cs_webhook", "mail_server"]
 SERVICES = ["points", "tiers", "notifications", "feedback"]
 
 #: Tables that change by themselves while a service runs (the relay empties the outbox, the
-#: consumer records what it applied, dbmate its versions), and the audit log, which records
-#: reads as well (an export answered adds a line): not state a request could change.
-MOVING_TABLES = {"outbox", "processed_event", "schema_migrations", "audit_log"}
+#: consumer records what it applied, dbmate its versions): not state a request could change.
+MOVING_TABLES = {"outbox", "processed_event", "schema_migrations"}
 
 
 @dataclass
