@@ -100,7 +100,7 @@ async def _scrub_outbox(
     conn: Connection, members: Sequence[str], redactions: Mapping[str, Redaction]
 ) -> None:
     rewritten: list[OutboxRow] = []
-    dropped: list[int] = []
+    gone: list[int] = []
     for row in await repository.unpublished_for(conn, members):
         if row.topic.endswith(".dlq"):
             # the refused record itself may hold anything; why and where it was refused stays
@@ -114,11 +114,11 @@ async def _scrub_outbox(
             continue
         data = redact(dict(event.get("data") or {}))
         if data is None:
-            dropped.append(row.id)
+            gone.append(row.id)
         else:
             rewritten.append(replace(row, payload=orjson.dumps({**event, "data": data})))
     await repository.rewrite_outbox(conn, rewritten)
-    await repository.drop_outbox(conn, dropped)
+    await repository.drop_outbox(conn, gone)
 
 
 async def _minimise_parked(
