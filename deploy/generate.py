@@ -43,6 +43,8 @@ class Topic:
     partitions: int
     retention_days: int
     why: str
+    #: Compacted by key (the member) and never deleted by age: the latest record per member stays.
+    compacted: bool = False
 
 
 TOPICS = [
@@ -63,6 +65,13 @@ TOPICS = [
     Topic("loyalty.tiers", 6, 7, "tier changes are rare (a few per member per year)"),
     Topic("loyalty.feedback", 6, 7, "survey requests and answers, at most one per order"),
     Topic("loyalty.notifications", 6, 7, "delivery outcomes, at most a few per member a day"),
+    Topic(
+        "loyalty.privacy",
+        6,
+        0,
+        "one privacy.erased per erasure and service: rare; compacted, the register of erasures",
+        compacted=True,
+    ),
 ]
 DLQ_PARTITIONS = 3  # dead letters are rare; 3 keeps one member's records in order, spread
 DLQ_RETENTION_DAYS = 30
@@ -115,13 +124,18 @@ SERVICES = [
     Service(
         "points",
         8001,
-        ("commerce.purchases", "loyalty.tiers", "loyalty.feedback"),
-        ("loyalty.points",),
+        ("commerce.purchases", "commerce.members", "loyalty.tiers", "loyalty.feedback"),
+        ("loyalty.points", "loyalty.privacy"),
         cpu_request="500m",
         memory_request="384Mi",
         memory_limit="768Mi",
     ),
-    Service("tiers", 8002, ("commerce.purchases",), ("loyalty.tiers",)),
+    Service(
+        "tiers",
+        8002,
+        ("commerce.purchases", "commerce.members"),
+        ("loyalty.tiers", "loyalty.privacy"),
+    ),
     Service(
         "notifications",
         8003,
@@ -132,11 +146,16 @@ SERVICES = [
             "loyalty.tiers",
             "loyalty.feedback",
         ),
-        ("loyalty.notifications",),
+        ("loyalty.notifications", "loyalty.privacy"),
         external_egress=True,
         reads_program=False,
     ),
-    Service("feedback", 8004, ("commerce.purchases", "loyalty.tiers"), ("loyalty.feedback",)),
+    Service(
+        "feedback",
+        8004,
+        ("commerce.purchases", "commerce.members", "loyalty.tiers"),
+        ("loyalty.feedback", "loyalty.privacy"),
+    ),
 ]
 
 #: SIGTERM drain: the preStop sleep lets endpoints and the gateway stop sending; then uvicorn
@@ -656,9 +675,9 @@ def postgres(svc: Service) -> list[dict[str, Any]]:
 def kafka_topics() -> list[dict[str, Any]]:
     docs = []
     for topic in TOPICS:
-        for name, partitions, days, why in (
-            (topic.name, topic.partitions, topic.retention_days, topic.why),
-            (dlq(topic.name), DLQ_PARTITIONS, DLQ_RETENTION_DAYS, "dead letters: rare"),
+        for name, partitions, days, why, compacted in (
+            (topic.name, topic.partitions, topic.retention_days, topic.why, topic.compacted),
+            (dlq(topic.name), DLQ_PARTITIONS, DLQ_RETENTION_DAYS, "dead letters: rare", False),
         ):
             docs.append(
                 {
@@ -675,8 +694,8 @@ def kafka_topics() -> list[dict[str, Any]]:
                         "replicas": 3,
                         "config": {
                             "min.insync.replicas": 2,
-                            "retention.ms": days * DAY_MS,
-                            "cleanup.policy": "delete",
+                            "retention.ms": -1 if compacted else days * DAY_MS,
+                            "cleanup.policy": "compact" if compacted else "delete",
                         },
                     },
                 }

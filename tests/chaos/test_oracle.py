@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from loyalty_devkit.chaos.model import MemberModel, Purchase, Refund, earn
-from loyalty_devkit.chaos.oracle import check_earn_tiers, expected_for
+from loyalty_devkit.chaos.oracle import check_earn_tiers, expected_for, identity_left
 from loyalty_devkit.chaos.workload import Gate, Publish, generate
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
@@ -98,3 +98,30 @@ def test_the_workload_is_replayable_and_gated_where_tiers_change() -> None:
                 before = steps[n - 1]
                 assert isinstance(before, Publish)
                 assert before.valid_event_id == step.event_id
+
+
+def test_some_plain_members_ask_to_be_erased_after_their_enrolment_under_fire() -> None:
+    workload = generate(7, events=4000, members=400, now=NOW)
+    erased = [p for p in workload.members.values() if p.identity]
+
+    assert erased, "the workload erases nobody"
+    for plan in erased:
+        kinds = [s.kind for s in plan.steps if isinstance(s, Publish)]
+        assert plan.role == "plain"
+        assert kinds.count("erasure") == 1
+        assert kinds.index("enrolment") < kinds.index("erasure")
+        assert plan.identity == (f"Member {plan.member_id}", f"{plan.member_id}@example.com")
+
+
+def test_an_erased_member_s_exports_may_show_nothing_of_who_they_were() -> None:
+    identity = ("Member m-1", "m-1@example.com")
+    clean = {"erasures": [{"request_id": "e-1"}], "data": {"member_contact": [{"name": ""}]}}
+    exports = {s: clean for s in ("points", "tiers", "feedback")}
+
+    assert identity_left(identity, {**exports, "notifications": clean}) == []
+    left = {"erasures": [], "data": {"member_contact": [{"email": "m-1@example.com"}]}}
+    assert identity_left(identity, {**exports, "notifications": left}) == [
+        "notifications still holds 'm-1@example.com'",
+        "notifications records no erasure",
+    ]
+    assert identity_left(identity, exports) == ["no export from notifications"]

@@ -12,6 +12,8 @@ from loyalty_feedback.answers.endpoints import router as answers_router
 from loyalty_feedback.insight.endpoints import router as insight_router
 from loyalty_feedback.insight.jobs import InsightJobs
 from loyalty_feedback.invitations.jobs import SurveyJobs
+from loyalty_feedback.privacy.endpoints import router as privacy_router
+from loyalty_feedback.privacy.handlers import ERASURE
 from loyalty_feedback.purchases.handlers import (
     PARKING,
     known_orders,
@@ -21,11 +23,15 @@ from loyalty_feedback.purchases.handlers import (
 )
 from loyalty_feedback.reporting.endpoints import router as reporting_router
 from loyalty_feedback.settings import FeedbackSettings
-from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.events.commerce import (
+    ErasureRequestedV1,
+    PurchaseCompletedV1,
+    PurchaseRefundedV1,
+)
 from loyalty_shared.events.loyalty import TierChangedV1
 from loyalty_shared.kafka.parking import ParkingSweeper
 from loyalty_shared.kafka.routing import Route
-from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
+from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, COMMERCE_PURCHASES, LOYALTY_TIERS
 from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
 
@@ -47,13 +53,14 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
-        routers=[answers_router, reporting_router, insight_router],
+        routers=[answers_router, reporting_router, insight_router, privacy_router],
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, purchases_handler(program)),
                 PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, on_refunds),
             },
             LOYALTY_TIERS: {TierChangedV1.TYPE: Route(TierChangedV1, on_tier_changes)},
+            COMMERCE_MEMBERS: {ErasureRequestedV1.TYPE: ERASURE},
         },
         loops={
             "surveys": lambda pool: SurveyJobs(

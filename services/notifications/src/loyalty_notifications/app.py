@@ -12,6 +12,9 @@ from loyalty_notifications.delivery.dispatcher import Dispatcher
 from loyalty_notifications.history.endpoints import router as history_router
 from loyalty_notifications.members.endpoints import router as preferences_router
 from loyalty_notifications.members.handlers import profiles_handler
+from loyalty_notifications.privacy.endpoints import router as privacy_router
+from loyalty_notifications.privacy.handlers import erasure
+from loyalty_notifications.privacy.jobs import MessageRetention
 from loyalty_notifications.rendering.renderer import TEMPLATES, Renderer
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_notifications.triggers import handlers
@@ -20,6 +23,7 @@ from loyalty_notifications.triggers.planner import Planner
 from loyalty_shared.events.commerce import (
     MEMBER_ENROLLED,
     MEMBER_UPDATED,
+    ErasureRequestedV1,
     MemberProfileV1,
     PurchaseCompletedV1,
 )
@@ -59,11 +63,12 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
-        routers=[preferences_router, history_router],
+        routers=[preferences_router, history_router, privacy_router],
         routes={
             COMMERCE_MEMBERS: {
                 MEMBER_ENROLLED: Route(MemberProfileV1, profiles_handler(clock)),
                 MEMBER_UPDATED: Route(MemberProfileV1, profiles_handler(clock)),
+                ErasureRequestedV1.TYPE: erasure(clock),
             },
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, handlers.on_purchases),
@@ -106,6 +111,12 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
                 planner=planner,
                 clock=clock,
                 interval_s=settings.notifications_schedule_interval_s,
+            ),
+            "message-retention": lambda pool: MessageRetention(
+                pool=pool,
+                clock=clock,
+                days=settings.notifications_message_retention_days,
+                interval_s=settings.notifications_retention_interval_s,
             ),
         },
     )

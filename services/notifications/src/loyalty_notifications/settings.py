@@ -39,6 +39,11 @@ class NotificationsSettings(ServiceSettings):
     #: variable stops the service there.
     notifications_templates_dir: Path | None = None
 
+    # Retention (privacy/jobs.py)
+    #: Days a finished message keeps its contents (the variables it was rendered from).
+    notifications_message_retention_days: float = Field(180.0, gt=0, le=3650)
+    notifications_retention_interval_s: float = Field(3600.0, gt=0, le=86_400)
+
     # Delivery
     notifications_dispatch_interval_s: float = Field(1.0, gt=0, le=60)
     #: Rows claimed per round, all sent at once: every attempt of a round starts right after

@@ -14,6 +14,8 @@ from loyalty_points.earning.handlers import purchase_completed_handler
 from loyalty_points.goodwill.handlers import goodwill_granted_handler
 from loyalty_points.holds.endpoints import router as holds_router
 from loyalty_points.lifecycle.jobs import LifecycleJob
+from loyalty_points.privacy.endpoints import export
+from loyalty_points.privacy.handlers import ERASURE
 from loyalty_points.redemptions.endpoints import router as redemptions_router
 from loyalty_points.refunds.handlers import PARKING, purchase_refunded_handler
 from loyalty_points.refunds.repository import known_orders
@@ -23,12 +25,21 @@ from loyalty_points.state import PointsState
 from loyalty_points.tier_projection.handlers import tier_changed_handler
 from loyalty_points.transactions.endpoints import router as transactions_router
 from loyalty_shared.clock import Clock, system_clock
-from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.events.commerce import (
+    ErasureRequestedV1,
+    PurchaseCompletedV1,
+    PurchaseRefundedV1,
+)
 from loyalty_shared.events.loyalty import GoodwillGrantedV1, TierChangedV1
 from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.parking import ParkingSweeper
 from loyalty_shared.kafka.routing import Route
-from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_FEEDBACK, LOYALTY_TIERS
+from loyalty_shared.kafka.topics import (
+    COMMERCE_MEMBERS,
+    COMMERCE_PURCHASES,
+    LOYALTY_FEEDBACK,
+    LOYALTY_TIERS,
+)
 from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
 
@@ -54,6 +65,7 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
             holds_router,
             adjustments_router,
             simulation_router,
+            export(clock),
         ],
         hot_reads=[balance_read(clock)],
         loops={
@@ -89,6 +101,7 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
                     GoodwillGrantedV1, goodwill_granted_handler(program, clock)
                 ),
             },
+            COMMERCE_MEMBERS: {ErasureRequestedV1.TYPE: ERASURE},
         },
     )
     app = create_service_app(spec, settings)

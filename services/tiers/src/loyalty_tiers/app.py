@@ -7,13 +7,19 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.events.commerce import (
+    ErasureRequestedV1,
+    PurchaseCompletedV1,
+    PurchaseRefundedV1,
+)
 from loyalty_shared.kafka.parking import ParkingSweeper
 from loyalty_shared.kafka.routing import Route
-from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, COMMERCE_PURCHASES
 from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
 from loyalty_tiers.evaluation.jobs import Evaluation
+from loyalty_tiers.privacy.endpoints import router as privacy_router
+from loyalty_tiers.privacy.handlers import ERASURE
 from loyalty_tiers.settings import TiersSettings
 from loyalty_tiers.spend.handlers import (
     PARKING,
@@ -38,12 +44,13 @@ def create_app(settings: TiersSettings) -> FastAPI:
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
-        routers=[status_router],
+        routers=[status_router, privacy_router],
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, purchases_handler(program)),
                 PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, refunds_handler(program)),
             },
+            COMMERCE_MEMBERS: {ErasureRequestedV1.TYPE: ERASURE},
         },
         loops={
             "evaluation": lambda pool: Evaluation(

@@ -15,6 +15,7 @@ from loyalty_shared.events.fields import (
     Id,
     NonNegativeMoney,
     PositiveMoney,
+    Rfc3339Time,
 )
 
 
@@ -72,3 +73,13 @@ class MemberProfileV1(_Contract):
 
 MEMBER_ENROLLED = "member.enrolled"
 MEMBER_UPDATED = "member.updated"
+
+
+class ErasureRequestedV1(_Contract):
+    """The member asked to be forgotten (contract 5.4): every service erases what identifies
+    them and answers with `privacy.erased` on `loyalty.privacy`."""
+
+    TYPE: ClassVar[str] = "member.erasure_requested"
+
+    member_id: Id
+    requested_at: Rfc3339Time

@@ -245,3 +245,18 @@ class NotificationFailedV1(PlatformEvent):
     reason: str = Field(min_length=1, max_length=500)
     failed_at: datetime
     causation_id: Id | None = None
+
+
+class PrivacyErasedV1(PlatformEvent):
+    """One service has erased what identifies the member (`causation_id`: the
+    `member.erasure_requested` it answers, `requested_at` its time). The topic is compacted by
+    member id: the latest of these per member is the platform's register of erasures."""
+
+    TYPE: ClassVar[str] = "privacy.erased"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    service: str = Field(min_length=1, max_length=32)
+    erased_at: datetime
+    requested_at: datetime
+    causation_id: Id

@@ -8,6 +8,8 @@ LOYALTY_POINTS = "loyalty.points"
 LOYALTY_TIERS = "loyalty.tiers"
 LOYALTY_FEEDBACK = "loyalty.feedback"
 LOYALTY_NOTIFICATIONS = "loyalty.notifications"
+#: `privacy.erased` from every service; compacted, so it is also the register of erasures.
+LOYALTY_PRIVACY = "loyalty.privacy"
 
 ALL_TOPICS = (
     COMMERCE_PURCHASES,
@@ -16,6 +18,7 @@ ALL_TOPICS = (
     LOYALTY_TIERS,
     LOYALTY_FEEDBACK,
     LOYALTY_NOTIFICATIONS,
+    LOYALTY_PRIVACY,
 )
 
 

@@ -1,11 +1,12 @@
 """The project's CLI: `loyalty run | demo | token | audit | topics | openapi | dlq replay |
-chaos | deps-audit | soak`."""
+member erase | member export | member reapply-erasures | chaos | deps-audit | soak`."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import time
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from loyalty_devkit import dlq
+from loyalty_devkit import dlq, members
 from loyalty_devkit.demo import HEADERS, demo_stream
 from loyalty_devkit.dependency_audit import DEFAULT_OSV_URL, audit_requirements
 from loyalty_devkit.local_broker import create_topics
@@ -24,13 +25,21 @@ from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_devkit.openapi_export import DEFAULT_DIR as DEFAULT_OPENAPI_DIR
 from loyalty_devkit.openapi_export import stale_documents, write_documents
 from loyalty_devkit.platform_runner import database_url_for, member_token, run_platform
-from loyalty_shared.http.auth import ADMIN_SCOPE, FINANCE_SCOPE, MARKETING_SCOPE, SUPPORT_SCOPE
+from loyalty_shared.http.auth import (
+    ADMIN_SCOPE,
+    FINANCE_SCOPE,
+    MARKETING_SCOPE,
+    SUPPORT_SCOPE,
+    is_member_id,
+)
 from loyalty_shared.kafka.client import make_producer
 from loyalty_shared.settings import ServiceSettings
 
 app = typer.Typer(help="The loyalty platform's developer CLI.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+member_app = typer.Typer(help="A member's data rights: erasure, export.", no_args_is_help=True)
+app.add_typer(member_app, name="member")
 console = Console()
 
 
@@ -281,6 +290,128 @@ def dlq_replay(
         f"replayed {report.replayed} of {report.seen} from {report.dlq_topic} "
         f"(skipped {report.skipped}); group {group} committed at {where}"
     )
+
+
+def _member_id(value: str) -> str:
+    if not is_member_id(value):
+        raise typer.BadParameter(
+            "a member id has 1-128 characters, no surrounding spaces and no NUL"
+        )
+    return value
+
+
+MemberIdArgument = Annotated[str, typer.Argument(help="The member's id", callback=_member_id)]
+
+
+def _kafka(bootstrap: str) -> ServiceSettings:
+    """Kafka settings from the environment (LOYALTY_KAFKA_*: security, credentials), as the
+    services take them."""
+    return ServiceSettings(kafka_bootstrap=bootstrap, jwt_secret="x" * 32)
+
+
+@member_app.command("erase")
+def member_erase(
+    member_id: MemberIdArgument,
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the answers")] = 60,
+) -> None:
+    """Publish member.erasure_requested (as the shop would) and wait until every service has
+    answered privacy.erased; exit 1 if one did not within the timeout."""
+
+    def answered(service: str) -> None:
+        console.print(f"{service:<14} erased")
+
+    console.print(
+        f"erasure of {member_id} requested; waiting for the services (up to {timeout:.0f} s)"
+    )
+    done = asyncio.run(
+        members.erase(_kafka(bootstrap), member_id, timeout_s=timeout, on_answer=answered)
+    )
+    missing = [s for s in members.SERVICES if s not in done]
+    if missing:
+        console.print(f"[red]no answer from {', '.join(missing)}[/]")
+        raise typer.Exit(1)
+    console.print(f"{member_id} erased in every service")
+
+
+@member_app.command("export")
+def member_export(
+    member_id: MemberIdArgument,
+    out: Annotated[
+        Path | None, typer.Option(help="The JSON file to write (default: export-<id>.json)")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LOYALTY_TOKEN",
+            help="A bearer token of the member, support or an admin (default: a local support one)",
+        ),
+    ] = None,
+    points_url: str = "http://127.0.0.1:8001",
+    tiers_url: str = "http://127.0.0.1:8002",
+    notifications_url: str = "http://127.0.0.1:8003",
+    feedback_url: str = "http://127.0.0.1:8004",
+) -> None:
+    """Everything the four services hold about a member, in one JSON file, with a line per
+    service; exit 1 (and no file) if a service did not answer."""
+    bearer = token or member_token("loyalty-cli", False, [SUPPORT_SCOPE])
+    urls = {
+        "points": points_url,
+        "tiers": tiers_url,
+        "notifications": notifications_url,
+        "feedback": feedback_url,
+    }
+    target = out or Path(f"export-{member_id}.json")
+
+    def line(result: members.ServiceExport) -> None:
+        colour = "green" if result.document is not None else "red"
+        console.print(f"[{colour}]{result.service:<14}[/] {result.summary()}", soft_wrap=True)
+
+    async def gather() -> list[members.ServiceExport]:
+        headers = {"Authorization": f"Bearer {bearer}"}
+        clients = {s: httpx.AsyncClient(base_url=u, headers=headers) for s, u in urls.items()}
+        try:
+            return await members.export(member_id, clients, on_service=line)
+        finally:
+            for client in clients.values():
+                await client.aclose()
+
+    results = asyncio.run(gather())
+    if any(r.document is None for r in results):
+        console.print("[red]not written: a service did not answer[/]")
+        raise typer.Exit(1)
+    target.write_bytes(members.document(member_id, results))
+    console.print(f"wrote {target}")
+
+
+@member_app.command("reapply-erasures")
+def member_reapply_erasures(
+    bootstrap: Bootstrap = "127.0.0.1:9092",
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="Only erasures made at or after this time (the restored backup's)"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the erasures; publish nothing")
+    ] = False,
+) -> None:
+    """After a restore from a backup: publish again every member's latest erasure request found
+    on loyalty.privacy (under its original id, so a service that still has it skips it)."""
+    if since is not None and since.tzinfo is None:
+        raise typer.BadParameter("give --since with an offset, e.g. 2026-12-01T02:00:00+00:00")
+    due = asyncio.run(members.reapply(_kafka(bootstrap), since=since, dry_run=dry_run))
+    table = Table("member", "request", "requested at", "erased at", "answered by")
+    for e in due:
+        table.add_row(
+            e.member_id,
+            e.request_id,
+            e.requested_at.isoformat(),
+            e.erased_at.isoformat(),
+            ", ".join(sorted(e.services)),
+        )
+    console.print(table)
+    verb = "would publish" if dry_run else "published"
+    console.print(f"{verb} {len(due)} erasure request(s) again")
 
 
 @app.command()

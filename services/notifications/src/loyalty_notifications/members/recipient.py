@@ -25,12 +25,16 @@ class Recipient:
     quiet_end: time | None = None
     time_zone: str = "Asia/Shanghai"
     language: str = "zh-CN"
+    #: The member's contact details were erased (member.erasure_requested): no address at all.
+    erased: bool = False
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
     def address(self, channel: str) -> str | None:
+        if self.erased:
+            return None
         return {"email": self.email, "sms": self.phone, "push": self.member_id}.get(channel)
 
     def refusal(self, channel: str) -> str | None:
@@ -90,4 +94,5 @@ def recipient_from_row(
         quiet_end=row["quiet_end"],
         time_zone=row["time_zone"] or default_time_zone,
         language=row["language"] or locale,
+        erased=row["erased_at"] is not None,
     )

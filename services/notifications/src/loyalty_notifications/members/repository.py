@@ -33,7 +33,8 @@ async def upsert_profiles(
            SET name = EXCLUDED.name, email = EXCLUDED.email, phone = EXCLUDED.phone,
                locale = EXCLUDED.locale, birthday = EXCLUDED.birthday,
                consent_email = EXCLUDED.consent_email, consent_sms = EXCLUDED.consent_sms,
-               consent_push = EXCLUDED.consent_push, updated_at = EXCLUDED.updated_at
+               consent_push = EXCLUDED.consent_push, updated_at = EXCLUDED.updated_at,
+               erased_at = NULL
         """,
         members,
         [p.name for p in rows],
@@ -55,7 +56,7 @@ async def recipients(
         """
         SELECT m.member_id, c.name, c.email, c.phone, c.locale, c.consent_email, c.consent_sms,
                c.consent_push, p.email AS pref_email, p.sms AS pref_sms, p.push AS pref_push,
-               p.quiet_start, p.quiet_end, p.time_zone, p.language
+               p.quiet_start, p.quiet_end, p.time_zone, p.language, c.erased_at
         FROM unnest($1::text[]) AS m (member_id)
         LEFT JOIN member_contact c ON c.member_id = m.member_id
         LEFT JOIN member_preference p ON p.member_id = m.member_id

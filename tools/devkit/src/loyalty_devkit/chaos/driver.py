@@ -33,7 +33,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from loyalty_devkit.chaos.cluster import SESSION_TIMEOUT_MS, Cluster
 from loyalty_devkit.chaos.http import AMBIGUOUS, NoAnswer, Services
 from loyalty_devkit.chaos.model import RANK, MemberModel, Purchase, Refund
-from loyalty_devkit.chaos.oracle import Expected, Outcomes, check_earn_tiers, expected_for
+from loyalty_devkit.chaos.oracle import (
+    SERVICES,
+    Expected,
+    Outcomes,
+    check_earn_tiers,
+    expected_for,
+    identity_left,
+)
 from loyalty_devkit.chaos.workload import (
     MEMBERS,
     PURCHASES,
@@ -726,10 +733,14 @@ class Run:
         insight = actual["insight"]
         check("feedback orders", e.orders, insight["orders"])
         check("feedback clv", e.clv, Decimal(str(insight["clv"])))
+        if plan.identity:
+            left = identity_left(plan.identity, actual.get("exports", {}))
+            problems += [f"{member}: erased, yet {p}" for p in left]
         return problems
 
     async def _compare_all(self, workload: Workload) -> list[str]:
         assert self.services is not None
+        services = self.services
         semaphore = asyncio.Semaphore(12)
         problems: list[str] = []
 
@@ -737,6 +748,11 @@ class Run:
             async with semaphore:
                 try:
                     actual = await self._actual(plan.member_id)
+                    if plan.identity:  # erased: what each service still holds about them
+                        actual["exports"] = {
+                            s: await services.get(s, f"/v1/members/{plan.member_id}/export")
+                            for s in SERVICES
+                        }
                 except NoAnswer as exc:
                     problems.append(f"{plan.member_id}: {exc}")
                     return
@@ -783,7 +799,8 @@ class Run:
         totals["adjusted"] = sum(self.outcomes.adjusted.values())
         totals["answers"] = sum(len(a) for a in self.outcomes.answers.values())
         figures = " ".join(f"{k}={v}" for k, v in totals.items())
-        log(f"oracle (at bronze-first tiers): {figures} tiers={dict(tiers)}")
+        erased = sum(1 for p in workload.members.values() if p.identity)
+        log(f"oracle (at bronze-first tiers): {figures} tiers={dict(tiers)} erased={erased}")
 
     async def _dead_letters(self, workload: Workload) -> list[str]:
         """Every invalid record the workload published, on `commerce.purchases.dlq` once per
@@ -817,8 +834,11 @@ class Run:
         }
         expected: dict[tuple[str, str], int] = defaultdict(int)
         expected_values: dict[tuple[str, str], list[bytes]] = defaultdict(list)
+        # An erased member's dead letters may go out emptied, their parked refunds cut down
+        # (docs/operations.md#member-data-rights): the check is about everyone else's.
+        erased = {m.encode() for m, plan in workload.members.items() if plan.identity}
         for step in workload.order:
-            if not isinstance(step, Publish) or step.topic != PURCHASES:
+            if not isinstance(step, Publish) or step.topic != PURCHASES or step.key in erased:
                 continue
             code = codes.get(kinds.get(step.value, ""))
             if code is None:
@@ -847,6 +867,8 @@ class Run:
                 idle = 0 if batch else idle + 1
                 for records in batch.values():
                     for record in records:
+                        if record.key in erased:
+                            continue
                         headers = {k: v.decode(errors="replace") for k, v in record.headers}
                         key = (headers.get("error.service", "?"), headers.get("error.code", "?"))
                         where = (

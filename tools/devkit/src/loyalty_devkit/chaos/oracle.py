@@ -8,12 +8,19 @@ platform, each checked before it is used:
 - `earn_tiers`: the tier each order's earn entry says it earned at (the ledger's details.tier),
   accepted only if it is the tier before or after the member's stretch, old tier first
   (see workload.py on gates); anything else is a mismatch of its own.
+
+An erased member's figures are expected as if nothing had happened; on top, each service's
+export of them must hold nothing of who they were and record the erasure (`identity_left`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
+
+import orjson
 
 from loyalty_devkit.chaos.model import (
     CURRENCY,
@@ -125,3 +132,22 @@ def expected_for(
         "detractor_alert": sum(1 for score in answer_scores if score <= 6),
     }
     return e
+
+
+SERVICES = ("points", "tiers", "notifications", "feedback")
+
+
+def identity_left(identity: tuple[str, ...], exports: Mapping[str, Any]) -> list[str]:
+    """Problems with an erased member's exports (`GET /v1/members/{id}/export` per service):
+    every service must hold none of `identity` and list the erasure it applied."""
+    problems = []
+    for service in SERVICES:
+        export = exports.get(service)
+        if not isinstance(export, dict):
+            problems.append(f"no export from {service}")
+            continue
+        text = orjson.dumps(export).decode()
+        problems += [f"{service} still holds {what!r}" for what in identity if what in text]
+        if not export.get("erasures"):
+            problems.append(f"{service} records no erasure")
+    return problems

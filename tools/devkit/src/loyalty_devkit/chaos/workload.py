@@ -17,6 +17,10 @@ right answer whatever the timing (docs/operations.md#chaos explains each choice)
 - `answerer`: answers NPS about some of its orders in the app (a detractor gets 100 goodwill
   points once; customer service gets an alert per detractor answer).
 
+Some enrolled `plain` members ask to be forgotten (`member.erasure_requested`) somewhere after
+their enrolment, while their purchases and refunds still come: they must end with the same
+figures as if they had not, and no service may still show their name or email (`identity`).
+
 Where a member's purchase lifts its qualifying spend over a threshold, the member's later
 events wait (a `Gate`) until the points service has applied that purchase and knows the new
 tier; the stretch of purchases before it may earn at the old or the new tier (the
@@ -40,6 +44,8 @@ PURCHASES = "commerce.purchases"
 MEMBERS = "commerce.members"
 Role = Literal["plain", "redeemer", "adjuster", "answerer"]
 CATEGORIES = ("apparel", "beauty", "electronics", "grocery", "home")
+#: The share of enrolled plain members who ask to be erased during the run.
+ERASED_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,8 @@ class MemberPlan:
     adjustments: list[int] = field(default_factory=list)
     answers: list[AnswerPlan] = field(default_factory=list)
     model: MemberModel | None = None
+    #: What identified an erased member (their profile's name and email); empty if not erased.
+    identity: tuple[str, ...] = ()
 
 
 @dataclass
@@ -323,8 +331,19 @@ def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
             raw.append(_refund(g, member_id, p, g.money(0.01, float(total))))
         raw.append(pub)
     # refunds published before their purchase must come before it: _refund placed them there
+    enrolment = next((n for n, pub in enumerate(raw) if pub.kind == "enrolment"), None)
+    if plan.role == "plain" and enrolment is not None and rng.random() < ERASED_SHARE:
+        profile = orjson.loads(raw[enrolment].value)["data"]
+        plan.identity = (profile["name"], profile["email"])
+        raw.insert(rng.randint(enrolment + 1, len(raw)), _erasure(g, member_id))
     plan.steps = _gate(model, raw)
     _http_plans(g, plan, [(p, age) for _, p, age in purchases])
+
+
+def _erasure(g: _Generator, member_id: str) -> Publish:
+    data = {"member_id": member_id, "requested_at": g.now.isoformat()}
+    body = _event("member.erasure_requested", g.uuid(), member_id, data, g.now)
+    return Publish(member_id, MEMBERS, orjson.dumps(body), member_id.encode(), kind="erasure")
 
 
 def _refunded(raw: list[Publish], order_id: str) -> Decimal:
