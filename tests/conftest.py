@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -84,8 +84,7 @@ async def broker() -> AsyncIterator[LocalBroker]:
 
 
 @pytest.fixture
-def points_settings(new_database: object, broker: LocalBroker) -> PointsSettings:
-    assert callable(new_database)
+def points_settings(new_database: Callable[[str], str], broker: LocalBroker) -> PointsSettings:
     return PointsSettings(
         points_database_url=new_database("points"),
         kafka_bootstrap=broker.bootstrap,
@@ -108,8 +107,7 @@ async def points_api(points_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def tiers_settings(new_database: object, broker: LocalBroker) -> TiersSettings:
-    assert callable(new_database)
+def tiers_settings(new_database: Callable[[str], str], broker: LocalBroker) -> TiersSettings:
     return TiersSettings(
         tiers_database_url=new_database("tiers"),
         kafka_bootstrap=broker.bootstrap,

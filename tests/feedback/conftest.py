@@ -4,7 +4,7 @@ time (fast, no broker round trip) and to run its jobs with an injected clock."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -35,8 +35,7 @@ NEVER_S = 86_400.0
 
 
 @pytest.fixture
-def feedback_settings(new_database: object, broker: LocalBroker) -> FeedbackSettings:
-    assert callable(new_database)
+def feedback_settings(new_database: Callable[[str], str], broker: LocalBroker) -> FeedbackSettings:
     return FeedbackSettings(
         feedback_database_url=new_database("feedback"),
         kafka_bootstrap=broker.bootstrap,

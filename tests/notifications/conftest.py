@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -137,9 +137,11 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def notifications_settings(
-    new_database: object, broker: LocalBroker, mail_server: MailServer, cs_webhook: Receiver
+    new_database: Callable[[str], str],
+    broker: LocalBroker,
+    mail_server: MailServer,
+    cs_webhook: Receiver,
 ) -> NotificationsSettings:
-    assert callable(new_database)
     return NotificationsSettings(
         notifications_database_url=new_database("notifications"),
         kafka_bootstrap=broker.bootstrap,

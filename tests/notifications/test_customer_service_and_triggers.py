@@ -30,7 +30,7 @@ from tests.notifications.builders import (
     tier_changed,
 )
 from tests.notifications.conftest import WEBHOOK_SECRET, MailServer, MovableClock, Receiver
-from tests.notifications.helpers import notifications_of
+from tests.notifications.helpers import body_of, notifications_of, until_enrolled
 from tests.support.events import purchase
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
@@ -41,11 +41,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 async def enrolled(api: httpx.AsyncClient, broker: LocalBroker, event: dict[str, object]) -> None:
     await publish_events(broker.bootstrap, COMMERCE_MEMBERS, [event])
-    member = str(event["subject"])
-    await eventually(
-        lambda: api.get(f"/v1/members/{member}/preferences", headers=bearer(member)),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(api, str(event["subject"]))
 
 
 async def mails(server: MailServer, address: str) -> int:
@@ -133,7 +129,7 @@ async def test_a_survey_invitation_carries_the_link_with_the_token(
     )
 
     await eventually(lambda: mails(mail_server, "bob@example.com"), lambda n: n == 1)
-    body = mail_server.to("bob@example.com")[0].get_body().get_content()  # type: ignore[union-attr]
+    body = body_of(mail_server.to("bob@example.com")[0])
     assert "https://shop.example.com/survey?token=tok.en%2F%2B%3D" in body
 
 
@@ -166,7 +162,7 @@ async def test_points_earned_the_same_day_make_one_digest_in_the_evening(
 
     await eventually(lambda: mails(mail_server, "c4@example.com"), lambda n: n == 1)
     assert mail_server.to("c4@example.com")[0]["Subject"] == "王芳，您今天获得了1,600积分"  # noqa: RUF001
-    body = mail_server.to("c4@example.com")[0].get_body().get_content()  # type: ignore[union-attr]
+    body = body_of(mail_server.to("c4@example.com")[0])
     assert "3笔订单" in body
 
 

@@ -13,7 +13,7 @@ from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_TIERS
 from tests.notifications.builders import member_enrolled, tier_changed
 from tests.notifications.conftest import MailServer, MovableClock
-from tests.notifications.helpers import notifications_of, published
+from tests.notifications.helpers import body_of, notifications_of, published, until_enrolled
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
@@ -32,10 +32,7 @@ async def test_a_gold_upgrade_sends_one_chinese_email_with_the_members_name_and_
     mail_server: MailServer,
 ) -> None:
     await enrol(broker, member_enrolled("m-n1", "王芳", email="wang.fang@example.com"))
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n1/preferences", headers=bearer("m-n1")),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(notifications_api, "m-n1")
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n1", "gold")])
 
@@ -46,7 +43,7 @@ async def test_a_gold_upgrade_sends_one_chinese_email_with_the_members_name_and_
     [mail] = mail_server.to("wang.fang@example.com")
     assert "王芳" in mail["Subject"]
     assert "金卡" in mail["Subject"]
-    body = mail.get_body().get_content()  # type: ignore[union-attr]
+    body = body_of(mail)
     assert "王芳" in body
     assert "金卡会员" in body
     assert "2027年11月24日" in body
@@ -69,10 +66,7 @@ async def test_an_english_speaking_member_gets_a_kind_english_downgrade_message(
     mail_server: MailServer,
 ) -> None:
     await enrol(broker, member_enrolled("m-n2", "Alice", email="alice@example.com", locale="en"))
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n2/preferences", headers=bearer("m-n2")),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(notifications_api, "m-n2")
     await publish_events(
         broker.bootstrap,
         LOYALTY_TIERS,
@@ -82,7 +76,7 @@ async def test_an_english_speaking_member_gets_a_kind_english_downgrade_message(
     await eventually(lambda: notifications_of(notifications_api, "m-n2"), lambda i: len(i) == 1)
     await eventually(lambda: _count(mail_server, "alice@example.com"), lambda n: n == 1)
     [mail] = mail_server.to("alice@example.com")
-    body = mail.get_body().get_content()  # type: ignore[union-attr]
+    body = body_of(mail)
     assert "Dear Alice" in body
     assert "Silver" in body
     assert "welcoming you back" in body
@@ -107,10 +101,7 @@ async def test_no_email_without_consent(
             consents={"email": False, "sms": False, "push": False},
         ),
     )
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n3/preferences", headers=bearer("m-n3")),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(notifications_api, "m-n3")
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n3", "gold")])
 
@@ -132,10 +123,7 @@ async def test_consent_withdrawn_before_the_send_suppresses_the_message(
     # at night: the message waits for morning; meanwhile the member withdraws consent
     clock.set(datetime(2026, 11, 24, 23, 0, tzinfo=SHANGHAI))
     await enrol(broker, member_enrolled("m-n4", "韩梅梅", email="han@example.com"))
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n4/preferences", headers=bearer("m-n4")),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(notifications_api, "m-n4")
     quiet = {"quiet_hours": {"start": "22:00", "end": "08:00"}}
     assert (
         await notifications_api.put(
@@ -187,10 +175,7 @@ async def test_quiet_hours_defer_the_message_to_their_end_rather_than_drop_it(
         headers=bearer("m-n5"),
     )
     assert response.status_code == 200, response.text
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n5/preferences", headers=bearer("m-n5")),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(notifications_api, "m-n5")
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n5", "platinum")])
 
@@ -224,10 +209,7 @@ async def test_a_mail_server_answering_451_then_250_delivers_the_message_once(
 ) -> None:
     mail_server.replies.append("451 4.3.0 Temporary local problem, try again")
     await enrol(broker, member_enrolled("m-n6", "赵敏", email="zhao.min@example.com"))
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n6/preferences", headers=bearer("m-n6")),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(notifications_api, "m-n6")
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n6", "gold")])
 
@@ -250,10 +232,7 @@ async def test_a_mail_server_answering_550_fails_at_once_with_notification_faile
 ) -> None:
     mail_server.replies.append("550 5.1.1 No such user here")
     await enrol(broker, member_enrolled("m-n7", "周芷若", email="nobody@example.com"))
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n7/preferences", headers=bearer("m-n7")),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(notifications_api, "m-n7")
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n7", "gold")])
 

@@ -9,14 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
-import orjson
 import pytest
 
 from loyalty_devkit.local_broker import LocalBroker, free_port
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
 from tests.support.events import encode, purchase
-from tests.support.kafka import publish, read_all
+from tests.support.kafka import publish, read_events
 from tests.support.processes import ServiceProcess
 from tests.support.waiting import eventually
 
@@ -117,8 +116,7 @@ async def test_the_points_service_killed_mid_stream_loses_and_doubles_nothing(
     assert entries == len(earning_purchases)
 
     # the relay: every points.earned reached Kafka at least once, and ids make duplicates obvious
-    earned = await read_all(broker.bootstrap, LOYALTY_POINTS, expect=entries, timeout_s=60)
-    events = [orjson.loads(record.value) for record in earned]
+    events = await read_events(broker.bootstrap, LOYALTY_POINTS, expect=entries, timeout_s=60)
     assert {event["data"]["causation_id"] for event in events} == earning_purchases
     assert len({event["id"] for event in events}) == entries, (
         "a republished event keeps its id, so consumers dedupe it"

@@ -16,9 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
@@ -99,9 +101,9 @@ async def _processed(pool: Any, count: int) -> int:
 )
 @given(purchases=purchases, refunds=refunds, spends=spends, late_refunds=refunds)
 async def test_every_balance_matches_an_independent_model_and_the_audit_agrees(
-    points_app: Any,
+    points_app: FastAPI,
     points_api: httpx.AsyncClient,
-    broker: Any,
+    broker: LocalBroker,
     points_settings: PointsSettings,
     purchases: list[tuple[int, Decimal, int]],
     refunds: list[tuple[int, float]],

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
 import pytest
+from fastapi import FastAPI
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_points.app import create_app
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_points.settings import PointsSettings
@@ -20,7 +21,7 @@ from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.apps import serving
 from tests.support.events import purchase
-from tests.support.kafka import publish_events, read_all
+from tests.support.kafka import publish_events, read_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
@@ -34,7 +35,7 @@ async def credited(api: httpx.AsyncClient, member: str, lifetime: int) -> dict[s
 
 
 async def test_pending_points_become_available_when_the_return_window_ends(
-    points_app: Any, points_api: httpx.AsyncClient, broker: Any
+    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1201", "300.00", days_ago=5)]
@@ -47,15 +48,12 @@ async def test_pending_points_become_available_when_the_return_window_ends(
 
     body = await balance_of(points_api, "m-1201")
     assert (body["available"], body["pending"], body["lifetime_earned"]) == (300, 0, 300)
-    events = [
-        orjson.loads(r.value)
-        for r in await read_all(broker.bootstrap, LOYALTY_POINTS, expect=3, timeout_s=3)
-    ]
+    events = await read_events(broker.bootstrap, LOYALTY_POINTS, expect=3, timeout_s=3)
     assert [e["type"] for e in events] == ["points.earned", "points.matured"]
 
 
 async def test_points_older_than_365_days_expire_oldest_first_after_a_warning(
-    points_app: Any, points_api: httpx.AsyncClient, broker: Any
+    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     older = purchase("m-1202", "100.00", days_ago=60)
     newer = purchase("m-1202", "100.00", days_ago=30)
@@ -81,7 +79,7 @@ async def test_points_older_than_365_days_expire_oldest_first_after_a_warning(
 
 
 async def test_two_replicas_running_the_jobs_at_once_handle_each_lot_once(
-    points_app: Any, points_api: httpx.AsyncClient, broker: Any
+    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     members = [f"m-13{n:02d}" for n in range(40)]
     await publish_events(
@@ -109,7 +107,7 @@ async def scheduled_api(points_settings: PointsSettings) -> AsyncIterator[httpx.
 
 
 async def test_the_service_expires_due_points_by_itself(
-    scheduled_api: httpx.AsyncClient, broker: Any
+    scheduled_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1401", "250.00", days_ago=400)]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
@@ -111,8 +112,9 @@ async def test_the_relay_reports_the_outbox_backlog_and_the_age_of_its_oldest_ro
     await migrate(dsn, tmp_path / "migrations")
     pool = await create_pool(dsn, ServiceSettings(jwt_secret=SECRET))
     try:
-        # no producer needed: the gauges only read the outbox (any replica reports the same)
-        relay = OutboxRelay(service="gauges-test", pool=pool, producer=None)  # type: ignore[arg-type]
+        # a producer never started: the gauges only read the outbox (any replica reports the same)
+        idle = AIOKafkaProducer(bootstrap_servers="127.0.0.1:9")
+        relay = OutboxRelay(service="gauges-test", pool=pool, producer=idle)
         async with pool.acquire() as conn:
             await conn.execute(
                 "INSERT INTO outbox (topic, payload, created_at) "

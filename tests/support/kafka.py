@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from tests.support.events import encode
@@ -15,7 +16,7 @@ CE_HEADERS = [("content-type", b"application/cloudevents+json")]
 
 
 async def publish(
-    bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes]]
+    bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes | None]]
 ) -> None:
     """(key, value) pairs, in order, with the CloudEvents content type."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
@@ -56,3 +57,18 @@ async def read_all(
     finally:
         await consumer.stop()
     return records
+
+
+def event_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
+    """The CloudEvent a record holds in structured mode, as JSON."""
+    assert record.value is not None, f"a record without a value at offset {record.offset}"
+    event: dict[str, Any] = orjson.loads(record.value)
+    return event
+
+
+async def read_events(
+    bootstrap: str, topic: str, *, expect: int, timeout_s: float = 30
+) -> list[dict[str, Any]]:
+    """`read_all`, each record's CloudEvent."""
+    records = await read_all(bootstrap, topic, expect=expect, timeout_s=timeout_s)
+    return [event_of(record) for record in records]
