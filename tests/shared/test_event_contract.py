@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from loyalty_shared.events.commerce import (
 )
 from loyalty_shared.events.decoding import Decoded, InvalidEvent, UnknownType, decode_event
 from loyalty_shared.events.emitting import derived_event_id
+from loyalty_shared.events.envelope import cloud_event
 from loyalty_shared.events.loyalty import TierChangedV1
 from tests.support.events import encode, envelope, purchase_data
 
@@ -82,6 +84,20 @@ def profile_data(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def test_the_event_builder_writes_the_contracts_example_byte_for_byte() -> None:
+    example = CONTRACT_PURCHASE
+    built = cloud_event(
+        example["type"],
+        example["data"],
+        source=example["source"],
+        subject=example["subject"],
+        event_id=example["id"],
+        time=datetime.fromisoformat(example["time"]),
+    )
+
+    assert encode(built) == encode(example)
 
 
 def a_purchase(**data_overrides: Any) -> dict[str, Any]:

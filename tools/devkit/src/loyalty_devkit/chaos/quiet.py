@@ -18,6 +18,7 @@ from loyalty_devkit.chaos.databases import DB_ERRORS, fetch
 from loyalty_devkit.chaos.publishing import HEADERS
 from loyalty_devkit.chaos.report import log
 from loyalty_devkit.chaos.workload import MEMBERS, PURCHASES
+from loyalty_shared.events.envelope import cloud_event
 
 #: the sentinels each service applies: one per partition of each input topic it reads
 READERS = {"points": 4, "tiers": 4, "feedback": 4, "notifications": 8}
@@ -26,7 +27,7 @@ READERS = {"points": 4, "tiers": 4, "feedback": 4, "notifications": 8}
 async def send_sentinels(producer: AIOKafkaProducer) -> list[str]:
     """Per partition, a purchase then a member update; their event ids, in that order."""
     ids = []
-    now = datetime.now(UTC).isoformat()
+    now = datetime.now(UTC)
     for partition in range(PARTITIONS):
         member = f"chaos-sentinel-{partition}"
         for topic, event_type, data in (
@@ -54,19 +55,15 @@ async def send_sentinels(producer: AIOKafkaProducer) -> list[str]:
         ):
             event_id = str(uuid.uuid4())
             ids.append(event_id)
-            value = orjson.dumps(
-                {
-                    "specversion": "1.0",
-                    "id": event_id,
-                    "source": "shop/chaos",
-                    "type": event_type,
-                    "time": now,
-                    "subject": member,
-                    "data": data,
-                }
+            event = cloud_event(
+                event_type, data, source="shop/chaos", subject=member, event_id=event_id, time=now
             )
             await producer.send_and_wait(
-                topic, value=value, key=member.encode(), partition=partition, headers=HEADERS
+                topic,
+                value=orjson.dumps(event),
+                key=member.encode(),
+                partition=partition,
+                headers=HEADERS,
             )
     return ids
 
