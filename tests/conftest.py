@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -28,8 +25,8 @@ from loyalty_points.app import create_app as create_points_app
 from loyalty_points.settings import PointsSettings
 from loyalty_tiers.app import create_app as create_tiers_app
 from loyalty_tiers.settings import TiersSettings
-from tests.support.apps import client_of, running
-from tests.support.tokens import SECRET
+from tests.support.apps import client_of, on_test_broker, running
+from tests.support.databases import Databases
 
 PARTITIONS = 4
 
@@ -49,27 +46,12 @@ def postgres_server() -> Iterator[str]:
         server.remove()
 
 
-def _with_database(server_url: str, name: str) -> str:
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-
-
 @pytest.fixture
-async def new_database(postgres_server: str) -> AsyncIterator[object]:
+async def new_database(postgres_server: str) -> AsyncIterator[Databases]:
     """A factory of empty database URLs; the databases are dropped after the test."""
-    created: list[str] = []
-
-    def make(prefix: str = "t") -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        created.append(name)
-        return _with_database(postgres_server, name)
-
-    yield make
-    conn = await asyncpg.connect(postgres_server)
-    try:
-        for name in created:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    databases = Databases(postgres_server)
+    yield databases
+    await databases.drop()
 
 
 @pytest.fixture
@@ -87,9 +69,7 @@ async def broker() -> AsyncIterator[LocalBroker]:
 def points_settings(new_database: Callable[[str], str], broker: LocalBroker) -> PointsSettings:
     return PointsSettings(
         points_database_url=new_database("points"),
-        kafka_bootstrap=broker.bootstrap,
-        jwt_secret=SECRET,
-        kafka_session_timeout_ms=6000,
+        **on_test_broker(broker),
     )
 
 
@@ -110,9 +90,7 @@ async def points_api(points_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def tiers_settings(new_database: Callable[[str], str], broker: LocalBroker) -> TiersSettings:
     return TiersSettings(
         tiers_database_url=new_database("tiers"),
-        kafka_bootstrap=broker.bootstrap,
-        jwt_secret=SECRET,
-        kafka_session_timeout_ms=6000,
+        **on_test_broker(broker),
     )
 
 

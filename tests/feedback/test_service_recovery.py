@@ -7,7 +7,6 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import httpx
-from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import LOYALTY_FEEDBACK
@@ -29,7 +28,6 @@ async def available_points(points_api: httpx.AsyncClient, member_id: str) -> int
 async def test_a_detractor_leads_to_one_alert_and_one_goodwill_grant_even_delivered_twice(
     feedback: Service,
     feedback_api: httpx.AsyncClient,
-    points_app: FastAPI,
     points_api: httpx.AsyncClient,
     broker: LocalBroker,
 ) -> None:

@@ -37,7 +37,6 @@ async def test_a_detractor_gets_one_cs_alert_and_one_goodwill_credit_even_delive
     feedback: Service,
     feedback_api: httpx.AsyncClient,
     notifications_app: FastAPI,  # noqa: F811
-    points_app: FastAPI,
     points_api: httpx.AsyncClient,
     cs_webhook: Receiver,  # noqa: F811
     broker: LocalBroker,

@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 
-from loyalty_shared.kafka.topics import LOYALTY_NOTIFICATIONS
-from tests.support.kafka import read_events
+from loyalty_devkit.local_broker import LocalBroker
+from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_NOTIFICATIONS
+from tests.notifications.conftest import MailServer
+from tests.support.kafka import publish_events, read_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
@@ -24,6 +26,17 @@ async def notifications_of(api: httpx.AsyncClient, member_id: str) -> list[dict[
 
 async def published(bootstrap: str, *, expect: int, timeout_s: float = 10) -> list[dict[str, Any]]:
     return await read_events(bootstrap, LOYALTY_NOTIFICATIONS, expect=expect, timeout_s=timeout_s)
+
+
+async def enrol(api: httpx.AsyncClient, broker: LocalBroker, *events: dict[str, Any]) -> None:
+    """Publish member enrolments (or updates) and wait until the service knows each member."""
+    await publish_events(broker.bootstrap, COMMERCE_MEMBERS, list(events))
+    await until_enrolled(api, *(str(event["subject"]) for event in events))
+
+
+async def mails(server: MailServer, address: str) -> int:
+    """How many messages the mail server accepted for `address` (a probe for `eventually`)."""
+    return len(server.to(address))
 
 
 async def until_enrolled(api: httpx.AsyncClient, *member_ids: str) -> None:

@@ -104,7 +104,6 @@ async def test_a_send_interrupted_twice_fails_rather_than_go_out_a_third_time(
 
 
 async def test_the_history_is_newest_first_and_cursor_paged(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
 ) -> None:

@@ -27,7 +27,6 @@ from tests.support.waiting import eventually
 
 
 async def test_a_duplicated_and_replayed_tier_change_sends_one_email(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,

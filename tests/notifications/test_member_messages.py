@@ -7,13 +7,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
-from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_TIERS
 from tests.notifications.builders import member_enrolled, tier_changed
 from tests.notifications.conftest import MailServer, MovableClock
-from tests.notifications.helpers import body_of, notifications_of, published, until_enrolled
+from tests.notifications.helpers import body_of, enrol, notifications_of, published, until_enrolled
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
@@ -21,18 +20,14 @@ from tests.support.waiting import eventually
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-async def enrol(broker: LocalBroker, *events: dict[str, object]) -> None:
-    await publish_events(broker.bootstrap, COMMERCE_MEMBERS, list(events))
-
-
 async def test_a_gold_upgrade_sends_one_chinese_email_with_the_members_name_and_tier_name(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
-    await enrol(broker, member_enrolled("m-n1", "王芳", email="wang.fang@example.com"))
-    await until_enrolled(notifications_api, "m-n1")
+    await enrol(
+        notifications_api, broker, member_enrolled("m-n1", "王芳", email="wang.fang@example.com")
+    )
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n1", "gold")])
 
@@ -60,13 +55,15 @@ async def test_a_gold_upgrade_sends_one_chinese_email_with_the_members_name_and_
 
 
 async def test_an_english_speaking_member_gets_a_kind_english_downgrade_message(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
-    await enrol(broker, member_enrolled("m-n2", "Alice", email="alice@example.com", locale="en"))
-    await until_enrolled(notifications_api, "m-n2")
+    await enrol(
+        notifications_api,
+        broker,
+        member_enrolled("m-n2", "Alice", email="alice@example.com", locale="en"),
+    )
     await publish_events(
         broker.bootstrap,
         LOYALTY_TIERS,
@@ -87,12 +84,12 @@ async def _count(mail_server: MailServer, address: str) -> int:
 
 
 async def test_no_email_without_consent(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
     await enrol(
+        notifications_api,
         broker,
         member_enrolled(
             "m-n3",
@@ -101,7 +98,6 @@ async def test_no_email_without_consent(
             consents={"email": False, "sms": False, "push": False},
         ),
     )
-    await until_enrolled(notifications_api, "m-n3")
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n3", "gold")])
 
@@ -114,7 +110,6 @@ async def test_no_email_without_consent(
 
 
 async def test_consent_withdrawn_before_the_send_suppresses_the_message(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
@@ -122,8 +117,9 @@ async def test_consent_withdrawn_before_the_send_suppresses_the_message(
 ) -> None:
     # at night: the message waits for morning; meanwhile the member withdraws consent
     clock.set(datetime(2026, 11, 24, 23, 0, tzinfo=SHANGHAI))
-    await enrol(broker, member_enrolled("m-n4", "韩梅梅", email="han@example.com"))
-    await until_enrolled(notifications_api, "m-n4")
+    await enrol(
+        notifications_api, broker, member_enrolled("m-n4", "韩梅梅", email="han@example.com")
+    )
     quiet = {"quiet_hours": {"start": "22:00", "end": "08:00"}}
     assert (
         await notifications_api.put(
@@ -135,15 +131,18 @@ async def test_consent_withdrawn_before_the_send_suppresses_the_message(
         lambda: notifications_of(notifications_api, "m-n4"),
         lambda items: len(items) == 1 and (items[0]["reason"] or "").startswith("quiet-hours"),
     )
-    await enrol(
-        broker,
-        member_enrolled(
-            "m-n4",
-            "韩梅梅",
-            email="han@example.com",
-            consents={"email": False, "sms": False, "push": False},
-            event_type="member.updated",
-        ),
+    await publish_events(
+        broker.bootstrap,
+        COMMERCE_MEMBERS,
+        [
+            member_enrolled(
+                "m-n4",
+                "韩梅梅",
+                email="han@example.com",
+                consents={"email": False, "sms": False, "push": False},
+                event_type="member.updated",
+            ),
+        ],
     )
     await eventually(
         lambda: notifications_api.get("/v1/members/m-n4/preferences", headers=bearer("m-n4")),
@@ -161,14 +160,17 @@ async def test_consent_withdrawn_before_the_send_suppresses_the_message(
 
 
 async def test_quiet_hours_defer_the_message_to_their_end_rather_than_drop_it(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
     clock: MovableClock,
 ) -> None:
     clock.set(datetime(2026, 11, 24, 23, 30, tzinfo=SHANGHAI))
-    await enrol(broker, member_enrolled("m-n5", "张伟", email="zhang.wei@example.com"))
+    await publish_events(
+        broker.bootstrap,
+        COMMERCE_MEMBERS,
+        [member_enrolled("m-n5", "张伟", email="zhang.wei@example.com")],
+    )
     response = await notifications_api.put(
         "/v1/members/m-n5/preferences",
         json={"quiet_hours": {"start": "22:00", "end": "08:00"}, "time_zone": "Asia/Shanghai"},
@@ -202,14 +204,14 @@ async def test_quiet_hours_defer_the_message_to_their_end_rather_than_drop_it(
 
 
 async def test_a_mail_server_answering_451_then_250_delivers_the_message_once(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
     mail_server.replies.append("451 4.3.0 Temporary local problem, try again")
-    await enrol(broker, member_enrolled("m-n6", "赵敏", email="zhao.min@example.com"))
-    await until_enrolled(notifications_api, "m-n6")
+    await enrol(
+        notifications_api, broker, member_enrolled("m-n6", "赵敏", email="zhao.min@example.com")
+    )
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n6", "gold")])
 
@@ -225,14 +227,14 @@ async def test_a_mail_server_answering_451_then_250_delivers_the_message_once(
 
 
 async def test_a_mail_server_answering_550_fails_at_once_with_notification_failed(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
     mail_server.replies.append("550 5.1.1 No such user here")
-    await enrol(broker, member_enrolled("m-n7", "周芷若", email="nobody@example.com"))
-    await until_enrolled(notifications_api, "m-n7")
+    await enrol(
+        notifications_api, broker, member_enrolled("m-n7", "周芷若", email="nobody@example.com")
+    )
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n7", "gold")])
 

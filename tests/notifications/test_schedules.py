@@ -13,7 +13,7 @@ from loyalty_notifications.triggers.jobs import run_schedules
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_POINTS
 from tests.notifications.builders import member_enrolled, points_expiring
 from tests.notifications.conftest import MailServer, MovableClock
-from tests.notifications.helpers import body_of, notifications_of, until_enrolled
+from tests.notifications.helpers import body_of, mails, notifications_of, until_enrolled
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
@@ -41,10 +41,6 @@ async def two_members_in_two_time_zones(
     )
     assert response.status_code == 200, response.text
     await until_enrolled(api, SHANGHAI_MEMBER, NEW_YORK_MEMBER)
-
-
-async def mails(server: MailServer, address: str) -> int:
-    return len(server.to(address))
 
 
 async def test_a_birthday_greeting_goes_out_on_the_local_birthday_once_a_year(
@@ -81,7 +77,6 @@ async def test_a_birthday_greeting_goes_out_on_the_local_birthday_once_a_year(
 
 
 async def test_an_expiry_reminder_goes_out_30_days_ahead_at_10_local_time_in_each_time_zone(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,

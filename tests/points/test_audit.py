@@ -11,7 +11,6 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_points.settings import PointsSettings
@@ -34,7 +33,6 @@ def run_audit(dsn: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_the_audit_finds_every_balance_equal_to_its_ledger_and_a_tampered_one_not(
-    points_app: FastAPI,
     points_api: httpx.AsyncClient,
     broker: LocalBroker,
     points_settings: PointsSettings,

@@ -16,24 +16,11 @@ from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
 from tests.support.events import encode, purchase
 from tests.support.kafka import publish, read_events
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, count_in
 from tests.support.waiting import eventually
 
 PURCHASES = 2000
 MEMBERS = 150
-
-
-async def _count(dsn: str, sql: str) -> int:
-    try:
-        conn = await asyncpg.connect(dsn)
-    except (OSError, asyncpg.PostgresError):
-        return 0
-    try:
-        return int(await conn.fetchval(sql) or 0)
-    except asyncpg.UndefinedTableError:
-        return 0
-    finally:
-        await conn.close()
 
 
 @pytest.mark.slow
@@ -83,12 +70,12 @@ async def test_the_points_service_killed_mid_stream_loses_and_doubles_nothing(
         service.kill()
     finally:
         await watcher.close()
-    killed_at = await _count(dsn, "SELECT count(*) FROM purchase")
+    killed_at = await count_in(dsn, "SELECT count(*) FROM purchase")
     assert killed_at < PURCHASES, "the stream should still be in flight when the kill lands"
 
     service.start()
     await eventually(
-        lambda: _count(dsn, "SELECT count(*) FROM purchase"),
+        lambda: count_in(dsn, "SELECT count(*) FROM purchase"),
         lambda n: n == PURCHASES,
         timeout_s=120,
         interval_s=0.2,

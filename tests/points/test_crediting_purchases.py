@@ -46,7 +46,7 @@ async def test_a_recent_purchase_earns_pending_points_visible_within_two_seconds
 
 
 async def test_a_purchase_older_than_the_return_window_is_available_at_once(
-    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1002", "120.50", days_ago=20)]
@@ -94,7 +94,7 @@ async def test_a_member_never_seen_has_zeros_not_404(points_api: httpx.AsyncClie
 
 
 async def test_a_currency_without_a_rate_earns_nothing(
-    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     bootstrap = broker.bootstrap
     await publish_events(
@@ -110,7 +110,7 @@ async def test_a_currency_without_a_rate_earns_nothing(
 
 
 async def test_the_balance_as_of_a_past_time_answers_what_the_ledger_said_then(
-    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     from datetime import UTC, datetime
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 import orjson
-from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
@@ -50,7 +49,7 @@ def _invalid_purchases() -> list[tuple[str, bytes]]:
 
 
 async def test_invalid_events_go_to_the_dead_letter_topic_and_valid_ones_behind_them_apply(
-    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     bootstrap = broker.bootstrap
     cases = _invalid_purchases()
@@ -78,7 +77,7 @@ async def test_invalid_events_go_to_the_dead_letter_topic_and_valid_ones_behind_
 
 
 async def test_an_unknown_event_type_is_skipped_and_counted_not_dead_lettered(
-    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     bootstrap = broker.bootstrap
     unknown = envelope("purchase.gift_wrapped", {"member_id": MEMBER})

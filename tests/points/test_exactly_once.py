@@ -17,7 +17,7 @@ from tests.support.waiting import eventually
 
 
 async def test_the_same_event_delivered_three_times_credits_once(
-    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     bootstrap = broker.bootstrap
     event = encode(purchase("m-4001", "250.00", days_ago=30))

@@ -34,7 +34,7 @@ def refund(
 
 
 async def test_refunds_of_250_and_750_on_a_1000_order_reverse_everything_it_earned(
-    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     order = purchase("m-6001", "1000.00", days_ago=20, order_id="o-6001")
     await publish_events(
@@ -55,7 +55,7 @@ async def test_refunds_of_250_and_750_on_a_1000_order_reverse_everything_it_earn
 
 
 async def test_a_partial_refund_of_a_pending_order_reverses_its_share_of_pending_points(
-    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap,
@@ -73,7 +73,7 @@ async def test_a_partial_refund_of_a_pending_order_reverses_its_share_of_pending
 
 
 async def test_a_refund_that_arrives_before_its_purchase_waits_for_it(
-    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap, COMMERCE_PURCHASES, [refund("m-6003", "o-6003", "50.00", "r-4")]
@@ -91,7 +91,7 @@ async def test_a_refund_that_arrives_before_its_purchase_waits_for_it(
 
 
 async def test_refunds_the_order_cannot_take_go_to_the_dead_letter_topic_with_their_reason(
-    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     bad = [
         ("refund-exceeds-order", refund("m-6004", "o-6004", "100.01", "r-5")),

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
 from loyalty_devkit.local_broker import LocalBroker
@@ -67,7 +66,7 @@ async def test_http_requests_are_counted_by_route_template_and_status(
 
 
 async def test_processing_latency_and_lag_are_measured_per_event_after_the_commit(
-    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     labels = {"service": "tiers", "topic": COMMERCE_PURCHASES, "type": "purchase.completed"}
     before = sample("loyalty_event_processing_seconds_count", **labels)

@@ -94,7 +94,7 @@ async def test_refunds_the_order_cannot_take_are_dead_lettered_by_tiers_and_chan
 
 
 async def test_refunds_of_an_order_in_another_currency_are_judged_but_never_spend(
-    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap,

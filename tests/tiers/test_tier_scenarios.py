@@ -38,7 +38,7 @@ async def test_a_member_never_seen_is_bronze_with_zero_spend(tiers_api: httpx.As
 
 
 async def test_5200_of_spend_makes_silver_at_once(
-    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-t1", "5200.00")])
 
@@ -58,7 +58,7 @@ async def test_5200_of_spend_makes_silver_at_once(
 
 
 async def test_4000_then_a_refund_of_500_then_1700_is_silver_only_when_the_third_lands(
-    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     bootstrap = broker.bootstrap
     await publish_events(
@@ -78,7 +78,7 @@ async def test_4000_then_a_refund_of_500_then_1700_is_silver_only_when_the_third
 
 
 async def test_a_purchase_400_days_old_does_not_qualify_but_a_late_one_inside_the_window_does(
-    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap,
@@ -99,7 +99,7 @@ async def test_a_purchase_400_days_old_does_not_qualify_but_a_late_one_inside_th
 
 
 async def test_crossing_two_thresholds_at_once_upgrades_two_tiers(
-    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-t4", "25000.00")])
 
@@ -157,7 +157,7 @@ async def test_an_admin_override_holds_against_the_evaluation_until_it_expires(
 
 
 async def test_the_tier_says_what_spend_keeps_it_by_when(
-    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap,
