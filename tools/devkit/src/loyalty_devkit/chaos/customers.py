@@ -9,6 +9,7 @@ import contextlib
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from loyalty_devkit.chaos.cluster import Cluster
@@ -22,27 +23,16 @@ from loyalty_devkit.chaos.workload import MemberPlan, Publish
 from loyalty_devkit.dev_tokens import make_token
 
 
+@dataclass(kw_only=True)
 class Customers:
-    def __init__(
-        self,
-        *,
-        config: Config,
-        cluster: Cluster,
-        services: Services,
-        rng: random.Random,
-        publisher: Publisher,
-        outcomes: Outcomes,
-        report: Report,
-        problems: list[str],
-    ) -> None:
-        self.config = config
-        self.cluster = cluster
-        self.services = services
-        self.rng = rng
-        self.publisher = publisher
-        self.outcomes = outcomes
-        self.report = report
-        self.problems = problems
+    config: Config
+    cluster: Cluster
+    services: Services
+    rng: random.Random
+    publisher: Publisher
+    outcomes: Outcomes
+    report: Report
+    problems: list[str]
 
     async def _all_applied(self, plan: MemberPlan, timeout_s: float = 300) -> None:
         """Wait until points applied every valid event of the member."""

@@ -8,6 +8,7 @@ import contextlib
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -25,28 +26,22 @@ HEADERS = [("content-type", b"application/cloudevents+json")]
 GATE_TIMEOUT_S = 120.0
 
 
+@dataclass(kw_only=True)
 class Publisher:
-    def __init__(
-        self,
-        *,
-        config: Config,
-        cluster: Cluster,
-        services: Services,
-        workload: Workload,
-        report: Report,
-        problems: list[str],
-    ) -> None:
-        self.config = config
-        self.cluster = cluster
-        self.services = services
-        self.workload = workload
-        self.report = report
-        self.problems = problems
-        self.published: dict[str, asyncio.Event] = {}  # order id → its purchase is out
-        self.finished = {member: asyncio.Event() for member in workload.members}  # all out
-        self.blocked: dict[str, Gate] = {}
-        self.released = asyncio.Event()
-        self._opened: set[str] = set()
+    config: Config
+    cluster: Cluster
+    services: Services
+    workload: Workload
+    report: Report
+    problems: list[str]
+    published: dict[str, asyncio.Event] = field(default_factory=dict)  # order id → purchase out
+    finished: dict[str, asyncio.Event] = field(init=False)  # member → every step published
+    blocked: dict[str, Gate] = field(default_factory=dict)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    _opened: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.finished = {member: asyncio.Event() for member in self.workload.members}
 
     def purchase_out(self, order_id: str) -> asyncio.Event:
         """Set once the purchase of `order_id` is published."""
