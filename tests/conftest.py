@@ -1,8 +1,8 @@
 """Real servers for the suite: PostgreSQL and the Kafka-protocol broker, started here.
 
-- PostgreSQL: the embedded server (PostgreSQL 18), started once per session, or an existing
-  server named by LOYALTY_TEST_DATABASE_URL (for example the machine's PostgreSQL 15). Every test
-  gets databases of its own, dropped afterwards.
+- PostgreSQL: the embedded server (PostgreSQL 18), started once per session (per worker under
+  `pytest -n`), or an existing server named by LOYALTY_TEST_DATABASE_URL (for example the
+  machine's PostgreSQL 15). Every test gets databases of its own, dropped afterwards.
 - Broker: a fresh tansu per test, on a free port, with every contract topic created. Fresh
   because tansu keeps everything in memory and slows down as partitions age, and because a
   test's consumer groups and offsets must not meet another test's.
@@ -29,6 +29,21 @@ from tests.support.apps import client_of, on_test_broker, running
 from tests.support.databases import Databases
 
 PARTITIONS = 4
+TESTS = Path(__file__).parent
+#: packages whose services are started once for the package (a package-scoped fixture)
+SHARED_SERVICES = ("security", "fuzz")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n` (make test), tests that share what cannot exist twice run on one worker,
+    one after another: the services a package starts once, and fixed ports."""
+    for item in items:
+        package = item.path.relative_to(TESTS).parts[0]
+        if package in SHARED_SERVICES:
+            item.add_marker(pytest.mark.xdist_group(f"{package}-services"))
+        if item.get_closest_marker("fixed_ports"):
+            item.add_marker(pytest.mark.xdist_group("fixed-ports"))
 
 
 @pytest.fixture(scope="session")

@@ -94,6 +94,7 @@ async def _processed(pool: Any, count: int) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # 40 examples through the broker: 230-330 s on a busy machine
 @settings(
     max_examples=40,
     deadline=None,
