@@ -36,8 +36,11 @@ run: sync
 demo: sync
 	$(VENV)/bin/loyalty demo
 
+# In parallel: a worker per core, at most 4, each with its own PostgreSQL (and a broker per test,
+# as always); `make test TEST_WORKERS=0` runs everything in one process.
+TEST_WORKERS ?= auto
 test: sync
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --maxprocesses 4
 
 lint: sync
 	$(VENV)/bin/ruff check .

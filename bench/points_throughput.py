@@ -44,6 +44,7 @@ from loyalty_devkit.local_broker import LocalBroker, create_topics, free_port
 from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_points.app import create_app
 from loyalty_points.settings import PointsSettings
+from loyalty_shared.events.envelope import cloud_event
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_tiers.app import create_app as create_tiers_app
 from loyalty_tiers.settings import TiersSettings
@@ -61,35 +62,29 @@ def purchases(count: int, members: int, seed: int) -> list[tuple[bytes, bytes]]:
     for n in range(count):
         member = f"m-{rng.randrange(members):05d}"
         total = f"{rng.randrange(100, 300_000) / 100:.2f}"
-        event = {
-            "specversion": "1.0",
-            "id": str(uuid.uuid4()),
-            "source": "bench",
-            "type": "purchase.completed",
-            "time": (now - timedelta(days=rng.choice([0, 30]))).isoformat(),
-            "subject": member,
-            "data": {
-                "order_id": f"o-{seed}-{n}",
-                "member_id": member,
-                "channel": rng.choice(CHANNELS),
-                "currency": "CNY",
-                "total": total,
-                "items": [
-                    {
-                        "sku": "s1",
-                        "category": rng.choice(CATEGORIES),
-                        "quantity": 1,
-                        "unit_price": total,
-                    },
-                    {
-                        "sku": "s2",
-                        "category": rng.choice(CATEGORIES),
-                        "quantity": 2,
-                        "unit_price": "10.00",
-                    },
-                ],
-            },
+        at = now - timedelta(days=rng.choice([0, 30]))
+        data = {
+            "order_id": f"o-{seed}-{n}",
+            "member_id": member,
+            "channel": rng.choice(CHANNELS),
+            "currency": "CNY",
+            "total": total,
+            "items": [
+                {
+                    "sku": "s1",
+                    "category": rng.choice(CATEGORIES),
+                    "quantity": 1,
+                    "unit_price": total,
+                },
+                {
+                    "sku": "s2",
+                    "category": rng.choice(CATEGORIES),
+                    "quantity": 2,
+                    "unit_price": "10.00",
+                },
+            ],
         }
+        event = cloud_event("purchase.completed", data, source="bench", subject=member, time=at)
         out.append((member.encode(), orjson.dumps(event)))
     return out
 

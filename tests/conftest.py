@@ -1,8 +1,8 @@
 """Real servers for the suite: PostgreSQL and the Kafka-protocol broker, started here.
 
-- PostgreSQL: the embedded server (PostgreSQL 18), started once per session, or an existing
-  server named by LOYALTY_TEST_DATABASE_URL (for example the machine's PostgreSQL 15). Every test
-  gets databases of its own, dropped afterwards.
+- PostgreSQL: the embedded server (PostgreSQL 18), started once per session (per worker under
+  `pytest -n`), or an existing server named by LOYALTY_TEST_DATABASE_URL (for example the
+  machine's PostgreSQL 15). Every test gets databases of its own, dropped afterwards.
 - Broker: a fresh tansu per test, on a free port, with every contract topic created. Fresh
   because tansu keeps everything in memory and slows down as partitions age, and because a
   test's consumer groups and offsets must not meet another test's.
@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -28,10 +25,25 @@ from loyalty_points.app import create_app as create_points_app
 from loyalty_points.settings import PointsSettings
 from loyalty_tiers.app import create_app as create_tiers_app
 from loyalty_tiers.settings import TiersSettings
-from tests.support.apps import client_of, running
-from tests.support.tokens import SECRET
+from tests.support.apps import client_of, on_test_broker, running
+from tests.support.databases import Databases
 
 PARTITIONS = 4
+TESTS = Path(__file__).parent
+#: packages whose services are started once for the package (a package-scoped fixture)
+SHARED_SERVICES = ("security", "fuzz")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n` (make test), tests that share what cannot exist twice run on one worker,
+    one after another: the services a package starts once, and fixed ports."""
+    for item in items:
+        package = item.path.relative_to(TESTS).parts[0]
+        if package in SHARED_SERVICES:
+            item.add_marker(pytest.mark.xdist_group(f"{package}-services"))
+        if item.get_closest_marker("fixed_ports"):
+            item.add_marker(pytest.mark.xdist_group("fixed-ports"))
 
 
 @pytest.fixture(scope="session")
@@ -49,27 +61,12 @@ def postgres_server() -> Iterator[str]:
         server.remove()
 
 
-def _with_database(server_url: str, name: str) -> str:
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-
-
 @pytest.fixture
-async def new_database(postgres_server: str) -> AsyncIterator[object]:
+async def new_database(postgres_server: str) -> AsyncIterator[Databases]:
     """A factory of empty database URLs; the databases are dropped after the test."""
-    created: list[str] = []
-
-    def make(prefix: str = "t") -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        created.append(name)
-        return _with_database(postgres_server, name)
-
-    yield make
-    conn = await asyncpg.connect(postgres_server)
-    try:
-        for name in created:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    databases = Databases(postgres_server)
+    yield databases
+    await databases.drop()
 
 
 @pytest.fixture
@@ -84,13 +81,10 @@ async def broker() -> AsyncIterator[LocalBroker]:
 
 
 @pytest.fixture
-def points_settings(new_database: object, broker: LocalBroker) -> PointsSettings:
-    assert callable(new_database)
+def points_settings(new_database: Callable[[str], str], broker: LocalBroker) -> PointsSettings:
     return PointsSettings(
         points_database_url=new_database("points"),
-        kafka_bootstrap=broker.bootstrap,
-        jwt_secret=SECRET,
-        kafka_session_timeout_ms=6000,
+        **on_test_broker(broker),
     )
 
 
@@ -108,13 +102,10 @@ async def points_api(points_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def tiers_settings(new_database: object, broker: LocalBroker) -> TiersSettings:
-    assert callable(new_database)
+def tiers_settings(new_database: Callable[[str], str], broker: LocalBroker) -> TiersSettings:
     return TiersSettings(
         tiers_database_url=new_database("tiers"),
-        kafka_bootstrap=broker.bootstrap,
-        jwt_secret=SECRET,
-        kafka_session_timeout_ms=6000,
+        **on_test_broker(broker),
     )
 
 

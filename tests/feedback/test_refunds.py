@@ -6,11 +6,11 @@ survey after a full refund"; a refund that arrives before its purchase waits for
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 from aiokafka import ConsumerRecord
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_feedback.purchases.handlers import (
     PARKING,
     known_orders,
@@ -52,7 +52,7 @@ async def waiting(feedback: Service) -> int:
 
 
 async def test_refunds_the_order_cannot_take_are_dead_lettered_by_feedback_and_not_counted(
-    feedback: Service, feedback_api: httpx.AsyncClient, broker: Any
+    feedback: Service, feedback_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-fr2", "500.00", order_id="o-fr2")]
@@ -116,7 +116,7 @@ async def test_a_refund_the_order_cannot_take_does_not_cancel_its_survey(
 
 
 async def test_refunds_before_their_purchase_wait_and_are_judged_when_it_comes(
-    feedback: Service, feedback_api: httpx.AsyncClient, broker: Any
+    feedback: Service, feedback_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     rate = feedback.program.feedback.sample_rate
     order = first_sampled("o-fro", rate)
@@ -155,7 +155,7 @@ async def test_refunds_before_their_purchase_wait_and_are_judged_when_it_comes(
 
 
 async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wait(
-    feedback: Service, feedback_api: httpx.AsyncClient, broker: Any
+    feedback: Service, feedback_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     orphan = refund("m-fr6", "o-never-sold", "50.00", "r-fr6")
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [orphan])
@@ -174,7 +174,7 @@ async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wa
 
 
 async def test_a_refund_parked_while_its_purchase_was_being_recorded_is_judged_by_the_sweep(
-    feedback: Service, broker: Any
+    feedback: Service, broker: LocalBroker
 ) -> None:
     """A refund naming another member's order travels on another partition than the purchase:
     judged by one consumer while the other records the purchase, neither transaction sees the

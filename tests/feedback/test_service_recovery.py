@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
-import orjson
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import LOYALTY_FEEDBACK
 from tests.feedback.conftest import Service, bought
 from tests.feedback.test_answers import invite
 from tests.support.events import envelope
-from tests.support.kafka import publish, publish_events, read_all
+from tests.support.kafka import event_of, publish, publish_events, read_all, read_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
@@ -29,9 +28,8 @@ async def available_points(points_api: httpx.AsyncClient, member_id: str) -> int
 async def test_a_detractor_leads_to_one_alert_and_one_goodwill_grant_even_delivered_twice(
     feedback: Service,
     feedback_api: httpx.AsyncClient,
-    points_app: Any,
     points_api: httpx.AsyncClient,
-    broker: Any,
+    broker: LocalBroker,
 ) -> None:
     goodwill = feedback.program.feedback.goodwill_points
     assert goodwill == 100, "the shipped program grants 100 points"
@@ -46,7 +44,7 @@ async def test_a_detractor_leads_to_one_alert_and_one_goodwill_grant_even_delive
     assert answer.json()["goodwill_points"] == goodwill
     assert retry.status_code == 409
     records = await read_all(broker.bootstrap, LOYALTY_FEEDBACK, expect=3)
-    events = [orjson.loads(r.value) for r in records]
+    events = [event_of(r) for r in records]
     assert Counter(e["type"] for e in events) == {
         "feedback.requested": 1,
         "feedback.received": 1,
@@ -61,10 +59,10 @@ async def test_a_detractor_leads_to_one_alert_and_one_goodwill_grant_even_delive
 
     # the alert and the grant delivered a second time (a relay that crashed before deleting
     # its rows publishes them again, with the same ids): still one of each downstream
-    again = [r for r in records if orjson.loads(r.value)["type"] != "feedback.requested"]
+    again = [r for r in records if event_of(r)["type"] != "feedback.requested"]
     await publish(broker.bootstrap, LOYALTY_FEEDBACK, [(r.key, r.value) for r in again])
-    everything = await read_all(broker.bootstrap, LOYALTY_FEEDBACK, expect=5)
-    ids = Counter(orjson.loads(r.value)["id"] for r in everything)
+    everything = await read_events(broker.bootstrap, LOYALTY_FEEDBACK, expect=5)
+    ids = Counter(e["id"] for e in everything)
     assert sorted(ids.values()) == [1, 2, 2], "the copies carry the same ids"
     # one more grant for the member, behind the copies on the member's partition: once it is
     # credited, the copies before it have been consumed
@@ -85,7 +83,7 @@ async def test_a_detractor_leads_to_one_alert_and_one_goodwill_grant_even_delive
 
 
 async def test_goodwill_is_granted_at_most_once_per_member_per_cooldown(
-    feedback: Service, feedback_api: httpx.AsyncClient, broker: Any
+    feedback: Service, feedback_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     now = datetime.now(UTC)
     await feedback.purchases(

@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 import orjson
+from fastapi import FastAPI
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import LOYALTY_FEEDBACK
 from tests.feedback.conftest import Service
 from tests.feedback.test_answers import invite
@@ -23,7 +25,7 @@ from tests.notifications.conftest import (  # noqa: F401 - fixtures of the notif
     notifications_settings,
 )
 from tests.support.events import envelope
-from tests.support.kafka import publish, publish_events, read_all
+from tests.support.kafka import event_of, publish, publish_events, read_all
 from tests.support.waiting import eventually
 
 
@@ -34,11 +36,10 @@ def alerts(webhook: Receiver) -> list[dict[str, Any]]:
 async def test_a_detractor_gets_one_cs_alert_and_one_goodwill_credit_even_delivered_twice(
     feedback: Service,
     feedback_api: httpx.AsyncClient,
-    notifications_app: Any,  # noqa: F811
-    points_app: Any,
+    notifications_app: FastAPI,  # noqa: F811
     points_api: httpx.AsyncClient,
     cs_webhook: Receiver,  # noqa: F811
-    broker: Any,
+    broker: LocalBroker,
 ) -> None:
     token = await invite(feedback, "m-e1")
 
@@ -55,7 +56,7 @@ async def test_a_detractor_gets_one_cs_alert_and_one_goodwill_credit_even_delive
     # the relay publishes the answer's events again (same ids), then one marker of each kind
     # behind them on the member's partition: once the markers are handled, so are the copies
     records = await read_all(broker.bootstrap, LOYALTY_FEEDBACK, expect=3)
-    copies = [r for r in records if orjson.loads(r.value)["type"] != "feedback.requested"]
+    copies = [r for r in records if event_of(r)["type"] != "feedback.requested"]
     await publish(broker.bootstrap, LOYALTY_FEEDBACK, [(r.key, r.value) for r in copies])
     await publish_events(broker.bootstrap, LOYALTY_FEEDBACK, _markers("m-e1"))
 

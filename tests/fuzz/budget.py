@@ -21,9 +21,10 @@ Budget = Literal["short", "full"]
 
 def _budget() -> Budget:
     value = os.environ.get("LOYALTY_FUZZ_BUDGET", "short")
-    if value not in ("short", "full"):
-        raise ValueError(f"LOYALTY_FUZZ_BUDGET must be 'short' or 'full', not {value!r}")
-    return value  # type: ignore[return-value]
+    match value:
+        case "short" | "full":
+            return value
+    raise ValueError(f"LOYALTY_FUZZ_BUDGET must be 'short' or 'full', not {value!r}")
 
 
 BUDGET: Budget = _budget()
@@ -67,7 +68,7 @@ settings.register_profile(
     # full: fresh randomness every run; short: the same examples on every machine, so make test
     # never fails by luck of the draw (shrinking a new finding is make fuzz's job)
     derandomize=BUDGET == "short",
-    database=None if BUDGET == "short" else settings.default.database,
+    database=None if BUDGET == "short" else settings.get_profile("default").database,
 )
 PROFILE = settings.get_profile("loyalty-fuzz")
 

@@ -226,19 +226,16 @@ def _paths(value: Any, at: tuple[str | int, ...] = ()) -> list[tuple[str | int, 
 
 
 def _replace(value: Any, at: tuple[str | int, ...], new: Any, *, drop: bool = False) -> Any:
-    if isinstance(value, dict):
-        copy = dict(value)
-    elif isinstance(value, list):
-        copy = list(value)  # type: ignore[assignment]
-    else:
+    if not isinstance(value, dict | list):
         return value
+    copy: Any = dict(value) if isinstance(value, dict) else list(value)
     head, rest = at[0], at[1:]
     if rest:
-        copy[head] = _replace(copy[head], rest, new, drop=drop)  # type: ignore[index]
+        copy[head] = _replace(copy[head], rest, new, drop=drop)
     elif drop:
-        del copy[head]  # type: ignore[arg-type]
+        del copy[head]
     else:
-        copy[head] = new  # type: ignore[index]
+        copy[head] = new
     return copy
 
 

@@ -9,6 +9,7 @@ import uuid
 import asyncpg
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.decoding import InvalidEvent, decode_event
@@ -23,7 +24,7 @@ from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
 PURCHASE_TYPES = (PurchaseCompletedV1.TYPE, PurchaseRefundedV1.TYPE)
-MODELS = {
+MODELS: dict[str, type[BaseModel]] = {
     PurchaseCompletedV1.TYPE: PurchaseCompletedV1,
     PurchaseRefundedV1.TYPE: PurchaseRefundedV1,
 }

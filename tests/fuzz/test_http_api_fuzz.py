@@ -111,7 +111,7 @@ def status_of(response: httpx.Response) -> str:
     return f"{response.status_code} {response.text[:300]}"
 
 
-def _breaks_the_schema(case: Case) -> bool:
+def _breaks_the_schema(case: Case[Any]) -> bool:
     """A negative case that must be refused: anything but unknown query parameters or headers,
     which every service ignores (a tolerant reader, as with unknown fields in events)."""
     if case.meta is None or case.meta.generation.mode is not GenerationMode.NEGATIVE:
@@ -126,7 +126,7 @@ def _breaks_the_schema(case: Case) -> bool:
     )
 
 
-def _request(case: Case, bearer: str | None) -> dict[str, Any]:
+def _request(case: Case[Any], bearer: str | None) -> dict[str, Any]:
     headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
     if bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -23,8 +23,7 @@ from fastapi import FastAPI
 from loyalty_devkit.local_broker import LocalBroker, free_port
 from loyalty_notifications.app import create_app
 from loyalty_notifications.settings import NotificationsSettings
-from tests.support.apps import client_of, running
-from tests.support.tokens import SECRET
+from tests.support.apps import client_of, on_test_broker, running
 
 WEBHOOK_SECRET = "cs-webhook-secret-for-tests"
 
@@ -137,14 +136,14 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def notifications_settings(
-    new_database: object, broker: LocalBroker, mail_server: MailServer, cs_webhook: Receiver
+    new_database: Callable[[str], str],
+    broker: LocalBroker,
+    mail_server: MailServer,
+    cs_webhook: Receiver,
 ) -> NotificationsSettings:
-    assert callable(new_database)
     return NotificationsSettings(
         notifications_database_url=new_database("notifications"),
-        kafka_bootstrap=broker.bootstrap,
-        jwt_secret=SECRET,
-        kafka_session_timeout_ms=6000,
+        **on_test_broker(broker),
         notifications_smtp_host="127.0.0.1",
         notifications_smtp_port=mail_server.port,
         notifications_cs_webhook_url=cs_webhook.url,

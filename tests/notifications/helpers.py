@@ -1,15 +1,20 @@
-"""Reading what the notifications service recorded and published."""
+"""Reading what the notifications service recorded, published and mailed, and waiting until it
+knows a member."""
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
 import httpx
-import orjson
 
-from loyalty_shared.kafka.topics import LOYALTY_NOTIFICATIONS
-from tests.support.kafka import read_all
+from loyalty_devkit.local_broker import LocalBroker
+from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_NOTIFICATIONS
+from tests.notifications.conftest import MailServer
+from tests.support.kafka import publish_events, read_events
 from tests.support.tokens import bearer
+from tests.support.waiting import eventually
 
 
 async def notifications_of(api: httpx.AsyncClient, member_id: str) -> list[dict[str, Any]]:
@@ -20,5 +25,32 @@ async def notifications_of(api: httpx.AsyncClient, member_id: str) -> list[dict[
 
 
 async def published(bootstrap: str, *, expect: int, timeout_s: float = 10) -> list[dict[str, Any]]:
-    records = await read_all(bootstrap, LOYALTY_NOTIFICATIONS, expect=expect, timeout_s=timeout_s)
-    return [orjson.loads(r.value or b"null") for r in records]
+    return await read_events(bootstrap, LOYALTY_NOTIFICATIONS, expect=expect, timeout_s=timeout_s)
+
+
+async def enrol(api: httpx.AsyncClient, broker: LocalBroker, *events: dict[str, Any]) -> None:
+    """Publish member enrolments (or updates) and wait until the service knows each member."""
+    await publish_events(broker.bootstrap, COMMERCE_MEMBERS, list(events))
+    await until_enrolled(api, *(str(event["subject"]) for event in events))
+
+
+async def mails(server: MailServer, address: str) -> int:
+    """How many messages the mail server accepted for `address` (a probe for `eventually`)."""
+    return len(server.to(address))
+
+
+async def until_enrolled(api: httpx.AsyncClient, *member_ids: str) -> None:
+    """Wait until the service has read each member's enrolment (their preferences say so)."""
+    for member_id in member_ids:
+        preferences = partial(
+            api.get, f"/v1/members/{member_id}/preferences", headers=bearer(member_id)
+        )
+        await eventually(preferences, lambda r: r.json()["enrolled"])
+
+
+def body_of(mail: EmailMessage) -> str:
+    """The text of a mail as its reader sees it (the preferred body part)."""
+    part = mail.get_body()
+    assert part is not None, "a mail without a body"
+    text: str = part.get_content()
+    return text

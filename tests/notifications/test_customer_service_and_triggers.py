@@ -30,7 +30,7 @@ from tests.notifications.builders import (
     tier_changed,
 )
 from tests.notifications.conftest import WEBHOOK_SECRET, MailServer, MovableClock, Receiver
-from tests.notifications.helpers import notifications_of
+from tests.notifications.helpers import body_of, enrol, mails, notifications_of
 from tests.support.events import purchase
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
@@ -39,31 +39,17 @@ from tests.support.waiting import eventually
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-async def enrolled(api: httpx.AsyncClient, broker: LocalBroker, event: dict[str, object]) -> None:
-    await publish_events(broker.bootstrap, COMMERCE_MEMBERS, [event])
-    member = str(event["subject"])
-    await eventually(
-        lambda: api.get(f"/v1/members/{member}/preferences", headers=bearer(member)),
-        lambda r: r.json()["enrolled"],
-    )
-
-
-async def mails(server: MailServer, address: str) -> int:
-    return len(server.to(address))
-
-
 async def requests(receiver: Receiver) -> int:
     return len(receiver.requests)
 
 
 async def test_a_detractor_alerts_customer_service_with_a_body_signed_by_the_shared_secret(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     cs_webhook: Receiver,
     mail_server: MailServer,
 ) -> None:
-    await enrolled(notifications_api, broker, member_enrolled("m-c1", "王芳"))
+    await enrol(notifications_api, broker, member_enrolled("m-c1", "王芳"))
     await publish_events(
         broker.bootstrap,
         LOYALTY_FEEDBACK,
@@ -98,7 +84,6 @@ async def test_a_detractor_alerts_customer_service_with_a_body_signed_by_the_sha
 
 
 async def test_a_webhook_answering_503_is_retried_and_404_fails(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     cs_webhook: Receiver,
@@ -118,12 +103,11 @@ async def test_a_webhook_answering_503_is_retried_and_404_fails(
 
 
 async def test_a_survey_invitation_carries_the_link_with_the_token(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
-    await enrolled(
+    await enrol(
         notifications_api,
         broker,
         member_enrolled("m-c3", "Bob", email="bob@example.com", locale="en"),
@@ -133,21 +117,18 @@ async def test_a_survey_invitation_carries_the_link_with_the_token(
     )
 
     await eventually(lambda: mails(mail_server, "bob@example.com"), lambda n: n == 1)
-    body = mail_server.to("bob@example.com")[0].get_body().get_content()  # type: ignore[union-attr]
+    body = body_of(mail_server.to("bob@example.com")[0])
     assert "https://shop.example.com/survey?token=tok.en%2F%2B%3D" in body
 
 
 async def test_points_earned_the_same_day_make_one_digest_in_the_evening_without_expired_ones(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
     clock: MovableClock,
 ) -> None:
     clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=SHANGHAI))
-    await enrolled(
-        notifications_api, broker, member_enrolled("m-c4", "王芳", email="c4@example.com")
-    )
+    await enrol(notifications_api, broker, member_enrolled("m-c4", "王芳", email="c4@example.com"))
     await publish_events(broker.bootstrap, LOYALTY_POINTS, [points_earned("m-c4", 399)])
     await eventually(lambda: notifications_of(notifications_api, "m-c4"), lambda i: len(i) == 1)
     await publish_events(
@@ -172,7 +153,7 @@ async def test_points_earned_the_same_day_make_one_digest_in_the_evening_without
 
     await eventually(lambda: mails(mail_server, "c4@example.com"), lambda n: n == 1)
     assert mail_server.to("c4@example.com")[0]["Subject"] == "王芳，您今天获得了1,600积分"  # noqa: RUF001
-    body = mail_server.to("c4@example.com")[0].get_body().get_content()  # type: ignore[union-attr]
+    body = body_of(mail_server.to("c4@example.com")[0])
     assert "3笔订单" in body
 
 
@@ -184,7 +165,6 @@ def _applied(metrics: str) -> float:
 
 
 async def test_a_member_not_enrolled_yet_gets_the_message_once_the_enrolment_arrives(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
@@ -216,9 +196,7 @@ async def test_a_member_without_a_purchase_for_90_days_is_won_back_once(
     mail_server: MailServer,
     clock: MovableClock,
 ) -> None:
-    await enrolled(
-        notifications_api, broker, member_enrolled("m-c6", "王芳", email="c6@example.com")
-    )
+    await enrol(notifications_api, broker, member_enrolled("m-c6", "王芳", email="c6@example.com"))
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-c6", "99.00")])
     pool, planner = notifications_app.state.pool, notifications_app.state.planner
 

@@ -17,7 +17,7 @@ from loyalty_notifications.settings import NotificationsSettings
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_TIERS
 from tests.notifications.builders import member_enrolled, tier_changed
 from tests.notifications.conftest import MailServer, MovableClock, Receiver
-from tests.notifications.helpers import notifications_of, published
+from tests.notifications.helpers import notifications_of, published, until_enrolled
 from tests.support.apps import client_of, running
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
@@ -50,10 +50,7 @@ async def test_sms_and_push_go_through_the_provider_on_the_channels_the_member_a
     )
     profile["data"]["phone"] = "+8613800000000"
     await publish_events(broker.bootstrap, COMMERCE_MEMBERS, [profile])
-    await eventually(
-        lambda: api.get("/v1/members/m-d1/preferences", headers=bearer("m-d1")),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(api, "m-d1")
     response = await api.put(
         "/v1/members/m-d1/preferences",
         json={"channels": {"email": True, "sms": True, "push": False}},
@@ -107,7 +104,6 @@ async def test_a_send_interrupted_twice_fails_rather_than_go_out_a_third_time(
 
 
 async def test_the_history_is_newest_first_and_cursor_paged(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
 ) -> None:

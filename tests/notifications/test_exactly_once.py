@@ -19,16 +19,14 @@ from loyalty_shared.events.loyalty import TierChangedV1
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_TIERS
 from tests.notifications.builders import member_enrolled, tier_changed
 from tests.notifications.conftest import MailServer
-from tests.notifications.helpers import notifications_of, published
+from tests.notifications.helpers import notifications_of, published, until_enrolled
 from tests.support.events import encode
 from tests.support.kafka import publish_events
 from tests.support.processes import ServiceProcess
-from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
 
 async def test_a_duplicated_and_replayed_tier_change_sends_one_email(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
@@ -38,10 +36,7 @@ async def test_a_duplicated_and_replayed_tier_change_sends_one_email(
         COMMERCE_MEMBERS,
         [member_enrolled("m-x1", "王芳", email="x1@example.com")],
     )
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-x1/preferences", headers=bearer("m-x1")),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(notifications_api, "m-x1")
     change = tier_changed("m-x1", "gold")
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [change, change])  # duplicated

@@ -7,13 +7,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
-from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_TIERS
 from tests.notifications.builders import member_enrolled, tier_changed
 from tests.notifications.conftest import MailServer, MovableClock
-from tests.notifications.helpers import notifications_of, published
+from tests.notifications.helpers import body_of, enrol, notifications_of, published, until_enrolled
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
@@ -21,20 +20,13 @@ from tests.support.waiting import eventually
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-async def enrol(broker: LocalBroker, *events: dict[str, object]) -> None:
-    await publish_events(broker.bootstrap, COMMERCE_MEMBERS, list(events))
-
-
 async def test_a_gold_upgrade_sends_one_chinese_email_with_the_members_name_and_tier_name(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
-    await enrol(broker, member_enrolled("m-n1", "王芳", email="wang.fang@example.com"))
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n1/preferences", headers=bearer("m-n1")),
-        lambda r: r.json()["enrolled"],
+    await enrol(
+        notifications_api, broker, member_enrolled("m-n1", "王芳", email="wang.fang@example.com")
     )
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n1", "gold")])
@@ -46,7 +38,7 @@ async def test_a_gold_upgrade_sends_one_chinese_email_with_the_members_name_and_
     [mail] = mail_server.to("wang.fang@example.com")
     assert "王芳" in mail["Subject"]
     assert "金卡" in mail["Subject"]
-    body = mail.get_body().get_content()  # type: ignore[union-attr]
+    body = body_of(mail)
     assert "王芳" in body
     assert "金卡会员" in body
     assert "2027年11月24日" in body
@@ -63,15 +55,14 @@ async def test_a_gold_upgrade_sends_one_chinese_email_with_the_members_name_and_
 
 
 async def test_an_english_speaking_member_gets_a_kind_english_downgrade_message(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
-    await enrol(broker, member_enrolled("m-n2", "Alice", email="alice@example.com", locale="en"))
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n2/preferences", headers=bearer("m-n2")),
-        lambda r: r.json()["enrolled"],
+    await enrol(
+        notifications_api,
+        broker,
+        member_enrolled("m-n2", "Alice", email="alice@example.com", locale="en"),
     )
     await publish_events(
         broker.bootstrap,
@@ -82,7 +73,7 @@ async def test_an_english_speaking_member_gets_a_kind_english_downgrade_message(
     await eventually(lambda: notifications_of(notifications_api, "m-n2"), lambda i: len(i) == 1)
     await eventually(lambda: _count(mail_server, "alice@example.com"), lambda n: n == 1)
     [mail] = mail_server.to("alice@example.com")
-    body = mail.get_body().get_content()  # type: ignore[union-attr]
+    body = body_of(mail)
     assert "Dear Alice" in body
     assert "Silver" in body
     assert "welcoming you back" in body
@@ -93,12 +84,12 @@ async def _count(mail_server: MailServer, address: str) -> int:
 
 
 async def test_no_email_without_consent(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
     await enrol(
+        notifications_api,
         broker,
         member_enrolled(
             "m-n3",
@@ -106,10 +97,6 @@ async def test_no_email_without_consent(
             email="li.lei@example.com",
             consents={"email": False, "sms": False, "push": False},
         ),
-    )
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n3/preferences", headers=bearer("m-n3")),
-        lambda r: r.json()["enrolled"],
     )
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n3", "gold")])
@@ -123,7 +110,6 @@ async def test_no_email_without_consent(
 
 
 async def test_consent_withdrawn_before_the_send_suppresses_the_message(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
@@ -131,10 +117,8 @@ async def test_consent_withdrawn_before_the_send_suppresses_the_message(
 ) -> None:
     # at night: the message waits for morning; meanwhile the member withdraws consent
     clock.set(datetime(2026, 11, 24, 23, 0, tzinfo=SHANGHAI))
-    await enrol(broker, member_enrolled("m-n4", "韩梅梅", email="han@example.com"))
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n4/preferences", headers=bearer("m-n4")),
-        lambda r: r.json()["enrolled"],
+    await enrol(
+        notifications_api, broker, member_enrolled("m-n4", "韩梅梅", email="han@example.com")
     )
     quiet = {"quiet_hours": {"start": "22:00", "end": "08:00"}}
     assert (
@@ -147,15 +131,18 @@ async def test_consent_withdrawn_before_the_send_suppresses_the_message(
         lambda: notifications_of(notifications_api, "m-n4"),
         lambda items: len(items) == 1 and (items[0]["reason"] or "").startswith("quiet-hours"),
     )
-    await enrol(
-        broker,
-        member_enrolled(
-            "m-n4",
-            "韩梅梅",
-            email="han@example.com",
-            consents={"email": False, "sms": False, "push": False},
-            event_type="member.updated",
-        ),
+    await publish_events(
+        broker.bootstrap,
+        COMMERCE_MEMBERS,
+        [
+            member_enrolled(
+                "m-n4",
+                "韩梅梅",
+                email="han@example.com",
+                consents={"email": False, "sms": False, "push": False},
+                event_type="member.updated",
+            ),
+        ],
     )
     await eventually(
         lambda: notifications_api.get("/v1/members/m-n4/preferences", headers=bearer("m-n4")),
@@ -173,24 +160,24 @@ async def test_consent_withdrawn_before_the_send_suppresses_the_message(
 
 
 async def test_quiet_hours_defer_the_message_to_their_end_rather_than_drop_it(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
     clock: MovableClock,
 ) -> None:
     clock.set(datetime(2026, 11, 24, 23, 30, tzinfo=SHANGHAI))
-    await enrol(broker, member_enrolled("m-n5", "张伟", email="zhang.wei@example.com"))
+    await publish_events(
+        broker.bootstrap,
+        COMMERCE_MEMBERS,
+        [member_enrolled("m-n5", "张伟", email="zhang.wei@example.com")],
+    )
     response = await notifications_api.put(
         "/v1/members/m-n5/preferences",
         json={"quiet_hours": {"start": "22:00", "end": "08:00"}, "time_zone": "Asia/Shanghai"},
         headers=bearer("m-n5"),
     )
     assert response.status_code == 200, response.text
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n5/preferences", headers=bearer("m-n5")),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(notifications_api, "m-n5")
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n5", "platinum")])
 
@@ -217,16 +204,13 @@ async def test_quiet_hours_defer_the_message_to_their_end_rather_than_drop_it(
 
 
 async def test_a_mail_server_answering_451_then_250_delivers_the_message_once(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
     mail_server.replies.append("451 4.3.0 Temporary local problem, try again")
-    await enrol(broker, member_enrolled("m-n6", "赵敏", email="zhao.min@example.com"))
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n6/preferences", headers=bearer("m-n6")),
-        lambda r: r.json()["enrolled"],
+    await enrol(
+        notifications_api, broker, member_enrolled("m-n6", "赵敏", email="zhao.min@example.com")
     )
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n6", "gold")])
@@ -243,16 +227,13 @@ async def test_a_mail_server_answering_451_then_250_delivers_the_message_once(
 
 
 async def test_a_mail_server_answering_550_fails_at_once_with_notification_failed(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
     mail_server.replies.append("550 5.1.1 No such user here")
-    await enrol(broker, member_enrolled("m-n7", "周芷若", email="nobody@example.com"))
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-n7/preferences", headers=bearer("m-n7")),
-        lambda r: r.json()["enrolled"],
+    await enrol(
+        notifications_api, broker, member_enrolled("m-n7", "周芷若", email="nobody@example.com")
     )
 
     await publish_events(broker.bootstrap, LOYALTY_TIERS, [tier_changed("m-n7", "gold")])

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import free_port
 from loyalty_notifications.rendering.renderer import TEMPLATES, Renderer, TemplateProblem
@@ -17,7 +16,7 @@ from tests.support.tokens import SECRET, bearer
 
 
 async def test_a_member_sets_channels_quiet_hours_time_zone_and_language(
-    notifications_app: FastAPI, notifications_api: httpx.AsyncClient
+    notifications_api: httpx.AsyncClient,
 ) -> None:
     path = "/v1/members/m-p1/preferences"
     before = (await notifications_api.get(path, headers=bearer("m-p1"))).json()
@@ -41,7 +40,7 @@ async def test_a_member_sets_channels_quiet_hours_time_zone_and_language(
 
 
 async def test_preferences_refuse_other_members_and_bad_values(
-    notifications_app: FastAPI, notifications_api: httpx.AsyncClient
+    notifications_api: httpx.AsyncClient,
 ) -> None:
     path = "/v1/members/m-p2/preferences"
     assert (await notifications_api.get(path)).status_code == 401

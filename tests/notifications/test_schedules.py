@@ -13,7 +13,7 @@ from loyalty_notifications.triggers.jobs import run_schedules
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_POINTS
 from tests.notifications.builders import member_enrolled, points_expiring
 from tests.notifications.conftest import MailServer, MovableClock
-from tests.notifications.helpers import notifications_of
+from tests.notifications.helpers import body_of, mails, notifications_of, until_enrolled
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
@@ -40,15 +40,7 @@ async def two_members_in_two_time_zones(
         headers=bearer(NEW_YORK_MEMBER),
     )
     assert response.status_code == 200, response.text
-    for member in (SHANGHAI_MEMBER, NEW_YORK_MEMBER):
-        await eventually(
-            lambda m=member: api.get(f"/v1/members/{m}/preferences", headers=bearer(m)),  # type: ignore[misc]
-            lambda r: r.json()["enrolled"],
-        )
-
-
-async def mails(server: MailServer, address: str) -> int:
-    return len(server.to(address))
+    await until_enrolled(api, SHANGHAI_MEMBER, NEW_YORK_MEMBER)
 
 
 async def test_a_birthday_greeting_goes_out_on_the_local_birthday_once_a_year(
@@ -85,7 +77,6 @@ async def test_a_birthday_greeting_goes_out_on_the_local_birthday_once_a_year(
 
 
 async def test_an_expiry_reminder_goes_out_30_days_ahead_at_10_local_time_in_each_time_zone(
-    notifications_app: FastAPI,
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     mail_server: MailServer,
@@ -122,7 +113,7 @@ async def test_an_expiry_reminder_goes_out_30_days_ahead_at_10_local_time_in_eac
 
     clock.set(datetime(2027, 3, 15, 14, 30, tzinfo=UTC))  # 10:30 in New York
     await eventually(lambda: mails(mail_server, "ny@example.com"), lambda n: n == 1)
-    body = mail_server.to("ny@example.com")[0].get_body().get_content()  # type: ignore[union-attr]
+    body = body_of(mail_server.to("ny@example.com")[0])
     assert "800 of your points expire on April 14, 2027" in body
 
 
@@ -134,10 +125,7 @@ async def test_a_member_born_on_29_february_is_greeted_on_28_february_in_other_y
 ) -> None:
     member = member_enrolled("m-leap", "Leap", email="leap@example.com", birthday="1992-02-29")
     await publish_events(broker.bootstrap, COMMERCE_MEMBERS, [member])
-    await eventually(
-        lambda: notifications_api.get("/v1/members/m-leap/preferences", headers=bearer("m-leap")),
-        lambda r: r.json()["enrolled"],
-    )
+    await until_enrolled(notifications_api, "m-leap")
     pool, planner = notifications_app.state.pool, notifications_app.state.planner
 
     clock.set(datetime(2027, 2, 28, 3, 0, tzinfo=UTC))  # 11:00 in Shanghai, 2027 is no leap year

@@ -15,7 +15,7 @@ from loyalty_notifications.delivery.dispatcher import Dispatcher
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_TIERS
 from tests.notifications.builders import member_enrolled, tier_changed
 from tests.notifications.conftest import MailServer, MovableClock
-from tests.notifications.helpers import notifications_of
+from tests.notifications.helpers import notifications_of, until_enrolled
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
@@ -45,13 +45,7 @@ async def test_two_replicas_dispatching_at_once_send_each_message_once(
         COMMERCE_MEMBERS,
         [member_enrolled(m, "王芳", email=f"{m}@example.com") for m in MEMBERS],
     )
-    for member in MEMBERS:
-        await eventually(
-            lambda m=member: notifications_api.get(  # type: ignore[misc]
-                f"/v1/members/{m}/preferences", headers=bearer(m)
-            ),
-            lambda r: r.json()["enrolled"],
-        )
+    await until_enrolled(notifications_api, *MEMBERS)
     await publish_events(
         broker.bootstrap, LOYALTY_TIERS, [tier_changed(m, "gold") for m in MEMBERS]
     )

@@ -26,7 +26,7 @@ from tests.conftest import PARTITIONS
 from tests.security.endpoints import endpoints_of
 from tests.support.apps import client_of
 from tests.support.events import purchase
-from tests.support.kafka import publish_events
+from tests.support.kafka import event_of, publish_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
@@ -63,7 +63,7 @@ async def _read_back(bootstrap: str, topic: str, *, expect: int) -> list[dict[st
         deadline = time.monotonic() + 30
         while len(events) < expect and time.monotonic() < deadline:
             for records in (await consumer.getmany(timeout_ms=200)).values():
-                events += [orjson.loads(r.value or b"null") for r in records]
+                events += [event_of(r) for r in records]
     finally:
         await consumer.stop()
     return events

@@ -26,10 +26,10 @@ from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.conftest import PARTITIONS
 from tests.outages.conftest import database_on
-from tests.support.apps import client_of, running
+from tests.support.apps import client_of, on_test_broker, running
 from tests.support.events import purchase
 from tests.support.kafka import publish_events
-from tests.support.tokens import SECRET, bearer
+from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
 MEMBERS = [f"m-d{n:03d}" for n in range(12)]
@@ -40,9 +40,7 @@ BEFORE, DURING = 40, 60
 async def points(own_postgres: LocalPostgres, broker: LocalBroker) -> AsyncIterator[FastAPI]:
     settings = PointsSettings(
         points_database_url=database_on(own_postgres, "points"),
-        kafka_bootstrap=broker.bootstrap,
-        jwt_secret=SECRET,
-        kafka_session_timeout_ms=6000,
+        **on_test_broker(broker),
     )
     async with running(create_app(settings)) as app:
         yield app

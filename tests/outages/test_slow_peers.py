@@ -20,7 +20,7 @@ from loyalty_notifications.settings import NotificationsSettings
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_FEEDBACK, LOYALTY_TIERS
 from tests.notifications.builders import feedback_received, member_enrolled, tier_changed
 from tests.notifications.conftest import MailServer, MovableClock
-from tests.notifications.helpers import notifications_of
+from tests.notifications.helpers import notifications_of, until_enrolled
 from tests.support.apps import client_of, running
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
@@ -102,13 +102,7 @@ async def test_a_webhook_that_hangs_30_s_delays_no_other_members_email_nor_the_c
             member_enrolled("m-s2", "Happy", email="happy@example.com"),
         ],
     )
-    for member in ("m-s1", "m-s2"):
-        await eventually(
-            lambda m=member: notifications_api.get(  # type: ignore[misc]
-                f"/v1/members/{m}/preferences", headers=bearer(m)
-            ),
-            lambda r: r.json()["enrolled"],
-        )
+    await until_enrolled(notifications_api, "m-s1", "m-s2")
 
     # a detractor: the alert to customer service hangs in the webhook
     await publish_events(broker.bootstrap, LOYALTY_FEEDBACK, [feedback_received("m-s1", 1)])

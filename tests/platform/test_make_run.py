@@ -95,6 +95,7 @@ def _leftovers(local_dir: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.fixed_ports
 async def test_make_run_starts_everything_stops_cleanly_and_keeps_balances(tmp_path: Path) -> None:
     if any(_listening(port) for port in (*PORTS, 9092)):
         pytest.fail("ports 8001-8004 or 9092 are taken; `make run` needs them")

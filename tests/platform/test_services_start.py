@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_feedback.app import create_app as feedback_app
@@ -78,7 +79,7 @@ async def test_a_service_starts_serves_operations_and_records_its_input_events(
 
 
 async def test_readiness_says_not_ready_when_the_database_is_gone(
-    points_app: Any, points_api: httpx.AsyncClient
+    points_app: FastAPI, points_api: httpx.AsyncClient
 ) -> None:
     await points_app.state.pool.close()
 

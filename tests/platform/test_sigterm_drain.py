@@ -11,7 +11,6 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -23,25 +22,12 @@ from tests.conftest import PARTITIONS
 from tests.deploy.conftest import generate
 from tests.support.events import encode, purchase
 from tests.support.kafka import publish, read_all
-from tests.support.processes import ServiceProcess
+from tests.support.processes import ServiceProcess, count_in
 from tests.support.waiting import eventually
 
 PURCHASES = 3000
 #: What the pod allows from SIGTERM to SIGKILL (the preStop sleep comes before the signal).
 GRACE_S = generate.GRACE_PERIOD_S - generate.PRESTOP_SLEEP_S
-
-
-async def _count(dsn: str, sql: str) -> int:
-    try:
-        conn = await asyncpg.connect(dsn)
-    except (OSError, asyncpg.PostgresError):
-        return 0
-    try:
-        return int(await conn.fetchval(sql) or 0)
-    except asyncpg.UndefinedTableError:
-        return 0
-    finally:
-        await conn.close()
 
 
 async def _committed(bootstrap: str) -> int:
@@ -91,12 +77,12 @@ async def test_sigterm_mid_stream_drains_commits_and_exits_0_within_the_grace_pe
     await publish(broker.bootstrap, COMMERCE_PURCHASES, messages)
 
     await eventually(
-        lambda: _count(dsn, "SELECT count(*) FROM purchase"), lambda n: n >= 300, interval_s=0.01
+        lambda: count_in(dsn, "SELECT count(*) FROM purchase"), lambda n: n >= 300, interval_s=0.01
     )
     signalled = time.monotonic()
     status = await asyncio.to_thread(first.terminate, GRACE_S)
     took = time.monotonic() - signalled
-    applied = await _count(dsn, "SELECT count(*) FROM purchase")
+    applied = await count_in(dsn, "SELECT count(*) FROM purchase")
 
     assert status == 0, first.log.read_text()[-3000:]
     assert took < GRACE_S, f"drained in {took:.1f}s, the pod allows {GRACE_S}s"
@@ -112,14 +98,14 @@ async def test_sigterm_mid_stream_drains_commits_and_exits_0_within_the_grace_pe
     second.start()
     await asyncio.to_thread(second.wait_ready)
     await eventually(
-        lambda: _count(dsn, "SELECT count(*) FROM purchase"),
+        lambda: count_in(dsn, "SELECT count(*) FROM purchase"),
         lambda n: n == PURCHASES,
         timeout_s=120,
         interval_s=0.2,
     )
     assert await asyncio.to_thread(_duplicates, second.port) == 0, "nothing was applied twice"
-    assert await _count(dsn, "SELECT count(*) FROM ledger_entry") == PURCHASES
-    assert await _count(dsn, "SELECT sum(available) FROM points_account") == 100 * PURCHASES
+    assert await count_in(dsn, "SELECT count(*) FROM ledger_entry") == PURCHASES
+    assert await count_in(dsn, "SELECT sum(available) FROM points_account") == 100 * PURCHASES
     assert (
         await read_all(broker.bootstrap, f"{COMMERCE_PURCHASES}.dlq", expect=1, timeout_s=3) == []
     )

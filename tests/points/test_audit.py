@@ -8,11 +8,11 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.points.test_crediting_purchases import balance_of
@@ -33,7 +33,9 @@ def run_audit(dsn: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_the_audit_finds_every_balance_equal_to_its_ledger_and_a_tampered_one_not(
-    points_app: object, points_api: httpx.AsyncClient, broker: Any, points_settings: PointsSettings
+    points_api: httpx.AsyncClient,
+    broker: LocalBroker,
+    points_settings: PointsSettings,
 ) -> None:
     await publish_events(
         broker.bootstrap,

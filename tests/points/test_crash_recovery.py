@@ -9,32 +9,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
-import orjson
 import pytest
 
 from loyalty_devkit.local_broker import LocalBroker, free_port
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
 from tests.support.events import encode, purchase
-from tests.support.kafka import publish, read_all
-from tests.support.processes import ServiceProcess
+from tests.support.kafka import publish, read_events
+from tests.support.processes import ServiceProcess, count_in
 from tests.support.waiting import eventually
 
 PURCHASES = 2000
 MEMBERS = 150
-
-
-async def _count(dsn: str, sql: str) -> int:
-    try:
-        conn = await asyncpg.connect(dsn)
-    except (OSError, asyncpg.PostgresError):
-        return 0
-    try:
-        return int(await conn.fetchval(sql) or 0)
-    except asyncpg.UndefinedTableError:
-        return 0
-    finally:
-        await conn.close()
 
 
 @pytest.mark.slow
@@ -84,12 +70,12 @@ async def test_the_points_service_killed_mid_stream_loses_and_doubles_nothing(
         service.kill()
     finally:
         await watcher.close()
-    killed_at = await _count(dsn, "SELECT count(*) FROM purchase")
+    killed_at = await count_in(dsn, "SELECT count(*) FROM purchase")
     assert killed_at < PURCHASES, "the stream should still be in flight when the kill lands"
 
     service.start()
     await eventually(
-        lambda: _count(dsn, "SELECT count(*) FROM purchase"),
+        lambda: count_in(dsn, "SELECT count(*) FROM purchase"),
         lambda n: n == PURCHASES,
         timeout_s=120,
         interval_s=0.2,
@@ -117,8 +103,7 @@ async def test_the_points_service_killed_mid_stream_loses_and_doubles_nothing(
     assert entries == len(earning_purchases)
 
     # the relay: every points.earned reached Kafka at least once, and ids make duplicates obvious
-    earned = await read_all(broker.bootstrap, LOYALTY_POINTS, expect=entries, timeout_s=60)
-    events = [orjson.loads(record.value) for record in earned]
+    events = await read_events(broker.bootstrap, LOYALTY_POINTS, expect=entries, timeout_s=60)
     assert {event["data"]["causation_id"] for event in events} == earning_purchases
     assert len({event["id"] for event in events}) == entries, (
         "a republished event keeps its id, so consumers dedupe it"

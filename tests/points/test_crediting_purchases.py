@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
 from tests.support.events import purchase, tier_changed
 from tests.support.kafka import publish_events
@@ -13,23 +16,23 @@ from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
 
-async def balance_of(api: httpx.AsyncClient, member_id: str) -> dict[str, object]:
+async def balance_of(api: httpx.AsyncClient, member_id: str) -> dict[str, Any]:
     response = await api.get(f"/v1/members/{member_id}/points", headers=bearer(member_id))
     assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     return body
 
 
-async def consumer_is_assigned(app: object) -> None:
-    consumer = app.state.consumer._consumer  # type: ignore[attr-defined]
+async def consumer_is_assigned(app: FastAPI) -> None:
+    consumer = app.state.consumer._consumer
     await eventually(lambda: asyncio.sleep(0, consumer.assignment()), lambda a: len(a) > 0)
 
 
 async def test_a_recent_purchase_earns_pending_points_visible_within_two_seconds(
-    points_app: object, points_api: httpx.AsyncClient, broker: object
+    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await consumer_is_assigned(points_app)
-    await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1001", "399.00")])  # type: ignore[attr-defined]
+    await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1001", "399.00")])
 
     body = await eventually(
         lambda: balance_of(points_api, "m-1001"), lambda b: b["pending"] != 0, timeout_s=2
@@ -42,11 +45,11 @@ async def test_a_recent_purchase_earns_pending_points_visible_within_two_seconds
 
 
 async def test_a_purchase_older_than_the_return_window_is_available_at_once(
-    points_app: object, points_api: httpx.AsyncClient, broker: object
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-1002", "120.50", days_ago=20)]
-    )  # type: ignore[attr-defined]
+    )
 
     body = await eventually(lambda: balance_of(points_api, "m-1002"), lambda b: b["available"] != 0)
 
@@ -55,9 +58,9 @@ async def test_a_purchase_older_than_the_return_window_is_available_at_once(
 
 
 async def test_points_follow_the_tier_the_service_knows(
-    points_app: object, points_api: httpx.AsyncClient, broker: object
+    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
-    bootstrap = broker.bootstrap  # type: ignore[attr-defined]
+    bootstrap = broker.bootstrap
     await publish_events(bootstrap, LOYALTY_TIERS, [tier_changed("m-2001", "silver")])
     # the tier event and the purchase are on different topics: wait until the tier is known
     await eventually(lambda: _tier_of(points_app, "m-2001"), lambda tier: tier == "silver")
@@ -68,8 +71,8 @@ async def test_points_follow_the_tier_the_service_knows(
     assert body["pending"] == 498  # floor(399 x 1.25)
 
 
-async def _tier_of(app: object, member_id: str) -> str | None:
-    async with app.state.pool.acquire() as conn:  # type: ignore[attr-defined]
+async def _tier_of(app: FastAPI, member_id: str) -> str | None:
+    async with app.state.pool.acquire() as conn:
         tier: str | None = await conn.fetchval(
             "SELECT tier FROM member_tier WHERE member_id = $1", member_id
         )
@@ -90,9 +93,9 @@ async def test_a_member_never_seen_has_zeros_not_404(points_api: httpx.AsyncClie
 
 
 async def test_a_currency_without_a_rate_earns_nothing(
-    points_app: object, points_api: httpx.AsyncClient, broker: object
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
-    bootstrap = broker.bootstrap  # type: ignore[attr-defined]
+    bootstrap = broker.bootstrap
     await publish_events(
         bootstrap,
         COMMERCE_PURCHASES,
@@ -106,14 +109,14 @@ async def test_a_currency_without_a_rate_earns_nothing(
 
 
 async def test_the_balance_as_recorded_at_a_past_time_answers_what_the_ledger_said_then(
-    points_app: object, points_api: httpx.AsyncClient, broker: object
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     from datetime import UTC, datetime
 
     before = datetime.now(UTC)
     await publish_events(
         broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-3101", "75.00", days_ago=30)]
-    )  # type: ignore[attr-defined]
+    )
     await eventually(lambda: balance_of(points_api, "m-3101"), lambda b: b["available"] == 75)
     path, headers = "/v1/members/m-3101/points", bearer("m-3101")
 

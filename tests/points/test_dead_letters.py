@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import orjson
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.events import encode, envelope, purchase, purchase_data
@@ -17,8 +20,8 @@ MEMBER = "m-5001"
 def _invalid_purchases() -> list[tuple[str, bytes]]:
     """Every kind of invalid event the contract names, each with the code it must get."""
 
-    def bad(**data: object) -> bytes:
-        return encode(envelope("purchase.completed", purchase_data(MEMBER, **data)))  # type: ignore[arg-type]
+    def bad(**data: Any) -> bytes:
+        return encode(envelope("purchase.completed", purchase_data(MEMBER, **data)))
 
     duplicate = purchase(MEMBER, "10.00", days_ago=30, order_id="o-dup")
     return [
@@ -46,9 +49,9 @@ def _invalid_purchases() -> list[tuple[str, bytes]]:
 
 
 async def test_invalid_events_go_to_the_dead_letter_topic_and_valid_ones_behind_them_apply(
-    points_app: object, points_api: httpx.AsyncClient, broker: object
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
-    bootstrap = broker.bootstrap  # type: ignore[attr-defined]
+    bootstrap = broker.bootstrap
     cases = _invalid_purchases()
     messages: list[tuple[bytes | None, bytes]] = []
     for code, value in cases:
@@ -74,9 +77,9 @@ async def test_invalid_events_go_to_the_dead_letter_topic_and_valid_ones_behind_
 
 
 async def test_an_unknown_event_type_is_skipped_and_counted_not_dead_lettered(
-    points_app: object, points_api: httpx.AsyncClient, broker: object
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
-    bootstrap = broker.bootstrap  # type: ignore[attr-defined]
+    bootstrap = broker.bootstrap
     unknown = envelope("purchase.gift_wrapped", {"member_id": MEMBER})
     await publish(
         bootstrap,

@@ -6,7 +6,9 @@ import time
 
 import httpx
 from aiokafka import ConsumerRecord, TopicPartition
+from fastapi import FastAPI
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.events import encode, purchase
@@ -15,9 +17,9 @@ from tests.support.waiting import eventually
 
 
 async def test_the_same_event_delivered_three_times_credits_once(
-    points_app: object, points_api: httpx.AsyncClient, broker: object
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
-    bootstrap = broker.bootstrap  # type: ignore[attr-defined]
+    bootstrap = broker.bootstrap
     event = encode(purchase("m-4001", "250.00", days_ago=30))
     later = encode(purchase("m-4001", "10.00", days_ago=30))
     await publish(bootstrap, COMMERCE_PURCHASES, [(b"m-4001", event)] * 3 + [(b"m-4001", later)])
@@ -51,11 +53,11 @@ def _records(values: list[bytes], *, partition: int = 0) -> list[ConsumerRecord[
 
 
 async def test_a_batch_replayed_after_a_crash_credits_once(
-    points_app: object, points_api: httpx.AsyncClient
+    points_app: FastAPI, points_api: httpx.AsyncClient
 ) -> None:
     # A crash after the database commit but before the offset commit hands the same batch to
     # the next consumer: the runner applies it again, and the inbox must make that a no-op.
-    runner = points_app.state.consumer  # type: ignore[attr-defined]
+    runner = points_app.state.consumer
     batch = {
         TopicPartition(COMMERCE_PURCHASES, 0): _records(
             [

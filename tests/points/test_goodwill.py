@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import LOYALTY_FEEDBACK, dlq_topic
 from tests.points.test_crediting_purchases import balance_of, consumer_is_assigned
 from tests.support.events import envelope
@@ -29,7 +31,7 @@ def goodwill(member_id: str, points: int, feedback_id: str = "f-1") -> dict[str,
 
 
 async def test_a_goodwill_grant_delivered_twice_is_credited_once_and_is_spendable(
-    points_app: object, points_api: httpx.AsyncClient, broker: Any
+    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await consumer_is_assigned(points_app)
     grant = goodwill("m-sorry", 100)
@@ -51,7 +53,7 @@ async def test_a_goodwill_grant_delivered_twice_is_credited_once_and_is_spendabl
 
 
 async def test_a_grant_of_no_points_goes_to_the_dead_letter_topic_and_changes_nothing(
-    points_app: object, points_api: httpx.AsyncClient, broker: Any
+    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await consumer_is_assigned(points_app)
     await publish_events(

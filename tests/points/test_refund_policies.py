@@ -28,7 +28,9 @@ Serve = Callable[[str], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 @pytest.fixture
-def points_with_policy(new_database: Any, broker: LocalBroker, tmp_path: Path) -> Serve:
+def points_with_policy(
+    new_database: Callable[[str], str], broker: LocalBroker, tmp_path: Path
+) -> Serve:
     def serve(policy: str) -> AbstractAsyncContextManager[httpx.AsyncClient]:
         text = default_program_path().read_text(encoding="utf-8")
         program = tmp_path / f"{policy}.toml"

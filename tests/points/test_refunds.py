@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_points.refunds.handlers import PARKING, purchase_refunded_handler
 from loyalty_points.refunds.repository import known_orders
 from loyalty_shared.clock import system_clock
@@ -52,7 +54,7 @@ async def waiting(app: Any) -> int:
 
 
 async def test_refunds_of_250_and_750_on_a_1000_order_reverse_everything_it_earned(
-    points_app: object, points_api: httpx.AsyncClient, broker: Any
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     order = purchase("m-6001", "1000.00", days_ago=20, order_id="o-6001")
     await publish_events(
@@ -73,7 +75,7 @@ async def test_refunds_of_250_and_750_on_a_1000_order_reverse_everything_it_earn
 
 
 async def test_a_partial_refund_of_a_pending_order_reverses_its_share_of_pending_points(
-    points_app: object, points_api: httpx.AsyncClient, broker: Any
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap,
@@ -91,7 +93,7 @@ async def test_a_partial_refund_of_a_pending_order_reverses_its_share_of_pending
 
 
 async def test_a_refund_that_arrives_before_its_purchase_waits_for_it(
-    points_app: object, points_api: httpx.AsyncClient, broker: Any
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap, COMMERCE_PURCHASES, [refund("m-6003", "o-6003", "50.00", "r-4")]
@@ -109,7 +111,7 @@ async def test_a_refund_that_arrives_before_its_purchase_waits_for_it(
 
 
 async def test_refunds_the_order_cannot_take_go_to_the_dead_letter_topic_with_their_reason(
-    points_app: object, points_api: httpx.AsyncClient, broker: Any
+    points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     bad = [
         ("refund-exceeds-order", refund("m-6004", "o-6004", "100.01", "r-5")),
@@ -131,7 +133,7 @@ async def test_refunds_the_order_cannot_take_go_to_the_dead_letter_topic_with_th
 
 
 async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wait(
-    points_app: Any, points_api: httpx.AsyncClient, broker: Any
+    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     orphan = refund("m-6005", "o-never-sold", "50.00", "r-8")
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [orphan])
@@ -148,7 +150,7 @@ async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wa
 
 
 async def test_a_refund_parked_while_its_purchase_was_being_credited_is_applied_by_the_jobs(
-    points_app: Any, points_api: httpx.AsyncClient, broker: Any
+    points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     # The race: the refund was judged by one consumer while another credited its purchase, so
     # it was parked where the purchase's own look for parked refunds could not see it.

@@ -3,7 +3,7 @@ entry in the ledger keeps the same breakdown, so a member's question has an answ
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,9 @@ ON_11_11 = "2026-11-11T20:00:00+08:00"
 
 
 @pytest.fixture
-async def api(new_database: Any, broker: LocalBroker) -> AsyncIterator[httpx.AsyncClient]:
+async def api(
+    new_database: Callable[[str], str], broker: LocalBroker
+) -> AsyncIterator[httpx.AsyncClient]:
     settings = PointsSettings(
         points_database_url=new_database("points"),
         kafka_bootstrap=broker.bootstrap,

@@ -5,7 +5,6 @@ to look into. Once, not per test: the tests only call the APIs, and sixteen star
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -25,10 +24,11 @@ from loyalty_points.app import create_app as create_points_app
 from loyalty_points.settings import PointsSettings
 from loyalty_tiers.app import create_app as create_tiers_app
 from loyalty_tiers.settings import TiersSettings
-from tests.conftest import PARTITIONS, _with_database
+from tests.conftest import PARTITIONS
 from tests.feedback.conftest import NEVER_S
 from tests.notifications.conftest import cs_webhook, mail_server
 from tests.support.apps import client_of, running
+from tests.support.databases import Databases
 from tests.support.tokens import SECRET
 
 __all__ = ["cs_webhook", "mail_server"]
@@ -109,12 +109,7 @@ async def running_services(postgres_server: str) -> AsyncIterator[dict[str, Runn
     # a broker each: what one service emits (a tier override's tier.changed) must not become
     # another's work (a congratulation) in the middle of a test that watches its database
     brokers = {name: LocalBroker(free_port()) for name in SERVICES}
-    created: list[str] = []
-
-    def database(prefix: str) -> str:
-        created.append(f"sec_{prefix}_{uuid.uuid4().hex[:10]}")
-        return _with_database(postgres_server, created[-1])
-
+    database = Databases(postgres_server, prefix="sec_")
     try:
         for broker in brokers.values():
             broker.start()
@@ -130,12 +125,7 @@ async def running_services(postgres_server: str) -> AsyncIterator[dict[str, Runn
     finally:
         for broker in brokers.values():
             broker.stop()
-        conn = await asyncpg.connect(postgres_server)
-        try:
-            for name in created:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await database.drop()
 
 
 @pytest.fixture(params=SERVICES)

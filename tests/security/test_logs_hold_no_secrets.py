@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -102,14 +102,13 @@ def _enrolled(member_id: str, email: str, phone: str | None) -> dict[str, object
 
 
 async def test_no_log_line_holds_a_secret_a_token_an_email_or_a_phone_number(
-    new_database: object,
+    new_database: Callable[[str], str],
     broker: LocalBroker,
     mail_server: MailServer,
     cs_webhook: Receiver,
     provider: Receiver,
     tmp_path: Path,
 ) -> None:
-    assert callable(new_database)
     common = {
         "LOYALTY_KAFKA_BOOTSTRAP": broker.bootstrap,
         "LOYALTY_KAFKA_SESSION_TIMEOUT_MS": "6000",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
+from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 
 from loyalty_devkit.local_broker import LocalBroker
@@ -66,7 +66,7 @@ async def test_http_requests_are_counted_by_route_template_and_status(
 
 
 async def test_processing_latency_and_lag_are_measured_per_event_after_the_commit(
-    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     labels = {"service": "tiers", "topic": COMMERCE_PURCHASES, "type": "purchase.completed"}
     before = sample("loyalty_event_processing_seconds_count", **labels)
@@ -111,8 +111,9 @@ async def test_the_relay_reports_the_outbox_backlog_and_the_age_of_its_oldest_ro
     await migrate(dsn, tmp_path / "migrations")
     pool = await create_pool(dsn, ServiceSettings(jwt_secret=SECRET))
     try:
-        # no producer needed: the gauges only read the outbox (any replica reports the same)
-        relay = OutboxRelay(service="gauges-test", pool=pool, producer=None)  # type: ignore[arg-type]
+        # a producer never started: the gauges only read the outbox (any replica reports the same)
+        idle = AIOKafkaProducer(bootstrap_servers="127.0.0.1:9")
+        relay = OutboxRelay(service="gauges-test", pool=pool, producer=idle)
         async with pool.acquire() as conn:
             await conn.execute(
                 "INSERT INTO outbox (topic, payload, created_at) "

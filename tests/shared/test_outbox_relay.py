@@ -56,7 +56,7 @@ def tier_event(n: int) -> OutgoingEvent:
         to_tier="silver",
         direction="up",
         reason="spend",
-        qualifying_spend="5000.00",  # type: ignore[arg-type]
+        qualifying_spend="5000.00",
     )
     return OutgoingEvent(
         source="test",

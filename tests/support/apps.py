@@ -1,13 +1,28 @@
-"""A service app running in-process (lifespan: migrations, consumer, relay, jobs) with a client."""
+"""A service app running in-process (lifespan: migrations, consumer, relay, jobs) with a client,
+and the settings every service in a test shares."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+
+from loyalty_devkit.local_broker import LocalBroker
+from tests.support.tokens import SECRET
+
+
+def on_test_broker(broker: LocalBroker) -> dict[str, Any]:
+    """Settings every service in a test shares: the test's broker and secret, and a short Kafka
+    session so that a consumer that stopped is soon replaced."""
+    return {
+        "kafka_bootstrap": broker.bootstrap,
+        "jwt_secret": SECRET,
+        "kafka_session_timeout_ms": 6000,
+    }
 
 
 @asynccontextmanager

@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from loyalty_shared.events.envelope import cloud_event
+
 NOW = datetime.now(UTC)
 
 
@@ -20,16 +22,16 @@ def envelope(
     time: datetime | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "specversion": "1.0",
-        "id": event_id or str(uuid.uuid4()),
-        "source": "shop/web",
-        "type": event_type,
-        "time": (time or datetime.now(UTC)).isoformat(),
-        "subject": subject if subject is not None else data.get("member_id"),
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+    """As the shop publishes it: the subject is the member unless given; `overrides` replace or
+    add attributes (to break the envelope on purpose)."""
+    event = cloud_event(
+        event_type,
+        data,
+        source="shop/web",
+        subject=subject if subject is not None else data.get("member_id"),
+        event_id=event_id,
+        time=time,
+    )
     event.update(overrides)
     return event
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from tests.support.events import encode
 
@@ -15,7 +15,7 @@ CE_HEADERS = [("content-type", b"application/cloudevents+json")]
 
 
 async def publish(
-    bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes]]
+    bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes | None]]
 ) -> None:
     """(key, value) pairs, in order, with the CloudEvents content type."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
@@ -35,18 +35,18 @@ async def publish_events(bootstrap: str, topic: str, events: Iterable[dict[str, 
 async def read_all(
     bootstrap: str, topic: str, *, expect: int, timeout_s: float = 30
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read a topic from the start until `expect` records arrived (or the timeout passed)."""
+    """Read a topic from the start until `expect` records arrived (or the timeout passed). Every
+    partition assigned, no consumer group: nothing to wait for before the first fetch (joining a
+    group takes seconds on a busy machine, all of a short timeout)."""
     consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"test-reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=20,
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=20
     )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while len(records) < expect and loop.time() < deadline:
@@ -56,3 +56,18 @@ async def read_all(
     finally:
         await consumer.stop()
     return records
+
+
+def event_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
+    """The CloudEvent a record holds in structured mode, as JSON."""
+    assert record.value is not None, f"a record without a value at offset {record.offset}"
+    event: dict[str, Any] = orjson.loads(record.value)
+    return event
+
+
+async def read_events(
+    bootstrap: str, topic: str, *, expect: int, timeout_s: float = 30
+) -> list[dict[str, Any]]:
+    """`read_all`, each record's CloudEvent."""
+    records = await read_all(bootstrap, topic, expect=expect, timeout_s=timeout_s)
+    return [event_of(record) for record in records]

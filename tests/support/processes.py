@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from tests.support.tokens import SECRET
@@ -51,3 +52,18 @@ class ServiceProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout_s)
+
+
+async def count_in(dsn: str, sql: str) -> int:
+    """A count from a service process's database: 0 while the database or the table is not
+    there yet (the process is still starting) or the server is away."""
+    try:
+        conn = await asyncpg.connect(dsn)
+    except (OSError, asyncpg.PostgresError):
+        return 0
+    try:
+        return int(await conn.fetchval(sql) or 0)
+    except asyncpg.UndefinedTableError:
+        return 0
+    finally:
+        await conn.close()

@@ -31,5 +31,5 @@ def token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def bearer(sub: str, **kwargs: object) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(sub, **kwargs)}"}  # type: ignore[arg-type]
+def bearer(sub: str, *, admin: bool = False, scopes: tuple[str, ...] = ()) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(sub, admin=admin, scopes=scopes)}"}

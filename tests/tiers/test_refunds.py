@@ -10,7 +10,10 @@ from typing import Any
 
 import httpx
 from aiokafka import ConsumerRecord
+from fastapi import FastAPI
+from pydantic import BaseModel
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.decoding import Decoded, RawRecord, decode_event
 from loyalty_shared.kafka.parking import sweep
@@ -24,7 +27,7 @@ from tests.tiers.test_tier_scenarios import tier_of
 
 DLQ = f"{COMMERCE_PURCHASES}.dlq"
 
-MODELS = {
+MODELS: dict[str, type[BaseModel]] = {
     PurchaseCompletedV1.TYPE: PurchaseCompletedV1,
     PurchaseRefundedV1.TYPE: PurchaseRefundedV1,
 }
@@ -52,7 +55,7 @@ async def waiting(app: Any) -> int:
 
 
 async def test_refunds_the_order_cannot_take_are_dead_lettered_by_tiers_and_change_no_spend(
-    tiers_app: Any, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     refused = [
         ("refund-exceeds-order", refund("m-tr1", "o-tr1", "1000.01", "r-tr1")),
@@ -91,7 +94,7 @@ async def test_refunds_the_order_cannot_take_are_dead_lettered_by_tiers_and_chan
 
 
 async def test_refunds_of_an_order_in_another_currency_are_judged_but_never_spend(
-    tiers_app: Any, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap,
@@ -112,7 +115,7 @@ async def test_refunds_of_an_order_in_another_currency_are_judged_but_never_spen
 
 
 async def test_refunds_before_their_purchase_wait_and_are_judged_when_it_comes(
-    tiers_app: Any, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     bootstrap = broker.bootstrap
     early = refund("m-tr4", "o-tr4", "300.00", "r-tr8")
@@ -143,7 +146,7 @@ async def test_refunds_before_their_purchase_wait_and_are_judged_when_it_comes(
 
 
 async def test_the_upgrade_check_sees_a_refund_that_waited_for_its_purchase(
-    tiers_app: Any, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap, COMMERCE_PURCHASES, [refund("m-tr5", "o-tr5", "300.00", "r-tr10")]
@@ -161,7 +164,7 @@ async def test_the_upgrade_check_sees_a_refund_that_waited_for_its_purchase(
 
 
 async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wait(
-    tiers_app: Any, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     orphan = refund("m-tr6", "o-never-sold", "50.00", "r-tr11")
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [orphan])
@@ -180,7 +183,7 @@ async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wa
 
 
 async def test_a_refund_of_an_order_recorded_before_totals_were_kept_is_refused(
-    tiers_app: Any, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     pool = tiers_app.state.pool
     await pool.execute(
@@ -210,7 +213,7 @@ def _read(event: dict[str, Any]) -> Decoded:
 
 
 async def test_a_refund_parked_while_its_purchase_was_being_recorded_is_judged_by_the_sweep(
-    tiers_app: Any, broker: Any
+    tiers_app: FastAPI, broker: LocalBroker
 ) -> None:
     """A refund naming another member's order travels on another partition than the purchase:
     judged by one consumer while the other records the purchase, neither transaction sees the

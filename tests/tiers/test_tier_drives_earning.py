@@ -3,10 +3,10 @@ points service, once `tier.changed` has gone through Kafka."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
+from fastapi import FastAPI
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.events import purchase
@@ -15,7 +15,7 @@ from tests.support.waiting import eventually
 
 
 async def test_the_purchase_after_an_upgrade_earns_at_the_new_multiplier(
-    tiers_app: Any, points_app: Any, points_api: httpx.AsyncClient, broker: Any
+    tiers_app: FastAPI, points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-e2e", "5200.00", days_ago=20)]

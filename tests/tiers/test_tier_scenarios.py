@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
+from fastapi import FastAPI
 
+from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
 from loyalty_tiers.evaluation.jobs import evaluate
 from tests.points.test_refunds import refund
 from tests.support.events import purchase
-from tests.support.kafka import publish_events, read_all
+from tests.support.kafka import publish_events, read_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
@@ -37,7 +38,7 @@ async def test_a_member_never_seen_is_bronze_with_zero_spend(tiers_api: httpx.As
 
 
 async def test_5200_of_spend_makes_silver_at_once(
-    tiers_app: object, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-t1", "5200.00")])
 
@@ -45,8 +46,8 @@ async def test_5200_of_spend_makes_silver_at_once(
 
     assert body["qualifying_spend"] == "5200.00"
     assert (body["next_tier"], body["spend_to_next_tier"]) == ("gold", "14800.00")
-    changes = await read_all(broker.bootstrap, LOYALTY_TIERS, expect=1)
-    data = orjson.loads(changes[0].value)["data"]
+    [change] = await read_events(broker.bootstrap, LOYALTY_TIERS, expect=1)
+    data = change["data"]
     assert (data["from_tier"], data["to_tier"], data["direction"], data["reason"]) == (
         "bronze",
         "silver",
@@ -57,7 +58,7 @@ async def test_5200_of_spend_makes_silver_at_once(
 
 
 async def test_4000_then_a_refund_of_500_then_1700_is_silver_only_when_the_third_lands(
-    tiers_app: object, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     bootstrap = broker.bootstrap
     await publish_events(
@@ -77,7 +78,7 @@ async def test_4000_then_a_refund_of_500_then_1700_is_silver_only_when_the_third
 
 
 async def test_a_purchase_400_days_old_does_not_qualify_but_a_late_one_inside_the_window_does(
-    tiers_app: object, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap,
@@ -98,7 +99,7 @@ async def test_a_purchase_400_days_old_does_not_qualify_but_a_late_one_inside_th
 
 
 async def test_crossing_two_thresholds_at_once_upgrades_two_tiers(
-    tiers_app: object, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-t4", "25000.00")])
 
@@ -108,7 +109,7 @@ async def test_crossing_two_thresholds_at_once_upgrades_two_tiers(
 
 
 async def test_gold_reached_400_days_ago_without_spend_drops_to_silver_not_bronze(
-    tiers_app: Any, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-t5", "20000.00")])
     await eventually(lambda: tier_of(tiers_api, "m-t5"), lambda b: b["tier"] == "gold")
@@ -135,7 +136,7 @@ async def test_gold_reached_400_days_ago_without_spend_drops_to_silver_not_bronz
 
 
 async def test_an_admin_override_holds_against_the_evaluation_until_it_expires(
-    tiers_app: Any, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     until = datetime.now(UTC) + timedelta(days=500)
     path = "/v1/members/m-t6/tier"
@@ -156,7 +157,7 @@ async def test_an_admin_override_holds_against_the_evaluation_until_it_expires(
 
 
 async def test_the_tier_says_what_spend_keeps_it_by_when(
-    tiers_app: object, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     await publish_events(
         broker.bootstrap,
@@ -173,7 +174,7 @@ async def test_the_tier_says_what_spend_keeps_it_by_when(
 
 
 async def test_a_member_whose_spend_will_not_keep_the_tier_is_warned_30_days_ahead_once(
-    tiers_app: Any, tiers_api: httpx.AsyncClient, broker: Any
+    tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
     from loyalty_tiers.evaluation.downgrade_warnings import warn
 
@@ -191,9 +192,8 @@ async def test_a_member_whose_spend_will_not_keep_the_tier_is_warned_30_days_ahe
     assert await warn(pool, program, soon) == 2
     assert await warn(pool, program, soon + timedelta(days=1)) == 0, "once per validity period"
 
-    records = await read_all(broker.bootstrap, LOYALTY_TIERS, expect=4)
-    warnings = [orjson.loads(r.value) for r in records]
-    warnings = [w["data"] for w in warnings if w["type"] == "tier.downgrade_warning"]
+    events = await read_events(broker.bootstrap, LOYALTY_TIERS, expect=4)
+    warnings = [e["data"] for e in events if e["type"] == "tier.downgrade_warning"]
     assert sorted(w["member_id"] for w in warnings) == ["m-t8", "m-t9"]
     assert {(w["tier"], w["would_drop_to"], w["spend_needed"]) for w in warnings} == {
         ("silver", "bronze", "5000.00")

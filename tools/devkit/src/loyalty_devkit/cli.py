@@ -439,7 +439,8 @@ def chaos(
 ) -> None:
     """Two replicas of every service under SIGKILLs, a PostgreSQL restart and a broker pause,
     a generated workload, then every member checked against an independent oracle."""
-    from loyalty_devkit.chaos.driver import Config, run_chaos
+    from loyalty_devkit.chaos.config import Config
+    from loyalty_devkit.chaos.driver import run_chaos
 
     seed = seed or int(time.time()) % 1_000_000
     config = Config(

@@ -8,7 +8,6 @@ are available at once.
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from loyalty_shared.events.envelope import CONTENT_TYPE
+from loyalty_shared.events.envelope import CONTENT_TYPE, cloud_event
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, COMMERCE_PURCHASES
 
 CATEGORIES = {
@@ -31,18 +30,10 @@ GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳"]
 EN_NAMES = ["Alex Chen", "Maya Lin", "Sam Wu", "Grace Ho", "Leo Zhang", "Iris Zhou"]
 
 
-def cloud_event(event_type: str, member_id: str, data: dict[str, Any], time: datetime) -> bytes:
+def shop_event(event_type: str, member_id: str, data: dict[str, Any], time: datetime) -> bytes:
+    """The record value of an event as the demo shop publishes it."""
     return orjson.dumps(
-        {
-            "specversion": "1.0",
-            "id": str(uuid.uuid4()),
-            "source": "shop/demo",
-            "type": event_type,
-            "time": time.isoformat(),
-            "subject": member_id,
-            "datacontenttype": "application/json",
-            "data": data,
-        }
+        cloud_event(event_type, data, source="shop/demo", subject=member_id, time=time)
     )
 
 
@@ -68,7 +59,7 @@ def demo_stream(members: int, purchases: int, seed: int) -> Iterator[Message]:
         yield (
             COMMERCE_MEMBERS,
             member_id.encode(),
-            cloud_event("member.enrolled", member_id, profile, now),
+            shop_event("member.enrolled", member_id, profile, now),
         )
     for n in range(purchases):
         member_id = rng.choice(member_ids)
@@ -102,7 +93,7 @@ def demo_stream(members: int, purchases: int, seed: int) -> Iterator[Message]:
         yield (
             COMMERCE_PURCHASES,
             member_id.encode(),
-            cloud_event("purchase.completed", member_id, purchase, time),
+            shop_event("purchase.completed", member_id, purchase, time),
         )
         if rng.random() < 0.08:
             refund = {
@@ -115,7 +106,7 @@ def demo_stream(members: int, purchases: int, seed: int) -> Iterator[Message]:
             yield (
                 COMMERCE_PURCHASES,
                 member_id.encode(),
-                cloud_event("purchase.refunded", member_id, refund, time + timedelta(hours=2)),
+                shop_event("purchase.refunded", member_id, refund, time + timedelta(hours=2)),
             )
 
 

