@@ -1,5 +1,6 @@
 """A service's typed state on its app: one object built in `create_app` (the program, the clock,
-...), reached by routes through an `Annotated` dependency instead of loose `app.state` attributes."""
+...), reached by routes through an `Annotated` dependency instead of loose `app.state`
+attributes."""
 
 from __future__ import annotations
 
