@@ -16,12 +16,19 @@ LIFETIME_S = 24 * 3600
 
 
 def token(
-    sub: str, *, admin: bool = False, expires_in: int = LIFETIME_S, secret: str = SECRET
+    sub: str,
+    *,
+    admin: bool = False,
+    scope: str | None = None,
+    expires_in: int = LIFETIME_S,
+    secret: str = SECRET,
 ) -> str:
+    """`scope`: an operator role (`loyalty:marketing`, ...) besides or instead of admin."""
     now = int(time.time())
     claims: dict[str, object] = {"sub": sub, "iat": now, "exp": now + expires_in}
-    if admin:
-        claims["scope"] = f"openid {ADMIN_SCOPE}"
+    scopes = [*([ADMIN_SCOPE] if admin else []), *([scope] if scope else [])]
+    if scopes:
+        claims["scope"] = " ".join(["openid", *scopes])
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -16,6 +16,8 @@ from loyalty_points.holds.endpoints import router as holds_router
 from loyalty_points.lifecycle.jobs import LifecycleJobs
 from loyalty_points.redemptions.endpoints import router as redemptions_router
 from loyalty_points.refunds.handlers import purchase_refunded_handler
+from loyalty_points.rewards.endpoints import rewards_router
+from loyalty_points.rewards.jobs import CouponJobs
 from loyalty_points.settings import PointsSettings
 from loyalty_points.simulation.endpoints import router as simulation_router
 from loyalty_points.tier_projection.handlers import tier_changed_handler
@@ -37,7 +39,7 @@ def create_app(settings: PointsSettings) -> FastAPI:
         title="Loyalty points",
         description=(
             "The points ledger: earning, refunds, redemptions, adjustments, balances and "
-            "the ledger itself."
+            "the ledger itself; the rewards catalogue and members' coupons."
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
@@ -48,6 +50,7 @@ def create_app(settings: PointsSettings) -> FastAPI:
             holds_router,
             adjustments_router,
             simulation_router,
+            rewards_router(program),
         ],
         hot_reads=[balance_read],
         loops={
@@ -56,7 +59,10 @@ def create_app(settings: PointsSettings) -> FastAPI:
                 interval_s=settings.points_jobs_interval_s,
                 parked_refund_max_age=timedelta(days=settings.points_parked_refund_max_age_days),
                 refund_policy=program.earning.refund_policy,
-            )
+            ),
+            "coupons": lambda pool: CouponJobs(
+                pool=pool, interval_s=settings.points_jobs_interval_s, rules=program.rewards
+            ),
         },
         routes={
             COMMERCE_PURCHASES: {

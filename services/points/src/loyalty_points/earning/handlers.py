@@ -11,6 +11,7 @@ from loyalty_points.earning.repository import Credit
 from loyalty_points.earning.rules import earn_for
 from loyalty_points.events import emit
 from loyalty_points.refunds.handlers import apply_parked_refunds
+from loyalty_points.rewards.coupons import use_coupons
 from loyalty_points.tier_projection.repository import current_tiers
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1
@@ -87,6 +88,7 @@ def purchase_completed_handler(program: Program) -> BatchHandler:
             [c.order_id for c in credits if c.event_id in credited],
             program.earning.refund_policy,
         )
+        await use_coupons(conn, [e for e in events if e.envelope.id in credited])
         return [
             Refusal(
                 c.event_id,

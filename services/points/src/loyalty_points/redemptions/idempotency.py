@@ -1,7 +1,7 @@
-"""Spending with an Idempotency-Key, for redemptions and checkout holds alike: the same key and
-body answer what was stored; another body is 422; a new key locks the member's account (every
-spend takes that lock first, so two requests can never spend the same points) and checks that
-the points are available."""
+"""Spending with an Idempotency-Key, for redemptions, checkout holds and rewards alike: the same
+key and body answer what was stored; another body is 422; a new key locks the member's account
+(every spend takes that lock first, so two requests can never spend the same points) and checks
+that the points are available."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from loyalty_points.redemptions.errors import (
 )
 from loyalty_shared.db import Connection
 
-SpendKind = Literal["redemption", "hold"]
+SpendKind = Literal["redemption", "hold", "reward"]
 FindByKey = Callable[[Connection, str, str], Awaitable[asyncpg.Record | None]]
 
 
