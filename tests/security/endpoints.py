@@ -1,10 +1,11 @@
 """Every endpoint of a service, read from its own OpenAPI document (`app.openapi()`), so an
 endpoint added tomorrow is in the security tests without anyone remembering to add it.
 
-Who may call an endpoint is read from the route itself: the dependencies `admin_access` (ops),
-`member_access` (the member named in the path, or an admin); an endpoint with neither and no
-security in its OpenAPI is public. An endpoint that asks for a token but is neither is reported
-as unclassified, so nobody adds one without saying who may call it.
+Who may call an endpoint is read from the route itself: the dependencies `admin_access` (ops)
+and `requires_scope(...)` (an operator role, which admin holds too), `member_access` (the member
+named in the path, or an admin); an endpoint with none of them and no security in its OpenAPI is
+public. An endpoint that asks for a token but is none of them is reported as unclassified, so
+nobody adds one without saying who may call it.
 """
 
 from __future__ import annotations
@@ -187,9 +188,14 @@ def _calls(dependant: Dependant) -> Iterator[object]:
         yield from _calls(dependency)
 
 
+def _operator(call: object) -> bool:
+    """A role of contract 5.1 (`requires_scope`): of the callers here, only an admin holds it."""
+    return getattr(call, "__name__", None) == "operator_access"
+
+
 def _access(route: APIRoute, secured: bool) -> Access:
     calls = set(_calls(route.dependant))
-    if admin_access in calls:
+    if admin_access in calls or any(_operator(call) for call in calls):
         return "admin"
     if member_access in calls:
         return "member"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from loyalty_points.balances import repository
 from loyalty_points.balances.schemas import PointsBalance
 from loyalty_shared.db import Pool
+from loyalty_shared.events.fields import Rfc3339Time
 from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import SingleStatement
 from loyalty_shared.http.hot_reads import HotRead
@@ -35,7 +35,7 @@ async def get_points(
     _: MemberAccess,
     conn: SingleStatement,
     as_of: Annotated[
-        AwareDatetime | None,
+        Rfc3339Time | None,
         Query(description="Answer with the balances the ledger had recorded at this time"),
     ] = None,
 ) -> PointsBalance | Response:
