@@ -239,6 +239,24 @@ async def test_a_refusal_is_kept_under_its_key_like_a_redemption(
     assert (await redeem(points_api, MEMBER, "coffee")).status_code == 201
 
 
+async def test_a_reward_not_in_the_catalogue_is_422_and_a_missing_key_400(
+    points_api: httpx.AsyncClient,
+) -> None:
+    await grant(points_api, MEMBER, 1000)
+    no_key = await points_api.post(
+        f"/v1/members/{MEMBER}/reward-redemptions",
+        json={"reward_id": "coffee"},
+        headers=bearer(MEMBER),
+    )
+
+    unknown = await redeem(points_api, MEMBER, "no-such-reward")
+
+    assert unknown.status_code == 422
+    assert unknown.json()["type"] == "urn:loyalty:problem:unknown-reward"
+    assert no_key.status_code == 400
+    assert (await balance_of(points_api, MEMBER))["available"] == 1000
+
+
 async def test_the_last_unit_among_fifty_members_goes_to_exactly_three_with_a_stock_of_three(
     points_api: httpx.AsyncClient,
 ) -> None:
