@@ -22,10 +22,10 @@ from loyalty_points.rewards.errors import (
 from loyalty_points.rewards.repository import RewardRow, Terms
 from loyalty_points.rewards.schemas import (
     CodesAdded,
-    CouponTerms,
     Reward,
     RewardDefinition,
     RewardPage,
+    coupon_terms,
 )
 from loyalty_shared.db import Connection
 
@@ -44,11 +44,7 @@ def view(row: RewardRow) -> Reward:
         available_from=row.available_from,
         available_until=row.available_until,
         per_member_limit=row.per_member_limit,
-        coupon=CouponTerms(
-            value=row.coupon_value,
-            currency=row.coupon_currency,
-            valid_days=row.coupon_valid_days,
-        ),
+        coupon=coupon_terms(row.coupon_value, row.coupon_currency, row.coupon_valid_days),
         status="retired" if row.status == "retired" else "active",
         created_at=row.created_at,
         updated_at=row.updated_at,

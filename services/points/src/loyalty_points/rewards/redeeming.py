@@ -37,12 +37,12 @@ from loyalty_points.rewards.errors import (
 )
 from loyalty_points.rewards.repository import RewardRow
 from loyalty_points.rewards.schemas import (
-    CouponTerms,
     MemberReward,
     MemberRewards,
     RewardRedemption,
     RewardRedemptionCreate,
     RewardRedemptionPage,
+    coupon_terms,
 )
 from loyalty_points.tier_projection.repository import current_tiers
 from loyalty_shared.db import Connection
@@ -60,11 +60,7 @@ def view(row: asyncpg.Record | Mapping[str, Any]) -> RewardRedemption:
         points=row["points"],
         coupon_code=row["code"],
         coupon_expires_at=row["expires_at"],
-        coupon=CouponTerms(
-            value=row["coupon_value"],
-            currency=row["coupon_currency"],
-            valid_days=row["coupon_valid_days"],
-        ),
+        coupon=coupon_terms(row["coupon_value"], row["coupon_currency"], row["coupon_valid_days"]),
         status="cancelled" if row["status"] == "cancelled" else row["coupon_status"],
         created_at=row["created_at"],
         used_at=row["used_at"],
@@ -135,7 +131,7 @@ async def redeem(
         if unit is None:
             refusal = OutOfStock(f"reward {reward.reward_id} has no units left")
     if refusal is not None:
-        await repository.insert_refusal(
+        await repository.insert_redemption(
             conn,
             redemption_id=redemption_id,
             member_id=member_id,
@@ -315,10 +311,8 @@ async def member_rewards(
                 reward_id=reward.reward_id,
                 name=reward.name,
                 points=reward.points,
-                coupon=CouponTerms(
-                    value=reward.coupon_value,
-                    currency=reward.coupon_currency,
-                    valid_days=reward.coupon_valid_days,
+                coupon=coupon_terms(
+                    reward.coupon_value, reward.coupon_currency, reward.coupon_valid_days
                 ),
                 stock=reward.stock,
                 available_until=reward.available_until,

@@ -458,15 +458,20 @@ async def insert_redemption(
     key: str,
     request_hash: str,
     reward_id: str,
-    points: int,
-    coupon_id: int,
     at: datetime,
+    points: int | None = None,
+    coupon_id: int | None = None,
+    problem: str | None = None,
+    detail: str | None = None,
 ) -> None:
+    """A completed redemption (its points and coupon), or a refused one (the problem's name and
+    detail), kept under the member's Idempotency-Key."""
     await conn.execute(
         """
         INSERT INTO reward_redemption (id, member_id, idempotency_key, request_hash, reward_id,
-                                       status, points, coupon_id, created_at)
-        VALUES ($1, $2, $3, $4, $5, 'completed', $6, $7, $8)
+                                       status, points, coupon_id, problem, detail, created_at)
+        VALUES ($1, $2, $3, $4, $5, CASE WHEN $8::text IS NULL THEN 'completed' ELSE 'refused' END,
+                $6, $7, $8, $9, $10)
         """,
         redemption_id,
         member_id,
@@ -475,33 +480,6 @@ async def insert_redemption(
         reward_id,
         points,
         coupon_id,
-        at,
-    )
-
-
-async def insert_refusal(
-    conn: Connection,
-    *,
-    redemption_id: UUID,
-    member_id: str,
-    key: str,
-    request_hash: str,
-    reward_id: str,
-    problem: str,
-    detail: str,
-    at: datetime,
-) -> None:
-    await conn.execute(
-        """
-        INSERT INTO reward_redemption (id, member_id, idempotency_key, request_hash, reward_id,
-                                       status, problem, detail, created_at)
-        VALUES ($1, $2, $3, $4, $5, 'refused', $6, $7, $8)
-        """,
-        redemption_id,
-        member_id,
-        key,
-        request_hash,
-        reward_id,
         problem,
         detail,
         at,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
@@ -32,6 +33,10 @@ class CouponTerms(BaseModel):
     value: PositiveMoney = Field(description='What the coupon is worth, e.g. "50.00"')
     currency: CurrencyCode
     valid_days: int = Field(ge=1, le=3650, description="Days from redemption until it expires")
+
+
+def coupon_terms(value: Decimal, currency: str, valid_days: int) -> CouponTerms:
+    return CouponTerms(value=value, currency=currency, valid_days=valid_days)
 
 
 class RewardDefinition(BaseModel):
