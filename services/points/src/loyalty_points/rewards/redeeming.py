@@ -11,9 +11,7 @@ other and the last code goes to exactly one of them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -50,8 +48,7 @@ from loyalty_shared.events.loyalty import CouponVoidedV1, RewardRedeemedV1
 from loyalty_shared.program.schema import Program
 
 
-def view(row: asyncpg.Record | Mapping[str, Any]) -> RewardRedemption:
-    """From a `repository` row (or the same keys, for a redemption just made)."""
+def view(row: asyncpg.Record) -> RewardRedemption:
     return RewardRedemption(
         redemption_id=row["id"],
         member_id=row["member_id"],
@@ -191,26 +188,7 @@ async def redeem(
             causation_id=str(redemption_id),
         ),
     )
-    return view(
-        {
-            "id": redemption_id,
-            "member_id": member_id,
-            "reward_id": reward.reward_id,
-            "name": reward.name,
-            "points": reward.points,
-            "code": code,
-            "expires_at": expires_at,
-            "coupon_value": reward.coupon_value,
-            "coupon_currency": reward.coupon_currency,
-            "coupon_valid_days": reward.coupon_valid_days,
-            "status": "completed",
-            "coupon_status": "issued",
-            "created_at": now,
-            "used_at": None,
-            "used_order_id": None,
-            "cancelled_at": None,
-        }
-    )
+    return await _one(conn, member_id, redemption_id)
 
 
 async def _issue_new(
