@@ -121,11 +121,19 @@ async def redeem(
             raise REFUSALS[stored["problem"]](stored["detail"])
         return view(stored)
     redemption_id = uuid.uuid4()
+    expires_at = now + timedelta(days=reward.coupon_valid_days)
     refusal = await _refusal(conn, reward, member_id, program, now)
-    unit = None
+    issued = None
     if refusal is None and not reward.unlimited:
-        unit = await repository.take_unit(conn, reward.reward_id)
-        if unit is None:
+        issued = await repository.issue_from_stock(
+            conn,
+            reward.reward_id,
+            member_id=member_id,
+            redemption_id=redemption_id,
+            issued_at=now,
+            expires_at=expires_at,
+        )
+        if issued is None:
             refusal = OutOfStock(f"reward {reward.reward_id} has no units left")
     if refusal is not None:
         await repository.insert_redemption(
@@ -150,18 +158,7 @@ async def redeem(
         actor=actor,
         at=now,
     )
-    expires_at = now + timedelta(days=reward.coupon_valid_days)
-    if unit is not None:
-        code = await repository.issue_unit(
-            conn,
-            unit,
-            member_id=member_id,
-            redemption_id=redemption_id,
-            issued_at=now,
-            expires_at=expires_at,
-        )
-    else:
-        code, unit = await _issue_new(conn, reward, member_id, redemption_id, now, expires_at)
+    unit, code = issued or await _issue_new(conn, reward, member_id, redemption_id, now, expires_at)
     await repository.insert_redemption(
         conn,
         redemption_id=redemption_id,
@@ -198,7 +195,7 @@ async def _issue_new(
     redemption_id: UUID,
     now: datetime,
     expires_at: datetime,
-) -> tuple[str, int]:
+) -> tuple[int, str]:
     """A fresh code for an unlimited reward (made again in the unlikely case it exists)."""
     while True:
         code = codes.new_code()
@@ -212,7 +209,7 @@ async def _issue_new(
             expires_at=expires_at,
         )
         if unit is not None:
-            return code, unit
+            return unit, code
 
 
 async def _one(conn: Connection, member_id: str, redemption_id: UUID) -> RewardRedemption:

@@ -237,42 +237,33 @@ async def redeemed_count(conn: Connection, member_id: str, reward_id: str) -> in
 # --- stock and coupons -------------------------------------------------------------------
 
 
-async def take_unit(conn: Connection, reward_id: str) -> int | None:
-    """A code of the reward's stock, locked for this transaction; None when none is left.
-    Codes another redemption holds are skipped rather than waited for: concurrent redemptions
-    of one reward take different codes, and the last one goes to exactly one of them."""
-    coupon_id: int | None = await conn.fetchval(
-        """
-        SELECT id FROM coupon WHERE reward_id = $1 AND status = 'available'
-        ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
-        """,
-        reward_id,
-    )
-    return coupon_id
-
-
-async def issue_unit(
+async def issue_from_stock(
     conn: Connection,
-    coupon_id: int,
+    reward_id: str,
     *,
     member_id: str,
     redemption_id: UUID,
     issued_at: datetime,
     expires_at: datetime,
-) -> str:
-    code: str = await conn.fetchval(
+) -> tuple[int, str] | None:
+    """A code of the reward's stock issued to the member (its id and code); None when none is
+    left. Codes another redemption holds are skipped rather than waited for: concurrent
+    redemptions of one reward take different codes, and the last one goes to exactly one."""
+    row = await conn.fetchrow(
         """
         UPDATE coupon SET status = 'issued', member_id = $2, redemption_id = $3, issued_at = $4,
                           expires_at = $5
-        WHERE id = $1 RETURNING code
+        WHERE id = (SELECT id FROM coupon WHERE reward_id = $1 AND status = 'available'
+                    ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING id, code
         """,
-        coupon_id,
+        reward_id,
         member_id,
         redemption_id,
         issued_at,
         expires_at,
     )
-    return code
+    return (row["id"], row["code"]) if row else None
 
 
 async def issue_new(
