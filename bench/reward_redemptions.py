@@ -2,7 +2,7 @@
 the same time, beside plain `POST /redemptions` (the same spend without a reward: no stock, no
 coupon, no tier or limit checks) by the same members, in the same run and service.
 
-    .venv/bin/python -m bench.reward_redemptions [--members 100] [--stock 1000] [--rate 200]
+    .venv/bin/python -m bench.reward_redemptions [--members 100] [--stock 1000] [--rate 50]
                                                  [--rounds 3]
 
 The points service runs as in production (its own process, one uvicorn worker on uvloop, the
@@ -241,7 +241,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--stock", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     asyncio.run(main(args.members, args.stock, args.rate, args.rounds))
