@@ -11,7 +11,8 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from loyalty_points.rewards import codes, repository
+from loyalty_points.rewards import repository
+from loyalty_points.rewards.codes import new_codes
 from loyalty_points.rewards.errors import (
     CatalogueRefusal,
     DuplicateCodes,
@@ -156,5 +157,5 @@ def _some(items: Sequence[str]) -> str:
 async def add_generated(conn: Connection, reward_id: str, count: int) -> None:
     """`count` new units of a generated reward's stock."""
     while count > 0:
-        made = codes.new_codes(min(count, _CODES_PER_STATEMENT))
+        made = new_codes(min(count, _CODES_PER_STATEMENT))
         count -= len(await repository.add_codes(conn, reward_id, made))
