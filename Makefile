@@ -90,6 +90,7 @@ bench: sync
 	$(VENV)/bin/python -m bench.points_latency
 	$(VENV)/bin/python -m bench.balance_reads
 	$(VENV)/bin/python -m bench.tier_evaluation
+	$(VENV)/bin/python -m bench.reward_redemptions
 
 clean:
 	rm -rf $(VENV) $(TOOLS)

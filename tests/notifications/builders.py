@@ -123,3 +123,56 @@ def feedback_received(member_id: str, score: int, comment: str | None = None) ->
         },
         source="loyalty/feedback",
     )
+
+
+def _coupon(member_id: str, code: str) -> dict[str, Any]:
+    return {
+        "member_id": member_id,
+        "coupon_code": code,
+        "reward_id": "coffee",
+        "redemption_id": str(uuid.uuid4()),
+    }
+
+
+def reward_redeemed(member_id: str, code: str, expires_at: datetime) -> dict[str, Any]:
+    return envelope(
+        "reward.redeemed",
+        {
+            **_coupon(member_id, code),
+            "points": 100,
+            "coupon_expires_at": expires_at.isoformat(),
+            "reward_name": {"zh-CN": "咖啡券", "en": "Coffee voucher"},
+            "coupon_value": "15.00",
+            "coupon_currency": "CNY",
+            "causation_id": str(uuid.uuid4()),
+        },
+        source="loyalty/points",
+    )
+
+
+def coupon_expiring(member_id: str, code: str, expires_at: datetime) -> dict[str, Any]:
+    return envelope(
+        "coupon.expiring",
+        {
+            **_coupon(member_id, code),
+            "expires_at": expires_at.isoformat(),
+            "reward_name": {"zh-CN": "咖啡券", "en": "Coffee voucher"},
+            "coupon_value": "15.00",
+            "coupon_currency": "CNY",
+            "causation_id": f"coupon:{uuid.uuid4().int % 10_000}:expiring",
+        },
+        source="loyalty/points",
+    )
+
+
+def coupon_used(member_id: str, code: str) -> dict[str, Any]:
+    return envelope(
+        "coupon.used",
+        {
+            **_coupon(member_id, code),
+            "order_id": "o-3001",
+            "used_at": datetime.now(UTC).isoformat(),
+            "causation_id": str(uuid.uuid4()),
+        },
+        source="loyalty/points",
+    )

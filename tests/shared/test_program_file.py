@@ -93,11 +93,42 @@ def test_the_default_program_has_no_bonus_rules() -> None:
     assert earning.refund_policy == "proportional"
 
 
-def test_the_default_program_describes_every_tier_in_both_languages() -> None:
+def test_the_default_program_names_every_tiers_benefits_in_both_languages() -> None:
     program = load_program()
 
     for tier in program.tiers.ladder:
-        assert set(tier.benefits) == {"en", "zh-CN"}, tier.name
+        assert tier.benefits, tier.name
+        for benefit in tier.benefits:
+            assert set(benefit.name) == {"en", "zh-CN"}, (tier.name, benefit.id)
+    gold, platinum = program.tier("gold"), program.tier("platinum")
+    assert gold is not None
+    assert platinum is not None
+    assert [b.id for b in platinum.new_benefits(gold)] == ["points-2x", "priority-service"]
+
+
+def test_a_tier_described_in_one_text_per_language_still_loads_as_one_benefit(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "program.toml"
+    path.write_text(
+        VALID_PROGRAM.replace(
+            'multiplier = "1.25"\n',
+            'multiplier = "1.25"\nbenefits = { en = "1.25x points", "zh-CN" = "1.25 倍积分" }\n',
+        ),
+        encoding="utf-8",
+    )
+
+    silver = load_program(path).tier("silver")
+
+    assert silver is not None
+    assert [(b.id, b.name["en"]) for b in silver.benefits] == [("tier", "1.25x points")]
+
+
+def test_the_default_program_keeps_an_expired_coupons_points_and_reminds_a_week_ahead() -> None:
+    rewards = load_program().rewards
+
+    assert rewards.return_points_on_coupon_expiry is False
+    assert rewards.coupon_reminder_days == 7
 
 
 def test_support_may_adjust_5000_points_at_a_time_by_default_and_the_program_may_say_otherwise(
@@ -177,6 +208,19 @@ def _broken(original: str, replacement: str) -> str:
             _broken('multiplier = "1.25"', 'multiplier = "0"'),
             ["tiers.ladder.1.multiplier"],
             id="a tier multiplier of 0",
+        ),
+        pytest.param(
+            _broken(
+                'multiplier = "1.5"\n',
+                'multiplier = "1.5"\nbenefits = [{ id = "shipping", name = { en = "Free" } }]\n',
+            ),
+            ["tiers.ladder.2.benefits.0.name.zh-CN"],
+            id="a tier benefit named in one language only",
+        ),
+        pytest.param(
+            _broken("[tiers]\n", "[rewards]\ncoupon_reminder_days = 0\n\n[tiers]\n"),
+            ["rewards.coupon_reminder_days"],
+            id="a coupon reminder on the day of expiry",
         ),
         pytest.param(
             _broken('multiplier = "1.5"', 'multiplier = "-1.5"'),

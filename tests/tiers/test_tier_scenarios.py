@@ -108,6 +108,28 @@ async def test_crossing_two_thresholds_at_once_upgrades_two_tiers(
     assert body["tier"] == "gold"
 
 
+async def test_the_tier_lists_its_benefits_and_an_upgrade_names_the_new_ones(
+    tiers_api: httpx.AsyncClient, broker: LocalBroker
+) -> None:
+    await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-t5", "25000.00")])
+
+    body = await eventually(lambda: tier_of(tiers_api, "m-t5"), lambda b: b["tier"] == "gold")
+
+    assert [b["id"] for b in body["benefits"]] == ["points-1.5x", "free-shipping", "early-access"]
+    assert body["benefits"][1]["name"] == {
+        "zh-CN": "所有订单免运费",
+        "en": "Free shipping on every order",
+    }
+    changes = await read_events(broker.bootstrap, LOYALTY_TIERS, expect=1)
+    data = changes[0]["data"]
+    assert [b["id"] for b in data["new_benefits"]] == [
+        "points-1.5x",
+        "free-shipping",
+        "early-access",
+    ]
+    assert data["new_benefits"][2]["name"]["zh-CN"] == "新品抢先购"
+
+
 async def test_gold_reached_400_days_ago_without_spend_drops_to_silver_not_bronze(
     tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:

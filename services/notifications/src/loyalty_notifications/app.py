@@ -28,10 +28,14 @@ from loyalty_shared.events.commerce import (
     PurchaseCompletedV1,
 )
 from loyalty_shared.events.loyalty import (
+    CouponExpiringV1,
+    CouponUsedV1,
+    CouponVoidedV1,
     FeedbackReceivedV1,
     FeedbackRequestedV1,
     PointsEarnedV1,
     PointsExpiringV1,
+    RewardRedeemedV1,
     TierChangedV1,
     TierDowngradeWarningV1,
 )
@@ -58,7 +62,8 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
         title="Loyalty notifications",
         description=(
             "Notifications: messages to members over email, SMS, push, and alerts to customer "
-            "service over a signed webhook, from tier, points, feedback and purchase events and "
+            "service over a signed webhook, from tier, points, rewards, feedback and purchase "
+            "events and "
             "from schedules (birthday, win-back); member preferences and message history."
         ),
         version="0.1.0",
@@ -80,6 +85,14 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
                 PointsExpiringV1.TYPE: Route(
                     PointsExpiringV1, handlers.points_expiring_handler(planner, clock)
                 ),
+                RewardRedeemedV1.TYPE: Route(
+                    RewardRedeemedV1, handlers.reward_redeemed_handler(planner, clock)
+                ),
+                CouponExpiringV1.TYPE: Route(
+                    CouponExpiringV1, handlers.coupon_expiring_handler(planner, clock)
+                ),
+                CouponUsedV1.TYPE: Route(CouponUsedV1, handlers.coupon_settled_handler(clock)),
+                CouponVoidedV1.TYPE: Route(CouponVoidedV1, handlers.coupon_settled_handler(clock)),
             },
             LOYALTY_TIERS: {
                 TierChangedV1.TYPE: Route(

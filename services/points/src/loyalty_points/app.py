@@ -19,6 +19,8 @@ from loyalty_points.privacy.handlers import ERASURE
 from loyalty_points.redemptions.endpoints import router as redemptions_router
 from loyalty_points.refunds.handlers import PARKING, purchase_refunded_handler
 from loyalty_points.refunds.repository import known_orders
+from loyalty_points.rewards.endpoints import rewards_router
+from loyalty_points.rewards.jobs import CouponJob
 from loyalty_points.settings import PointsSettings
 from loyalty_points.simulation.endpoints import router as simulation_router
 from loyalty_points.state import PointsState
@@ -54,7 +56,7 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
         title="Loyalty points",
         description=(
             "The points ledger: earning, refunds, redemptions, adjustments, balances and "
-            "the ledger itself."
+            "the ledger itself; the rewards catalogue and members' coupons."
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
@@ -66,6 +68,7 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
             adjustments_router,
             simulation_router,
             export(clock),
+            rewards_router(program, clock),
         ],
         hot_reads=[balance_read(clock)],
         loops={
@@ -80,6 +83,12 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
                 max_age=timedelta(days=settings.points_parked_refund_max_age_days),
                 known=known_orders,
                 handler=on_refunds,
+                clock=clock,
+            ),
+            "coupons": lambda pool: CouponJob(
+                pool=pool,
+                interval_s=settings.points_jobs_interval_s,
+                rules=program.rewards,
                 clock=clock,
             ),
         },

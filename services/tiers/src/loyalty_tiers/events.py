@@ -10,7 +10,7 @@ from loyalty_shared.db import Connection
 from loyalty_shared.db.outbox import enqueue_events
 from loyalty_shared.events.emitting import platform_event
 from loyalty_shared.events.envelope import OutgoingEvent
-from loyalty_shared.events.loyalty import TierChangedV1
+from loyalty_shared.events.loyalty import TierBenefit, TierChangedV1
 from loyalty_shared.kafka.topics import LOYALTY_TIERS
 from loyalty_shared.program.schema import Program
 from loyalty_tiers.ladder import rank
@@ -32,15 +32,20 @@ def tier_changed(
     from_rank, to_rank = rank(program, from_tier), rank(program, to_tier)
     target = program.tier(to_tier)
     assert target is not None
+    up = to_rank > from_rank
     data = TierChangedV1(
         member_id=member_id,
         from_tier=from_tier,
         to_tier=to_tier,
-        direction="up" if to_rank > from_rank else "down" if to_rank < from_rank else "same",
+        direction="up" if up else "down" if to_rank < from_rank else "same",
         reason=reason,
         qualifying_spend=spend.quantize(Decimal("0.01")),
         valid_until=valid_until,
         multiplier=target.multiplier,
+        new_benefits=[
+            TierBenefit(id=b.id, name=b.name)
+            for b in (target.new_benefits(program.tier(from_tier)) if up else [])
+        ],
         causation_id=cause,
     )
     # the cause alone (an evaluation day) is shared by many members: the id names the member too

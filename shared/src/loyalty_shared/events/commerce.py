@@ -30,6 +30,11 @@ class LineItem(_Contract):
     unit_price: NonNegativeMoney
 
 
+#: A code the shop accepted at checkout: one the platform issued, or one of the shop's own
+#: (those are ignored), so anything short enough is read.
+CouponText = Annotated[str, Field(min_length=1, max_length=128)]
+
+
 class PurchaseCompletedV1(_Contract):
     TYPE: ClassVar[str] = "purchase.completed"
 
@@ -40,6 +45,9 @@ class PurchaseCompletedV1(_Contract):
     currency: CurrencyCode
     total: NonNegativeMoney
     items: list[LineItem]
+    #: Coupon codes used on the order (contract 5.2); each issued code counts once, by the
+    #: first purchase that names it.
+    coupons: Annotated[list[CouponText], Field(max_length=50)] | None = None
 
 
 class PurchaseRefundedV1(_Contract):

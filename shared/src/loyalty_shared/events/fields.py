@@ -9,7 +9,14 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from babel.numbers import is_currency
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+)
+from typing_extensions import TypedDict
 
 MAX_ID_LENGTH = 128
 
@@ -106,3 +113,13 @@ def _iso_4217(value: str) -> str:
 
 
 CurrencyCode = Annotated[str, AfterValidator(_iso_4217)]
+
+
+#: The languages members read the platform in.
+LANGUAGES = ("zh-CN", "en")
+
+_Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+#: A text members read, in every language of the platform (a reward's name, a tier benefit):
+#: `{"zh-CN": "免运费", "en": "Free shipping"}`; a missing language is an error.
+LocalizedText = TypedDict("LocalizedText", {"zh-CN": _Text, "en": _Text})

@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from loyalty_shared.events.fields import DecimalText, Id, Money, Rfc3339Time
+from loyalty_shared.events.fields import DecimalText, Id, LocalizedText, Money, Rfc3339Time
 
 
 class _Contract(BaseModel):
@@ -51,7 +51,14 @@ class PointsEarnedV1(PlatformEvent):
     causation_id: Id
 
 
+class TierBenefit(_Contract):
+    id: str = Field(min_length=1, max_length=64)
+    name: LocalizedText
+
+
 class TierChangedV1(PlatformEvent):
+    """`new_benefits`: on an upgrade, the benefits of `to_tier` that `from_tier` did not have."""
+
     TYPE: ClassVar[str] = "tier.changed"
     VERSION: ClassVar[int] = 1
 
@@ -63,6 +70,7 @@ class TierChangedV1(PlatformEvent):
     qualifying_spend: Money
     valid_until: Rfc3339Time | None = None
     multiplier: DecimalText | None = None
+    new_benefits: list[TierBenefit] = Field(default_factory=list)
     causation_id: Id | None = None
 
 
@@ -260,3 +268,69 @@ class PrivacyErasedV1(PlatformEvent):
     erased_at: datetime
     requested_at: datetime
     causation_id: Id
+
+
+class _Coupon(PlatformEvent):
+    """Every event about a reward's coupon names the code, the reward and the redemption."""
+
+    member_id: Id
+    coupon_code: str = Field(min_length=1, max_length=128)
+    reward_id: Id
+    redemption_id: str
+    causation_id: str
+
+
+class RewardRedeemedV1(_Coupon):
+    """A member spent points on a reward: its coupon is issued (contract 5.2)."""
+
+    TYPE: ClassVar[str] = "reward.redeemed"
+    VERSION: ClassVar[int] = 1
+
+    points: int = Field(gt=0)
+    coupon_expires_at: datetime
+    reward_name: LocalizedText
+    coupon_value: Money
+    coupon_currency: str
+
+
+class CouponUsedV1(_Coupon):
+    """A purchase named the coupon (`purchase.completed` `coupons`): used, once, by that order.
+    `member_id` is the coupon's owner; `causation_id` the purchase event."""
+
+    TYPE: ClassVar[str] = "coupon.used"
+    VERSION: ClassVar[int] = 1
+
+    order_id: Id
+    used_at: datetime
+
+
+class CouponExpiringV1(_Coupon):
+    """Sent once per coupon, `rewards.coupon_reminder_days` (7) before it expires unused."""
+
+    TYPE: ClassVar[str] = "coupon.expiring"
+    VERSION: ClassVar[int] = 1
+
+    expires_at: datetime
+    reward_name: LocalizedText
+    coupon_value: Money
+    coupon_currency: str
+
+
+class CouponExpiredV1(_Coupon):
+    """The coupon's validity ended unused; `points_returned` is 0 unless the program gives the
+    points back (`rewards.return_points_on_coupon_expiry`)."""
+
+    TYPE: ClassVar[str] = "coupon.expired"
+    VERSION: ClassVar[int] = 1
+
+    expired_at: datetime
+    points_returned: int = Field(ge=0)
+
+
+class CouponVoidedV1(_Coupon):
+    """The redemption was cancelled before the coupon was used: the shop must refuse the code."""
+
+    TYPE: ClassVar[str] = "coupon.voided"
+    VERSION: ClassVar[int] = 1
+
+    voided_at: datetime

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from loyalty_shared.events.fields import CurrencyCode, Money
+from loyalty_shared.events.fields import CurrencyCode, LocalizedText, Money
 
 
 class _Strict(BaseModel):
@@ -88,11 +88,40 @@ class Earning(_Strict):
         return self
 
 
+class Benefit(_Strict):
+    """Something a tier brings, named for members in every language (free shipping, early
+    access, priority service). The id says which benefits two tiers share."""
+
+    id: RuleName
+    name: LocalizedText
+
+
+def _one_description(value: Any) -> Any:
+    # The program files of before 2026-12 described a tier in one text per language.
+    if isinstance(value, dict):
+        return [{"id": "tier", "name": value}]
+    return value
+
+
 class Tier(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     threshold: Annotated[Money, Field(ge=0)]
     multiplier: Multiplier
-    benefits: dict[str, str] = Field(default_factory=dict)
+    benefits: Annotated[list[Benefit], BeforeValidator(_one_description)] = Field(
+        default_factory=list
+    )
+
+    @model_validator(mode="after")
+    def _unique_benefits(self) -> Tier:
+        ids = [benefit.id for benefit in self.benefits]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"tier {self.name}: benefit ids must be unique: {ids}")
+        return self
+
+    def new_benefits(self, lower: Tier | None) -> list[Benefit]:
+        """The benefits this tier has that `lower` has not (all of them without one)."""
+        held = {benefit.id for benefit in lower.benefits} if lower else set()
+        return [benefit for benefit in self.benefits if benefit.id not in held]
 
 
 class Tiers(_Strict):
@@ -131,6 +160,15 @@ class Feedback(_Strict):
     goodwill_points: int = Field(0, ge=0, le=100_000)
 
 
+class Rewards(_Strict):
+    """The rewards catalogue's rules (the catalogue itself is data, kept by the points service)."""
+
+    #: Whether the points of a coupon that expires unused go back to the member.
+    return_points_on_coupon_expiry: bool = False
+    #: Members are reminded this many days before an unused coupon expires.
+    coupon_reminder_days: int = Field(7, ge=1, le=365)
+
+
 class Program(_Strict):
     currency: CurrencyCode
     #: The most points one adjustment by `loyalty:support` may grant or take (contract 5.1);
@@ -139,6 +177,7 @@ class Program(_Strict):
     earning: Earning
     tiers: Tiers
     feedback: Feedback = Field(default_factory=Feedback)
+    rewards: Rewards = Field(default_factory=Rewards)
 
     @property
     def base_tier(self) -> Tier:
@@ -146,3 +185,9 @@ class Program(_Strict):
 
     def tier(self, name: str) -> Tier | None:
         return next((tier for tier in self.tiers.ladder if tier.name == name), None)
+
+    def tier_rank(self, name: str) -> int:
+        """The tier's place on the ladder (0 for the base); a name it does not have counts as
+        the base."""
+        names = [tier.name for tier in self.tiers.ladder]
+        return names.index(name) if name in names else 0

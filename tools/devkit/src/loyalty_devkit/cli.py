@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import uuid
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from loyalty_devkit import dlq, members
-from loyalty_devkit.demo import HEADERS, demo_stream
+from loyalty_devkit.demo import DEMO_REWARDS, HEADERS, demo_stream
 from loyalty_devkit.dependency_audit import DEFAULT_OSV_URL, audit_requirements
 from loyalty_devkit.local_broker import create_topics
 from loyalty_devkit.local_postgres import LocalPostgres
@@ -168,7 +169,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Same seed, same stream")] = 0,
     points_url: str = "http://127.0.0.1:8001",
 ) -> None:
-    """Publish members, purchases and refunds to a running platform, then show some balances."""
+    """Publish members, purchases and refunds to a running platform, show some balances, then
+    create a small rewards catalogue and redeem a reward."""
     seed = seed or int(time.time())
     sent = asyncio.run(_publish(bootstrap, members, purchases, rate, seed))
     console.print(f"published {sent} events (seed {seed}); balances a few seconds later:")
@@ -190,10 +192,44 @@ def demo(
                 str(body["lifetime_earned"]),
             )
     console.print(table)
+    with httpx.Client(base_url=points_url, headers={"Authorization": f"Bearer {admin}"}) as client:
+        _demo_rewards(client, [f"m-{n:04d}" for n in range(1, min(members, 8) + 1)])
     console.print(
         'one member\'s view: curl -H "Authorization: Bearer $(.venv/bin/loyalty token m-0001)" '
         f"{points_url}/v1/members/m-0001/points"
     )
+
+
+def _demo_rewards(client: httpx.Client, member_ids: list[str]) -> None:
+    """A small catalogue (kept if a run before made it), and one member redeeming the cheapest
+    reward they can afford."""
+    for reward in DEMO_REWARDS:
+        response = client.post("/v1/rewards", json=reward)
+        if response.status_code not in (201, 409):
+            console.print(f"[red]creating reward {reward['reward_id']}: {response.text}[/]")
+            return
+    console.print(f"catalogue: {', '.join(r['reward_id'] for r in DEMO_REWARDS)}")
+    for member_id in member_ids:
+        offer = client.get(f"/v1/members/{member_id}/rewards").raise_for_status().json()
+        affordable = [r for r in offer["items"] if r["affordable"]]
+        if not affordable:
+            continue
+        reward = affordable[0]
+        redeemed = client.post(
+            f"/v1/members/{member_id}/reward-redemptions",
+            json={"reward_id": reward["reward_id"]},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        if redeemed.status_code != 201:
+            console.print(f"[red]redeeming {reward['reward_id']}: {redeemed.text}[/]")
+            return
+        coupon = redeemed.json()
+        console.print(
+            f"{member_id} redeemed {reward['name']['en']} for {coupon['points']} points: "
+            f"coupon {coupon['coupon_code']}, valid until {coupon['coupon_expires_at'][:10]}"
+        )
+        return
+    console.print("no member has the points for a reward yet (points are pending 14 days)")
 
 
 def _offsets(values: list[str]) -> dict[int, int]:

@@ -111,3 +111,30 @@ def demo_stream(members: int, purchases: int, seed: int) -> Iterator[Message]:
 
 
 HEADERS = [("content-type", CONTENT_TYPE.encode())]
+
+
+#: A small catalogue `loyalty demo` creates (bodies of POST /v1/rewards).
+DEMO_REWARDS: list[dict[str, Any]] = [
+    {
+        "reward_id": "demo-coffee",
+        "name": {"zh-CN": "咖啡券", "en": "Coffee voucher"},
+        "points": 150,
+        "coupon": {"value": "15.00", "currency": "CNY", "valid_days": 30},
+    },
+    {
+        "reward_id": "demo-shipping",
+        "name": {"zh-CN": "免运费券", "en": "Free shipping voucher"},
+        "points": 300,
+        "stock": 50,
+        "per_member_limit": 2,
+        "coupon": {"value": "12.00", "currency": "CNY", "valid_days": 14},
+    },
+    {
+        "reward_id": "demo-gold-gift",
+        "name": {"zh-CN": "金卡专享礼盒", "en": "Gold members' gift box"},
+        "points": 2000,
+        "stock": 10,
+        "min_tier": "gold",
+        "coupon": {"value": "200.00", "currency": "CNY", "valid_days": 60},
+    },
+]

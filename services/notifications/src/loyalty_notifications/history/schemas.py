@@ -13,16 +13,16 @@ class Notification(BaseModel):
     id: UUID
     type: str = Field(
         description="The trigger: tier_upgraded, tier_downgraded, points_digest, "
-        "points_expiring, birthday, feedback_invitation, win_back, tier_downgrade_warning "
-        "(and detractor_alert, listed for admins only)"
+        "points_expiring, birthday, feedback_invitation, win_back, tier_downgrade_warning, "
+        "reward_redeemed, coupon_expiring (and detractor_alert, listed for admins only)"
     )
     channel: Literal["email", "sms", "push", "webhook"]
     status: Literal["scheduled", "sent", "failed", "suppressed"] = Field(
         description="`scheduled` also while an attempt is under way"
     )
     reason: str | None = Field(
-        description="Why suppressed or failed, why still scheduled (quiet-hours, retrying, "
-        "waiting-for-enrolment); null when sent"
+        description="Why suppressed or failed (no-consent, coupon-used, ...), why still "
+        "scheduled (quiet-hours, retrying, waiting-for-enrolment); null when sent"
     )
     attempts: int
     created_at: datetime

@@ -92,6 +92,12 @@ def _tier(context: Context, value: Any) -> str:
     return names.get(str(context["language"]), str(value)) if names else str(value)
 
 
+@pass_context
+def _localized(context: Context, value: Any) -> str:
+    """A text given in every language (`{"zh-CN": ..., "en": ...}`), in the message's."""
+    return str(value[str(context["language"])])
+
+
 class Renderer:
     def __init__(self, directory: Path = TEMPLATES) -> None:
         self._env = Environment(
@@ -103,7 +109,12 @@ class Renderer:
             lstrip_blocks=True,
         )
         self._env.filters.update(
-            number=_number, money=_money, date=_date, datetime=_datetime, tier=_tier
+            number=_number,
+            money=_money,
+            date=_date,
+            datetime=_datetime,
+            tier=_tier,
+            localized=_localized,
         )
 
     def render(

@@ -12,6 +12,10 @@ and the database, and the unique (trigger, cause, channel) makes a replay record
 - feedback.requested: feedback_invitation with the survey link (base URL + `?token=`), not
   sent once the link expired.
 - feedback.received with `detractor`: detractor_alert to the customer-service webhook, due now.
+- reward.redeemed: reward_redeemed with the coupon code, due now, not sent once it expired.
+- coupon.expiring: coupon_expiring, due from the send hour of the member's local day, not sent
+  once the coupon expired.
+- coupon.used / coupon.voided: no message; a coupon message not sent yet is suppressed.
 - purchase.completed: no message; the last purchase time, for the win-back job (jobs.py).
 """
 
@@ -30,10 +34,14 @@ from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded
 from loyalty_shared.events.loyalty import (
+    CouponExpiringV1,
+    CouponUsedV1,
+    CouponVoidedV1,
     FeedbackReceivedV1,
     FeedbackRequestedV1,
     PointsEarnedV1,
     PointsExpiringV1,
+    RewardRedeemedV1,
     TierChangedV1,
     TierDowngradeWarningV1,
 )
@@ -69,7 +77,10 @@ def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler:
             cause=event.envelope.id,
             causation_id=event.envelope.id,
             payload=payloads.tier_changed(
-                from_tier=data.from_tier, to_tier=data.to_tier, valid_until=data.valid_until
+                from_tier=data.from_tier,
+                to_tier=data.to_tier,
+                valid_until=data.valid_until,
+                new_benefits=[benefit.name for benefit in data.new_benefits],
             ),
             due_at=now,
         )
@@ -204,6 +215,81 @@ def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler:
                 ),
             ):
                 await repository.add_to_digest(conn, row, now)
+        return ()
+
+    return handle
+
+
+def reward_redeemed_handler(planner: Planner, clock: Clock) -> BatchHandler:
+    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
+        data = event.data
+        assert isinstance(data, RewardRedeemedV1)
+        return planner.plan(
+            trigger=payloads.REWARD_REDEEMED,
+            recipient=recipient,
+            cause=event.envelope.id,
+            causation_id=event.envelope.id,
+            payload=payloads.coupon(
+                reward_name=data.reward_name,
+                code=data.coupon_code,
+                value=data.coupon_value,
+                currency=data.coupon_currency,
+                expires_at=data.coupon_expires_at,
+            ),
+            due_at=now,
+            expires_at=data.coupon_expires_at,
+        )
+
+    return _per_event(planner, clock, rule)
+
+
+def coupon_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler:
+    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
+        data = event.data
+        assert isinstance(data, CouponExpiringV1)
+        today = now.astimezone(recipient.zone).date()
+        return planner.plan(
+            trigger=payloads.COUPON_EXPIRING,
+            recipient=recipient,
+            cause=event.envelope.id,
+            causation_id=event.envelope.id,
+            payload=payloads.coupon(
+                reward_name=data.reward_name,
+                code=data.coupon_code,
+                value=data.coupon_value,
+                currency=data.coupon_currency,
+                expires_at=data.expires_at,
+            ),
+            due_at=max(now, planner.local_send_time(recipient, today)),
+            expires_at=data.expires_at,
+        )
+
+    return _per_event(planner, clock, rule)
+
+
+def coupon_settled_handler(clock: Clock) -> BatchHandler:
+    """A coupon used or voided: its messages not sent yet are suppressed, saying why."""
+
+    async def handle(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+        members, codes, reasons = [], [], []
+        for event in events:
+            data = event.data
+            assert isinstance(data, CouponUsedV1 | CouponVoidedV1)
+            members.append(data.member_id)
+            codes.append(data.coupon_code)
+            reasons.append(
+                f"coupon-used: by order {data.order_id}"
+                if isinstance(data, CouponUsedV1)
+                else "coupon-voided: the redemption was cancelled"
+            )
+        await repository.suppress_coupon_messages(
+            conn,
+            member_ids=members,
+            codes=codes,
+            reasons=reasons,
+            triggers=payloads.COUPON_TRIGGERS,
+            now=clock(),
+        )
         return ()
 
     return handle

@@ -7,9 +7,12 @@ notification and rendered when it is sent, in the member's language and time zon
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from loyalty_shared.events.fields import LocalizedText
 
 Payload = dict[str, Any]
 
@@ -22,6 +25,8 @@ FEEDBACK_INVITATION = "feedback_invitation"
 DETRACTOR_ALERT = "detractor_alert"
 WIN_BACK = "win_back"
 TIER_DOWNGRADE_WARNING = "tier_downgrade_warning"
+REWARD_REDEEMED = "reward_redeemed"
+COUPON_EXPIRING = "coupon_expiring"
 
 TRIGGERS = (
     TIER_UPGRADED,
@@ -33,17 +38,31 @@ TRIGGERS = (
     DETRACTOR_ALERT,
     WIN_BACK,
     TIER_DOWNGRADE_WARNING,
+    REWARD_REDEEMED,
+    COUPON_EXPIRING,
 )
+
+#: Messages about one coupon: not sent once the coupon was used or voided.
+COUPON_TRIGGERS = (REWARD_REDEEMED, COUPON_EXPIRING)
 
 #: Messages for customer service, not for the member: no consent, quiet hours or language apply.
 STAFF_TRIGGERS = frozenset({DETRACTOR_ALERT})
 
 
-def tier_changed(*, from_tier: str | None, to_tier: str, valid_until: datetime | None) -> Payload:
+def tier_changed(
+    *,
+    from_tier: str | None,
+    to_tier: str,
+    valid_until: datetime | None,
+    new_benefits: Sequence[LocalizedText] = (),
+) -> Payload:
+    """`new_benefits`: their names in both languages (the message is rendered in the member's
+    language when it is sent)."""
     return {
         "from_tier": from_tier or "",
         "to_tier": to_tier,
         "valid_until": valid_until.isoformat() if valid_until else None,
+        "new_benefits": list(new_benefits),
     }
 
 
@@ -99,12 +118,44 @@ def tier_downgrade_warning(
     }
 
 
+def coupon(
+    *,
+    reward_name: LocalizedText,
+    code: str,
+    value: Decimal,
+    currency: str,
+    expires_at: datetime,
+) -> Payload:
+    """What a message about a member's coupon says: the reward, the code, its worth and until
+    when. Nothing else about the member is kept."""
+    return {
+        "reward_name": reward_name,
+        "coupon_code": code,
+        "coupon_value": str(value),
+        "coupon_currency": currency,
+        "expires_at": expires_at.isoformat(),
+    }
+
+
 _AT = datetime.fromisoformat("2026-11-20T10:15:00+08:00")
+
+_SAMPLE_COUPON = coupon(
+    reward_name={"zh-CN": "咖啡券", "en": "Coffee voucher"},
+    code="7KQX-M3PA-WZ9D",
+    value=Decimal("15.00"),
+    currency="CNY",
+    expires_at=_AT,
+)
 
 #: One example per trigger, rendered in every language at start (a template that uses a
 #: variable its trigger does not provide stops the service there, not at send time).
 SAMPLES: dict[str, Payload] = {
-    TIER_UPGRADED: tier_changed(from_tier="silver", to_tier="gold", valid_until=_AT),
+    TIER_UPGRADED: tier_changed(
+        from_tier="silver",
+        to_tier="gold",
+        valid_until=_AT,
+        new_benefits=[{"zh-CN": "所有订单免运费", "en": "Free shipping on every order"}],
+    ),
     TIER_DOWNGRADED: tier_changed(from_tier="gold", to_tier="silver", valid_until=_AT),
     POINTS_DIGEST: points_digest(day=_AT.date(), points=1234, purchases=2),
     POINTS_EXPIRING: points_expiring(points=1500, expires_at=_AT),
@@ -125,4 +176,6 @@ SAMPLES: dict[str, Payload] = {
     TIER_DOWNGRADE_WARNING: tier_downgrade_warning(
         tier="gold", would_drop_to="silver", evaluation_at=_AT, spend_needed=Decimal("1200.50")
     ),
+    REWARD_REDEEMED: _SAMPLE_COUPON,
+    COUPON_EXPIRING: _SAMPLE_COUPON,
 }

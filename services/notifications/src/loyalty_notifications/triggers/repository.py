@@ -73,6 +73,32 @@ async def add_to_digest(conn: Connection, row: NewNotification, now: datetime) -
     )
 
 
+async def suppress_coupon_messages(
+    conn: Connection,
+    *,
+    member_ids: Sequence[str],
+    codes: Sequence[str],
+    reasons: Sequence[str],
+    triggers: Sequence[str],
+    now: datetime,
+) -> None:
+    """Messages of `triggers` about these members' coupons that are still scheduled are
+    suppressed with the coupon's reason."""
+    await conn.execute(
+        """
+        UPDATE notification n SET status = 'suppressed', reason = s.reason, updated_at = $5
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS s (member_id, code, reason)
+        WHERE n.member_id = s.member_id AND n.trigger = ANY($4::text[])
+          AND n.payload->>'coupon_code' = s.code AND n.status = 'scheduled'
+        """,
+        list(member_ids),
+        list(codes),
+        list(reasons),
+        list(triggers),
+        now,
+    )
+
+
 async def record_purchases(
     conn: Connection, member_ids: Sequence[str], times: Sequence[datetime]
 ) -> None:

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from loyalty_points.balances import repository
 from loyalty_points.balances.repository import Balance
@@ -16,6 +15,7 @@ from loyalty_points.state import State
 from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.clock import Clock
 from loyalty_shared.db import Pool
+from loyalty_shared.events.fields import Rfc3339Time
 from loyalty_shared.http.db import SingleStatement
 from loyalty_shared.http.hot_reads import HotRead
 from loyalty_shared.http.problems import ProblemError, problem_responses
@@ -51,14 +51,14 @@ async def get_points(
     pool: SingleStatement,
     state: State,
     as_of: Annotated[
-        AwareDatetime | None,
+        Rfc3339Time | None,
         Query(
             description="The balance at this business time: every purchase, maturity, expiry, "
             "refund and spend counted by when it took effect"
         ),
     ] = None,
     as_recorded_at: Annotated[
-        AwareDatetime | None,
+        Rfc3339Time | None,
         Query(description="The balances as the ledger had recorded them by this time"),
     ] = None,
 ) -> PointsBalance | Response:

@@ -13,6 +13,7 @@ from loyalty_points.earning.rules import earn_for
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
 from loyalty_points.ledger.settlement import settle
+from loyalty_points.rewards.coupons import use_coupons
 from loyalty_points.tier_projection.repository import current_tiers
 from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
@@ -105,6 +106,7 @@ def purchase_completed_handler(
         await parking.unpark(
             conn, [c.order_id for c in credits if c.event_id in credited.event_ids], on_refunds
         )
+        await use_coupons(conn, [e for e in events if e.envelope.id in credited.event_ids])
         return [
             Refusal(
                 c.event_id,

@@ -127,8 +127,9 @@ async def latest_entry(conn: Connection, member_id: str, kind: EntryKind) -> int
     return entry_id
 
 
-async def available(conn: Connection, member_id: str) -> int:
-    points: int = await conn.fetchval(
+async def available(conn: Connection, member_id: str) -> int | None:
+    """The member's available points, None for a member never seen."""
+    points: int | None = await conn.fetchval(
         "SELECT available FROM points_account WHERE member_id = $1", member_id
     )
     return points

@@ -267,7 +267,7 @@ async def open_account(conn: Connection, member_id: str, now: datetime) -> int:
     what is available: what every change to a member's points starts with."""
     await lock_accounts(conn, [member_id])
     await settle(conn, [member_id], now)
-    return await available(conn, member_id)
+    return await available(conn, member_id) or 0
 
 
 async def settle_due(conn: Connection, now: datetime, *, limit: int) -> int:

@@ -22,7 +22,7 @@ from loyalty_points.spending.errors import (
 )
 from loyalty_shared.db import Connection
 
-SpendKind = Literal["redemption", "hold"]
+SpendKind = Literal["redemption", "hold", "reward"]
 
 
 class Keyed(Protocol):

@@ -18,6 +18,7 @@ from loyalty_tiers import ladder
 from loyalty_tiers.events import emit, tier_changed
 from loyalty_tiers.status import repository
 from loyalty_tiers.status.schemas import (
+    Benefit,
     KeepTier,
     TierChange,
     TierHistory,
@@ -70,7 +71,7 @@ async def get_tier(
         spend_to_next_tier=max(Decimal(0), upper.threshold - spend) if upper else None,
         tier_valid_until=row["valid_until"] if row else None,
         multiplier=tier.multiplier,
-        benefits=tier.benefits,
+        benefits=[Benefit(id=b.id, name=b.name) for b in tier.benefits],
         keep=keep,
         override_until=row["override_until"] if row else None,
     )

@@ -8,6 +8,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from loyalty_shared.events.fields import LocalizedText
+
+
+class Benefit(BaseModel):
+    id: str = Field(description="Stable across tiers: the same id on two tiers is one benefit")
+    name: LocalizedText
+
 
 class KeepTier(BaseModel):
     spend_needed: Decimal = Field(
@@ -24,7 +31,7 @@ class TierStatus(BaseModel):
     spend_to_next_tier: Decimal | None
     tier_valid_until: datetime | None = Field(description="None on the base tier")
     multiplier: Decimal
-    benefits: dict[str, str]
+    benefits: list[Benefit] = Field(description="What the tier brings, in both languages")
     keep: KeepTier | None = Field(
         None, description="What keeps the current tier at its next evaluation; None on the base"
     )
