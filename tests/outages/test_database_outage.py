@@ -66,7 +66,7 @@ async def _stored(dsn: str) -> tuple[int, int, dict[str, int]]:
         return -1, -1, {}
     try:
         purchases = await conn.fetchval("SELECT count(*) FROM purchase")
-        entries = await conn.fetchval("SELECT count(*) FROM ledger_entry")
+        entries = await conn.fetchval("SELECT count(*) FROM ledger_entry WHERE kind = 'earn'")
         rows = await conn.fetch("SELECT member_id, available FROM points_account")
     finally:
         await conn.close()

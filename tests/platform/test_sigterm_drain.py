@@ -104,7 +104,7 @@ async def test_sigterm_mid_stream_drains_commits_and_exits_0_within_the_grace_pe
         interval_s=0.2,
     )
     assert await asyncio.to_thread(_duplicates, second.port) == 0, "nothing was applied twice"
-    assert await count_in(dsn, "SELECT count(*) FROM ledger_entry") == PURCHASES
+    assert await count_in(dsn, "SELECT count(*) FROM ledger_entry WHERE kind = 'earn'") == PURCHASES
     assert await count_in(dsn, "SELECT sum(available) FROM points_account") == 100 * PURCHASES
     assert (
         await read_all(broker.bootstrap, f"{COMMERCE_PURCHASES}.dlq", expect=1, timeout_s=3) == []

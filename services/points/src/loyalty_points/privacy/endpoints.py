@@ -28,6 +28,8 @@ def export(clock: Clock) -> APIRouter:
             "points_hold": table("points_hold", order_by="created_at, id"),
             "spend_refusal": table("spend_refusal", order_by="refused_at, kind, idempotency_key"),
             "member_tier": table("member_tier", order_by="member_id"),
+            "reward_redemption": table("reward_redemption", order_by="seq"),
+            "coupon": table("coupon", order_by="id"),
             "parked_record": parked("points"),
         },
     )
