@@ -42,6 +42,10 @@ def _known_time_zone(name: str) -> str:
 TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
 
 
+#: Money per point: at most 6 fractional digits (a point may be worth less than a cent).
+PointValue = Annotated[Decimal, Field(ge=0, le=1000, decimal_places=6)]
+
+
 class Campaign(_Strict):
     """Bonus points for purchases made between `starts` and `ends` (local times in `time_zone`,
     `ends` excluded), optionally only on some channels or for some categories."""
@@ -139,6 +143,13 @@ class Program(_Strict):
     earning: Earning
     tiers: Tiers
     feedback: Feedback = Field(default_factory=Feedback)
+
+    # Finance and program analytics (contract 5.5; docs/finance.md) ---------------------------
+    #: Money per point in `currency`: what the liability report values an outstanding point at.
+    point_value: PointValue = Decimal("0.01")
+    #: The program's own time zone: the liability report's months, run-time campaigns shown in
+    #: local time.
+    time_zone: TimeZoneName = "Asia/Shanghai"
 
     @property
     def base_tier(self) -> Tier:
