@@ -1,9 +1,13 @@
 """SQL of the backtest: the stored purchases of a time range, streamed from a server-side
-cursor in batches (the caller's transaction holds the cursor)."""
+cursor in batches (the caller's transaction holds the cursor). The next batch is asked for
+before the caller works on the one in hand, so PostgreSQL reads it meanwhile: two batches in
+memory at most."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import asyncpg
@@ -18,7 +22,7 @@ async def purchases(
     until: datetime,
     with_categories: bool,
     batch: int,
-) -> AsyncIterator[list[asyncpg.Record]]:
+) -> AsyncGenerator[list[asyncpg.Record], None]:
     """Rows of (total, currency, channel, tier, points, purchased_at, refunded_total,
     categories, has_categories), `batch` at a time; `categories` is only read when asked."""
     cursor = await conn.cursor(
@@ -32,5 +36,14 @@ async def purchases(
         until,
         with_categories,
     )
-    while rows := await cursor.fetch(batch):
-        yield rows
+    ahead = asyncio.ensure_future(cursor.fetch(batch))
+    try:
+        while rows := await ahead:
+            ahead = asyncio.ensure_future(cursor.fetch(batch))
+            await asyncio.sleep(0)  # let it send the request before the caller takes the CPU
+            yield rows
+    finally:
+        if not ahead.done():
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ahead

@@ -4,10 +4,13 @@ the client is gone. Writes nothing. What it assumes: docs/finance.md#backtests."
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
+
+import asyncpg
 
 from loyalty_points.backtest import repository
 from loyalty_points.earning.rules import EarningRules, Order
@@ -16,7 +19,7 @@ from loyalty_shared.http.problems import ProblemError
 from loyalty_shared.program.schema import Program
 
 BATCH = 2000
-_NO_CATEGORIES: dict[str, Decimal] = {}
+_NONE: dict[str, Decimal] = {}
 
 
 class ClientGone(ProblemError):
@@ -71,28 +74,31 @@ async def replay(
     tier it earned at; `client_gone` is asked after each batch (ClientGone stops it)."""
     rules = EarningRules(candidate)
     result = Replay()
-    by_tier = result.by_tier
-    async for rows in repository.purchases(
+    batches = repository.purchases(
         conn, since=since, until=until, with_categories=rules.uses_categories, batch=BATCH
-    ):
-        for total, currency, channel, tier, points, at, refunded, categories, kept in rows:
-            order = Order(
-                total,
-                currency,
-                channel,
-                {k: Decimal(v) for k, v in categories.items()} if categories else _NO_CATEGORIES,
-            )
-            earned = rules.earn_order(order, purchased_at=at, tier=tier).points
-            totals = by_tier.get(tier) or by_tier.setdefault(tier, TierTotals())
-            totals.purchases += 1
-            totals.current += points
-            totals.candidate += earned
-            result.net_added += (
-                earned
-                - _reversed(earned, refunded, total)
-                - (points - _reversed(points, refunded, total))
-            )
-            result.without_categories += not kept
-        if await client_gone():
-            raise ClientGone("the client closed the connection; the backtest stopped")
+    )
+    async with contextlib.aclosing(batches):  # a stop leaves no fetch running on `conn`
+        async for rows in batches:
+            _earn_again(rules, rows, result)
+            if await client_gone():
+                raise ClientGone("the client closed the connection; the backtest stopped")
     return result
+
+
+def _earn_again(rules: EarningRules, rows: Sequence[asyncpg.Record], result: Replay) -> None:
+    by_tier = result.by_tier
+    for total, currency, channel, tier, points, at, refunded, categories, kept in rows:
+        values = {k: Decimal(v) for k, v in categories.items()} if categories else _NONE
+        earned = rules.earn_order(
+            Order(total, currency, channel, values), purchased_at=at, tier=tier
+        ).points
+        totals = by_tier.get(tier) or by_tier.setdefault(tier, TierTotals())
+        totals.purchases += 1
+        totals.current += points
+        totals.candidate += earned
+        result.net_added += (
+            earned
+            - _reversed(earned, refunded, total)
+            - (points - _reversed(points, refunded, total))
+        )
+        result.without_categories += not kept
