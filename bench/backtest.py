@@ -188,7 +188,9 @@ async def main(purchases: int, rounds: int) -> None:
             *load_before, *load_after
         )
     )
-    print(f"reproduce: .venv/bin/python -m bench.backtest --purchases {purchases} --rounds {rounds}")
+    print(
+        f"reproduce: .venv/bin/python -m bench.backtest --purchases {purchases} --rounds {rounds}"
+    )
 
 
 if __name__ == "__main__":

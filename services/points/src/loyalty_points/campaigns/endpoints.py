@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
 
@@ -11,6 +11,7 @@ from loyalty_points.campaigns.repository import CampaignVersion
 from loyalty_points.campaigns.schemas import CampaignPage, CampaignRequest, CampaignView
 from loyalty_points.state import State
 from loyalty_shared import audit_log
+from loyalty_shared.db import Connection
 from loyalty_shared.http.auth import MarketingAccess, Principal
 from loyalty_shared.http.db import ReadOnly, Transaction
 from loyalty_shared.http.paging import PageCursor, before_id
@@ -34,7 +35,7 @@ def _details(version: CampaignVersion) -> dict[str, Any]:
     }
 
 
-async def _record(conn: Transaction, principal: Principal, action: str, v: CampaignVersion) -> None:
+async def _record(conn: Connection, principal: Principal, action: str, v: CampaignVersion) -> None:
     await audit_log.record(conn, principal=principal, action=action, details=_details(v))
 
 
@@ -86,7 +87,9 @@ async def list_campaigns(
     _: MarketingAccess,
     conn: ReadOnly,
     state: State,
-    versions: Annotated[str, Query(pattern="^(latest|all)$")] = "latest",
+    versions: Annotated[
+        Literal["latest", "all"], Query(description="`all`: superseded and ended versions too")
+    ] = "latest",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: PageCursor = None,
 ) -> CampaignPage:
