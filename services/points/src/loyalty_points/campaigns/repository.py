@@ -51,26 +51,14 @@ def _version(row: asyncpg.Record) -> CampaignVersion:
 async def in_force(conn: Connection, now: datetime) -> list[RunTimeCampaign]:
     """The versions a purchase processed at `now` earns under, by campaign id."""
     rows = await conn.fetch(
-        """
-        SELECT campaign_id, version, multiplier, starts_at, ends_at, channels, categories
-        FROM campaign_version
+        f"""
+        SELECT {_COLUMNS} FROM campaign_version
         WHERE in_force_from <= $1 AND (in_force_until IS NULL OR in_force_until > $1)
         ORDER BY campaign_id
         """,
         now,
     )
-    return [
-        RunTimeCampaign(
-            campaign_id=r["campaign_id"],
-            version=r["version"],
-            multiplier=r["multiplier"],
-            starts_at=r["starts_at"],
-            ends_at=r["ends_at"],
-            channels=tuple(r["channels"]),
-            categories=tuple(r["categories"]),
-        )
-        for r in rows
-    ]
+    return [_version(r).campaign for r in rows]
 
 
 async def lock_latest(conn: Connection, campaign_id: str) -> CampaignVersion | None:
