@@ -10,7 +10,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from prometheus_client import REGISTRY
+
+from loyalty_points.reports.jobs import FinanceGauges
 from loyalty_shared.http.auth import FINANCE_SCOPE
+from loyalty_shared.program.loader import load_program
 from tests.points.conftest import ClockedPoints
 from tests.support.tokens import bearer
 
@@ -189,3 +193,29 @@ async def test_only_finance_and_admins_read_the_liability(clocked: ClockedPoints
     assert answer.status_code == 403
     admin = await clocked.api.get("/v1/reports/liability", headers=bearer("ops-1", admin=True))
     assert admin.status_code == 200
+
+
+async def test_the_finance_gauges_show_what_the_report_says_computed_by_their_job(
+    clocked: ClockedPoints,
+) -> None:
+    clocked.clock.set(T0)
+    await clocked.buy("m-7009", "1000.00", at=T0 - timedelta(days=20))
+    await clocked.buy("m-7009", "250.00", at=T0)
+    await clocked.credited("m-7009", 1250)
+    assert (await clocked.hold("m-7009", 100)).status_code == 201
+    job = FinanceGauges(
+        pool=clocked.app.state.pool, program=load_program(), clock=clocked.clock, interval_s=300
+    )
+
+    await job.run_once()
+
+    def gauge(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, {"service": "points", **labels})
+
+    assert [
+        gauge("loyalty_points_outstanding", state=s)
+        for s in ("available", "held", "pending", "negative")
+    ] == [900, 100, 250, 0]
+    assert gauge("loyalty_points_liability", currency="CNY") == 12.5
+    assert gauge("loyalty_points_breakage_ratio") == 0
+    assert gauge("loyalty_points_finance_refreshed_timestamp_seconds") == T0.timestamp()
