@@ -269,6 +269,7 @@ KAFKA_EXPORTER = {
 METRIC_MODULES = [
     metrics,
     importlib.import_module("loyalty_notifications.delivery.dispatcher"),
+    importlib.import_module("loyalty_points.reports.metrics"),
 ]
 
 
@@ -316,6 +317,8 @@ OBSERVED = {
     "outbox age": "loyalty_outbox_oldest_age_seconds",
     "HTTP rate and errors": "loyalty_http_requests_total",
     "HTTP duration": "loyalty_http_request_duration_seconds_bucket",
+    "points outstanding": "loyalty_points_outstanding",
+    "points liability": "loyalty_points_liability",
 }
 
 

@@ -144,6 +144,21 @@ def test_support_may_adjust_5000_points_at_a_time_by_default_and_the_program_may
     assert load_program(path).support_adjustment_limit == 0
 
 
+def test_a_point_is_worth_a_fen_in_shanghai_unless_the_program_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    default = load_program()
+    assert (default.point_value, default.time_zone) == (Decimal("0.01"), "Asia/Shanghai")
+    path = tmp_path / "program.toml"
+    path.write_text(
+        _broken('currency = "CNY"', 'currency = "CNY"\npoint_value = "0.005"\ntime_zone = "UTC"')
+    )
+
+    program = load_program(path)
+
+    assert (program.point_value, program.time_zone) == (Decimal("0.005"), "UTC")
+
+
 def test_a_program_file_the_operator_writes_is_loaded_from_its_path(tmp_path: Path) -> None:
     path = tmp_path / "program.toml"
     path.write_text(VALID_PROGRAM, encoding="utf-8")
@@ -261,6 +276,21 @@ def _broken(original: str, replacement: str) -> str:
             _broken("validity_days = 365\n", ""),
             ["tiers.validity_days", "required"],
             id="a required key left out",
+        ),
+        pytest.param(
+            _broken('currency = "CNY"', 'currency = "CNY"\npoint_value = "-0.01"'),
+            ["point_value", "greater than or equal to 0"],
+            id="a point worth less than nothing",
+        ),
+        pytest.param(
+            _broken('currency = "CNY"', 'currency = "CNY"\ntime_zone = "Asia/Peking"'),
+            ["time_zone", "IANA"],
+            id="a time zone that does not exist",
+        ),
+        pytest.param(
+            _broken('currency = "CNY"', f'currency = "CNY"\ntime_zone = "{"x" * 5000}"'),
+            ["time_zone", "IANA"],
+            id="a time zone name longer than any file name",
         ),
     ],
 )

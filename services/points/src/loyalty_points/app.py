@@ -8,8 +8,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from loyalty_points.adjustments.endpoints import router as adjustments_router
+from loyalty_points.backtest.endpoints import router as backtest_router
 from loyalty_points.balances.endpoints import hot_read as balance_read
 from loyalty_points.balances.endpoints import router as balances_router
+from loyalty_points.campaigns.endpoints import router as campaigns_router
+from loyalty_points.campaigns.in_force import ProgramInForce
 from loyalty_points.earning.handlers import purchase_completed_handler
 from loyalty_points.goodwill.handlers import goodwill_granted_handler
 from loyalty_points.holds.endpoints import router as holds_router
@@ -19,6 +22,8 @@ from loyalty_points.privacy.handlers import ERASURE
 from loyalty_points.redemptions.endpoints import router as redemptions_router
 from loyalty_points.refunds.handlers import PARKING, purchase_refunded_handler
 from loyalty_points.refunds.repository import known_orders
+from loyalty_points.reports.endpoints import router as reports_router
+from loyalty_points.reports.jobs import FinanceGauges
 from loyalty_points.rewards.endpoints import rewards_router
 from loyalty_points.rewards.jobs import CouponJob
 from loyalty_points.settings import PointsSettings
@@ -50,13 +55,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> FastAPI:
     program = load_program(settings.program_file)
+    in_force = ProgramInForce(program)
     on_refunds = purchase_refunded_handler(program.earning.refund_policy, clock)
     spec = ServiceSpec(
         name="points",
         title="Loyalty points",
         description=(
             "The points ledger: earning, refunds, redemptions, adjustments, balances and "
-            "the ledger itself; the rewards catalogue and members' coupons."
+            "the ledger itself; the rewards catalogue and members' coupons; the program, its "
+            "campaigns, backtests and the liability report."
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
@@ -69,6 +76,9 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
             simulation_router,
             export(clock),
             rewards_router(program, clock),
+            backtest_router,
+            campaigns_router,
+            reports_router,
         ],
         hot_reads=[balance_read(clock)],
         loops={
@@ -91,13 +101,19 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
                 rules=program.rewards,
                 clock=clock,
             ),
+            "finance": lambda pool: FinanceGauges(
+                pool=pool,
+                program=program,
+                clock=clock,
+                interval_s=settings.points_finance_interval_s,
+            ),
         },
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(
                     PurchaseCompletedV1,
                     purchase_completed_handler(
-                        program, clock, parking=PARKING, on_refunds=on_refunds
+                        program, clock, parking=PARKING, on_refunds=on_refunds, in_force=in_force
                     ),
                 ),
                 PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, on_refunds),
@@ -114,5 +130,13 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
         },
     )
     app = create_service_app(spec, settings)
-    attach_state(app, PointsState(program=program, clock=clock))
+    attach_state(
+        app,
+        PointsState(
+            program=program,
+            clock=clock,
+            in_force=in_force,
+            backtest_timeout_s=settings.points_backtest_timeout_s,
+        ),
+    )
     return app

@@ -18,6 +18,10 @@ class PointsSettings(ServiceSettings):
     points_jobs_interval_s: float = Field(30.0, gt=0, le=3600)
     #: How long a refund waits for its purchase before it is dead-lettered as `unknown-order`.
     points_parked_refund_max_age_days: float = Field(7.0, gt=0, le=365)
+    #: How often the outstanding points and liability gauges are computed again.
+    points_finance_interval_s: float = Field(300.0, gt=0, le=86400)
+    #: A backtest that has not finished by then stops (503) and changes nothing.
+    points_backtest_timeout_s: float = Field(120.0, gt=0, le=3600)
 
     @property
     def database_url(self) -> str:

@@ -1,12 +1,15 @@
-"""What the points service's routes and handlers share: the program in force and the clock."""
+"""What the points service's routes and handlers share: the program file, the program in force
+(with the campaigns started at run time), the clock and the backtests' limits."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from loyalty_points.campaigns.in_force import ProgramInForce
 from loyalty_shared.clock import Clock
 from loyalty_shared.http.state import state_of
 from loyalty_shared.program.schema import Program
@@ -14,8 +17,14 @@ from loyalty_shared.program.schema import Program
 
 @dataclass(frozen=True)
 class PointsState:
+    #: the program file
     program: Program
     clock: Clock
+    #: the program file plus the campaigns started at run time that are in force
+    in_force: ProgramInForce
+    backtest_timeout_s: float
+    #: one backtest at a time per process: it holds a connection and a core while it runs
+    backtest_slot: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 async def _points_state(request: Request) -> PointsState:  # async: a plain def runs in a thread

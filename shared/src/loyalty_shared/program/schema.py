@@ -34,12 +34,16 @@ RuleName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 def _known_time_zone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         raise ValueError(f"{name!r} is not an IANA time zone such as 'Asia/Shanghai'") from None
     return name
 
 
 TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
+
+
+#: Money per point: at most 6 fractional digits (a point may be worth less than a cent).
+PointValue = Annotated[Decimal, Field(ge=0, le=1000, decimal_places=6)]
 
 
 class Campaign(_Strict):
@@ -178,6 +182,13 @@ class Program(_Strict):
     tiers: Tiers
     feedback: Feedback = Field(default_factory=Feedback)
     rewards: Rewards = Field(default_factory=Rewards)
+
+    # Finance and program analytics (contract 5.5; docs/finance.md) ---------------------------
+    #: Money per point in `currency`: what the liability report values an outstanding point at.
+    point_value: PointValue = Decimal("0.01")
+    #: The program's own time zone: the liability report's months, run-time campaigns shown in
+    #: local time.
+    time_zone: TimeZoneName = "Asia/Shanghai"
 
     @property
     def base_tier(self) -> Tier:

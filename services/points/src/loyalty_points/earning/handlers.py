@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from loyalty_points.campaigns.in_force import ProgramInForce
 from loyalty_points.earning import repository
 from loyalty_points.earning.repository import Credit
-from loyalty_points.earning.rules import earn_for
+from loyalty_points.earning.rules import EarningRules, Order
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
 from loyalty_points.ledger.settlement import settle
@@ -31,11 +32,12 @@ def _status(available_at: datetime, expires_at: datetime, now: datetime) -> Poin
     return "available" if available_at <= now else "pending"
 
 
-def _credit(event: Decoded, tier: str, program: Program, now: datetime) -> Credit:
+def _credit(event: Decoded, tier: str, rules: EarningRules, now: datetime) -> Credit:
     purchase = event.data
     assert isinstance(purchase, PurchaseCompletedV1)
     purchased_at = event.envelope.time
-    earn = earn_for(purchase, purchased_at=purchased_at, tier=tier, program=program)
+    order = Order.of(purchase)
+    earn = rules.earn_order(order, purchased_at=purchased_at, tier=tier)
     return Credit(
         order_id=purchase.order_id,
         member_id=purchase.member_id,
@@ -50,6 +52,7 @@ def _credit(event: Decoded, tier: str, program: Program, now: datetime) -> Credi
         available_at=earn.available_at,
         expires_at=earn.expires_at,
         status=_status(earn.available_at, earn.expires_at, now),
+        categories={category: str(value) for category, value in order.categories.items()},
         details={
             "base_points": earn.base_points,
             "tier": earn.tier,
@@ -80,18 +83,25 @@ def _points_earned(credit: Credit) -> PointsEarnedV1:
 
 
 def purchase_completed_handler(
-    program: Program, clock: Clock, *, parking: Parking, on_refunds: BatchHandler
+    program: Program,
+    clock: Clock,
+    *,
+    parking: Parking,
+    on_refunds: BatchHandler,
+    in_force: ProgramInForce,
 ) -> BatchHandler:
     """`parking` keeps the refunds that came before their purchase: `on_refunds` applies them
-    once it is credited."""
+    once it is credited. `in_force`: the program file and the campaigns started at run time,
+    read once per batch."""
 
     async def on_purchases_completed(
         conn: Connection, events: Sequence[Decoded]
     ) -> Sequence[Refusal]:
         tiers = await current_tiers(conn, [e.envelope.subject or "" for e in events])
         now = clock()
+        rules = await in_force.rules(conn, now)
         credits = [
-            _credit(e, tiers.get(e.envelope.subject or "", program.base_tier.name), program, now)
+            _credit(e, tiers.get(e.envelope.subject or "", program.base_tier.name), rules, now)
             for e in events
         ]
         credited = await repository.credit_purchases(conn, credits)

@@ -31,6 +31,8 @@ class Credit:
     #: what the points are by the time they are credited (`points.earned` says it)
     status: Literal["pending", "available", "expired"]
     details: dict[str, Any]
+    #: each category's list value, kept with the purchase for backtests
+    categories: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +59,16 @@ async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> Credi
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                  $6::numeric[], $7::text[], $8::numeric[], $9::bigint[],
                                  $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
-                                 $13::jsonb[], $14::bool[])
+                                 $13::jsonb[], $14::bool[], $15::jsonb[])
                    WITH ORDINALITY AS i (order_id, member_id, event_id, channel, currency, total,
                                          tier, multiplier, points, purchased_at, available_at,
-                                         expires_at, details, late, n)
+                                         expires_at, details, late, categories, n)
         ), p AS (
             INSERT INTO purchase (order_id, member_id, event_id, channel, currency, total, tier,
-                                  multiplier, points, purchased_at, available_at, expires_at)
+                                  multiplier, points, purchased_at, available_at, expires_at,
+                                  categories)
             SELECT order_id, member_id, event_id, channel, currency, total, tier, multiplier,
-                   points, purchased_at, available_at, expires_at
+                   points, purchased_at, available_at, expires_at, categories
             FROM input ORDER BY n
             ON CONFLICT (order_id) DO NOTHING
             RETURNING order_id, event_id
@@ -134,4 +137,5 @@ def _row(c: Credit) -> tuple[Any, ...]:
         c.expires_at,
         c.details,
         c.status != "pending",
+        c.categories,
     )

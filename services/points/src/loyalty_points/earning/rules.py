@@ -8,12 +8,12 @@ that applied is a line of the breakdown, which the ledger keeps with the earn en
 `POST /v1/program/simulate` returns, so a member's question "why this many?" has an answer.
 
 The program is compiled once into `EarningRules` (campaign windows as instants, rule texts):
-the consumer runs these rules for every purchase.
+the consumer runs these rules for every purchase, the backtest on stored purchases (`Order`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -32,9 +32,14 @@ class RuleLine:
     rule: str  # base, tier, category:<name>, channel:<name>, campaign:<name>, cap
     points: int
     detail: str
+    #: the version of a campaign started at run time (campaigns/), None for the program file's
+    version: int | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"rule": self.rule, "points": self.points, "detail": self.detail}
+        line: dict[str, Any] = {"rule": self.rule, "points": self.points, "detail": self.detail}
+        if self.version is not None:
+            line["version"] = self.version
+        return line
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,21 +63,41 @@ def _bonus(base: int, multiplier: Decimal, part: Decimal = _ONE, whole: Decimal 
     return _floor(base * part * (multiplier - 1) / whole)
 
 
+def category_values(items: Sequence[LineItem]) -> dict[str, Decimal]:
+    """Each category's list value in the order (what the purchase row keeps of its items)."""
+    values: dict[str, Decimal] = {}
+    for item in items:
+        values[item.category] = values.get(item.category, _ZERO) + item.unit_price * item.quantity
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """What the rules read of a purchase: from its event, or from its stored row (backtest)."""
+
+    total: Decimal
+    currency: str
+    channel: str
+    #: each category's list value (`category_values`)
+    categories: Mapping[str, Decimal]
+
+    @classmethod
+    def of(cls, purchase: PurchaseCompletedV1) -> Order:
+        return cls(
+            purchase.total, purchase.currency, purchase.channel, category_values(purchase.items)
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class _Categories:
     """Each category's list value in the order, and the whole: the total paid may differ from the
     sum of the items (discounts, shipping), so bonuses follow the share, not the item prices."""
 
-    values: dict[str, Decimal]
+    values: Mapping[str, Decimal]
     whole: Decimal
 
     @classmethod
-    def of(cls, items: Sequence[LineItem]) -> _Categories:
-        values: dict[str, Decimal] = {}
-        for item in items:
-            values[item.category] = (
-                values.get(item.category, _ZERO) + item.unit_price * item.quantity
-            )
+    def of(cls, values: Mapping[str, Decimal]) -> _Categories:
         return cls(values, sum(values.values(), _ZERO))
 
 
@@ -87,9 +112,10 @@ class _CampaignRule:
     channels: frozenset[str]
     categories: tuple[str, ...]
     detail: str
+    version: int | None
 
     @classmethod
-    def of(cls, campaign: Campaign) -> _CampaignRule:
+    def of(cls, campaign: Campaign, version: int | None) -> _CampaignRule:
         zone = ZoneInfo(campaign.time_zone)
         scope = f" on {', '.join(campaign.categories)}" if campaign.categories else ""
         return cls(
@@ -101,30 +127,36 @@ class _CampaignRule:
             categories=tuple(campaign.categories),
             detail=f"x{campaign.multiplier}{scope} from {campaign.starts:%Y-%m-%d %H:%M} to "
             f"{campaign.ends:%Y-%m-%d %H:%M} {campaign.time_zone}",
+            version=version,
         )
 
     def line(
-        self, purchase: PurchaseCompletedV1, instant: float, base: int, categories: _Categories
+        self, order: Order, instant: float, base: int, categories: _Categories
     ) -> RuleLine | None:
         if not self.starts <= instant < self.ends:
             return None
-        if self.channels and purchase.channel not in self.channels:
+        if self.channels and order.channel not in self.channels:
             return None
         if not self.categories:
-            return RuleLine(self.name, _bonus(base, self.multiplier), self.detail)
+            return RuleLine(self.name, _bonus(base, self.multiplier), self.detail, self.version)
         part = sum((categories.values.get(c, _ZERO) for c in self.categories), _ZERO)
         if part == 0:
             return None
         return RuleLine(
-            self.name, _bonus(base, self.multiplier, part, categories.whole), self.detail
+            self.name,
+            _bonus(base, self.multiplier, part, categories.whole),
+            self.detail,
+            self.version,
         )
 
 
 class EarningRules:
-    """A program's earning rules, ready to run on purchases."""
+    """A program's earning rules, ready to run on purchases. `versions`: the version of each of
+    its campaigns that was started at run time (by name), named in the rule lines."""
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, versions: Mapping[str, int] | None = None) -> None:
         earning = program.earning
+        versions = versions or {}
         self._program = program
         self._rates = dict(earning.rates)
         self._base_tier = program.base_tier
@@ -134,11 +166,13 @@ class EarningRules:
             category: (multiplier, f"category:{category}", f"x{multiplier} on {category}")
             for category, multiplier in earning.categories.items()
         }
-        self._channels = {
+        self._channels: dict[str, tuple[Decimal, str, str]] = {
             channel: (multiplier, f"channel:{channel}", f"x{multiplier} for buying {channel}")
             for channel, multiplier in earning.channels.items()
         }
-        self._campaigns = tuple(_CampaignRule.of(c) for c in earning.campaigns)
+        self._campaigns = tuple(
+            _CampaignRule.of(c, versions.get(c.name)) for c in earning.campaigns
+        )
         self._cap = earning.max_points_per_order
         self._window = timedelta(days=earning.return_window_days)
         self._lifetime = timedelta(days=earning.expiry_days)
@@ -154,22 +188,32 @@ class EarningRules:
     def tier(self, name: str) -> Tier:
         return self._tiers.get(name, self._base_tier)
 
+    @property
+    def program(self) -> Program:
+        return self._program
+
+    @property
+    def uses_categories(self) -> bool:
+        """Whether any rule reads the order's categories."""
+        return bool(self._categories) or any(c.categories for c in self._campaigns)
+
     def earn(self, purchase: PurchaseCompletedV1, *, purchased_at: datetime, tier: str) -> Earn:
+        return self.earn_order(Order.of(purchase), purchased_at=purchased_at, tier=tier)
+
+    def earn_order(self, order: Order, *, purchased_at: datetime, tier: str) -> Earn:
         tier_rule = self.tier(tier)
-        rate = self._rates.get(purchase.currency)
+        rate = self._rates.get(order.currency)
         if rate is None:
             base = 0
-            base_text = f"{purchase.currency} earns no points in this program"
+            base_text = f"{order.currency} earns no points in this program"
         else:
-            base = _floor(purchase.total * rate)
-            base_text = (
-                f"{purchase.total} {purchase.currency} at {rate} point(s) per unit, rounded down"
-            )
+            base = _floor(order.total * rate)
+            base_text = f"{order.total} {order.currency} at {rate} point(s) per unit, rounded down"
         lines = [RuleLine("base", base, base_text)]
         if (tier_bonus := _floor(base * tier_rule.multiplier) - base) != 0:
             lines.append(RuleLine("tier", tier_bonus, self._tier_texts[tier_rule.name]))
         if base and (self._categories or self._campaigns or self._channels):
-            lines.extend(self._bonuses(purchase, purchased_at, base))
+            lines.extend(self._bonuses(order, purchased_at, base))
         points = sum(line.points for line in lines)
         if self._cap is not None and points > self._cap:
             lines.append(
@@ -186,22 +230,20 @@ class EarningRules:
             lines=tuple(lines),
         )
 
-    def _bonuses(
-        self, purchase: PurchaseCompletedV1, purchased_at: datetime, base: int
-    ) -> list[RuleLine]:
+    def _bonuses(self, order: Order, purchased_at: datetime, base: int) -> list[RuleLine]:
         lines = []
-        categories = _Categories.of(purchase.items)
+        categories = _Categories.of(order.categories)
         if categories.whole == 0:  # nothing has a share of a free order
             categories = _Categories({}, _ONE)
         for category, (multiplier, rule, text) in self._categories.items():
             if (part := categories.values.get(category)) is not None:
                 lines.append(RuleLine(rule, _bonus(base, multiplier, part, categories.whole), text))
-        if (channel := self._channels.get(purchase.channel)) is not None:
+        if (channel := self._channels.get(order.channel)) is not None:
             multiplier, rule, text = channel
             lines.append(RuleLine(rule, _bonus(base, multiplier), text))
         instant = purchased_at.timestamp()
         for campaign in self._campaigns:
-            if line := campaign.line(purchase, instant, base, categories):
+            if line := campaign.line(order, instant, base, categories):
                 lines.append(line)
         return [line for line in lines if line.points != 0]
 

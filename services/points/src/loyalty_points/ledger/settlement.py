@@ -270,14 +270,14 @@ async def open_account(conn: Connection, member_id: str, now: datetime) -> int:
     return await available(conn, member_id) or 0
 
 
-async def settle_due(conn: Connection, now: datetime, *, limit: int) -> int:
-    """The scheduled job's batch: up to `limit` members with something due, whose accounts no
-    one else holds (a request settling its member now does it there), settled; returns how many
-    members."""
+async def settle_due(conn: Connection, now: datetime, *, limit: int, wait: bool = False) -> int:
+    """A batch of up to `limit` members with something due, settled; returns how many members.
+    The scheduled job skips members whose account someone holds (a request settling its member
+    now does it there); with `wait`, they are waited for (a report must count everyone)."""
     members = [
         row["member_id"]
         for row in await conn.fetch(
-            """
+            f"""
             WITH due AS (
                 SELECT DISTINCT member_id FROM (
                     (SELECT member_id FROM points_lot
@@ -292,7 +292,7 @@ async def settle_due(conn: Connection, now: datetime, *, limit: int) -> int:
             )
             SELECT a.member_id FROM points_account a JOIN due USING (member_id)
             ORDER BY a.member_id LIMIT $2
-            FOR UPDATE OF a SKIP LOCKED
+            FOR UPDATE OF a {"" if wait else "SKIP LOCKED"}
             """,
             now,
             limit,

@@ -6,8 +6,10 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from loyalty_points.campaigns.schemas import CampaignRequest
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.fields import Id
+from loyalty_shared.program.schema import Program
 
 
 class SimulationRequest(BaseModel):
@@ -20,12 +22,27 @@ class SimulationRequest(BaseModel):
         max_length=32,
         description="Earn at this tier; by default the tier this service knows for the member",
     )
+    program: Program | None = Field(
+        None,
+        description="Earn under this program (as `GET /v1/program` answers it, changed) instead "
+        "of the program in force",
+    )
+    campaign: CampaignRequest | None = Field(
+        None,
+        description="A draft campaign (as `POST /v1/campaigns` takes it), added to the program "
+        "as if it were started now, in place of a campaign of the same id",
+    )
 
 
 class RuleApplied(BaseModel):
-    rule: str = Field(description="base, tier, category:<name>, channel:<name>, campaign:<name>")
+    rule: str = Field(
+        description="base, tier, category:<name>, channel:<name>, campaign:<name>, cap"
+    )
     points: int
     detail: str
+    version: int | None = Field(
+        None, description="The version of a campaign started at run time (`POST /v1/campaigns`)"
+    )
 
 
 class Simulation(BaseModel):
