@@ -54,7 +54,7 @@ def run(
         ".local"
     ),
 ) -> None:
-    """Start broker, PostgreSQL and the four services in the foreground (Ctrl-C stops all)."""
+    """Start broker, PostgreSQL, the four services and the console (Ctrl-C stops all)."""
     local_dir.mkdir(parents=True, exist_ok=True)
     raise typer.Exit(asyncio.run(run_platform(local_dir)))
 
