@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from loyalty_points.activity.endpoints import router as activity_router
 from loyalty_points.adjustments.endpoints import router as adjustments_router
 from loyalty_points.balances.endpoints import hot_read as balance_read
 from loyalty_points.balances.endpoints import router as balances_router
@@ -14,6 +15,7 @@ from loyalty_points.earning.handlers import purchase_completed_handler
 from loyalty_points.goodwill.handlers import goodwill_granted_handler
 from loyalty_points.holds.endpoints import router as holds_router
 from loyalty_points.lifecycle.jobs import LifecycleJob
+from loyalty_points.lots.endpoints import router as lots_router
 from loyalty_points.redemptions.endpoints import router as redemptions_router
 from loyalty_points.refunds.handlers import PARKING, purchase_refunded_handler
 from loyalty_points.refunds.repository import known_orders
@@ -54,6 +56,8 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
             holds_router,
             adjustments_router,
             simulation_router,
+            lots_router,
+            activity_router,
         ],
         hot_reads=[balance_read(clock)],
         loops={

@@ -14,6 +14,7 @@ from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
 from loyalty_tiers.evaluation.jobs import Evaluation
+from loyalty_tiers.reports.endpoints import router as reports_router
 from loyalty_tiers.settings import TiersSettings
 from loyalty_tiers.spend.handlers import (
     PARKING,
@@ -38,7 +39,7 @@ def create_app(settings: TiersSettings) -> FastAPI:
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
-        routers=[status_router],
+        routers=[status_router, reports_router],
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, purchases_handler(program)),
