@@ -24,8 +24,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from loyalty_console.auth import endpoints as auth
 from loyalty_console.auth.operator import Operator, SignInRequired
 from loyalty_console.auth.session import EncryptedSession
+from loyalty_console.dead_letters import endpoints as dead_letters
+from loyalty_console.feedback import endpoints as feedback
+from loyalty_console.loyalty import endpoints as loyalty
+from loyalty_console.members import endpoints as members
 from loyalty_console.overview import endpoints as overview
 from loyalty_console.platform.client import Platform
+from loyalty_console.program import endpoints as program
+from loyalty_console.rewards import endpoints as rewards
 from loyalty_console.settings import ConsoleSettings
 from loyalty_console.web import PLOTLY_VERSION, ConsoleState, console_state, render, templates
 from loyalty_shared.http.auth import TokenVerifier
@@ -154,6 +160,12 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
     for router in (
         auth.router,
         overview.router,
+        members.router,
+        program.router,
+        rewards.router,
+        feedback.router,
+        loyalty.router,
+        dead_letters.router,
     ):
         app.include_router(router)
     return app

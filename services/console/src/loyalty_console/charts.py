@@ -35,6 +35,11 @@ def _layout(y_title: str = "", **more: Any) -> dict[str, Any]:
     return layout
 
 
+def week_label(iso_week: str) -> str:
+    """`2026-W48` as the axis shows it (`W48`); the tables under the charts keep the year."""
+    return iso_week.rsplit("-", 1)[-1]
+
+
 def bars(
     x: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | int | None]]],
@@ -148,11 +153,43 @@ def donut(labels: Sequence[str], values: Sequence[int], colours: Sequence[str]) 
     }
 
 
-def histogram_bars(edges: Sequence[str], counts: Sequence[int], *, y_title: str) -> Figure:
+def histogram_bars(
+    edges: Sequence[str], counts: Sequence[int], *, y_title: str, x_title: str = ""
+) -> Figure:
     figure = bars(edges, [("", counts)], y_title=y_title)
+    figure["layout"]["xaxis"]["title"] = {"text": x_title}
     figure["layout"]["showlegend"] = False
     figure["layout"]["bargap"] = 0.05
     return figure
+
+
+def heatmap(
+    *, x: Sequence[str], y: Sequence[str], z: Sequence[Sequence[float | None]], label: str
+) -> Figure:
+    """A cohort table as colour: rows `y`, columns `x`, each cell's value printed on it."""
+    layout = _layout()
+    layout["yaxis"] = {"type": "category", "autorange": "reversed"}
+    layout["height"] = max(260, 40 + 28 * len(y))
+    layout["hovermode"] = "closest"
+    return {
+        "data": [
+            {
+                "type": "heatmap",
+                "x": list(x),
+                "y": list(y),
+                "z": [list(row) for row in z],
+                "text": [["" if v is None else f"{v:.0f}%" for v in row] for row in z],
+                "zmin": 0,
+                "zmax": 100,
+                "colorscale": [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
+                "colorbar": {"title": {"text": label}, "ticksuffix": "%"},
+                "texttemplate": "%{text}",
+                "hovertemplate": "%{y} · %{x}: %{z:.1f}%<extra></extra>",
+                "hoverongaps": False,
+            }
+        ],
+        "layout": layout,
+    }
 
 
 def tier_colours(tiers: Sequence[str]) -> list[str]:

@@ -65,6 +65,16 @@ def formatter(request: Request, settings: ConsoleSettings) -> Formatter:
     return Formatter(language, zone)
 
 
+def flash(request: Request, ok: bool, message: str) -> None:
+    """A result shown once, on the next page (after the redirect that follows an action)."""
+    request.session["flash"] = {"ok": ok, "message": message}
+
+
+def take_flash(request: Request) -> dict[str, Any] | None:
+    found = request.session.pop("flash", None)
+    return found if isinstance(found, dict) else None
+
+
 def render(
     request: Request,
     state: ConsoleState,

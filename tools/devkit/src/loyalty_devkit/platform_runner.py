@@ -115,13 +115,13 @@ def _summary(bootstrap: str, database: str, local_dir: Path, mail: str) -> Table
     table.add_row(
         "member token",
         'curl -H "Authorization: Bearer $(.venv/bin/loyalty token m-0001)" '
-        "http://127.0.0.1:8001/v1/members/m-0001/points",
+        f"{SERVICES[0].url}/v1/members/m-0001/points",
     )
     table.add_row("stop", "Ctrl-C")
     return table
 
 
-async def run_platform(local_dir: Path) -> int:
+async def run_platform(local_dir: Path, broker_port: int = 9092) -> int:
     """Run until Ctrl-C/SIGTERM (exit 0) or until a service dies (exit 1)."""
     bootstrap = os.environ.get("LOYALTY_KAFKA_BOOTSTRAP")
     server_url = os.environ.get("LOYALTY_DATABASE_URL")
@@ -140,9 +140,9 @@ async def run_platform(local_dir: Path) -> int:
             postgres.start()
             server_url = postgres.dsn()
         if bootstrap is None:
-            broker = LocalBroker(9092, log_file=local_dir / "tansu.log")
+            broker = LocalBroker(broker_port, log_file=local_dir / "tansu.log")
             console.print(
-                "starting the Kafka-protocol broker (tansu, memory only) on 127.0.0.1:9092"
+                f"starting the Kafka-protocol broker (tansu, memory only) on 127.0.0.1:{broker_port}"
             )
             broker.start()
             bootstrap = broker.bootstrap

@@ -67,7 +67,7 @@ def _figures(answers: dict[str, Answer], fmt: Formatter) -> dict[str, charts.Fig
     if flow is not None and flow.ok:
         weeks = flow.json()["items"]
         figures["flow"] = charts.bars(
-            [w["week"] for w in weeks],
+            [charts.week_label(w["week"]) for w in weeks],
             [
                 (fmt.t("points.earned"), [w["earned"] for w in weeks]),
                 (fmt.t("points.redeemed"), [w["redeemed"] for w in weeks]),
@@ -79,7 +79,7 @@ def _figures(answers: dict[str, Answer], fmt: Formatter) -> dict[str, charts.Fig
     if nps is not None and nps.ok:
         weeks = nps.json()["items"]
         figures["nps"] = charts.line_over_bars(
-            [w["key"] for w in weeks],
+            [charts.week_label(w["key"]) for w in weeks],
             (fmt.t("nps.nps"), [w["nps"] for w in weeks]),
             (fmt.t("nps.responses"), [w["responses"] for w in weeks]),
             line_title=fmt.t("nps.nps"),
