@@ -142,7 +142,7 @@ async def run_platform(local_dir: Path, broker_port: int = 9092) -> int:
         if bootstrap is None:
             broker = LocalBroker(broker_port, log_file=local_dir / "tansu.log")
             console.print(
-                f"starting the Kafka-protocol broker (tansu, memory only) on 127.0.0.1:{broker_port}"
+                f"starting the Kafka-protocol broker (tansu, memory only) on {broker_port}"
             )
             broker.start()
             bootstrap = broker.bootstrap
