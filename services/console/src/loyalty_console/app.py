@@ -5,6 +5,7 @@ reading the four services' APIs with the operator's token."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -66,6 +67,32 @@ class SecurityHeaders:
             await send(message)
 
         await self._app(scope, receive, sending if scope["type"] == "http" else send)
+
+
+class ServerTiming:
+    """`Server-Timing: app;dur=<ms>` on every answer: how long the console took for the page
+    (its calls to the services included), shown by browsers' developer tools and read by
+    bench/console_pages.py."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                took = (time.perf_counter() - started) * 1000
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"server-timing", f"app;dur={took:.1f}".encode()),
+                ]
+            await send(message)
+
+        await self._app(scope, receive, sending)
 
 
 def _oidc(settings: ConsoleSettings) -> StarletteOAuth2App | None:
@@ -132,6 +159,7 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
         secure=settings.console_secure_cookie,
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(ServerTiming)
     app.add_middleware(ObserveRequests, service="console", traces=traces)
 
     @app.get("/healthz", include_in_schema=False)

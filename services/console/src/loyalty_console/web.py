@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from authlib.integrations.starlette_client import StarletteOAuth2App
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 
 from loyalty_console.auth.csrf import FIELD, HEADER, csrf_token
 from loyalty_console.auth.operator import Can, Operator
@@ -45,7 +45,8 @@ def templates() -> Environment:
     env = Environment(
         loader=PackageLoader("loyalty_console", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
+        # optional fields of the services' answers may be absent: they show as nothing
+        undefined=ChainableUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
