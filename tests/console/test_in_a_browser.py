@@ -249,7 +249,9 @@ async def test_each_role_sees_only_what_it_may(browser: Browser, platform: Platf
     }
     overview = await visit(admin_page, platform, "/", "overview-admin")
     assert "Members by tier" in overview
-    await visit(admin_page, platform, "/sign-in", None)
+    await admin_page.get_by_role("button", name="Sign out").click()
+    await expect(admin_page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await admin_page.screenshot(path=str(SHOTS / "sign-in.png"), full_page=True)
 
 
 async def test_an_adjustment_is_in_the_ledger_and_the_audit_log(

@@ -30,7 +30,7 @@ from loyalty_console.feedback import endpoints as feedback
 from loyalty_console.loyalty import endpoints as loyalty
 from loyalty_console.members import endpoints as members
 from loyalty_console.overview import endpoints as overview
-from loyalty_console.platform.client import Platform
+from loyalty_console.platform.client import CALLS, Platform
 from loyalty_console.program import endpoints as program
 from loyalty_console.rewards import endpoints as rewards
 from loyalty_console.settings import ConsoleSettings
@@ -70,9 +70,9 @@ class SecurityHeaders:
 
 
 class ServerTiming:
-    """`Server-Timing: app;dur=<ms>` on every answer: how long the console took for the page
-    (its calls to the services included), shown by browsers' developer tools and read by
-    bench/console_pages.py."""
+    """`Server-Timing` on every answer: `app;dur=<ms>`, how long the console took for the page
+    (its calls to the services included), then each call it made (`points;dur=<ms>`, ...):
+    shown by browsers' developer tools, read by bench/console_pages.py."""
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
@@ -82,17 +82,24 @@ class ServerTiming:
             await self._app(scope, receive, send)
             return
         started = time.perf_counter()
+        calls: list[tuple[str, float]] = []
+        token = CALLS.set(calls)
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 took = (time.perf_counter() - started) * 1000
+                timings = [f"app;dur={took:.1f}"]
+                timings += [f"{service};dur={ms:.1f}" for service, ms in calls]
                 message["headers"] = [
                     *message.get("headers", []),
-                    (b"server-timing", f"app;dur={took:.1f}".encode()),
+                    (b"server-timing", ", ".join(timings).encode()),
                 ]
             await send(message)
 
-        await self._app(scope, receive, sending)
+        try:
+            await self._app(scope, receive, sending)
+        finally:
+            CALLS.reset(token)
 
 
 def _oidc(settings: ConsoleSettings) -> StarletteOAuth2App | None:
@@ -145,7 +152,9 @@ def create_app(settings: ConsoleSettings) -> FastAPI:
         app,
         ConsoleState(
             settings=settings,
-            platform=Platform(client, settings.service_urls),
+            platform=Platform(
+                client, settings.service_urls, report_ttl_s=settings.console_report_ttl_s
+            ),
             templates=templates(),
             verifier=TokenVerifier(settings),
             oidc=_oidc(settings),

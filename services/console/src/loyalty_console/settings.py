@@ -20,6 +20,9 @@ class ConsoleSettings(ServiceSettings):
     console_notifications_url: str = "http://127.0.0.1:8003"
     console_feedback_url: str = "http://127.0.0.1:8004"
     console_api_timeout_s: float = Field(10.0, gt=0, le=120)
+    #: Reports on the whole program (members, points per week, NPS, loyalty) are fetched from
+    #: the services at most this often; a page shows the last one meanwhile.
+    console_report_ttl_s: float = Field(60.0, ge=0, le=3600)
 
     #: OpenID Connect: the issuer (its `/.well-known/openid-configuration` is read), the client
     #: registered for the console, and the scopes asked for (the operator roles of contract 5.1

@@ -36,10 +36,10 @@ async def feedback_page(
     calls = {}
     if can.see_reports:
         for by in ("tier", "channel"):
-            calls[by] = state.platform.get(
+            calls[by] = state.platform.report(
                 operator, "feedback", "/v1/feedback/trend", {"by": by, "weeks": WEEKS}
             )
-        calls["summary"] = state.platform.get(
+        calls["summary"] = state.platform.report(
             operator, "feedback", "/v1/feedback/summary", {"days": WEEKS * 7}
         )
     wanted = cases if cases in STATES else None

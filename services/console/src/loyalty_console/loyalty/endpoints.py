@@ -26,10 +26,10 @@ async def loyalty_page(request: Request, state: State, operator: CurrentOperator
     platform = state.platform
     answers = await gather(
         {
-            "segments": platform.get(operator, "feedback", "/v1/insights/segments"),
-            "retention": platform.get(operator, "feedback", "/v1/insights/retention"),
-            "clv": platform.get(operator, "feedback", "/v1/insights/clv"),
-            "index": platform.get(operator, "feedback", "/v1/insights/loyalty-index"),
+            "segments": platform.report(operator, "feedback", "/v1/insights/segments"),
+            "retention": platform.report(operator, "feedback", "/v1/insights/retention"),
+            "clv": platform.report(operator, "feedback", "/v1/insights/clv"),
+            "index": platform.report(operator, "feedback", "/v1/insights/loyalty-index"),
         }
     )
     fmt = formatter(request, state.settings)

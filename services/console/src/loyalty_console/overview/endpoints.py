@@ -25,15 +25,15 @@ async def overview(request: Request, state: State, operator: CurrentOperator) ->
     can, platform = Can(operator), state.platform
     calls = {}
     if can.see_reports:
-        calls["members"] = platform.get(operator, "tiers", "/v1/reports/members")
-        calls["flow"] = platform.get(
+        calls["members"] = platform.report(operator, "tiers", "/v1/reports/members")
+        calls["flow"] = platform.report(
             operator, "points", "/v1/reports/points-flow", {"weeks": WEEKS}
         )
-        calls["nps"] = platform.get(
+        calls["nps"] = platform.report(
             operator, "feedback", "/v1/feedback/breakdown", {"by": "week", "days": WEEKS * 7}
         )
     if can.see_liability:
-        calls["liability"] = platform.get(operator, "points", "/v1/reports/liability")
+        calls["liability"] = platform.report(operator, "points", "/v1/reports/liability")
     if can.administer:
         for service in SERVICES:
             calls[f"dlq:{service}"] = platform.get(

@@ -7,8 +7,10 @@ the service away)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -21,6 +23,8 @@ SERVICES: tuple[Service, ...] = ("points", "tiers", "notifications", "feedback")
 
 #: `status` when the service could not be reached at all (refused, timed out).
 UNREACHABLE = 0
+#: The calls the current request made: (service, milliseconds), for its Server-Timing header.
+CALLS: ContextVar[list[tuple[str, float]] | None] = ContextVar("console_calls", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +74,25 @@ class Answer:
 
 
 class Platform:
-    def __init__(self, client: httpx.AsyncClient, urls: Mapping[str, str]) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, urls: Mapping[str, str], *, report_ttl_s: float = 60
+    ) -> None:
         self._client = client
         self._urls = dict(urls)
+        self._reports = ReportCache(report_ttl_s)
+
+    async def report(
+        self,
+        operator: Operator,
+        service: Service,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        """A report on the whole program (no member in it): shared by the operators of the same
+        roles, fetched at most once per `report_ttl_s`, served as it was while a fresh one is
+        fetched (see ReportCache)."""
+        key = (service, path, tuple(sorted((params or {}).items())), operator.scopes)
+        return await self._reports.get(key, lambda: self.get(operator, service, path, params))
 
     async def call(
         self,
@@ -87,6 +107,7 @@ class Platform:
     ) -> Answer:
         sent = {"Authorization": f"Bearer {operator.token}", **(headers or {})}
         query = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
+        started = time.perf_counter()
         try:
             response = await self._client.request(
                 method,
@@ -97,6 +118,10 @@ class Platform:
             )
         except httpx.HTTPError:
             return Answer(UNREACHABLE)
+        finally:
+            calls = CALLS.get()
+            if calls is not None:
+                calls.append((service, (time.perf_counter() - started) * 1000))
         try:
             body = orjson.loads(response.content) if response.content else None
         except orjson.JSONDecodeError:
@@ -127,6 +152,47 @@ class Platform:
 
 
 K = TypeVar("K")
+
+
+@dataclass
+class _Cached:
+    answer: Answer
+    fetched_at: float = field(default_factory=time.monotonic)
+
+
+class ReportCache:
+    """Successful report answers by key: fresh for `ttl_s`; then the stale answer is still
+    served at once while one fetch runs in the background (stale-while-revalidate), so only the
+    first view after the console starts waits for the services' aggregates. Concurrent misses
+    share one fetch. A refusal or a failure is never kept."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self._ttl_s = ttl_s
+        self._entries: dict[object, _Cached] = {}
+        self._fetching: dict[object, asyncio.Task[Answer]] = {}
+
+    async def get(self, key: object, fetch: Callable[[], Awaitable[Answer]]) -> Answer:
+        cached = self._entries.get(key)
+        if cached is not None:
+            if time.monotonic() - cached.fetched_at > self._ttl_s:
+                self._fetch(key, fetch)  # in the background: this answer does not wait for it
+            return cached.answer
+        return await asyncio.shield(self._fetch(key, fetch))
+
+    def _fetch(self, key: object, fetch: Callable[[], Awaitable[Answer]]) -> asyncio.Task[Answer]:
+        running = self._fetching.get(key)
+        if running is None:
+            running = self._fetching[key] = asyncio.create_task(self._fill(key, fetch))
+        return running
+
+    async def _fill(self, key: object, fetch: Callable[[], Awaitable[Answer]]) -> Answer:
+        try:
+            answer = await fetch()
+            if answer.ok:
+                self._entries[key] = _Cached(answer)
+            return answer
+        finally:
+            self._fetching.pop(key, None)
 
 
 async def gather(calls: Mapping[K, Awaitable[Answer]]) -> dict[K, Answer]:
