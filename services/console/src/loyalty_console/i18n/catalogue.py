@@ -442,4 +442,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "重放服务 {service}、主题 {topic}、原因 {code} 下所有待处理的死信"
         "（每个服务每次最多 200 条）？",
     ),
+    "action.not_offered": (
+        "this version of the platform does not offer it yet",
+        "当前平台版本尚未提供此功能",
+    ),
 }

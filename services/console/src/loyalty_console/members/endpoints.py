@@ -185,6 +185,8 @@ async def _act(
     fmt = formatter(request, state.settings)
     if answer.ok:
         flash(request, True, done)
+    elif answer.not_offered:
+        flash(request, False, fmt.t("action.failed", detail=fmt.t("action.not_offered")))
     else:
         flash(request, False, fmt.t("action.failed", detail=answer.detail or str(answer.status)))
     return RedirectResponse(_path(member_id), status_code=303)
