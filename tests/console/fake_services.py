@@ -8,7 +8,6 @@ end, in test_in_a_browser.py."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from loyalty_devkit.local_broker import free_port
+from tests.support.apps import served
 
 NOW = datetime.now(UTC)
 T = NOW.isoformat()
@@ -486,14 +485,5 @@ class FakeServices:
 async def fake_services() -> AsyncIterator[FakeServices]:
     port = free_port()
     fake = FakeServices(url=f"http://127.0.0.1:{port}")
-    server = uvicorn.Server(
-        uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-        await asyncio.sleep(0.02)
-    try:
+    async with served(fake.app(), port):
         yield fake
-    finally:
-        server.should_exit = True
-        await task

@@ -6,7 +6,6 @@ operator scopes, the ID token the client's nonce."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import secrets
@@ -17,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import uvicorn
 from fastapi import FastAPI, Form, Header, HTTPException
 from fastapi.responses import JSONResponse, RedirectResponse
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from loyalty_devkit.local_broker import free_port
+from tests.support.apps import served
 
 
 @dataclass
@@ -173,14 +172,5 @@ async def running_provider() -> AsyncIterator[OidcProvider]:
     """The provider on a free port of 127.0.0.1, for the duration of the block."""
     port = free_port()
     provider = OidcProvider(issuer=f"http://127.0.0.1:{port}")
-    server = uvicorn.Server(
-        uvicorn.Config(provider.app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-        await asyncio.sleep(0.02)
-    try:
+    async with served(provider.app(), port):
         yield provider
-    finally:
-        server.should_exit = True
-        await task

@@ -15,7 +15,7 @@ from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoes
 from loyalty_console.auth.csrf import FIELD, HEADER, csrf_token
 from loyalty_console.auth.operator import Can, Operator
 from loyalty_console.i18n.formatting import TIME_ZONES, Formatter, pick_language, zone_or
-from loyalty_console.platform.client import Platform
+from loyalty_console.platform.client import Answer, Platform
 from loyalty_console.settings import ConsoleSettings
 from loyalty_shared.http.auth import TokenVerifier
 from loyalty_shared.http.state import state_of
@@ -69,6 +69,21 @@ def formatter(request: Request, settings: ConsoleSettings) -> Formatter:
 def flash(request: Request, ok: bool, message: str) -> None:
     """A result shown once, on the next page (after the redirect that follows an action)."""
     request.session["flash"] = {"ok": ok, "message": message}
+
+
+def flash_outcome(request: Request, answer: Answer, fmt: Formatter, done: str) -> None:
+    """`done` when the service did it; otherwise what it said (each problem of a 422), or that
+    this version of the platform does not offer it yet."""
+    if answer.ok:
+        flash(request, True, done)
+        return
+    if answer.not_offered:
+        detail = fmt.t("action.not_offered")
+    else:
+        errors = answer.body.get("errors") if isinstance(answer.body, dict) else None
+        listed = "; ".join(f"{e['location']}: {e['message']}" for e in errors or [])
+        detail = listed or answer.detail or str(answer.status)
+    flash(request, False, fmt.t("action.failed", detail=detail))
 
 
 def take_flash(request: Request) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from loyalty_shared import audit_log
 from loyalty_shared.dlq import repository
@@ -32,6 +32,8 @@ router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"])
 
 #: At most this many are replayed by one bulk call (each in the call's one transaction).
 REPLAY_BATCH = 200
+#: A dead letter's id as a path names it (a bigint).
+DeadLetterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The dead letter's id")]
 
 
 class NoSuchDeadLetter(ProblemError):
@@ -110,7 +112,9 @@ async def list_dead_letters(
     summary="A dead letter: the record as it came, its headers, why it was refused (admin)",
     responses=problem_responses(401, 403, 404),
 )
-async def get_dead_letter(dead_letter_id: int, _: AdminAccess, conn: Transaction) -> DeadLetter:
+async def get_dead_letter(
+    dead_letter_id: DeadLetterId, _: AdminAccess, conn: Transaction
+) -> DeadLetter:
     row = await repository.one(conn, dead_letter_id)
     if row is None:
         raise NoSuchDeadLetter(f"no dead letter {dead_letter_id}")
@@ -156,7 +160,10 @@ async def _replay(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def replay_dead_letter(
-    dead_letter_id: int, principal: AdminAccess, conn: Transaction, replayer: ReplayerDep
+    dead_letter_id: DeadLetterId,
+    principal: AdminAccess,
+    conn: Transaction,
+    replayer: ReplayerDep,
 ) -> ReplayResult:
     row = await repository.one(conn, dead_letter_id, lock=True)
     if row is None:

@@ -19,6 +19,7 @@ from loyalty_shared.http.auth import (
     OPERATOR_SCOPES,
     SUPPORT_SCOPE,
 )
+from loyalty_shared.http.problems import Forbidden
 
 #: A token this close to its expiry is not used for another page: sign in again first.
 EXPIRY_MARGIN_S = 30
@@ -107,6 +108,12 @@ class Can:
     @property
     def administer(self) -> bool:  # tier overrides, redemption cancels, erasure, dead letters
         return self._any()
+
+
+def require(allowed: bool, why: str = "your role may not do this") -> None:
+    """Refuse (403) what the operator's role may not see or do."""
+    if not allowed:
+        raise Forbidden(why)
 
 
 def current_operator(request: Request) -> Operator:

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from loyalty_console.auth.csrf import check_csrf
-from loyalty_console.auth.operator import Can, CurrentOperator, Operator
+from loyalty_console.auth.operator import Can, CurrentOperator, Operator, require
 from loyalty_console.platform.client import SERVICES, Service, gather
 from loyalty_console.web import State, flash, formatter, render, take_flash
-from loyalty_shared.http.problems import Forbidden, ProblemError
+from loyalty_shared.http.problems import ProblemError
 
 router = APIRouter(prefix="/dead-letters", dependencies=[Depends(check_csrf)])
 
@@ -23,8 +23,7 @@ SUMMARY_HOURS = 30 * 24
 
 
 def _admin(operator: Operator) -> None:
-    if not Can(operator).administer:
-        raise Forbidden("dead letters hold records as they came: admins only")
+    require(Can(operator).administer, "dead letters hold records as they came: admins only")
 
 
 def _service(name: str) -> Service:

@@ -10,11 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from loyalty_console import charts
 from loyalty_console.auth.csrf import check_csrf
-from loyalty_console.auth.operator import Can, CurrentOperator
+from loyalty_console.auth.operator import Can, CurrentOperator, require
 from loyalty_console.i18n.formatting import Formatter
 from loyalty_console.platform.client import Answer, gather
-from loyalty_console.web import State, flash, formatter, render, take_flash
-from loyalty_shared.http.problems import Forbidden
+from loyalty_console.web import State, flash_outcome, formatter, render, take_flash
 
 router = APIRouter(prefix="/feedback", dependencies=[Depends(check_csrf)])
 
@@ -31,8 +30,7 @@ async def feedback_page(
     cursor: str | None = None,
 ) -> HTMLResponse:
     can = Can(operator)
-    if not (can.see_reports or can.see_members):
-        raise Forbidden("feedback is marketing's and support's")
+    require(can.see_reports or can.see_members, "feedback is marketing's and support's")
     calls = {}
     if can.see_reports:
         for by in ("tier", "channel"):
@@ -92,16 +90,12 @@ async def update_case(
     back: Annotated[str, Form(max_length=20)] = "open",
 ) -> Response:
     """Take a case (it becomes yours), hand it back, mark it contacted or resolved."""
-    if not Can(operator).see_members:
-        raise Forbidden("cases are customer service's")
+    require(Can(operator).see_members, "cases are customer service's")
     body: dict[str, Any] = {"state": to, "assignee": assignee or None}
     answer = await state.platform.put(
         operator, "feedback", f"/v1/feedback/cases/{feedback_id}", body
     )
     fmt = formatter(request, state.settings)
-    if answer.ok:
-        flash(request, True, fmt.t("cases.updated", state=fmt.t(f"cases.{to}")))
-    else:
-        flash(request, False, fmt.t("action.failed", detail=answer.detail))
+    flash_outcome(request, answer, fmt, fmt.t("cases.updated", state=fmt.t(f"cases.{to}")))
     target = back if back in STATES or back == "all" else "open"
     return RedirectResponse(f"/feedback?cases={target}#cases", status_code=303)

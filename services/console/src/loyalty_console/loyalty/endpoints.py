@@ -10,19 +10,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from loyalty_console import charts
-from loyalty_console.auth.operator import Can, CurrentOperator
+from loyalty_console.auth.operator import Can, CurrentOperator, require
 from loyalty_console.i18n.formatting import NOTHING, Formatter
 from loyalty_console.platform.client import Answer, gather
 from loyalty_console.web import State, formatter, render
-from loyalty_shared.http.problems import Forbidden
 
 router = APIRouter(prefix="/loyalty")
 
 
 @router.get("", include_in_schema=False)
 async def loyalty_page(request: Request, state: State, operator: CurrentOperator) -> HTMLResponse:
-    if not Can(operator).see_reports:
-        raise Forbidden("loyalty reports are marketing's")
+    require(Can(operator).see_reports, "loyalty reports are marketing's")
     platform = state.platform
     answers = await gather(
         {

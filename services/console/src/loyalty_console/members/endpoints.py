@@ -17,12 +17,20 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from loyalty_console.auth.csrf import check_csrf
-from loyalty_console.auth.operator import Can, CurrentOperator, Operator
+from loyalty_console.auth.operator import Can, CurrentOperator, Operator, require
 from loyalty_console.i18n.formatting import zone_or
 from loyalty_console.platform.client import SERVICES, Answer, Platform, gather
-from loyalty_console.web import ConsoleState, State, flash, formatter, render, take_flash
+from loyalty_console.web import (
+    ConsoleState,
+    State,
+    flash,
+    flash_outcome,
+    formatter,
+    render,
+    take_flash,
+)
 from loyalty_shared.http.auth import is_member_id
-from loyalty_shared.http.problems import Forbidden, ProblemError
+from loyalty_shared.http.problems import ProblemError
 
 router = APIRouter(prefix="/members", dependencies=[Depends(check_csrf)])
 
@@ -40,11 +48,6 @@ def _path(member_id: str) -> str:
     return f"/members/{quote(member_id, safe='')}"
 
 
-def _need(allowed: bool) -> None:
-    if not allowed:
-        raise Forbidden("your role may not do this")
-
-
 @router.get("", include_in_schema=False)
 async def find(
     request: Request,
@@ -52,7 +55,7 @@ async def find(
     operator: CurrentOperator,
     id: str = "",
 ) -> Response:
-    _need(Can(operator).see_members)
+    require(Can(operator).see_members)
     wanted = id.strip()
     if wanted and is_member_id(wanted):
         return RedirectResponse(_path(wanted), status_code=303)
@@ -85,7 +88,7 @@ async def _member_page(
     review: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     can = Can(operator)
-    _need(can.see_members)
+    require(can.see_members)
     _member(member_id)
     answers = await _read_member(state.platform, operator, member_id, can)
     return render(
@@ -148,7 +151,7 @@ async def ledger_page(
     cursor: str | None = None,
 ) -> HTMLResponse:
     """One page of the ledger, for htmx to put in place of the one shown (or on its own)."""
-    _need(Can(operator).see_members)
+    require(Can(operator).see_members)
     _member(member_id)
     ledger = await _ledger(state.platform, operator, member_id, cursor)
     partial = request.headers.get("HX-Request") == "true"
@@ -181,14 +184,7 @@ async def _act(
     """Show the review, or make the call and go back to the member with its outcome."""
     if not confirmed:
         return await _member_page(request, state, operator, member_id, review=review)
-    answer = await call()
-    fmt = formatter(request, state.settings)
-    if answer.ok:
-        flash(request, True, done)
-    elif answer.not_offered:
-        flash(request, False, fmt.t("action.failed", detail=fmt.t("action.not_offered")))
-    else:
-        flash(request, False, fmt.t("action.failed", detail=answer.detail or str(answer.status)))
+    flash_outcome(request, await call(), formatter(request, state.settings), done)
     return RedirectResponse(_path(member_id), status_code=303)
 
 
@@ -202,7 +198,7 @@ async def adjust(
     reason: Annotated[str, Form(min_length=3, max_length=500)],
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
-    _need(Can(operator).adjust)
+    require(Can(operator).adjust)
     _member(member_id)
     fmt = formatter(request, state.settings)
     return await _act(
@@ -238,7 +234,7 @@ async def override_tier(
     until: Annotated[str, Form(max_length=16)],
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
-    _need(Can(operator).administer)
+    require(Can(operator).administer)
     _member(member_id)
     fmt = formatter(request, state.settings)
     try:  # a datetime-local value, in the operator's zone
@@ -282,7 +278,7 @@ async def cancel_redemption(
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
     can = Can(operator)
-    _need(can.administer if kind == "points" else can.cancel_reward_redemption)
+    require(can.administer if kind == "points" else can.cancel_reward_redemption)
     _member(member_id)
     fmt = formatter(request, state.settings)
     collection = "redemptions" if kind == "points" else "reward-redemptions"
@@ -316,7 +312,7 @@ async def request_erasure(
     typed: Annotated[str, Form(max_length=128)] = "",
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
-    _need(Can(operator).administer)
+    require(Can(operator).administer)
     _member(member_id)
     fmt = formatter(request, state.settings)
     if confirmed and typed != member_id:
@@ -352,7 +348,7 @@ async def export(
 ) -> Response:
     """Everything the four services hold about the member, in one JSON file (each service's
     export records it)."""
-    _need(Can(operator).export)
+    require(Can(operator).export)
     _member(member_id)
     fmt = formatter(request, state.settings)
     if not confirmed:

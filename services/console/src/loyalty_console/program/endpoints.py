@@ -16,20 +16,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from loyalty_console import charts
 from loyalty_console.auth.csrf import check_csrf
-from loyalty_console.auth.operator import Can, CurrentOperator, Operator
+from loyalty_console.auth.operator import Can, CurrentOperator, require
 from loyalty_console.i18n.formatting import zone_or
-from loyalty_console.platform.client import Answer, gather
-from loyalty_console.web import ConsoleState, State, flash, formatter, render, take_flash
-from loyalty_shared.http.problems import Forbidden, ProblemError
+from loyalty_console.platform.client import gather
+from loyalty_console.web import (
+    ConsoleState,
+    State,
+    flash_outcome,
+    formatter,
+    render,
+    take_flash,
+)
+from loyalty_shared.http.problems import ProblemError
 
 router = APIRouter(prefix="/program", dependencies=[Depends(check_csrf)])
 
 CHANNELS = ("online", "store", "app")
-
-
-def _need_marketing(operator: Operator) -> None:
-    if not Can(operator).see_reports:
-        raise Forbidden("the program is marketing's")
 
 
 def _local(request: Request, state: ConsoleState, value: str) -> datetime:
@@ -43,7 +45,7 @@ def _local(request: Request, state: ConsoleState, value: str) -> datetime:
 
 @router.get("", include_in_schema=False)
 async def program_page(request: Request, state: State, operator: CurrentOperator) -> HTMLResponse:
-    _need_marketing(operator)
+    require(Can(operator).see_reports, "the program is marketing's")
     answers = await gather(
         {
             "program": state.platform.get(operator, "points", "/v1/program"),
@@ -78,7 +80,7 @@ async def simulate(
     at: Annotated[str, Form(max_length=16)] = "",
 ) -> HTMLResponse:
     """What a purchase would earn now (or at `at`), rule by rule: a fragment under the form."""
-    _need_marketing(operator)
+    require(Can(operator).see_reports, "the program is marketing's")
     moment = _local(request, state, at) if at else datetime.now(UTC)
     body = {
         "purchase": {
@@ -120,7 +122,7 @@ def candidate_program(program: dict[str, Any], multipliers: dict[str, str]) -> d
 async def backtest(request: Request, state: State, operator: CurrentOperator) -> HTMLResponse:
     """The purchases of the last N days earned again under a candidate (the current program with
     other tier multipliers): the totals and a chart per tier, current against candidate."""
-    _need_marketing(operator)
+    require(Can(operator).see_reports, "the program is marketing's")
     form = await request.form()
     try:
         days = int(str(form.get("days", "90")))
@@ -177,7 +179,7 @@ async def create_campaign(
     categories: Annotated[str, Form(max_length=500)] = "",
     channels: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    _need_marketing(operator)
+    require(Can(operator).see_reports, "the program is marketing's")
     fmt = formatter(request, state.settings)
     body: dict[str, Any] = {
         "campaign_id": campaign_id.strip(),
@@ -191,7 +193,7 @@ async def create_campaign(
     if channels:
         body["channels"] = [c for c in channels if c in CHANNELS]
     answer = await state.platform.post(operator, "points", "/v1/campaigns", body)
-    _outcome(request, fmt.t("campaign.created", campaign=campaign_id), answer, fmt.t)
+    flash_outcome(request, answer, fmt, fmt.t("campaign.created", campaign=campaign_id))
     return RedirectResponse("/program#campaigns", status_code=303)
 
 
@@ -203,7 +205,7 @@ async def end_campaign(
     campaign_id: str,
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
-    _need_marketing(operator)
+    require(Can(operator).see_reports, "the program is marketing's")
     fmt = formatter(request, state.settings)
     if not confirmed:
         return render(
@@ -216,14 +218,5 @@ async def end_campaign(
     answer = await state.platform.post(
         operator, "points", f"/v1/campaigns/{quote(campaign_id, safe='')}/end"
     )
-    _outcome(request, fmt.t("campaign.ended", campaign=campaign_id), answer, fmt.t)
+    flash_outcome(request, answer, fmt, fmt.t("campaign.ended", campaign=campaign_id))
     return RedirectResponse("/program#campaigns", status_code=303)
-
-
-def _outcome(request: Request, done: str, answer: Answer, t: Any) -> None:
-    if answer.ok:
-        flash(request, True, done)
-    elif answer.not_offered:
-        flash(request, False, t("action.failed", detail=t("campaign.not_offered")))
-    else:
-        flash(request, False, t("action.failed", detail=answer.detail))

@@ -10,10 +10,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from loyalty_console.auth.csrf import check_csrf
-from loyalty_console.auth.operator import Can, CurrentOperator, Operator
-from loyalty_console.platform.client import Answer, gather
-from loyalty_console.web import State, flash, formatter, render, take_flash
-from loyalty_shared.http.problems import Forbidden
+from loyalty_console.auth.operator import Can, CurrentOperator, require
+from loyalty_console.platform.client import gather
+from loyalty_console.web import State, flash, flash_outcome, formatter, render, take_flash
 
 router = APIRouter(prefix="/rewards", dependencies=[Depends(check_csrf)])
 
@@ -21,14 +20,9 @@ router = APIRouter(prefix="/rewards", dependencies=[Depends(check_csrf)])
 MAX_CODES = 2000
 
 
-def _need_marketing(operator: Operator) -> None:
-    if not Can(operator).see_reports:
-        raise Forbidden("the rewards catalogue is marketing's")
-
-
 @router.get("", include_in_schema=False)
 async def rewards_page(request: Request, state: State, operator: CurrentOperator) -> HTMLResponse:
-    _need_marketing(operator)
+    require(Can(operator).see_reports, "the rewards catalogue is marketing's")
     answers = await gather(
         {
             "catalogue": state.platform.get(operator, "points", "/v1/rewards", {"limit": 100}),
@@ -61,7 +55,7 @@ async def create_reward(
     codes: Annotated[str, Form(pattern="^(generated|pool)$")] = "generated",
     stock: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    _need_marketing(operator)
+    require(Can(operator).see_reports, "the rewards catalogue is marketing's")
     body: dict[str, Any] = {
         "reward_id": reward_id.strip(),
         "name": {"en": name_en.strip(), "zh-CN": name_zh.strip()},
@@ -71,7 +65,8 @@ async def create_reward(
         "coupon": {"value": coupon_value.strip(), "currency": "CNY", "valid_days": valid_days},
     }
     answer = await state.platform.post(operator, "points", "/v1/rewards", body)
-    _outcome(request, state, answer, "rewards.created", reward=reward_id)
+    fmt = formatter(request, state.settings)
+    flash_outcome(request, answer, fmt, fmt.t("rewards.created", reward=reward_id))
     return RedirectResponse("/rewards", status_code=303)
 
 
@@ -84,7 +79,7 @@ async def upload_codes(
     codes: Annotated[str, Form(max_length=64_000)],
 ) -> Response:
     """Codes one per line (or separated by commas or spaces), as a partner sends them."""
-    _need_marketing(operator)
+    require(Can(operator).see_reports, "the rewards catalogue is marketing's")
     listed = [c for c in codes.replace(",", " ").split() if c]
     fmt = formatter(request, state.settings)
     if not listed or len(listed) > MAX_CODES:
@@ -93,19 +88,7 @@ async def upload_codes(
     answer = await state.platform.post(
         operator, "points", f"/v1/rewards/{quote(reward_id, safe='')}/codes", {"codes": listed}
     )
-    _outcome(request, state, answer, "rewards.uploaded", count=len(listed), reward=reward_id)
+    flash_outcome(
+        request, answer, fmt, fmt.t("rewards.uploaded", count=len(listed), reward=reward_id)
+    )
     return RedirectResponse("/rewards", status_code=303)
-
-
-def _outcome(request: Request, state: Any, answer: Answer, done: str, **values: object) -> None:
-    fmt = formatter(request, state.settings)
-    if answer.ok:
-        flash(request, True, fmt.t(done, **values))
-    elif answer.not_offered:
-        flash(request, False, fmt.t("action.failed", detail=fmt.t("rewards.not_offered")))
-    else:
-        errors = answer.body.get("errors") if isinstance(answer.body, dict) else None
-        detail = (
-            "; ".join(f"{e['location']}: {e['message']}" for e in errors or []) or answer.detail
-        )
-        flash(request, False, fmt.t("action.failed", detail=detail))
