@@ -259,6 +259,7 @@ PAGES = [
     ("overview", "admin", "/"),
     ("member 360", "admin", "/members/{member}"),
     ("member 360", "support", "/members/{member}"),
+    ("member audit", "admin", "/members/{member}/audit"),
     ("ledger page", "support", "/members/{member}/ledger"),
     ("program", "marketing", "/program"),
     ("rewards", "marketing", "/rewards"),

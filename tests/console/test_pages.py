@@ -33,6 +33,7 @@ PAGES = [
     "/dead-letters",
     "/dead-letters/points/7",
     "/members/m-1/ledger?cursor=1",
+    "/members/m-1/audit",
 ]
 MAY_OPEN = {
     "support": {"/", "/members/m-1", "/feedback", "/members/m-1/ledger?cursor=1"},

@@ -446,4 +446,5 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "this version of the platform does not offer it yet",
         "当前平台版本尚未提供此功能",
     ),
+    "audit.open": ("Open the audit log", "查看审计日志"),
 }

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from loyalty_console.auth.csrf import check_csrf
 from loyalty_console.auth.operator import Can, CurrentOperator, Operator, require
 from loyalty_console.i18n.formatting import zone_or
-from loyalty_console.platform.client import SERVICES, Answer, Platform, gather
+from loyalty_console.platform.client import SERVICES, Answer, Platform, Service, gather
 from loyalty_console.web import (
     ConsoleState,
     State,
@@ -90,7 +90,7 @@ async def _member_page(
     can = Can(operator)
     require(can.see_members)
     _member(member_id)
-    answers = await _read_member(state.platform, operator, member_id, can)
+    answers = await _read_member(state.platform, operator, member_id)
     return render(
         request,
         state,
@@ -99,16 +99,13 @@ async def _member_page(
         member_id=member_id,
         path_of_member=_path(member_id),
         answers=answers,
-        audit=_merged_audit(answers) if can.administer else None,
         tiers=TIERS,
         review=review,
         flash=take_flash(request),
     )
 
 
-async def _read_member(
-    platform: Platform, operator: Operator, member_id: str, can: Can
-) -> dict[str, Answer]:
+async def _read_member(platform: Platform, operator: Operator, member_id: str) -> dict[str, Answer]:
     m = f"/v1/members/{quote(member_id, safe='')}"
     calls = {
         "balance": platform.get(operator, "points", f"{m}/points"),
@@ -121,19 +118,39 @@ async def _read_member(
         "insight": platform.get(operator, "feedback", f"{m}/insight"),
         "rewards": platform.get(operator, "points", f"{m}/reward-redemptions", {"limit": 10}),
     }
-    if can.administer:
-        for service in SERVICES:
-            calls[f"audit:{service}"] = platform.get(
-                operator, service, "/v1/audit-log", {"member_id": member_id, "limit": 20}
-            )
     return await gather(calls)
 
 
-def _merged_audit(answers: dict[str, Answer]) -> dict[str, Any]:
-    """The four services' audit entries about the member, newest first."""
+@router.get("/{member_id}/audit", include_in_schema=False)
+async def audit(
+    request: Request, state: State, operator: CurrentOperator, member_id: str
+) -> HTMLResponse:
+    """The four services' audit entries about the member, newest first: loaded after the page
+    (htmx), so the member's own data never waits for four audit logs."""
+    require(Can(operator).administer, "the audit log is an admin's")
+    _member(member_id)
+    calls = {
+        service: state.platform.get(
+            operator, service, "/v1/audit-log", {"member_id": member_id, "limit": 20}
+        )
+        for service in SERVICES
+    }
+    partial = request.headers.get("HX-Request") == "true"
+    return render(
+        request,
+        state,
+        "members/_audit.html" if partial else "members/audit_page.html",
+        operator=operator,
+        member_id=member_id,
+        path_of_member=_path(member_id),
+        audit=_merged_audit(await gather(calls)),
+    )
+
+
+def _merged_audit(answers: dict[Service, Answer]) -> dict[str, Any]:
     entries, missing = [], []
     for service in SERVICES:
-        answer = answers[f"audit:{service}"]
+        answer = answers[service]
         if answer.ok:
             entries += [{"service": service, **e} for e in answer.json()["items"]]
         else:
