@@ -1,5 +1,5 @@
 # One image per service, from one file: `docker build --target points -t loyalty-points .`
-# (targets: points, tiers, notifications, feedback). Each image holds only that service's
+# (targets: points, tiers, notifications, feedback, console). Each image holds only that service's
 # virtual environment, installed from uv.lock exactly as `make run` does, and starts the same
 # console script (`loyalty-points`, ...). Kubernetes probes /healthz and /readyz: no HEALTHCHECK.
 
@@ -24,12 +24,14 @@ COPY services/points/pyproject.toml services/points/
 COPY services/tiers/pyproject.toml services/tiers/
 COPY services/notifications/pyproject.toml services/notifications/
 COPY services/feedback/pyproject.toml services/feedback/
+COPY services/console/pyproject.toml services/console/
 COPY tools/devkit/pyproject.toml tools/devkit/
 COPY shared/src shared/src
 COPY services/points/src services/points/src
 COPY services/tiers/src services/tiers/src
 COPY services/notifications/src services/notifications/src
 COPY services/feedback/src services/feedback/src
+COPY services/console/src services/console/src
 
 FROM build AS build-points
 RUN uv sync --frozen --no-dev --no-editable --package loyalty-points
@@ -42,6 +44,9 @@ RUN uv sync --frozen --no-dev --no-editable --package loyalty-notifications
 
 FROM build AS build-feedback
 RUN uv sync --frozen --no-dev --no-editable --package loyalty-feedback
+
+FROM build AS build-console
+RUN uv sync --frozen --no-dev --no-editable --package loyalty-console
 
 # ---- runtime: the slim base, a numeric non-root user, nothing written outside /tmp ------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -78,3 +83,8 @@ FROM runtime AS feedback
 COPY --from=build-feedback --chown=0:0 /app/.venv /app/.venv
 EXPOSE 8004
 ENTRYPOINT ["/app/.venv/bin/loyalty-feedback"]
+
+FROM runtime AS console
+COPY --from=build-console --chown=0:0 /app/.venv /app/.venv
+EXPOSE 8080
+ENTRYPOINT ["/app/.venv/bin/loyalty-console"]

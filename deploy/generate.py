@@ -158,6 +158,33 @@ SERVICES = [
     ),
 ]
 
+#: The operator console: no database, no Kafka; it calls the four services' APIs with each
+#: operator's own token and is reached on the internal operator host only (an internal Gateway,
+#: not the public one). Signing in is OpenID Connect against the company's identity provider
+#: (ConfigMap `loyalty-console`, Secret `loyalty-console`); the development sign-in by role is
+#: never turned on here (`make deploy-check` refuses it).
+CONSOLE = Service(
+    "console",
+    8080,
+    consumes=(),
+    produces=(),
+    reads_program=False,
+    cpu_request="100m",
+    memory_request="192Mi",
+    memory_limit="384Mi",
+)
+CONSOLE_HOST = "console.loyalty.internal.example.com"
+#: The identity provider (Keycloak, say) in its own namespace: operators sign in there, and its
+#: RS256 keys (JWKS) verify their tokens in the console and in every service.
+IDENTITY_NAMESPACE = "identity"
+OIDC_CONFIG = "loyalty-oidc"
+INTERNAL_GATEWAY = "internal"
+CONSOLE_MAX_REPLICAS = 4
+#: The services answer the console's calls on their own ports, inside the namespace.
+SERVICE_URLS = tuple(
+    (f"LOYALTY_CONSOLE_{svc.name.upper()}_URL", f"http://{svc.app}:{svc.port}") for svc in SERVICES
+)
+
 #: SIGTERM drain: the preStop sleep lets endpoints and the gateway stop sending; then uvicorn
 #: waits up to 30 s for requests, the consumer up to 25 s to finish and commit its batch, the
 #: relay up to 10 s to publish what is committed. The grace period covers all of it.
@@ -205,6 +232,8 @@ def common_env(svc: Service) -> list[dict[str, Any]]:
         {"name": "LOYALTY_KAFKA_SSL_CAFILE", "value": "/etc/kafka-ca/ca.crt"},
         {"name": "LOYALTY_KAFKA_IDEMPOTENT_PRODUCER", "value": "true"},
         {"name": "LOYALTY_JWT_SECRET", "valueFrom": secret_ref("loyalty-jwt", "secret")},
+        # Operators' tokens come from the identity provider, signed RS256 (the console's).
+        {"name": "LOYALTY_JWT_JWKS_URL", "valueFrom": config_ref(OIDC_CONFIG, "jwks-url")},
         *(
             [{"name": "LOYALTY_PROGRAM_FILE", "value": "/etc/loyalty/program/program.toml"}]
             if svc.reads_program
@@ -216,6 +245,16 @@ def common_env(svc: Service) -> list[dict[str, Any]]:
 
 def secret_ref(name: str, key: str) -> dict[str, Any]:
     return {"secretKeyRef": {"name": name, "key": key}}
+
+
+def config_ref(name: str, key: str) -> dict[str, Any]:
+    return {"configMapKeyRef": {"name": name, "key": key}}
+
+
+def identity_egress() -> dict[str, Any]:
+    """To the identity provider: its keys (every service), discovery and tokens (the console)."""
+    namespace = {"matchLabels": {"kubernetes.io/metadata.name": IDENTITY_NAMESPACE}}
+    return {"to": [{"namespaceSelector": namespace}], "ports": [tcp(443), tcp(8443)]}
 
 
 CONTAINER_SECURITY = {
@@ -445,7 +484,7 @@ def pdb(svc: Service) -> dict[str, Any]:
     }
 
 
-def hpa(svc: Service) -> dict[str, Any]:
+def hpa(svc: Service, max_replicas: int | None = None) -> dict[str, Any]:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -453,7 +492,7 @@ def hpa(svc: Service) -> dict[str, Any]:
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": svc.app},
             "minReplicas": 2,
-            "maxReplicas": svc.max_replicas,
+            "maxReplicas": max_replicas or svc.max_replicas,
             "metrics": [
                 {
                     "type": "Resource",
@@ -500,6 +539,7 @@ def network_policy(svc: Service) -> dict[str, Any]:
         pods({"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/kind": "Kafka"}, 9093),
         pods({"cnpg.io/poolerName": f"{svc.db}-pooler-rw"}, 5432),
         pods({"cnpg.io/cluster": svc.db}, 5432),  # the migration Job goes to the primary
+        identity_egress(),
     ]
     if svc.external_egress:
         # SMTP (submission, implicit TLS) and HTTPS webhooks / push and SMS providers, outside
@@ -533,6 +573,8 @@ def network_policy(svc: Service) -> dict[str, Any]:
                                 "matchLabels": {"kubernetes.io/metadata.name": GATEWAY_NAMESPACE}
                             }
                         },
+                        # The operator console calls the APIs with operators' tokens.
+                        {"podSelector": {"matchLabels": selector(CONSOLE)}},
                         # Prometheus scrapes /metrics on the same port (the gateway never
                         # routes /metrics).
                         {
@@ -805,6 +847,85 @@ def delete_hpa(svc: Service) -> dict[str, str]:
     return {"patch": yaml.safe_dump(patch, sort_keys=False)}
 
 
+def oidc_config() -> dict[str, Any]:
+    # Not secret: where the identity provider is and what the console is called there. The
+    # console's client secret and session key are in the Secret `loyalty-console`, made
+    # elsewhere.
+    issuer = "https://login.loyalty.internal.example.com/realms/loyalty"
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": OIDC_CONFIG, "labels": labels(CONSOLE)},
+        "data": {
+            "issuer": issuer,
+            "jwks-url": f"{issuer}/protocol/openid-connect/certs",
+            "console-client-id": "loyalty-console",
+        },
+    }
+
+
+def console_deployment() -> dict[str, Any]:
+    svc = CONSOLE
+    env = [
+        {"name": "LOYALTY_HOST", "value": "0.0.0.0"},  # noqa: S104 - a pod's own address
+        {"name": "LOYALTY_CONSOLE_PORT", "value": str(svc.port)},
+        {"name": "LOYALTY_LOG_FORMAT", "value": "json"},
+        {"name": "LOYALTY_CONSOLE_PUBLIC_URL", "value": f"https://{CONSOLE_HOST}"},
+        {"name": "LOYALTY_CONSOLE_OIDC_ISSUER", "valueFrom": config_ref(OIDC_CONFIG, "issuer")},
+        {
+            "name": "LOYALTY_CONSOLE_OIDC_CLIENT_ID",
+            "valueFrom": config_ref(OIDC_CONFIG, "console-client-id"),
+        },
+        {"name": "LOYALTY_JWT_JWKS_URL", "valueFrom": config_ref(OIDC_CONFIG, "jwks-url")},
+        {"name": "LOYALTY_JWT_ISSUER", "valueFrom": config_ref(OIDC_CONFIG, "issuer")},
+        *({"name": name, "value": url} for name, url in SERVICE_URLS),
+        {
+            "name": "LOYALTY_CONSOLE_OIDC_CLIENT_SECRET",
+            "valueFrom": secret_ref(svc.app, "oidc-client-secret"),
+        },
+        {
+            "name": "LOYALTY_CONSOLE_SESSION_SECRET",
+            "valueFrom": secret_ref(svc.app, "session-secret"),
+        },
+    ]
+    container = {
+        "name": svc.name,
+        "image": f"{IMAGE_REPO}/{svc.name}",
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": svc.port, "protocol": "TCP"}],
+        "env": env,
+        "resources": resources(svc),
+        "startupProbe": probe("/healthz", period=5, failures=12),
+        "livenessProbe": probe("/healthz", period=10, failures=3),
+        "readinessProbe": probe("/readyz", period=5, failures=2),
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_S}}},
+        "securityContext": CONTAINER_SECURITY,
+        "volumeMounts": [TMP_MOUNT],
+    }
+    workload = deployment(svc)
+    pod = workload["spec"]["template"]["spec"]
+    pod["containers"] = [container]
+    pod["volumes"] = [volumes(svc)[0]]
+    return workload
+
+
+def console_network_policy() -> dict[str, Any]:
+    """Browsers come through the internal gateway (and Prometheus scrapes); the console reaches
+    DNS, the four services' APIs and the identity provider, nothing else."""
+    policy = network_policy(CONSOLE)
+    spec = policy["spec"]
+    spec["ingress"][0]["from"] = [
+        peer for peer in spec["ingress"][0]["from"] if "namespaceSelector" in peer
+    ]
+    dns = spec["egress"][0]
+    apis = [
+        {"to": [{"podSelector": {"matchLabels": selector(svc)}}], "ports": [tcp(svc.port)]}
+        for svc in SERVICES
+    ]
+    spec["egress"] = [dns, *apis, identity_egress()]
+    return policy
+
+
 def dump(path: Path, docs: list[dict[str, Any]], header: str) -> str:
     text = f"# {header}\n# Written by deploy/generate.py: change the tables there, not this file.\n"
     text += "---\n".join(yaml.safe_dump(doc, sort_keys=False, width=100) for doc in docs)
@@ -834,6 +955,21 @@ def outputs() -> dict[Path, str]:
             postgres(svc),
             f"The {svc.name} service's own PostgreSQL cluster, its pgbouncer pooler and backups.",
         )
+    files[BASE / "console" / "console.yaml"] = dump(
+        BASE / "console" / "console.yaml",
+        [
+            service_account(CONSOLE),
+            oidc_config(),
+            console_deployment(),
+            service(CONSOLE),
+            pdb(CONSOLE),
+            hpa(CONSOLE, CONSOLE_MAX_REPLICAS),
+            console_network_policy(),
+            service_monitor(CONSOLE),
+        ],
+        "The operator console: workload, configuration, traffic, disruption, scaling, network, "
+        "metrics (its route is gateway/console-route.yaml).",
+    )
     files[BASE / "kafka" / "topics.yaml"] = dump(
         BASE / "kafka" / "topics.yaml",
         kafka_topics(),

@@ -17,6 +17,9 @@ from typing import Any
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
+#: Settings only `make run` may turn on, with the value a cluster must keep: the console's
+#: sign-in by role (anyone could be admin) and its session cookie over plain HTTP.
+LOCAL_ONLY = {"LOYALTY_CONSOLE_DEV_SIGN_IN": "false", "LOYALTY_CONSOLE_SECURE_COOKIE": "true"}
 SECRETISH = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)", re.IGNORECASE)
 
 
@@ -199,6 +202,13 @@ def _container_rules(
         if "readinessProbe" not in container:
             yield Finding("CKV_K8S_9", MEDIUM, at, "no readiness probe")
     for env in container.get("env", []) or []:
+        if env["name"] in LOCAL_ONLY and env.get("value") != LOCAL_ONLY[env["name"]]:
+            yield Finding(
+                "LOY-LOCAL-ONLY",
+                HIGH,
+                at,
+                f"{env['name']} is for a developer's machine (`make run`), never a cluster",
+            )
         if "value" in env and SECRETISH.search(env["name"]):
             yield Finding(
                 "LOY-ENV-SECRET",

@@ -137,3 +137,17 @@ def test_fails_when_an_overlay_does_not_render(copy: Path) -> None:
     result = check_copy(copy)
     assert result.returncode == 1
     assert "kubectl kustomize" in result.stdout
+
+
+def test_fails_when_an_overlay_turns_on_the_console_s_development_sign_in(copy: Path) -> None:
+    edit(
+        copy / "overlays/prod/kustomization.yaml",
+        "patches:\n",
+        "patches:\n"
+        "  - target:\n      kind: Deployment\n      name: loyalty-console\n"
+        "    patch: |\n      - op: add\n        path: /spec/template/spec/containers/0/env/-\n"
+        '        value: {name: LOYALTY_CONSOLE_DEV_SIGN_IN, value: "true"}\n',
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "[high] LOY-LOCAL-ONLY Deployment/loyalty-console" in result.stdout

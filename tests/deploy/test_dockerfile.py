@@ -12,7 +12,7 @@ import pytest
 
 from tests.deploy.conftest import REPO
 
-SERVICES = ["points", "tiers", "notifications", "feedback"]
+SERVICES = ["points", "tiers", "notifications", "feedback", "console"]
 BUILD_TOOLS = re.compile(
     r"\b(apt-get|apt|apk|gcc|g\+\+|make|build-essential|uv|pip install|git|curl|wget)\b"
 )

@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client.metrics import MetricWrapperBase
 
+from loyalty_console.settings import ConsoleSettings
 from loyalty_feedback.settings import FeedbackSettings
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_points.settings import PointsSettings
@@ -178,9 +179,13 @@ def test_network_policies(rendered: list[dict[str, Any]]) -> None:
         assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
         sources = [peer for rule in spec["ingress"] for peer in rule["from"]]
         namespaces = {
-            p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for p in sources
+            p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            for p in sources
+            if "namespaceSelector" in p
         }
         assert namespaces == {"gateway", "monitoring"}
+        pods = [p["podSelector"]["matchLabels"] for p in sources if "namespaceSelector" not in p]
+        assert pods == [generate.selector(generate.CONSOLE)], "and the operator console"
         outside = [r for r in spec["egress"] if any("ipBlock" in p for p in r["to"])]
         assert bool(outside) == svc.external_egress
         pods = [
@@ -194,7 +199,7 @@ def test_network_policies(rendered: list[dict[str, Any]]) -> None:
 
 
 def _route_of(rendered: list[dict[str, Any]], path: str) -> str | None:
-    (route,) = of_kind(rendered, "HTTPRoute")
+    route = by_name(rendered, "HTTPRoute")["loyalty-api"]
     for rule in route["spec"]["rules"]:
         for match in rule["matches"]:
             kind, value = match["path"]["type"], match["path"]["value"]
@@ -220,8 +225,14 @@ CONTRACT_PATHS = {
 }
 
 
-#: Paths every service has, for operators: reached inside the cluster, never from the internet.
-NOT_PUBLIC = {"/v1/audit-log"}
+#: Paths for operators (and the console), with everything under them: reached inside the
+#: cluster, never from the internet. Every service has an audit log and dead letters; reports
+#: span services (tiers' members, points' flows).
+NOT_PUBLIC = {"/v1/audit-log", "/v1/dead-letters", "/v1/reports"}
+
+
+def _not_public(path: str) -> bool:
+    return any(path == p or path.startswith(f"{p}/") for p in NOT_PUBLIC)
 
 
 def test_the_gateway_routes_every_contract_path(rendered: list[dict[str, Any]]) -> None:
@@ -235,8 +246,46 @@ def test_the_gateway_routes_every_contract_path(rendered: list[dict[str, Any]]) 
         "/v1/members/m-1",
         *NOT_PUBLIC,
         *(f"/{service}{path}" for service in SERVICES for path in NOT_PUBLIC),
+        "/v1/dead-letters/7/replay",
+        "/v1/reports/members",
     ):
         assert _route_of(rendered, private) is None, private
+
+
+def test_the_console_is_reached_on_the_internal_operator_host_only(
+    rendered: list[dict[str, Any]],
+) -> None:
+    routes = by_name(rendered, "HTTPRoute")
+    console = routes["loyalty-console"]["spec"]
+    assert [p["name"] for p in console["parentRefs"]] == ["internal"]
+    assert console["hostnames"] == [generate.CONSOLE_HOST]
+    assert {r["backendRefs"][0]["name"] for r in console["rules"]} == {"loyalty-console"}
+    public = routes["loyalty-api"]["spec"]
+    assert [p["name"] for p in public["parentRefs"]] == ["public"]
+    assert all(b["name"] != "loyalty-console" for r in public["rules"] for b in r["backendRefs"])
+
+
+def test_the_console_reaches_the_services_and_the_identity_provider_only(
+    rendered: list[dict[str, Any]],
+) -> None:
+    spec = by_name(rendered, "NetworkPolicy")["loyalty-console"]["spec"]
+    targets = [peer for rule in spec["egress"] for peer in rule["to"]]
+    apps = {
+        p["podSelector"]["matchLabels"].get("app.kubernetes.io/name")
+        for p in targets
+        if "podSelector" in p and "namespaceSelector" not in p
+    }
+    assert apps == {f"loyalty-{name}" for name in SERVICES}, "no database, no Kafka"
+    assert not any("ipBlock" in p for p in targets)
+    deployment = by_name(rendered, "Deployment")["loyalty-console"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    known = {f"LOYALTY_{field.upper()}" for field in ConsoleSettings.model_fields}
+    assert set(env) <= known, sorted(set(env) - known)
+    assert "LOYALTY_CONSOLE_DEV_SIGN_IN" not in env
+    assert "LOYALTY_JWT_SECRET" not in env, "the console cannot mint tokens in a cluster"
+    for secret in ("LOYALTY_CONSOLE_OIDC_CLIENT_SECRET", "LOYALTY_CONSOLE_SESSION_SECRET"):
+        assert "secretKeyRef" in env[secret]["valueFrom"]
 
 
 def test_the_gateway_routes_every_documented_path(rendered: list[dict[str, Any]]) -> None:
@@ -247,7 +296,7 @@ def test_the_gateway_routes_every_documented_path(rendered: list[dict[str, Any]]
     answered_by = Counter(path for document in documents.values() for path in document["paths"])
     for service, document in documents.items():
         for path in document["paths"]:
-            if not path.startswith("/v1/") or path in NOT_PUBLIC:
+            if not path.startswith("/v1/") or _not_public(path):
                 continue
             concrete = re.sub(r"\{[^}]+\}", "x-1", path)
             if answered_by[path] > 1:  # every service answers it: reached under its name

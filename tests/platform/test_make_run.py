@@ -22,8 +22,8 @@ from tests.support.kafka import publish_events
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = (8001, 8002, 8003, 8004)
-SERVICES = ("points", "tiers", "notifications", "feedback")
+PORTS = (8001, 8002, 8003, 8004, 8080)
+SERVICES = ("points", "tiers", "notifications", "feedback", "console")
 
 
 def _listening(port: int) -> bool:
@@ -98,7 +98,7 @@ def _leftovers(local_dir: Path) -> list[str]:
 @pytest.mark.fixed_ports
 async def test_make_run_starts_everything_stops_cleanly_and_keeps_balances(tmp_path: Path) -> None:
     if any(_listening(port) for port in (*PORTS, 9092)):
-        pytest.fail("ports 8001-8004 or 9092 are taken; `make run` needs them")
+        pytest.fail("ports 8001-8004, 8080 or 9092 are taken; `make run` needs them")
     local_dir = tmp_path / "local"
     log = tmp_path / "make-run.log"
 

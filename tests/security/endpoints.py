@@ -48,9 +48,16 @@ WHO_MAY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/v1/audit-log"): ADMIN_ONLY,
     ("GET", "/v1/members/{member_id}/export"): MEMBER_DATA,
+    ("GET", "/v1/dead-letters"): ADMIN_ONLY,
+    ("GET", "/v1/dead-letters/summary"): ADMIN_ONLY,
+    ("GET", "/v1/dead-letters/{dead_letter_id}"): ADMIN_ONLY,
+    ("POST", "/v1/dead-letters/{dead_letter_id}/replay"): ADMIN_ONLY,
+    ("POST", "/v1/dead-letters/replay"): ADMIN_ONLY,
     # points
     ("GET", "/v1/members/{member_id}/points"): MEMBER_DATA,
     ("GET", "/v1/members/{member_id}/points/transactions"): MEMBER_DATA,
+    ("GET", "/v1/members/{member_id}/points/lots"): MEMBER_DATA,
+    ("GET", "/v1/reports/points-flow"): MARKETING,
     ("POST", "/v1/members/{member_id}/redemptions"): MEMBER_OWN,
     ("POST", "/v1/members/{member_id}/redemptions/{redemption_id}/cancellation"): ADMIN_ONLY,
     ("POST", "/v1/members/{member_id}/holds"): MEMBER_OWN,
@@ -80,6 +87,7 @@ WHO_MAY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/v1/members/{member_id}/tier"): MEMBER_DATA,
     ("GET", "/v1/members/{member_id}/tier/history"): MEMBER_DATA,
     ("PUT", "/v1/members/{member_id}/tier"): ADMIN_ONLY,
+    ("GET", "/v1/reports/members"): MARKETING,
     # notifications
     ("GET", "/v1/members/{member_id}/notifications"): MEMBER_DATA,
     ("GET", "/v1/members/{member_id}/preferences"): MEMBER_DATA,
@@ -92,6 +100,13 @@ WHO_MAY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/v1/feedback/summary"): MARKETING,
     ("GET", "/v1/feedback/breakdown"): MARKETING,
     ("GET", "/v1/feedback/comments"): SUPPORT,  # comments are personal data: not marketing's
+    ("GET", "/v1/feedback/trend"): MARKETING,
+    ("GET", "/v1/feedback/cases"): SUPPORT,
+    ("PUT", "/v1/feedback/cases/{feedback_id}"): SUPPORT,
+    ("GET", "/v1/members/{member_id}/feedback"): MEMBER_DATA,
+    ("GET", "/v1/insights/retention"): MARKETING,
+    ("GET", "/v1/insights/clv"): MARKETING,
+    ("GET", "/v1/insights/loyalty-index"): MARKETING,
 }
 
 

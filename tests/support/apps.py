@@ -3,15 +3,17 @@ and the settings every service in a test shares."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from loyalty_devkit.local_broker import LocalBroker
+from loyalty_devkit.local_broker import LocalBroker, free_port
 from tests.support.tokens import SECRET
 
 
@@ -42,3 +44,19 @@ async def client_of(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with running(app), client_of(app) as client:
         yield client
+
+
+@asynccontextmanager
+async def served(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """`app` on a real port of 127.0.0.1 (a peer the code under test reaches over HTTP), for the
+    block; yields its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

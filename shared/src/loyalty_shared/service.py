@@ -28,6 +28,8 @@ from loyalty_shared.db.inbox_retention import InboxRetention
 from loyalty_shared.db.migrations import MigrationError, migrate
 from loyalty_shared.db.pool import create_pool
 from loyalty_shared.db.relay import OutboxRelay
+from loyalty_shared.dlq import endpoints as dead_letters
+from loyalty_shared.dlq.replay import Replayer
 from loyalty_shared.http import health
 from loyalty_shared.http.auth import TokenVerifier, document_access
 from loyalty_shared.http.hot_reads import HotRead, HotReads
@@ -105,6 +107,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     pool=pool,
                     days=settings.inbox_retention_days,
                     interval_s=settings.inbox_retention_interval_s,
+                    dead_letter_days=settings.dead_letter_retention_days,
                 )
                 await retention.start()
                 extras.append(retention)
@@ -137,6 +140,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
+    app.state.replayer = Replayer(spec.name, spec.routes)
     app.state.consumer = None
     app.state.loops = {}
     install_problem_handlers(app)
@@ -159,6 +163,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     for router in spec.routers:
         app.include_router(router)
     app.include_router(audit_log.router)  # every service lists its own
+    app.include_router(dead_letters.router)  # and its dead letters
     return app
 
 

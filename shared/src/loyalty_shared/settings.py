@@ -59,6 +59,9 @@ class ServiceSettings(BaseSettings):
     #: retention of every topic the service reads, dead-letter topics included.
     inbox_retention_days: int = Field(90, ge=1)
     inbox_retention_interval_s: float = Field(3600, gt=0)
+    #: The dead letters a service keeps for the console are forgotten after this (as long as the
+    #: dead-letter topics keep their copies), by the same hourly job.
+    dead_letter_retention_days: int = Field(30, ge=1)
 
     # Each service names its database and port after itself (LOYALTY_POINTS_DATABASE_URL,
     # LOYALTY_POINTS_PORT): one service never picks up another's database by accident.

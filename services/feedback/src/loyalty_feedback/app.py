@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from loyalty_feedback.answers.endpoints import router as answers_router
+from loyalty_feedback.cases.endpoints import router as cases_router
 from loyalty_feedback.insight.endpoints import router as insight_router
 from loyalty_feedback.insight.jobs import InsightJobs
 from loyalty_feedback.invitations.jobs import SurveyJobs
@@ -53,7 +54,7 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
-        routers=[answers_router, reporting_router, insight_router, privacy_router],
+        routers=[answers_router, reporting_router, cases_router, insight_router, privacy_router],
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, purchases_handler(program)),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from loyalty_points.activity.endpoints import router as activity_router
 from loyalty_points.adjustments.endpoints import router as adjustments_router
 from loyalty_points.backtest.endpoints import router as backtest_router
 from loyalty_points.balances.endpoints import hot_read as balance_read
@@ -17,6 +18,7 @@ from loyalty_points.earning.handlers import purchase_completed_handler
 from loyalty_points.goodwill.handlers import goodwill_granted_handler
 from loyalty_points.holds.endpoints import router as holds_router
 from loyalty_points.lifecycle.jobs import LifecycleJob
+from loyalty_points.lots.endpoints import router as lots_router
 from loyalty_points.privacy.endpoints import export
 from loyalty_points.privacy.handlers import ERASURE
 from loyalty_points.redemptions.endpoints import router as redemptions_router
@@ -79,6 +81,8 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
             backtest_router,
             campaigns_router,
             reports_router,
+            lots_router,
+            activity_router,
         ],
         hot_reads=[balance_read(clock)],
         loops={

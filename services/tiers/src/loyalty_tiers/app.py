@@ -20,6 +20,7 @@ from loyalty_shared.service import ServiceSpec, create_service_app
 from loyalty_tiers.evaluation.jobs import Evaluation
 from loyalty_tiers.privacy.endpoints import router as privacy_router
 from loyalty_tiers.privacy.handlers import ERASURE
+from loyalty_tiers.reports.endpoints import router as reports_router
 from loyalty_tiers.settings import TiersSettings
 from loyalty_tiers.spend.handlers import (
     PARKING,
@@ -44,7 +45,7 @@ def create_app(settings: TiersSettings) -> FastAPI:
         ),
         version="0.1.0",
         migrations_dir=MIGRATIONS,
-        routers=[status_router, privacy_router],
+        routers=[status_router, privacy_router, reports_router],
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, purchases_handler(program)),

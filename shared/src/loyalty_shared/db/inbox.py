@@ -38,6 +38,14 @@ async def claim_many(conn: Connection, consumer: str, event_ids: list[str]) -> s
     return {row["event_id"] for row in rows}
 
 
+async def is_claimed(conn: Connection, consumer: str, event_id: str) -> bool:
+    """Whether the event has been applied (and not released since)."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM processed_event WHERE consumer = $1 AND event_id = $2", consumer, event_id
+    )
+    return found is not None
+
+
 async def release(conn: Connection, consumer: str, event_id: str) -> None:
     """Forget a claim: the event was refused, so a corrected one with the same id may apply."""
     await conn.execute(

@@ -63,10 +63,11 @@ def run(
     local_dir: Annotated[Path, typer.Option(help="Where the local database keeps its data")] = Path(
         ".local"
     ),
+    broker_port: Annotated[int, typer.Option(help="The local broker's port")] = 9092,
 ) -> None:
-    """Start broker, PostgreSQL and the four services in the foreground (Ctrl-C stops all)."""
+    """Start broker, PostgreSQL, the four services and the console (Ctrl-C stops all)."""
     local_dir.mkdir(parents=True, exist_ok=True)
-    raise typer.Exit(asyncio.run(run_platform(local_dir)))
+    raise typer.Exit(asyncio.run(run_platform(local_dir, broker_port)))
 
 
 @app.command()

@@ -1,9 +1,11 @@
 """`loyalty run`: the whole platform on one machine, in the foreground.
 
 Starts (unless told to use existing servers) a local PostgreSQL and the tansu broker, creates
-the topics, starts the four services as child processes with their logs prefixed, waits until
-every /readyz answers 200 and says where everything is. Ctrl-C or SIGTERM stops the services
-first (they drain and commit), then the broker and PostgreSQL: nothing is left running.
+the topics, starts the four services and the operator console as child processes with their logs
+prefixed, waits until every /readyz answers 200 and says where everything is. Ctrl-C or SIGTERM
+stops the services first (they drain and commit), then the broker and PostgreSQL: nothing is
+left running. Each process's port is its usual variable (`LOYALTY_POINTS_PORT`, ...,
+`LOYALTY_CONSOLE_PORT`), so a test can run the platform beside another on ports of its own.
 """
 
 from __future__ import annotations
@@ -34,8 +36,12 @@ console = Console(stderr=True, highlight=False)
 @dataclass(frozen=True)
 class ServiceProcess:
     name: str
-    port: int
+    default_port: int
     colour: str
+
+    @property
+    def port(self) -> int:
+        return int(os.environ.get(f"LOYALTY_{self.name.upper()}_PORT", self.default_port))
 
     @property
     def command(self) -> str:
@@ -52,6 +58,18 @@ SERVICES = (
     ServiceProcess("notifications", 8003, "yellow"),
     ServiceProcess("feedback", 8004, "green"),
 )
+#: The operator console, on the four services' APIs; locally with the sign-in by role.
+CONSOLE = ServiceProcess("console", 8080, "blue")
+PROCESSES = (*SERVICES, CONSOLE)
+
+
+def console_env() -> dict[str, str]:
+    """How `make run` runs the console: the services where this runner starts them, the
+    development sign-in on (it exists only when this is set) and a cookie for plain HTTP."""
+    env = {f"LOYALTY_CONSOLE_{s.name.upper()}_URL": s.url for s in SERVICES}
+    env["LOYALTY_CONSOLE_DEV_SIGN_IN"] = "true"
+    env["LOYALTY_CONSOLE_SECURE_COOKIE"] = "false"
+    return env
 
 
 def database_url_for(server_url: str, service: str) -> str:
@@ -61,7 +79,7 @@ def database_url_for(server_url: str, service: str) -> str:
 
 
 async def _pipe(name: str, colour: str, stream: asyncio.StreamReader) -> None:
-    width = max(len(s.name) for s in SERVICES)
+    width = max(len(s.name) for s in PROCESSES)
     while line := await stream.readline():
         text = line.decode(errors="replace").rstrip()
         console.print(f"[{colour}]{name:<{width}}[/] | {text}", markup=True, soft_wrap=True)
@@ -88,6 +106,7 @@ def _summary(bootstrap: str, database: str, local_dir: Path, mail: str) -> Table
     table.add_column()
     for service in SERVICES:
         table.add_row(service.name, f"{service.url}  (docs {service.url}/docs)")
+    table.add_row("console", f"{CONSOLE.url}  (sign in by role: local development only)")
     table.add_row("broker", bootstrap)
     table.add_row("postgres", database)
     table.add_row("local data", str(local_dir))
@@ -96,13 +115,13 @@ def _summary(bootstrap: str, database: str, local_dir: Path, mail: str) -> Table
     table.add_row(
         "member token",
         'curl -H "Authorization: Bearer $(.venv/bin/loyalty token m-0001)" '
-        "http://127.0.0.1:8001/v1/members/m-0001/points",
+        f"{SERVICES[0].url}/v1/members/m-0001/points",
     )
     table.add_row("stop", "Ctrl-C")
     return table
 
 
-async def run_platform(local_dir: Path) -> int:
+async def run_platform(local_dir: Path, broker_port: int = 9092) -> int:
     """Run until Ctrl-C/SIGTERM (exit 0) or until a service dies (exit 1)."""
     bootstrap = os.environ.get("LOYALTY_KAFKA_BOOTSTRAP")
     server_url = os.environ.get("LOYALTY_DATABASE_URL")
@@ -121,9 +140,9 @@ async def run_platform(local_dir: Path) -> int:
             postgres.start()
             server_url = postgres.dsn()
         if bootstrap is None:
-            broker = LocalBroker(9092, log_file=local_dir / "tansu.log")
+            broker = LocalBroker(broker_port, log_file=local_dir / "tansu.log")
             console.print(
-                "starting the Kafka-protocol broker (tansu, memory only) on 127.0.0.1:9092"
+                f"starting the Kafka-protocol broker (tansu, memory only) on {broker_port}"
             )
             broker.start()
             bootstrap = broker.bootstrap
@@ -150,11 +169,13 @@ async def run_platform(local_dir: Path) -> int:
             env["LOYALTY_NOTIFICATIONS_SMTP_HOST"] = "127.0.0.1"
             env["LOYALTY_NOTIFICATIONS_SMTP_PORT"] = str(mail.port)
             env["LOYALTY_NOTIFICATIONS_SMTP_TLS"] = "none"
-        pipes = []
         for service in SERVICES:
             env[f"LOYALTY_{service.name.upper()}_DATABASE_URL"] = database_url_for(
                 server_url, service.name
             )
+        env.update(console_env())
+        pipes = []
+        for service in PROCESSES:
             process = await asyncio.create_subprocess_exec(
                 service.command,
                 env=env,
@@ -166,7 +187,7 @@ async def run_platform(local_dir: Path) -> int:
             assert process.stdout is not None
             pipes.append(asyncio.create_task(_pipe(service.name, service.colour, process.stdout)))
         exits = [asyncio.create_task(p.wait()) for _, p in children]
-        ready = asyncio.create_task(_wait_ready(SERVICES, timeout_s=120))
+        ready = asyncio.create_task(_wait_ready(PROCESSES, timeout_s=120))
         stopped = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([ready, stopped, *exits], return_when=asyncio.FIRST_COMPLETED)
         if ready in done and ready.exception() is None:

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 
-from loyalty_feedback.answers import service
-from loyalty_feedback.answers.schemas import Feedback, FeedbackCreate, SurveyAnswer
+from loyalty_feedback.answers import repository, service
+from loyalty_feedback.answers.schemas import (
+    AnsweredFeedback,
+    AnsweredFeedbackList,
+    Feedback,
+    FeedbackCreate,
+    SurveyAnswer,
+)
 from loyalty_feedback.invitations import tokens
 from loyalty_feedback.metrics import ANSWERS
 from loyalty_shared import audit_log
+from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.http.auth import MemberAccess
-from loyalty_shared.http.db import Transaction
+from loyalty_shared.http.db import ReadOnly, Transaction
 from loyalty_shared.http.problems import problem_responses
 from loyalty_shared.program.schema import Program
 
@@ -22,6 +30,23 @@ router = APIRouter(tags=["feedback"])
 def _program(request: Request) -> Program:
     program: Program = request.app.state.program
     return program
+
+
+@router.get(
+    "/v1/members/{member_id}/feedback",
+    summary="A member's answers, newest first, with their comments and any goodwill granted",
+    responses=problem_responses(401, 403),
+)
+async def list_answers(
+    member_id: str,
+    _: AuditedMemberRead,
+    conn: ReadOnly,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> AnsweredFeedbackList:
+    rows = await repository.answers_of(conn, member_id, limit)
+    return AnsweredFeedbackList(
+        member_id=member_id, items=[AnsweredFeedback(**dict(row)) for row in rows]
+    )
 
 
 @router.post(

@@ -100,3 +100,19 @@ async def grant_goodwill(
         since,
     )
     return granted is not None
+
+
+async def answers_of(conn: Connection, member_id: str, limit: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT f.feedback_id, f.score, f.csat, f.comment, f.order_id, f.channel, f.tier,
+               f.source, f.answered_at, coalesce(g.points, 0) AS goodwill_points
+        FROM feedback f LEFT JOIN goodwill_grant g USING (feedback_id)
+        WHERE f.member_id = $1
+        ORDER BY f.answered_at DESC, f.feedback_id DESC
+        LIMIT $2
+        """,
+        member_id,
+        limit,
+    )
+    return rows

@@ -42,3 +42,21 @@ class Feedback(BaseModel):
     comment: str | None
     answered_at: datetime
     goodwill_points: int = Field(0, description="Service-recovery points granted for this answer")
+
+
+class AnsweredFeedback(BaseModel):
+    feedback_id: uuid.UUID
+    score: int
+    csat: int | None
+    comment: str | None
+    order_id: str | None
+    channel: str | None
+    tier: str = Field(description="The member's tier when they answered")
+    source: Literal["app", "survey"]
+    answered_at: datetime
+    goodwill_points: int = Field(description="Service-recovery points granted for it")
+
+
+class AnsweredFeedbackList(BaseModel):
+    member_id: str
+    items: list[AnsweredFeedback] = Field(description="Newest first")

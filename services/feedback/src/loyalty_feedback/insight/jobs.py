@@ -32,6 +32,8 @@ async def recompute_segments(
         async with pool.acquire() as conn, conn.transaction():
             members = await repository.members_after(conn, after, BATCH)
             if not members:
+                base = program.base_tier.name
+                await repository.record_index_day(conn, day=now.date(), base_tier=base)
                 return changed
             rows = await repository.compute(conn, members, now=now, currency=program.currency)
             moved = await repository.store(conn, rows, now=now)

@@ -4,7 +4,8 @@ and the loyalty index (rules in scoring.py), and the stored segments change even
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 
@@ -97,23 +98,24 @@ async def store(
         """
         WITH input AS (
             SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::numeric[], $5::int[],
-                                 $6::int[], $7::int[], $8::text[], $9::int[], $10::numeric[])
+                                 $6::int[], $7::int[], $8::text[], $9::int[], $10::numeric[],
+                                 $12::int[])
                    AS i (member_id, recency_days, frequency, monetary, r_score, f_score,
-                         m_score, segment, orders, clv)
+                         m_score, segment, orders, clv, loyalty_index)
         ), old AS (
             SELECT m.member_id, m.segment FROM member_insight m JOIN input USING (member_id)
             ORDER BY m.member_id FOR UPDATE OF m
         ), stored AS (
             INSERT INTO member_insight AS m (member_id, recency_days, frequency, monetary,
                                              r_score, f_score, m_score, segment, orders, clv,
-                                             computed_at)
+                                             loyalty_index, computed_at)
             SELECT *, $11 FROM input ORDER BY member_id
             ON CONFLICT (member_id) DO UPDATE
                SET recency_days = EXCLUDED.recency_days, frequency = EXCLUDED.frequency,
                    monetary = EXCLUDED.monetary, r_score = EXCLUDED.r_score,
                    f_score = EXCLUDED.f_score, m_score = EXCLUDED.m_score,
                    segment = EXCLUDED.segment, orders = EXCLUDED.orders, clv = EXCLUDED.clv,
-                   computed_at = EXCLUDED.computed_at
+                   loyalty_index = EXCLUDED.loyalty_index, computed_at = EXCLUDED.computed_at
         )
         SELECT i.member_id, o.segment AS from_segment, i.segment AS to_segment,
                i.recency_days, i.frequency, i.monetary
@@ -132,8 +134,26 @@ async def store(
         [r["orders"] for r in rows],
         [r["clv"] for r in rows],
         now,
+        [r["loyalty_index"] for r in rows],
     )
     return changed
+
+
+async def record_index_day(conn: Connection, *, day: date, base_tier: str) -> None:
+    """The day's average loyalty index per tier, from what the recompute just stored."""
+    await conn.execute(
+        """
+        INSERT INTO loyalty_index_day AS d (day, tier, members, average)
+        SELECT $1, coalesce(t.tier, $2), count(*), round(avg(i.loyalty_index), 1)
+        FROM member_insight i LEFT JOIN member_tier t USING (member_id)
+        WHERE i.loyalty_index IS NOT NULL
+        GROUP BY 2
+        ON CONFLICT (day, tier) DO UPDATE
+           SET members = EXCLUDED.members, average = EXCLUDED.average
+        """,
+        day,
+        base_tier,
+    )
 
 
 async def segments(conn: Connection, *, now: datetime) -> list[asyncpg.Record]:
@@ -169,5 +189,82 @@ async def segments(conn: Connection, *, now: datetime) -> list[asyncpg.Record]:
         """,
         now,
         timedelta(days=scoring.WINDOW_DAYS),
+    )
+    return rows
+
+
+async def cohorts(conn: Connection, *, first_month: datetime) -> list[asyncpg.Record]:
+    """Members by the month (UTC) of their first purchase, from `first_month` on, and how many
+    of each cohort bought in each month since (`month_number` 0 is the first month)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        WITH firsts AS (
+            SELECT member_id, date_trunc('month', min(purchased_at) AT TIME ZONE 'UTC') AS cohort
+            FROM purchase GROUP BY member_id
+            HAVING min(purchased_at) >= $1
+        ), months AS (
+            SELECT DISTINCT f.member_id, f.cohort,
+                   date_trunc('month', p.purchased_at AT TIME ZONE 'UTC') AS month
+            FROM firsts f JOIN purchase p USING (member_id)
+        )
+        SELECT to_char(cohort, 'YYYY-MM') AS cohort,
+               ((extract(year FROM month) - extract(year FROM cohort)) * 12
+                + extract(month FROM month) - extract(month FROM cohort))::int AS month_number,
+               count(*)::int AS members
+        FROM months
+        GROUP BY cohort, month
+        ORDER BY cohort, month
+        """,
+        first_month,
+    )
+    return rows
+
+
+async def clv_distribution(
+    conn: Connection, edges: Sequence[Decimal]
+) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
+    """Members' CLV as of the last recompute: summary figures, and members per bucket
+    (`bucket` i counts edges[i-1] <= clv < edges[i], the last one is open)."""
+    summary = await conn.fetchrow(
+        """
+        SELECT count(*)::int AS members, round(avg(clv), 2) AS average,
+               percentile_cont(ARRAY[0.25, 0.5, 0.75, 0.9]) WITHIN GROUP (ORDER BY clv)
+                   AS percentiles,
+               max(computed_at) AS computed_at
+        FROM member_insight
+        """
+    )
+    assert summary is not None
+    buckets: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT width_bucket(clv, $1::numeric[]) AS bucket, count(*)::int AS members
+        FROM member_insight GROUP BY 1 ORDER BY 1
+        """,
+        list(edges),
+    )
+    return summary, buckets
+
+
+async def index_by_tier(conn: Connection, *, base_tier: str) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT coalesce(t.tier, $1) AS tier, count(*)::int AS members,
+               round(avg(i.loyalty_index), 1)::float8 AS average
+        FROM member_insight i LEFT JOIN member_tier t USING (member_id)
+        WHERE i.loyalty_index IS NOT NULL
+        GROUP BY 1
+        """,
+        base_tier,
+    )
+    return rows
+
+
+async def index_days(conn: Connection, *, since: date) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT day, tier, members, average::float8 AS average
+        FROM loyalty_index_day WHERE day >= $1 ORDER BY day, tier
+        """,
+        since,
     )
     return rows

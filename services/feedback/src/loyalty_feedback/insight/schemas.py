@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
@@ -48,3 +48,54 @@ class Segments(BaseModel):
     members: int
     repeat_purchase_rate: float | None = Field(description="% of all members, as of the recompute")
     next_cursor: str | None = None
+
+
+class Cohort(BaseModel):
+    cohort: str = Field(description="The month (UTC) of its members' first purchase, `YYYY-MM`")
+    members: int
+    retention: list[float] = Field(
+        description="% of the cohort that bought in its first month (100), the next, and so on "
+        "up to this month"
+    )
+
+
+class Retention(BaseModel):
+    months: int
+    cohorts: list[Cohort] = Field(
+        description="Oldest first; a month without new members is left out"
+    )
+
+
+class ClvBucket(BaseModel):
+    low: Decimal = Field(description="Included")
+    high: Decimal | None = Field(description="Excluded; null for the last, open bucket")
+    members: int
+
+
+class ClvDistribution(BaseModel):
+    currency: str
+    members: int
+    average: Decimal | None
+    percentiles: dict[str, Decimal | None] = Field(description="`p25`, `p50`, `p75`, `p90`")
+    buckets: list[ClvBucket]
+    computed_at: datetime | None = Field(description="The recompute it is as of")
+
+
+class TierIndex(BaseModel):
+    tier: str
+    members: int
+    average: float | None = Field(description="The tier's average loyalty index, 0-100")
+
+
+class IndexDay(BaseModel):
+    day: date
+    tier: str
+    members: int
+    average: float
+
+
+class LoyaltyIndexReport(BaseModel):
+    by_tier: list[TierIndex] = Field(
+        description="As of the last recompute, every tier, lowest first"
+    )
+    trend: list[IndexDay] = Field(description="Per day and tier, oldest first")

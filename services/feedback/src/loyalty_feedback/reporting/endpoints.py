@@ -16,6 +16,8 @@ from loyalty_feedback.reporting.schemas import (
     FeedbackSummary,
     NpsBreakdown,
     NpsGroup,
+    NpsTrend,
+    NpsWeekGroup,
 )
 from loyalty_shared import audit_log
 from loyalty_shared.http.auth import MarketingAccess, SupportAccess
@@ -67,6 +69,25 @@ async def get_breakdown(
 
 
 @router.get(
+    "/trend",
+    summary="NPS per ISO week by tier or channel over the last N weeks (marketing)",
+    description="The trend of each tier (or channel) week by week: the breakdown, per week.",
+    responses=problem_responses(401, 403),
+)
+async def get_trend(
+    _: MarketingAccess,
+    conn: ReadOnly,
+    by: repository.TrendDimension,
+    weeks: Annotated[int, Query(ge=1, le=104, description="This week and the N-1 before")] = 12,
+) -> NpsTrend:
+    today = datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
+    since = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
+    rows = await repository.weekly_breakdown(conn, since, by)
+    return NpsTrend(by=by, weeks=weeks, since=since, items=[NpsWeekGroup(**dict(r)) for r in rows])
+
+
+@router.get(
     "/comments",
     summary="Answers whose comment contains a text, newest first (support)",
     description=(
@@ -85,7 +106,7 @@ async def search_comments(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> CommentPage:
-    before = _decode(cursor) if cursor else None
+    before = decode_cursor(cursor) if cursor else None
     rows = await repository.search_comments(
         conn, text=q, since=_since(days), before=before, limit=limit
     )
@@ -103,7 +124,8 @@ async def search_comments(
     )
 
 
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """A `answered_at|feedback_id` cursor this service handed out."""
     try:
         at, _, feedback_id = cursor.partition("|")
         return datetime.fromisoformat(at), uuid.UUID(feedback_id)

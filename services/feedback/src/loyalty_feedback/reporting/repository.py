@@ -48,6 +48,25 @@ async def breakdown(conn: Connection, since: datetime, by: Dimension) -> list[as
     return rows
 
 
+TrendDimension = Literal["tier", "channel"]
+
+
+async def weekly_breakdown(
+    conn: Connection, since: datetime, by: TrendDimension
+) -> list[asyncpg.Record]:
+    """NPS per ISO week and tier (or channel), from `since`."""
+    key = _GROUP_KEYS[by]  # one of two fixed expressions, never user text
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""
+        SELECT {_GROUP_KEYS["week"]} AS week, {key} AS key, {_COUNTS}
+        FROM feedback WHERE answered_at >= $1
+        GROUP BY 1, 2 ORDER BY 1, 2
+        """,
+        since,
+    )
+    return rows
+
+
 def like_pattern(text: str) -> str:
     """`text` anywhere, taken literally (its %, _ and \\ are not wildcards)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

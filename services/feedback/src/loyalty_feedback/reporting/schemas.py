@@ -35,6 +35,18 @@ class NpsBreakdown(BaseModel):
     items: list[NpsGroup]
 
 
+class NpsWeekGroup(NpsCounts):
+    week: str = Field(description="ISO week (UTC) such as `2026-W48`")
+    key: str = Field(description="The tier, or the channel (`unknown` without an order)")
+
+
+class NpsTrend(BaseModel):
+    by: str
+    weeks: int
+    since: datetime = Field(description="Monday 00:00 UTC of the first week")
+    items: list[NpsWeekGroup] = Field(description="By week, then key; empty groups left out")
+
+
 class CommentHit(BaseModel):
     feedback_id: uuid.UUID
     member_id: str

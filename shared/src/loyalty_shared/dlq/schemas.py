@@ -1,0 +1,78 @@
+"""Dead letters as the API lists and replays them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Outcome = Literal["applied", "duplicate", "refused", "skipped"]
+
+
+class DeadLetterCount(BaseModel):
+    topic: str
+    code: str = Field(description="The reason (`error.code`): `invalid-data`, `unknown-order`...")
+    count: int
+    waiting: int = Field(description="Not replayed yet")
+    latest_at: datetime
+
+
+class DeadLetterSummary(BaseModel):
+    hours: int
+    since: datetime
+    items: list[DeadLetterCount] = Field(description="Most first")
+
+
+class DeadLetterEntry(BaseModel):
+    id: int
+    topic: str
+    code: str
+    detail: str
+    event_type: str
+    event_id: str | None
+    key: str | None = Field(description="The record's key (the member id), as text")
+    dead_lettered_at: datetime
+    replayed_at: datetime | None
+    replayed_by: str | None
+    replay_outcome: Outcome | None
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetterEntry]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page")
+
+
+class Header(BaseModel):
+    name: str
+    value: str = Field(description="As UTF-8 text (bytes that are not are replaced)")
+
+
+class DeadLetter(DeadLetterEntry):
+    position: str = Field(description="Where it was read: `topic:partition:offset`")
+    headers: list[Header] = Field(description="The record's own headers, as it came")
+    value: str | None = Field(description="The record's value as UTF-8 text, unchanged")
+
+
+class ReplayResult(BaseModel):
+    id: int
+    outcome: Outcome = Field(
+        description="`applied`; `duplicate` (it had been applied meanwhile); `refused` again "
+        "(a new dead letter, `dead_letter_id`, says why); `skipped` (a type no longer handled)"
+    )
+    dead_letter_id: int | None = Field(None, description="The new dead letter, when refused")
+    code: str | None = None
+    detail: str | None = None
+
+
+class ReplayFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    topic: str | None = Field(None, max_length=249)
+    code: str | None = Field(None, max_length=100)
+
+
+class ReplayReport(BaseModel):
+    replayed: int
+    outcomes: dict[str, int] = Field(description="How many of each outcome")
+    remaining: int = Field(description="Matching dead letters still waiting (call again)")
