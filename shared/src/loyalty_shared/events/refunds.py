@@ -85,18 +85,21 @@ class RefundBook:
         return error
 
 
+Refund = Decoded[PurchaseRefundedV1]
+
+
 @dataclass(frozen=True, slots=True)
 class Verdicts:
     """A batch of refunds sorted: those to apply, those waiting for their order (order id,
     event: park them), and those refused (dead-lettered by the runner)."""
 
-    accepted: list[tuple[Decoded, PurchaseRefundedV1]] = field(default_factory=list)
-    waiting: list[tuple[str, Decoded]] = field(default_factory=list)
+    accepted: list[Refund] = field(default_factory=list)
+    waiting: list[tuple[str, Refund]] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
 
 
 def judge_batch(
-    events: Sequence[Decoded], orders: Iterable[OrderRefunds], known_refund_ids: Iterable[str]
+    events: Sequence[Refund], orders: Iterable[OrderRefunds], known_refund_ids: Iterable[str]
 ) -> Verdicts:
     """Judge `purchase.refunded` events in order against the orders they name (those the service
     has seen) and the refund ids among theirs it applied before."""
@@ -104,13 +107,12 @@ def judge_batch(
     verdicts = Verdicts()
     for event in events:
         refund = event.data
-        assert isinstance(refund, PurchaseRefundedV1)
         if book.order(refund.order_id) is None:
             verdicts.waiting.append((refund.order_id, event))
             continue
         error = book.accept(refund)
         if error is None:
-            verdicts.accepted.append((event, refund))
+            verdicts.accepted.append(event)
         else:
             verdicts.refusals.append(Refusal(event.envelope.id, error))
     return verdicts
@@ -125,7 +127,7 @@ def unknown_order(record: ParkedRecord) -> InvalidEvent:
     )
 
 
-def refund_parking(service: str) -> Parking:
+def refund_parking(service: str) -> Parking[PurchaseRefundedV1]:
     """The park of a service's refunds whose order it has not seen, keyed by order id."""
     return Parking(
         service=service,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiokafka import ConsumerRecord, TopicPartition
@@ -43,7 +44,7 @@ Batch = Mapping[TopicPartition, Sequence[Record]]
 @dataclass(frozen=True, slots=True)
 class _Incoming:
     record: Record
-    event: Decoded
+    event: Decoded[Any]
 
     @property
     def event_id(self) -> str:
@@ -104,7 +105,9 @@ class BatchApplier:
         raw = RawRecord(record.topic, record.key, record.value, tuple(record.headers or ()))
         return _Incoming(record, Decoded(decoded.envelope, decoded.data, raw))
 
-    async def _apply_group(self, conn: Connection, route: Route, group: list[_Incoming]) -> None:
+    async def _apply_group(
+        self, conn: Connection, route: Route[Any], group: list[_Incoming]
+    ) -> None:
         claimed = await inbox.claim_many(conn, self._service, [i.event_id for i in group])
         fresh: list[_Incoming] = []
         for incoming in group:
@@ -139,7 +142,7 @@ class BatchApplier:
             await self._dead_letter(conn, incoming.record, error, event_type=envelope.type)
 
     async def _one_by_one(
-        self, conn: Connection, route: Route, group: list[_Incoming]
+        self, conn: Connection, route: Route[Any], group: list[_Incoming]
     ) -> list[Refusal]:
         refusals: list[Refusal] = []
         for incoming in group:

@@ -28,17 +28,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Generic
 
 import asyncpg
 import orjson
-from pydantic import BaseModel
 
 from loyalty_shared.background import PeriodicJob
+from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.db import Connection, inbox
 from loyalty_shared.events.decoding import (
     Decoded,
     InvalidEvent,
+    M,
     RawRecord,
     UnknownType,
     decode_event,
@@ -89,18 +91,18 @@ def _parked(row: asyncpg.Record) -> ParkedRecord:
     return ParkedRecord(row["event_id"], row["key"], raw, row["parked_at"], row["seq"])
 
 
-class Parking:
+class Parking(Generic[M]):
     """One service's park. `models`: event type → data model, to decode parked records again;
     `stale_error`: why a record that waited too long is refused."""
 
     def __init__(
-        self, *, service: str, models: Mapping[str, type[BaseModel]], stale_error: StaleError
+        self, *, service: str, models: Mapping[str, type[M]], stale_error: StaleError
     ) -> None:
         self.service = service
         self._models = dict(models)
         self._stale_error = stale_error
 
-    async def park(self, conn: Connection, records: Sequence[tuple[str, Decoded]]) -> None:
+    async def park(self, conn: Connection, records: Sequence[tuple[str, Decoded[M]]]) -> None:
         """Keep each (key, event) until `unpark(key)`; the events must come from the runner (with
         `raw`). Parking an event id again changes nothing."""
         rows = []
@@ -132,7 +134,7 @@ class Parking:
             rows,
         )
 
-    async def unpark(self, conn: Connection, keys: Sequence[str], handler: BatchHandler) -> int:
+    async def unpark(self, conn: Connection, keys: Sequence[str], handler: BatchHandler[M]) -> int:
         """Apply the records parked under these keys with `handler`, in arrival order, and
         dead-letter what it refuses; returns how many records were taken out of the park."""
         if not keys:
@@ -146,7 +148,7 @@ class Parking:
             list(set(keys)),
         )
         parked = sorted((_parked(row) for row in rows), key=lambda p: (p.parked_at, p.seq))
-        events: list[Decoded] = []
+        events: list[Decoded[M]] = []
         by_id: dict[str, ParkedRecord] = {}
         for record in parked:
             event = self._decode(record)
@@ -161,7 +163,13 @@ class Parking:
         return len(parked)
 
     async def unpark_known(
-        self, conn: Connection, *, known: KnownKeys, handler: BatchHandler, after: str, limit: int
+        self,
+        conn: Connection,
+        *,
+        known: KnownKeys,
+        handler: BatchHandler[M],
+        after: str,
+        limit: int,
     ) -> tuple[int, str | None]:
         """Apply the records parked under keys the service knows by now, for up to `limit`
         parked keys after `after` (in key order); returns how many records were applied or
@@ -213,7 +221,7 @@ class Parking:
         )
         return count
 
-    def _decode(self, record: ParkedRecord) -> Decoded | InvalidEvent:
+    def _decode(self, record: ParkedRecord) -> Decoded[M] | InvalidEvent:
         try:
             decoded = decode_event(record.raw.value, self._models)
         except InvalidEvent as refused:  # it decoded when parked: the models changed since
@@ -253,12 +261,12 @@ def _event_type(raw: RawRecord) -> str:
 
 async def sweep(
     pool: asyncpg.Pool,
-    parking: Parking,
+    parking: Parking[M],
     *,
     now: datetime,
     max_age: timedelta,
     known: KnownKeys,
-    handler: BatchHandler,
+    handler: BatchHandler[M],
     batch: int = SWEEP_BATCH,
 ) -> tuple[int, int]:
     """Apply the records whose key is known by now (`handler` judges them as on arrival), then
@@ -283,11 +291,7 @@ async def sweep(
             return applied, stale
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class ParkingSweeper(PeriodicJob):
+class ParkingSweeper(PeriodicJob, Generic[M]):
     """Runs `sweep` every `interval_s`, with an injectable clock."""
 
     failure = "parking sweep failed"
@@ -296,12 +300,12 @@ class ParkingSweeper(PeriodicJob):
         self,
         *,
         pool: asyncpg.Pool,
-        parking: Parking,
+        parking: Parking[M],
         max_age: timedelta,
         known: KnownKeys,
-        handler: BatchHandler,
+        handler: BatchHandler[M],
         interval_s: float = SWEEP_INTERVAL_S,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = system_clock,
     ) -> None:
         super().__init__(name=f"{parking.service}-parking-sweeper", interval_s=interval_s)
         self._pool = pool

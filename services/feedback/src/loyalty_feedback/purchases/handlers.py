@@ -35,32 +35,33 @@ from loyalty_shared.program.schema import Program
 PARKING = refund_parking("feedback")
 
 
-def purchases_handler(program: Program) -> BatchHandler:
+def purchases_handler(program: Program) -> BatchHandler[PurchaseCompletedV1]:
     settings = program.feedback
     delay = timedelta(hours=settings.delay_hours)
 
-    async def on_purchases(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-        purchases = [(e, _purchase(e)) for e in events]
+    async def on_purchases(
+        conn: Connection, events: Sequence[Decoded[PurchaseCompletedV1]]
+    ) -> Sequence[Refusal]:
         added = await repository.add_purchases(
             conn,
-            order_ids=[p.order_id for _, p in purchases],
-            member_ids=[p.member_id for _, p in purchases],
-            channels=[p.channel for _, p in purchases],
-            currencies=[p.currency for _, p in purchases],
-            totals=[p.total for _, p in purchases],
-            times=[e.envelope.time for e, _ in purchases],
+            order_ids=[e.data.order_id for e in events],
+            member_ids=[e.data.member_id for e in events],
+            channels=[e.data.channel for e in events],
+            currencies=[e.data.currency for e in events],
+            totals=[e.data.total for e in events],
+            times=[e.envelope.time for e in events],
         )
         chosen = [
-            (e, p)
-            for e, p in purchases
-            if p.order_id in added and sampled(p.order_id, settings.sample_rate)
+            e
+            for e in events
+            if e.data.order_id in added and sampled(e.data.order_id, settings.sample_rate)
         ]
         if chosen:
             await repository.schedule_invitations(
                 conn,
-                invitation_ids=[derived_id("invitation", p.order_id) for _, p in chosen],
-                order_ids=[p.order_id for _, p in chosen],
-                due_at=[e.envelope.time + delay for e, _ in chosen],
+                invitation_ids=[derived_id("invitation", e.data.order_id) for e in chosen],
+                order_ids=[e.data.order_id for e in chosen],
+                due_at=[e.envelope.time + delay for e in chosen],
             )
         # the refunds that waited for these orders, judged now
         await PARKING.unpark(conn, sorted(added), on_refunds)
@@ -74,8 +75,10 @@ async def known_orders(conn: Connection, order_ids: Sequence[str]) -> set[str]:
     return {order.order_id for order in await repository.orders_for_update(conn, order_ids)}
 
 
-async def on_refunds(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-    refunds = [_refund(e) for e in events]
+async def on_refunds(
+    conn: Connection, events: Sequence[Decoded[PurchaseRefundedV1]]
+) -> Sequence[Refusal]:
+    refunds = [e.data for e in events]
     orders = await repository.orders_for_update(conn, [r.order_id for r in refunds])
     verdicts = judge_batch(
         events,
@@ -86,28 +89,20 @@ async def on_refunds(conn: Connection, events: Sequence[Decoded]) -> Sequence[Re
     if verdicts.accepted:
         await repository.add_refunds(
             conn,
-            refund_ids=[r.refund_id for _, r in verdicts.accepted],
-            order_ids=[r.order_id for _, r in verdicts.accepted],
-            member_ids=[r.member_id for _, r in verdicts.accepted],
-            amounts=[r.amount for _, r in verdicts.accepted],
-            times=[e.envelope.time for e, _ in verdicts.accepted],
+            refund_ids=[e.data.refund_id for e in verdicts.accepted],
+            order_ids=[e.data.order_id for e in verdicts.accepted],
+            member_ids=[e.data.member_id for e in verdicts.accepted],
+            amounts=[e.data.amount for e in verdicts.accepted],
+            times=[e.envelope.time for e in verdicts.accepted],
         )
     return verdicts.refusals
 
 
-async def on_tier_changes(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-    changes = [e.data for e in events if isinstance(e.data, TierChangedV1)]
+async def on_tier_changes(
+    conn: Connection, events: Sequence[Decoded[TierChangedV1]]
+) -> Sequence[Refusal]:
+    changes = [e.data for e in events]
     await repository.set_tiers(
         conn, member_ids=[c.member_id for c in changes], tiers=[c.to_tier for c in changes]
     )
     return ()
-
-
-def _purchase(event: Decoded) -> PurchaseCompletedV1:
-    assert isinstance(event.data, PurchaseCompletedV1)
-    return event.data
-
-
-def _refund(event: Decoded) -> PurchaseRefundedV1:
-    assert isinstance(event.data, PurchaseRefundedV1)
-    return event.data

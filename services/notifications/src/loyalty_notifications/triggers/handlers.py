@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TypeAlias, TypeVar
 from urllib.parse import urlencode
 
 from loyalty_notifications.clock import Clock
@@ -32,6 +33,7 @@ from loyalty_shared.events.decoding import Decoded
 from loyalty_shared.events.loyalty import (
     FeedbackReceivedV1,
     FeedbackRequestedV1,
+    PlatformEvent,
     PointsEarnedV1,
     PointsExpiringV1,
     TierChangedV1,
@@ -39,28 +41,33 @@ from loyalty_shared.events.loyalty import (
 )
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 
-Rule = Callable[[Decoded, Recipient, datetime], list[NewNotification]]
+#: An event of the platform's, about one member.
+Event = TypeVar("Event", bound=PlatformEvent)
+
+#: The messages one event makes for its member, now.
+Rule: TypeAlias = Callable[[Decoded[Event], Recipient, datetime], list[NewNotification]]
 
 
-def _per_event(planner: Planner, clock: Clock, rule: Rule) -> BatchHandler:
-    async def handle(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+def _per_event(planner: Planner, clock: Clock, rule: Rule[Event]) -> BatchHandler[Event]:
+    async def handle(conn: Connection, events: Sequence[Decoded[Event]]) -> Sequence[Refusal]:
         now = clock()
         who = await members.recipients(
             conn,
-            [e.envelope.subject or "" for e in events],
+            [e.data.member_id for e in events],
             default_time_zone=planner.settings.notifications_default_time_zone,
         )
-        rows = [row for e in events for row in rule(e, who[e.envelope.subject or ""], now)]
+        rows = [row for e in events for row in rule(e, who[e.data.member_id], now)]
         await repository.record(conn, rows, now)
         return ()
 
     return handle
 
 
-def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler:
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
+def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler[TierChangedV1]:
+    def rule(
+        event: Decoded[TierChangedV1], recipient: Recipient, now: datetime
+    ) -> list[NewNotification]:
         data = event.data
-        assert isinstance(data, TierChangedV1)
         if data.direction == "same":
             return []
         return planner.plan(
@@ -77,12 +84,13 @@ def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return _per_event(planner, clock, rule)
 
 
-def points_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler:
+def points_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler[PointsExpiringV1]:
     notice = timedelta(days=planner.settings.notifications_expiry_notice_days)
 
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
+    def rule(
+        event: Decoded[PointsExpiringV1], recipient: Recipient, now: datetime
+    ) -> list[NewNotification]:
         data = event.data
-        assert isinstance(data, PointsExpiringV1)
         day = (data.expires_at.astimezone(recipient.zone) - notice).date()
         return planner.plan(
             trigger=payloads.POINTS_EXPIRING,
@@ -97,10 +105,13 @@ def points_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return _per_event(planner, clock, rule)
 
 
-def downgrade_warning_handler(planner: Planner, clock: Clock) -> BatchHandler:
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
+def downgrade_warning_handler(
+    planner: Planner, clock: Clock
+) -> BatchHandler[TierDowngradeWarningV1]:
+    def rule(
+        event: Decoded[TierDowngradeWarningV1], recipient: Recipient, now: datetime
+    ) -> list[NewNotification]:
         data = event.data
-        assert isinstance(data, TierDowngradeWarningV1)
         return planner.plan(
             trigger=payloads.TIER_DOWNGRADE_WARNING,
             recipient=recipient,
@@ -119,12 +130,13 @@ def downgrade_warning_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return _per_event(planner, clock, rule)
 
 
-def feedback_requested_handler(planner: Planner, clock: Clock) -> BatchHandler:
+def feedback_requested_handler(planner: Planner, clock: Clock) -> BatchHandler[FeedbackRequestedV1]:
     base = planner.settings.notifications_survey_base_url
 
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
+    def rule(
+        event: Decoded[FeedbackRequestedV1], recipient: Recipient, now: datetime
+    ) -> list[NewNotification]:
         data = event.data
-        assert isinstance(data, FeedbackRequestedV1)
         joiner = "&" if "?" in base else "?"
         return planner.plan(
             trigger=payloads.FEEDBACK_INVITATION,
@@ -143,10 +155,11 @@ def feedback_requested_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return _per_event(planner, clock, rule)
 
 
-def feedback_received_handler(planner: Planner, clock: Clock) -> BatchHandler:
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
+def feedback_received_handler(planner: Planner, clock: Clock) -> BatchHandler[FeedbackReceivedV1]:
+    def rule(
+        event: Decoded[FeedbackReceivedV1], recipient: Recipient, now: datetime
+    ) -> list[NewNotification]:
         data = event.data
-        assert isinstance(data, FeedbackReceivedV1)
         if not data.detractor:
             return []
         return planner.plan(
@@ -169,20 +182,21 @@ def feedback_received_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return _per_event(planner, clock, rule)
 
 
-def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler:
+def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler[PointsEarnedV1]:
     """At most one message a day: each member's points of a local day add up in one digest."""
 
-    async def handle(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+    async def handle(
+        conn: Connection, events: Sequence[Decoded[PointsEarnedV1]]
+    ) -> Sequence[Refusal]:
         now = clock()
         who = await members.recipients(
             conn,
-            [e.envelope.subject or "" for e in events],
+            [e.data.member_id for e in events],
             default_time_zone=planner.settings.notifications_default_time_zone,
         )
         days: dict[str, tuple[int, int, str]] = {}  # member -> points, purchases, first cause
         for event in events:
             data = event.data
-            assert isinstance(data, PointsEarnedV1)
             points, purchases, first = days.get(data.member_id, (0, 0, event.envelope.id))
             days[data.member_id] = (points + data.points, purchases + 1, first)
         for member_id, (points, purchases, first) in sorted(days.items()):
@@ -207,9 +221,10 @@ def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return handle
 
 
-async def on_purchases(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-    purchases = [e for e in events if isinstance(e.data, PurchaseCompletedV1)]
+async def on_purchases(
+    conn: Connection, events: Sequence[Decoded[PurchaseCompletedV1]]
+) -> Sequence[Refusal]:
     await repository.record_purchases(
-        conn, [e.envelope.subject or "" for e in purchases], [e.envelope.time for e in purchases]
+        conn, [e.data.member_id for e in events], [e.envelope.time for e in events]
     )
     return ()

@@ -20,9 +20,10 @@ from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 
 
-def _credit(event: Decoded, tier: str, program: Program, now: datetime) -> Credit:
+def _credit(
+    event: Decoded[PurchaseCompletedV1], tier: str, program: Program, now: datetime
+) -> Credit:
     purchase = event.data
-    assert isinstance(purchase, PurchaseCompletedV1)
     purchased_at = event.envelope.time
     earn = earn_for(purchase, purchased_at=purchased_at, tier=tier, program=program)
     return Credit(
@@ -68,14 +69,14 @@ def _points_earned(credit: Credit) -> PointsEarnedV1:
     )
 
 
-def purchase_completed_handler(program: Program) -> BatchHandler:
+def purchase_completed_handler(program: Program) -> BatchHandler[PurchaseCompletedV1]:
     async def on_purchases_completed(
-        conn: Connection, events: Sequence[Decoded]
+        conn: Connection, events: Sequence[Decoded[PurchaseCompletedV1]]
     ) -> Sequence[Refusal]:
-        tiers = await current_tiers(conn, [e.envelope.subject or "" for e in events])
+        tiers = await current_tiers(conn, [e.data.member_id for e in events])
         now = datetime.now(UTC)
         credits = [
-            _credit(e, tiers.get(e.envelope.subject or "", program.base_tier.name), program, now)
+            _credit(e, tiers.get(e.data.member_id, program.base_tier.name), program, now)
             for e in events
         ]
         credited = await repository.credit_purchases(conn, credits)

@@ -18,11 +18,12 @@ from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 
 
-def goodwill_granted_handler(program: Program) -> BatchHandler:
-    async def on_goodwill_granted(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+def goodwill_granted_handler(program: Program) -> BatchHandler[GoodwillGrantedV1]:
+    async def on_goodwill_granted(
+        conn: Connection, events: Sequence[Decoded[GoodwillGrantedV1]]
+    ) -> Sequence[Refusal]:
         for event in events:
             grant = event.data
-            assert isinstance(grant, GoodwillGrantedV1)
             await adjust(
                 conn,
                 member_id=grant.member_id,

@@ -63,11 +63,10 @@ async def _reversal(
 
 
 async def apply_refund(
-    conn: Connection, event: Decoded, policy: RefundPolicy
+    conn: Connection, event: Decoded[PurchaseRefundedV1], policy: RefundPolicy
 ) -> InvalidEvent | None:
     """Apply one refund, or say why not (having written nothing)."""
     refund = event.data
-    assert isinstance(refund, PurchaseRefundedV1)
     order = await repository.order_for_update(conn, refund.order_id)
     if order is None:
         assert event.raw is not None
@@ -164,9 +163,9 @@ async def apply_refund(
     return None
 
 
-def purchase_refunded_handler(policy: RefundPolicy) -> BatchHandler:
+def purchase_refunded_handler(policy: RefundPolicy) -> BatchHandler[PurchaseRefundedV1]:
     async def on_purchases_refunded(
-        conn: Connection, events: Sequence[Decoded]
+        conn: Connection, events: Sequence[Decoded[PurchaseRefundedV1]]
     ) -> Sequence[Refusal]:
         refusals = []
         for event in events:

@@ -37,25 +37,27 @@ from loyalty_tiers.spend import repository
 PARKING = refund_parking("tiers")
 
 
-def purchases_handler(program: Program) -> BatchHandler:
+def purchases_handler(program: Program) -> BatchHandler[PurchaseCompletedV1]:
     on_refunds = refunds_handler(program)
 
-    async def on_purchases(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+    async def on_purchases(
+        conn: Connection, events: Sequence[Decoded[PurchaseCompletedV1]]
+    ) -> Sequence[Refusal]:
         added = await repository.add_purchases(
             conn,
-            order_ids=[_purchase(e).order_id for e in events],
-            member_ids=[_purchase(e).member_id for e in events],
+            order_ids=[e.data.order_id for e in events],
+            member_ids=[e.data.member_id for e in events],
             days=[e.envelope.time.astimezone(UTC).date() for e in events],
-            currencies=[_purchase(e).currency for e in events],
-            totals=[_purchase(e).total for e in events],
+            currencies=[e.data.currency for e in events],
+            totals=[e.data.total for e in events],
             spend_currency=program.currency,
         )
         # the refunds that waited for these orders, judged now, before the upgrade check
         await PARKING.unpark(conn, sorted(added), on_refunds)
         causes = {
-            _purchase(e).member_id: e.envelope.id
+            e.data.member_id: e.envelope.id
             for e in events
-            if _purchase(e).order_id in added and _purchase(e).currency == program.currency
+            if e.data.order_id in added and e.data.currency == program.currency
         }
         await upgrade_where_earned(conn, program, causes)
         return ()
@@ -63,9 +65,11 @@ def purchases_handler(program: Program) -> BatchHandler:
     return on_purchases
 
 
-def refunds_handler(program: Program) -> BatchHandler:
-    async def on_refunds(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-        refunds = [_refund(e) for e in events]
+def refunds_handler(program: Program) -> BatchHandler[PurchaseRefundedV1]:
+    async def on_refunds(
+        conn: Connection, events: Sequence[Decoded[PurchaseRefundedV1]]
+    ) -> Sequence[Refusal]:
+        refunds = [e.data for e in events]
         orders = await repository.orders_for_update(conn, [r.order_id for r in refunds])
         verdicts = judge_batch(
             events,
@@ -76,11 +80,11 @@ def refunds_handler(program: Program) -> BatchHandler:
         if verdicts.accepted:
             await repository.record_refunds(
                 conn,
-                refund_ids=[r.refund_id for _, r in verdicts.accepted],
-                order_ids=[r.order_id for _, r in verdicts.accepted],
-                event_ids=[e.envelope.id for e, _ in verdicts.accepted],
-                amounts=[r.amount for _, r in verdicts.accepted],
-                times=[e.envelope.time for e, _ in verdicts.accepted],
+                refund_ids=[e.data.refund_id for e in verdicts.accepted],
+                order_ids=[e.data.order_id for e in verdicts.accepted],
+                event_ids=[e.envelope.id for e in verdicts.accepted],
+                amounts=[e.data.amount for e in verdicts.accepted],
+                times=[e.envelope.time for e in verdicts.accepted],
                 spend_currency=program.currency,
             )
         return verdicts.refusals
@@ -91,16 +95,6 @@ def refunds_handler(program: Program) -> BatchHandler:
 async def known_orders(conn: Connection, order_ids: Sequence[str]) -> set[str]:
     """The orders recorded by now, for the parking sweep (a refund parked in a race)."""
     return {order.order_id for order in await repository.orders_for_update(conn, order_ids)}
-
-
-def _refund(event: Decoded) -> PurchaseRefundedV1:
-    assert isinstance(event.data, PurchaseRefundedV1)
-    return event.data
-
-
-def _purchase(event: Decoded) -> PurchaseCompletedV1:
-    assert isinstance(event.data, PurchaseCompletedV1)
-    return event.data
 
 
 async def upgrade_where_earned(conn: Connection, program: Program, causes: dict[str, str]) -> None:
