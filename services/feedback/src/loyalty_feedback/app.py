@@ -16,11 +16,11 @@ from loyalty_feedback.purchases.handlers import (
     PARKING,
     known_orders,
     on_refunds,
-    on_tier_changes,
     purchases_handler,
 )
 from loyalty_feedback.reporting.endpoints import router as reporting_router
 from loyalty_feedback.settings import FeedbackSettings
+from loyalty_feedback.tier_projection.handlers import on_tier_changes
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.loyalty import TierChangedV1
 from loyalty_shared.kafka.parking import ParkingSweeper

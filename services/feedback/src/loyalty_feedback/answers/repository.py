@@ -28,13 +28,6 @@ async def order_of(conn: Connection, member_id: str, order_id: str) -> asyncpg.R
     return row
 
 
-async def tier_of(conn: Connection, member_id: str) -> str | None:
-    tier: str | None = await conn.fetchval(
-        "SELECT tier FROM member_tier WHERE member_id = $1", member_id
-    )
-    return tier
-
-
 async def insert_feedback(
     conn: Connection,
     *,

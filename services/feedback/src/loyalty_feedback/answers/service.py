@@ -17,6 +17,7 @@ from loyalty_feedback.answers.schemas import Feedback, FeedbackCreate, SurveyAns
 from loyalty_feedback.events import derived_id, emit
 from loyalty_feedback.invitations.repository import invitation as find_invitation
 from loyalty_feedback.invitations.tokens import SurveyClaims
+from loyalty_feedback.tier_projection.repository import tier_of
 from loyalty_shared.db import Connection
 from loyalty_shared.events.loyalty import FeedbackReceivedV1, GoodwillGrantedV1, PlatformEvent
 from loyalty_shared.program.schema import Program
@@ -89,7 +90,7 @@ async def _store(
     source: str,
     now: datetime,
 ) -> Feedback:
-    tier = await repository.tier_of(conn, member_id) or program.base_tier.name
+    tier = await tier_of(conn, member_id) or program.base_tier.name
     stored = await repository.insert_feedback(
         conn,
         feedback_id=feedback_id,

@@ -1,9 +1,9 @@
-"""Purchases, refunds and tier changes → what this service knows about members and orders.
+"""Purchases and refunds → what this service knows about orders.
 
 A purchase is recorded (for answers' order checks and the behavioural insight) and, if sampled,
 gets a pending survey invitation due `delay_hours` after the purchase's `time`. Refunds are
 recorded by refund id; whether an order was refunded in full is decided when its invitation is
-due (invitations/). Tier changes keep each member's current tier for NPS by tier.
+due (invitations/).
 
 A refund is judged as the points service judges it (loyalty_shared.events.refunds): one for
 another member's order or in another currency, a refund id applied before, or more than is left
@@ -26,7 +26,6 @@ from loyalty_feedback.purchases import repository
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.decoding import Decoded
-from loyalty_shared.events.loyalty import TierChangedV1
 from loyalty_shared.events.refunds import judge_batch, refund_parking
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
@@ -96,13 +95,3 @@ async def on_refunds(
             times=[e.envelope.time for e in verdicts.accepted],
         )
     return verdicts.refusals
-
-
-async def on_tier_changes(
-    conn: Connection, events: Sequence[Decoded[TierChangedV1]]
-) -> Sequence[Refusal]:
-    changes = [e.data for e in events]
-    await repository.set_tiers(
-        conn, member_ids=[c.member_id for c in changes], tiers=[c.to_tier for c in changes]
-    )
-    return ()

@@ -1,4 +1,4 @@
-"""SQL of what the service learns from other services' events: orders, refunds, tiers."""
+"""SQL of the orders and refunds the service learns from `commerce.purchases`."""
 
 from __future__ import annotations
 
@@ -111,19 +111,4 @@ async def add_refunds(
         list(member_ids),
         list(amounts),
         list(times),
-    )
-
-
-async def set_tiers(conn: Connection, *, member_ids: Sequence[str], tiers: Sequence[str]) -> None:
-    """The last change per member wins (the batch is in partition order)."""
-    await conn.execute(
-        """
-        INSERT INTO member_tier AS m (member_id, tier)
-        SELECT DISTINCT ON (member_id) member_id, tier
-        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t (member_id, tier, n)
-        ORDER BY member_id, n DESC
-        ON CONFLICT (member_id) DO UPDATE SET tier = EXCLUDED.tier, updated_at = now()
-        """,
-        list(member_ids),
-        list(tiers),
     )
