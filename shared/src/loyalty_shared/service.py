@@ -7,6 +7,7 @@ commits, the relay publishes what is committed, then the producer and pool close
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import sys
@@ -220,3 +221,23 @@ def run_migrations(settings: ServiceSettings, migrations_dir: Path, *, service: 
         raise SystemExit(1) from None
     applied = [line for line in report.splitlines() if line.startswith("Applying:")]
     log.info("migrations applied", applied=applied, pending=0)
+
+
+def command(
+    service: str,
+    *,
+    settings_type: type[S],
+    build: Callable[[S], FastAPI],
+    migrations_dir: Path,
+    description: str | None,
+) -> None:
+    """`loyalty-<service> [serve]` serves (the container's command and what `make run` starts);
+    `loyalty-<service> migrate` applies the migrations and exits (the Kubernetes Job)."""
+    parser = argparse.ArgumentParser(prog=f"loyalty-{service}", description=description)
+    parser.add_argument("command", nargs="?", choices=["serve", "migrate"], default="serve")
+    chosen = parser.parse_args().command
+    settings = load_settings(settings_type)
+    if chosen == "migrate":
+        run_migrations(settings, migrations_dir, service=service)
+        return
+    serve(build, settings, service=service)

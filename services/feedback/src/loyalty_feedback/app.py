@@ -10,8 +10,8 @@ from fastapi import FastAPI
 
 from loyalty_feedback.answers.endpoints import router as answers_router
 from loyalty_feedback.insight.endpoints import router as insight_router
-from loyalty_feedback.insight.jobs import InsightJobs
-from loyalty_feedback.invitations.jobs import SurveyJobs
+from loyalty_feedback.insight.jobs import InsightJob
+from loyalty_feedback.invitations.jobs import SurveyInvitationJob
 from loyalty_feedback.purchases.handlers import (
     PARKING,
     known_orders,
@@ -56,10 +56,10 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
             LOYALTY_TIERS: {TierChangedV1.TYPE: Route(TierChangedV1, on_tier_changes)},
         },
         loops={
-            "surveys": lambda pool: SurveyJobs(
+            "surveys": lambda pool: SurveyInvitationJob(
                 pool=pool, program=program, key=key, interval_s=settings.feedback_jobs_interval_s
             ),
-            "insight": lambda pool: InsightJobs(
+            "insight": lambda pool: InsightJob(
                 pool=pool, program=program, interval_s=settings.feedback_insight_interval_s
             ),
             # refunds parked while their purchase was being recorded: applied; refunds whose

@@ -15,7 +15,7 @@ from loyalty_notifications.members.handlers import profiles_handler
 from loyalty_notifications.rendering.renderer import TEMPLATES, Renderer
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_notifications.triggers import handlers
-from loyalty_notifications.triggers.jobs import ScheduledTriggers
+from loyalty_notifications.triggers.jobs import ScheduledTriggersJob
 from loyalty_notifications.triggers.planner import Planner
 from loyalty_shared.events.commerce import (
     MEMBER_ENROLLED,
@@ -101,7 +101,7 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
                 renderer=renderer,
                 clock=clock,
             ),
-            "schedules": lambda pool: ScheduledTriggers(
+            "schedules": lambda pool: ScheduledTriggersJob(
                 pool=pool,
                 planner=planner,
                 clock=clock,

@@ -13,7 +13,7 @@ from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
-from loyalty_tiers.evaluation.jobs import Evaluation
+from loyalty_tiers.evaluation.jobs import EvaluationJob
 from loyalty_tiers.settings import TiersSettings
 from loyalty_tiers.spend.handlers import (
     PARKING,
@@ -46,7 +46,7 @@ def create_app(settings: TiersSettings) -> FastAPI:
             },
         },
         loops={
-            "evaluation": lambda pool: Evaluation(
+            "evaluation": lambda pool: EvaluationJob(
                 pool=pool, program=program, interval_s=settings.tiers_evaluation_interval_s
             ),
             # refunds parked while their purchase was being recorded: applied; refunds whose

@@ -56,7 +56,7 @@ async def recompute_segments(
         after = members[-1]
 
 
-class InsightJobs(PeriodicJob):
+class InsightJob(PeriodicJob):
     failure = "segment recompute failed"
 
     def __init__(

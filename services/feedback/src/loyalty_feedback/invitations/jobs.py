@@ -69,7 +69,7 @@ async def send_invitations(
             return sent_total
 
 
-class SurveyJobs(PeriodicJob):
+class SurveyInvitationJob(PeriodicJob):
     failure = "survey invitations failed"
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Scheduled triggers, run by a BackgroundLoop on an injected clock:
+"""Scheduled triggers, run every `LOYALTY_NOTIFICATIONS_SCHEDULE_INTERVAL_S` on an injected clock:
 
 - birthday: on the member's birthday in their own time zone, from the send hour, once a year
   (the cause `birthday:<member>:<local year>` is unique);
@@ -18,8 +18,7 @@ from loyalty_notifications.clock import Clock
 from loyalty_notifications.members import repository as members
 from loyalty_notifications.triggers import payloads, repository
 from loyalty_notifications.triggers.planner import Planner
-from loyalty_shared.background import BackgroundLoop
-from loyalty_shared.db.errors import is_transient
+from loyalty_shared.background import PeriodicJob
 from loyalty_shared.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -94,24 +93,18 @@ async def run_schedules(pool: asyncpg.Pool, planner: Planner, clock: Clock) -> d
     return done
 
 
-class ScheduledTriggers(BackgroundLoop):
+class ScheduledTriggersJob(PeriodicJob):
+    failure = "scheduled triggers failed"
+
     def __init__(
         self, *, pool: asyncpg.Pool, planner: Planner, clock: Clock, interval_s: float
     ) -> None:
-        super().__init__(name="notifications-schedules", stop_timeout_s=10)
+        super().__init__(name="notifications-schedules", interval_s=interval_s)
         self._pool = pool
         self._planner = planner
         self._clock = clock
-        self._interval_s = interval_s
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                done = await run_schedules(self._pool, self._planner, self._clock)
-                if any(done.values()):
-                    log.info("scheduled messages recorded", **done)
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("scheduled triggers failed", error=repr(exc))
-            if await self._stop_within(self._interval_s):
-                return
+    async def run_once(self) -> None:
+        done = await run_schedules(self._pool, self._planner, self._clock)
+        if any(done.values()):
+            log.info("scheduled messages recorded", **done)

@@ -56,7 +56,7 @@ async def evaluate(pool: asyncpg.Pool, program: Program, now: datetime | None = 
             return changed
 
 
-class Evaluation(PeriodicJob):
+class EvaluationJob(PeriodicJob):
     failure = "tier evaluation failed"
 
     def __init__(self, *, pool: asyncpg.Pool, program: Program, interval_s: float) -> None:
