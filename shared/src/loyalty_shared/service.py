@@ -1,9 +1,5 @@
-"""The app factory every service uses: one FastAPI app whose lifespan migrates the service's
-database, opens the pool and the producer, and runs the outbox relay and the consumer.
-
-Stopping (SIGTERM from Kubernetes, Ctrl-C locally) goes the other way: the consumer drains and
-commits, the relay publishes what is committed, then the producer and pool close.
-"""
+"""The app factory every service uses (its lifespan migrates, opens the pool and the producer, runs
+the relay, the consumer and the jobs, and stops them in reverse), and the service's command line."""
 
 from __future__ import annotations
 

@@ -1,15 +1,6 @@
-"""Which refunds an order can take (contract section 1, "Invalid input"), judged the same way by
-every service that reads `purchase.refunded`, so they all apply exactly the same refunds.
-
-A refund must name its order's member and currency, carry a `refund_id` not applied before, and
-not exceed what is left to refund on the order (its total less the refunds applied). The checks
-run in that order and the first that fails is the reason (the codes are the points service's).
-`RefundBook` judges a batch in order, counting the refunds it accepts, so a second refund of the
-same order in the same batch sees what the first took.
-
-A refund whose order the service has not seen waits in `refund_parking`, keyed by order id, for
-its purchase; one whose purchase has not come within the wait is refused as `unknown-order`.
-"""
+"""Which refunds an order can take (docs/events.md#refunds), judged one way by every service that
+reads `purchase.refunded`: the checks and their codes, a batch judged in order (`judge_batch`),
+and the park where a refund waits for its order (`refund_parking`)."""
 
 from __future__ import annotations
 

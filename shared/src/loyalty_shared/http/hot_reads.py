@@ -1,18 +1,6 @@
-"""The app's most frequent request, answered without FastAPI's per-request machinery.
-
-The mobile app reads a member's balance on nearly every screen. For that one `GET`, FastAPI's
-routing over every route, dependency solving, parameter and response validation cost more
-server CPU than the read itself (py-spy on `bench/balance_reads.py`). A `HotRead` answers
-exactly the ordinary case of such a request: `GET` of the path, no query string, no body, a
-bearer token the service accepts, for the member themself or an admin, an id the contract
-accepts. Anything else goes on to the app unchanged, so every refusal (401, 403, 413, 422), the
-optional query parameters and the OpenAPI stay with the FastAPI route, and there is one place
-that decides them. The answer is the same bytes the FastAPI route gives (tested in
-`tests/points/test_balance_reads.py`). The database away is answered here with the app's own
-503, rather than asking it a second time through the route.
-
-It sits inside `ObserveRequests`, so hot reads are counted and traced like any other request.
-"""
+"""The app's most frequent request (a member's balance) answered before FastAPI when nothing about
+it is unusual; anything else goes on to the FastAPI route, which alone refuses and documents it
+(docs/architecture.md#http)."""
 
 from __future__ import annotations
 

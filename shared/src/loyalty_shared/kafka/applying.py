@@ -1,13 +1,6 @@
-"""Applying one fetched batch inside one database transaction.
-
-Records are decoded; the invalid ones go to the outbox for `<topic>.dlq`. Valid ones are grouped
-by event type into layers that keep every partition's order (a partition's records change layer
-whenever the type changes), so one member's events are applied in the order they were written
-while each handler still sees whole runs of events to apply with set-based SQL. Each group's ids
-are claimed in the inbox in one statement; what was claimed before is a duplicate and skipped.
-If a handler fails for a reason that is not transient, its group is applied again one event at a
-time, each in a savepoint, so one poisonous event is dead-lettered and its neighbours still apply.
-"""
+"""One fetched batch applied in the caller's transaction: records decoded (the invalid ones
+dead-lettered), grouped by event type in layers that keep each partition's order, claimed in
+the inbox and handed to their routes' handlers (docs/architecture.md#the-consumer-runner)."""
 
 from __future__ import annotations
 

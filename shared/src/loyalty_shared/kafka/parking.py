@@ -1,28 +1,7 @@
-"""Parking: records a consumer keeps until what they refer to shows up.
-
-A handler that reads an event it cannot judge yet (a refund whose purchase this service has not
-seen) parks it under a key (the order id) instead of applying or refusing it. The runner has
-claimed its id in the inbox, so a redelivery is a duplicate. When the key shows up (the purchase
-is recorded), the handler that recorded it calls `unpark`: the key's records are decoded again
-and applied, in arrival order, by the batch handler that would have applied them on arrival, so
-they are validated then. What that handler refuses is dead-lettered unchanged and its inbox claim
-released, so a corrected event under the same id applies. A record that waited longer than the
-service allows is dead-lettered by `sweep` (a `ParkingSweeper` runs it) with the reason the
-service gives (`unknown-order` for a refund).
-
-The judging and parking of a record, and the recording of its key and the unparking, run in two
-transactions that may be on two consumers at once (a refund naming another member's order is on
-another partition than the purchase): neither sees the other's uncommitted rows, so a record can
-be parked just as its key is recorded, where that unparking does not see it. The sweep takes such
-records out of the park (`unpark_known`, with the service's own lookup of which keys it knows) at
-its next run, seconds later. Locking every key the purchases' transaction records would close the
-window at once, but a batch of 2,000 purchases would take 2,000 advisory locks, and a few such
-batches at once exhaust PostgreSQL's lock table (`max_locks_per_transaction` times connections).
-
-A parked record is kept as read off Kafka (topic, key, value, headers): its dead letter is the
-original record, with no `error.partition`/`error.offset` since it was not refused as read.
-Everything runs in the caller's transaction. The table is `parked_record` (db/migrations/).
-"""
+"""Parking: records a consumer keeps until what they refer to shows up (a refund before its
+purchase). `park` keeps them under a key, `unpark` applies them with the handler that would have
+applied them on arrival, and `ParkingSweeper` applies those whose key came in a race and
+dead-letters those that waited too long (docs/architecture.md#parking)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
-"""Sending due survey invitations, set-based and safe with several replicas.
-
-One statement per batch: due pending invitations are claimed `FOR UPDATE SKIP LOCKED`; those
-whose order was refunded in full by now, whose order the member already answered in the app, or
-that are overdue past their validity (a backfill) are skipped; of the rest, one per member (the
-earliest) is sent if the member's `member_survey` row allows it (an upsert whose `WHERE` is the
-cooldown, so two replicas sending to the same member serialise on that row and the second sees
-the first's send); the others are skipped as `cooldown`. Members' other due rows of the same
-batch wait for the next pass.
-"""
+"""Sending due survey invitations (docs/events.md, `feedback.requested`) in one statement per batch,
+safe with several replicas."""
 
 from __future__ import annotations
 

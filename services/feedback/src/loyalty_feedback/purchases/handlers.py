@@ -1,19 +1,6 @@
-"""Purchases and refunds → what this service knows about orders.
-
-A purchase is recorded (for answers' order checks and the behavioural insight) and, if sampled,
-gets a pending survey invitation due `delay_hours` after the purchase's `time`. Refunds are
-recorded by refund id; whether an order was refunded in full is decided when its invitation is
-due (invitations/).
-
-A refund is judged as the points service judges it (loyalty_shared.events.refunds): one for
-another member's order or in another currency, a refund id applied before, or more than is left
-to refund on the order is refused (`member-mismatch`, `currency-mismatch`, `duplicate-refund`,
-`refund-exceeds-order`) and recorded nowhere, so it counts neither in the insight (`orders`,
-`clv`) nor for "no survey after a full refund". A refund whose order this service has not seen
-is parked and judged when the purchase arrives; one whose purchase has not come after
-`LOYALTY_FEEDBACK_PARKED_REFUND_MAX_AGE_DAYS` is dead-lettered as `unknown-order` by the parking
-sweeper (app.py).
-"""
+"""Purchases and refunds → the orders this service knows, and a survey invitation for each sampled
+purchase. Refunds are judged as every service judges them (`loyalty_shared.events.refunds`); one
+whose purchase has not come yet waits in the park."""
 
 from __future__ import annotations
 

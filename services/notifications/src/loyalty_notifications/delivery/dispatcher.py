@@ -1,25 +1,5 @@
-"""The dispatcher: sends due notifications, never twice by accident, never dropped.
-
-Each round:
-1. One transaction claims due rows with `FOR UPDATE SKIP LOCKED` (replicas take disjoint rows),
-   looks at each member as they are now (consent, preferences, quiet hours, enrolment) and
-   records the decision. For a send, that is the attempt itself: status `sending`, attempts + 1,
-   a lease (`LOYALTY_NOTIFICATIONS_SEND_LEASE_S`). Then it commits.
-2. The messages are rendered and sent, outside any transaction, each as its own task: up to
-   `LOYALTY_NOTIFICATIONS_DISPATCH_CONCURRENCY` at once, and the next claim fills the slots
-   that free up, so a slow peer delays only its own messages.
-3. Each outcome is recorded in its own transaction, fenced by the attempt number: `sent` with a
-   `notification.sent` in the outbox; a permanent failure (SMTP 5xx, webhook/provider 4xx) `failed`
-   with `notification.failed`; a transient one (timeout, 5xx, SMTP 4xx) back to `scheduled` with
-   exponential backoff and jitter, until `LOYALTY_NOTIFICATIONS_MAX_ATTEMPTS`, then `failed`.
-
-Reconciliation after a crash: a row left in `sending` whose lease ran out was being sent by a
-process that died between recording the attempt and recording the outcome, so the member may or
-may not have it. It is claimed again, marked `in_doubt`, and sent once more (same Message-ID /
-notification id, so mail clients and receivers can tell it is the same message). If that one is
-interrupted too, it is `failed` (`delivery-unknown`) and never sent a third time: a crash leads
-to at most one more send.
-"""
+"""The dispatcher: claims due notifications, sends them, records each outcome; a send interrupted
+by a crash is sent once more at most (README.md#notifications, "Delivery")."""
 
 from __future__ import annotations
 

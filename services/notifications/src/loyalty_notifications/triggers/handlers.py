@@ -1,19 +1,6 @@
-"""Events that trigger messages, each rule in one place. Every handler records its rows in the
-transaction that consumes the event (the consumer's), so a message is never lost between Kafka
-and the database, and the unique (trigger, cause, channel) makes a replay record nothing new.
-
-- tier.changed up / down: tier_upgraded / tier_downgraded (kindly worded), due now; a change
-  to the same tier sends nothing.
-- points.earned: the day's points_digest, one per member and local day, due at the digest
-  hour; points earned after it go into the next day's.
-- points.expiring: points_expiring, due at the send hour of the member's local day that is the
-  notice (30 days) before expiry, or now if that has passed; not sent once the points expired.
-- tier.downgrade_warning: tier_downgrade_warning, due now, not sent after the evaluation.
-- feedback.requested: feedback_invitation with the survey link (base URL + `?token=`), not
-  sent once the link expired.
-- feedback.received with `detractor`: detractor_alert to the customer-service webhook, due now.
-- purchase.completed: no message; the last purchase time, for the win-back job (jobs.py).
-"""
+"""The events that trigger messages, one rule each (docs/events.md#messages-to-members). Rows are
+recorded in the consumer's transaction; one per (trigger, cause, channel), so a replay records
+nothing new."""
 
 from __future__ import annotations
 

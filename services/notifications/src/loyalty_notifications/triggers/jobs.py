@@ -1,12 +1,5 @@
-"""Scheduled triggers, run every `LOYALTY_NOTIFICATIONS_SCHEDULE_INTERVAL_S` on an injected clock:
-
-- birthday: on the member's birthday in their own time zone, from the send hour, once a year
-  (the cause `birthday:<member>:<local year>` is unique);
-- win_back: an enrolled member whose last purchase is `LOYALTY_NOTIFICATIONS_WIN_BACK_DAYS` old,
-  once per absence (a new purchase starts a new one).
-
-Each batch is one transaction; safe with several replicas (unique causes, SKIP LOCKED).
-"""
+"""The scheduled triggers, birthday and win-back (docs/events.md#messages-to-members), every
+`LOYALTY_NOTIFICATIONS_SCHEDULE_INTERVAL_S`: one transaction per batch, safe with replicas."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""From a trigger to notification rows: which channels, when due, until when worth sending.
-
-Channels: a known member gets the message on every member channel this deployment has that
-they consented to, left on and have an address for; if none, one email row that the dispatcher
-records as `suppressed` with the reason (so the member's history says why nothing came). A
-member not enrolled yet gets one email row that waits for the enrolment (see delivery/).
-Staff triggers (the detractor alert) go to the customer-service webhook only.
-"""
+"""From a trigger to notification rows: on which channels (README.md#notifications, "Who gets
+what"), when due, and until when worth sending."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""The downgrade evaluation in one statement per batch of members.
-
-Due: a tier above the base whose `valid_until` has passed, not evaluated today, and not held by
-an admin override. Each member drops at most one tier, to no lower than the spend supports; a
-member whose spend still supports the tier keeps it for another validity period. Rows are taken
-with `FOR UPDATE SKIP LOCKED` and stamped with the day, so two replicas (or a rerun the same day)
-never evaluate a member twice that day.
-"""
+"""The downgrade evaluation in one statement per batch of due members (docs/events.md#tiers), taken
+`FOR UPDATE SKIP LOCKED` and stamped with the day, so no member is evaluated twice a day."""
 
 from __future__ import annotations
 

@@ -1,21 +1,6 @@
-"""Purchases and refunds → qualifying spend over the rolling window, and upgrades at once.
-
-A purchase counts on the day of its `time` (UTC), so a late or backdated one counts for the days
-it belongs to, and one older than the window never counts. Only the program's currency counts
-(there is no exchange rate in the contract), but every order is recorded with its currency and
-total, so that its refunds are judged. Upgrades happen as soon as the spend crosses a threshold,
-several tiers at once if it crosses several; refunds never downgrade by themselves: downgrades
-are the evaluation's (evaluation/).
-
-A refund is judged as the points service judges it (loyalty_shared.events.refunds): one for
-another member's order or in another currency, a refund id applied before, or more than is left
-to refund on the order is refused (`member-mismatch`, `currency-mismatch`, `duplicate-refund`,
-`refund-exceeds-order`) and changes nothing. An accepted one is taken off its order's day (when
-the order is in the program's currency). A refund whose order this service has not seen is
-parked and judged when the purchase arrives, before the upgrade check; one whose purchase has not
-come after `LOYALTY_TIERS_PARKED_REFUND_MAX_AGE_DAYS` is dead-lettered as `unknown-order` by the
-parking sweeper (app.py).
-"""
+"""Purchases and refunds → qualifying spend in daily buckets, and upgrades at once
+(docs/events.md#tiers). Refunds are judged as every service judges them
+(`loyalty_shared.events.refunds`); one whose purchase has not come yet waits in the park."""
 
 from __future__ import annotations
 
