@@ -19,12 +19,15 @@ from loyalty_feedback.app import create_app as create_feedback_app
 from loyalty_feedback.invitations.jobs import send_invitations
 from loyalty_feedback.purchases.handlers import on_refunds, purchases_handler
 from loyalty_feedback.settings import FeedbackSettings
+from loyalty_feedback.state import FeedbackState
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.decoding import Decoded, RawRecord
 from loyalty_shared.events.envelope import CloudEvent
+from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.routing import Refusal
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.program.schema import Program
+from loyalty_shared.runtime import runtime_of
 from tests.support.apps import client_of, running
 from tests.support.events import encode, envelope, purchase_data
 from tests.support.kafka import CE_HEADERS
@@ -65,9 +68,10 @@ class Service:
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
-        self.pool: asyncpg.Pool = app.state.pool
-        self.program: Program = app.state.program
-        self.key: bytes = app.state.survey_key
+        self.pool: asyncpg.Pool = runtime_of(app).pool
+        state = state_of(app, FeedbackState)
+        self.program: Program = state.program
+        self.key: bytes = state.survey_key
 
     async def purchases(self, *events: Decoded) -> Sequence[Refusal]:
         async with self.pool.acquire() as conn, conn.transaction():

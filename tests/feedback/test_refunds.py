@@ -34,13 +34,17 @@ def codes(records: list[ConsumerRecord[bytes, bytes]]) -> list[str]:
     return [dict(r.headers)["error.code"].decode() for r in records]
 
 
+#: LOYALTY_FEEDBACK_PARKED_REFUND_MAX_AGE_DAYS, as the tests run the service (the default).
+MAX_AGE = timedelta(days=7)
+
+
 async def swept(feedback: Service, now: datetime) -> tuple[int, int]:
     """One run of the feedback service's parking sweeper (app.py) at `now`."""
     return await sweep(
         feedback.pool,
         PARKING,
         now=now,
-        max_age=feedback.app.state.parked_refund_max_age,
+        max_age=MAX_AGE,
         known=known_orders,
         handler=on_refunds,
     )

@@ -7,6 +7,7 @@ import asyncio
 import httpx
 
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
+from loyalty_shared.runtime import runtime_of
 from tests.support.events import purchase, tier_changed
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
@@ -21,7 +22,7 @@ async def balance_of(api: httpx.AsyncClient, member_id: str) -> dict[str, object
 
 
 async def consumer_is_assigned(app: object) -> None:
-    consumer = app.state.consumer._consumer  # type: ignore[attr-defined]
+    consumer = runtime_of(app).consumer._consumer  # type: ignore[attr-defined]
     await eventually(lambda: asyncio.sleep(0, consumer.assignment()), lambda a: len(a) > 0)
 
 
@@ -70,7 +71,7 @@ async def test_points_follow_the_tier_the_service_knows(
 
 
 async def _tier_of(app: object, member_id: str) -> str | None:
-    async with app.state.pool.acquire() as conn:  # type: ignore[attr-defined]
+    async with runtime_of(app).pool.acquire() as conn:  # type: ignore[attr-defined]
         tier: str | None = await conn.fetchval(
             "SELECT tier FROM member_tier WHERE member_id = $1", member_id
         )

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_shared.runtime import runtime_of
 from tests.points.test_refunds import refund
 from tests.support.events import encode, purchase
 from tests.support.kafka import publish
@@ -112,7 +113,7 @@ async def test_every_balance_matches_an_independent_model_and_the_audit_agrees(
     names = [f"m-model-{run}-{n}" for n in range(3)]
     members = {name: Member() for name in names}
     orders: list[Order] = []
-    pool = points_app.state.pool
+    pool = runtime_of(points_app).pool
     seen = await _processed(pool, 0)
 
     async def deliver(events: list[dict[str, Any]], duplicates: int = 0) -> None:

@@ -17,6 +17,7 @@ from loyalty_points.app import create_app
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
+from loyalty_shared.runtime import runtime_of
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.apps import serving
 from tests.support.events import purchase
@@ -41,9 +42,9 @@ async def test_pending_points_become_available_when_the_return_window_ends(
     )
     await credited(points_api, "m-1201", 300)
 
-    assert (await run_due(points_app.state.pool, NOW + timedelta(days=8)))["mature"] == 0
-    assert (await run_due(points_app.state.pool, NOW + timedelta(days=10)))["mature"] == 1
-    assert (await run_due(points_app.state.pool, NOW + timedelta(days=10)))["mature"] == 0
+    assert (await run_due(runtime_of(points_app).pool, NOW + timedelta(days=8)))["mature"] == 0
+    assert (await run_due(runtime_of(points_app).pool, NOW + timedelta(days=10)))["mature"] == 1
+    assert (await run_due(runtime_of(points_app).pool, NOW + timedelta(days=10)))["mature"] == 0
 
     body = await balance_of(points_api, "m-1201")
     assert (body["available"], body["pending"], body["lifetime_earned"]) == (300, 0, 300)
@@ -67,7 +68,7 @@ async def test_points_older_than_365_days_expire_oldest_first_after_a_warning(
     )
     assert spent.status_code == 201  # takes 70 from the older lot, which has 30 left
 
-    pool = points_app.state.pool
+    pool = runtime_of(points_app).pool
     warned = await run_due(pool, NOW + timedelta(days=365 - 60 - 10))
     assert warned["warn"] == 1, "the older lot is within 30 days of expiry; the newer is not"
     assert (await run_due(pool, NOW + timedelta(days=365 - 60 - 5)))["warn"] == 0, "warned once"
@@ -91,12 +92,12 @@ async def test_two_replicas_running_the_jobs_at_once_handle_each_lot_once(
         await credited(points_api, member, 10)
 
     first, second = await asyncio.gather(
-        run_due(points_app.state.pool, NOW + timedelta(days=12)),
-        run_due(points_app.state.pool, NOW + timedelta(days=12)),
+        run_due(runtime_of(points_app).pool, NOW + timedelta(days=12)),
+        run_due(runtime_of(points_app).pool, NOW + timedelta(days=12)),
     )
 
     assert first["mature"] + second["mature"] == len(members)
-    async with points_app.state.pool.acquire() as conn:
+    async with runtime_of(points_app).pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM ledger_entry WHERE kind = 'mature'") == 40
         assert await conn.fetchval("SELECT sum(available) FROM points_account") == 400
 

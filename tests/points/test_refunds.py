@@ -9,6 +9,7 @@ import httpx
 
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_shared.runtime import runtime_of
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.events import encode, envelope, purchase
 from tests.support.kafka import publish_events, read_all
@@ -115,7 +116,7 @@ async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wa
 ) -> None:
     orphan = refund("m-6005", "o-never-sold", "50.00", "r-8")
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [orphan])
-    pool = points_app.state.pool
+    pool = runtime_of(points_app).pool
     await eventually(lambda: pool.fetchval("SELECT count(*) FROM parked_refund"), lambda n: n == 1)
 
     soon = await run_due(pool, datetime.now(UTC) + timedelta(days=6))
@@ -141,7 +142,7 @@ async def test_a_refund_parked_while_its_purchase_was_being_credited_is_applied_
     )
     await eventually(lambda: balance_of(points_api, "m-6006"), lambda b: b["available"] == 200)
     late = refund("m-6006", "o-6006", "50.00", "r-9")
-    pool = points_app.state.pool
+    pool = runtime_of(points_app).pool
     await pool.execute(
         """
         INSERT INTO parked_refund (event_id, order_id, topic, message_key, payload)

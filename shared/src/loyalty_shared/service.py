@@ -30,11 +30,13 @@ from loyalty_shared.http.hot_reads import HotRead, HotReads
 from loyalty_shared.http.limits import LimitRequestBody
 from loyalty_shared.http.observe import ObserveRequests
 from loyalty_shared.http.problems import install_problem_handlers
+from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.client import make_consumer, make_producer
 from loyalty_shared.kafka.consumer import ConsumerRunner
 from loyalty_shared.kafka.routing import Routes
 from loyalty_shared.observability import tracing
 from loyalty_shared.observability.logging import configure_logging, get_logger
+from loyalty_shared.runtime import Runtime
 from loyalty_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -68,9 +70,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         producer = make_producer(settings, client_id=f"loyalty-{spec.name}")
         consumer: ConsumerRunner | None = None
         relay: OutboxRelay | None = None
-        extras: list[BackgroundLoop] = []
+        jobs: list[BackgroundLoop] = []
         loops: dict[str, BackgroundLoop] = {}
-        app.state.loops = loops
         try:
             await producer.start()
             relay = OutboxRelay(
@@ -81,8 +82,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 idle_sleep_s=settings.relay_idle_sleep_s,
             )
             await relay.start()
-            app.state.pool, app.state.producer, loops["relay"] = pool, producer, relay
-            app.state.on_commit = relay.wake  # a request's transaction may have written events
+            loops["relay"] = relay
             if spec.routes:
                 consumer = ConsumerRunner(
                     service=spec.name,
@@ -95,7 +95,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     on_committed=relay.wake,
                 )
                 await consumer.start()
-                app.state.consumer = loops["consumer"] = consumer
+                loops["consumer"] = consumer
                 retention = InboxRetention(
                     service=spec.name,
                     pool=pool,
@@ -103,18 +103,30 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     interval_s=settings.inbox_retention_interval_s,
                 )
                 await retention.start()
-                extras.append(retention)
+                jobs.append(retention)
                 loops["inbox-retention"] = retention
             for name, build in spec.loops.items():
                 loop = build(pool)
                 await loop.start()
-                extras.append(loop)
+                jobs.append(loop)
                 loops[name] = loop
+            attach_state(
+                app,
+                Runtime(
+                    settings=settings,
+                    tokens=TokenVerifier(settings),
+                    pool=pool,
+                    producer=producer,
+                    relay=relay,
+                    consumer=consumer,
+                    loops=loops,
+                ),
+            )
             log.info("service started", topics=sorted(spec.routes), port=settings.port)
             yield
         finally:
             log.info("service stopping: draining the consumer, then the outbox")
-            for loop in reversed(extras):
+            for loop in reversed(jobs):
                 await loop.stop()
             if consumer is not None:
                 await consumer.stop()
@@ -131,10 +143,6 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.token_verifier = TokenVerifier(settings)
-    app.state.consumer = None
-    app.state.loops = {}
     install_problem_handlers(app)
     # bodies over LOYALTY_HTTP_MAX_BODY_BYTES: 413 before any handler runs
     app.add_middleware(LimitRequestBody, max_bytes=settings.http_max_body_bytes)

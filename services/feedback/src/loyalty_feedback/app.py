@@ -20,9 +20,11 @@ from loyalty_feedback.purchases.handlers import (
 )
 from loyalty_feedback.reporting.endpoints import router as reporting_router
 from loyalty_feedback.settings import FeedbackSettings
+from loyalty_feedback.state import FeedbackState
 from loyalty_feedback.tier_projection.handlers import on_tier_changes
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.loyalty import TierChangedV1
+from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.parking import ParkingSweeper
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
@@ -35,7 +37,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: FeedbackSettings) -> FastAPI:
     program = load_program(settings.program_file)
     key = settings.survey_key()
-    parked_refund_max_age = timedelta(days=settings.feedback_parked_refund_max_age_days)
     spec = ServiceSpec(
         name="feedback",
         title="Loyalty feedback",
@@ -67,14 +68,12 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
             "parking": lambda pool: ParkingSweeper(
                 pool=pool,
                 parking=PARKING,
-                max_age=parked_refund_max_age,
+                max_age=timedelta(days=settings.feedback_parked_refund_max_age_days),
                 known=known_orders,
                 handler=on_refunds,
             ),
         },
     )
     app = create_service_app(spec, settings)
-    app.state.program = program
-    app.state.survey_key = key
-    app.state.parked_refund_max_age = parked_refund_max_age
+    attach_state(app, FeedbackState(program=program, survey_key=key))
     return app

@@ -7,16 +7,17 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from loyalty_notifications.channels.registry import build_channels, configured_channels
-from loyalty_notifications.clock import Clock, system_clock
 from loyalty_notifications.delivery.dispatcher import Dispatcher
 from loyalty_notifications.history.endpoints import router as history_router
 from loyalty_notifications.members.endpoints import router as preferences_router
 from loyalty_notifications.members.handlers import profiles_handler
 from loyalty_notifications.rendering.renderer import TEMPLATES, Renderer
 from loyalty_notifications.settings import NotificationsSettings
+from loyalty_notifications.state import NotificationsState
 from loyalty_notifications.triggers import handlers
 from loyalty_notifications.triggers.jobs import ScheduledTriggersJob
 from loyalty_notifications.triggers.planner import Planner
+from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import (
     MEMBER_ENROLLED,
     MEMBER_UPDATED,
@@ -31,6 +32,7 @@ from loyalty_shared.events.loyalty import (
     TierChangedV1,
     TierDowngradeWarningV1,
 )
+from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import (
     COMMERCE_MEMBERS,
@@ -110,7 +112,8 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
         },
     )
     app = create_service_app(spec, settings)
-    app.state.planner = planner
-    app.state.renderer = renderer
-    app.state.clock = clock
+    attach_state(
+        app,
+        NotificationsState(settings=settings, planner=planner, renderer=renderer, clock=clock),
+    )
     return app

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.parking import ParkingSweeper
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
@@ -21,6 +22,7 @@ from loyalty_tiers.spend.handlers import (
     purchases_handler,
     refunds_handler,
 )
+from loyalty_tiers.state import TiersState
 from loyalty_tiers.status.endpoints import router as status_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -28,7 +30,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: TiersSettings) -> FastAPI:
     program = load_program(settings.program_file)
-    parked_refund_max_age = timedelta(days=settings.tiers_parked_refund_max_age_days)
     spec = ServiceSpec(
         name="tiers",
         title="Loyalty tiers",
@@ -54,13 +55,12 @@ def create_app(settings: TiersSettings) -> FastAPI:
             "parking": lambda pool: ParkingSweeper(
                 pool=pool,
                 parking=PARKING,
-                max_age=parked_refund_max_age,
+                max_age=timedelta(days=settings.tiers_parked_refund_max_age_days),
                 known=known_orders,
                 handler=refunds_handler(program),
             ),
         },
     )
     app = create_service_app(spec, settings)
-    app.state.program = program
-    app.state.parked_refund_max_age = parked_refund_max_age
+    attach_state(app, TiersState(program=program))
     return app

@@ -14,9 +14,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loyalty_shared.db import Pool
 from loyalty_shared.db.errors import is_transient
-from loyalty_shared.http.auth import TokenVerifier, is_member_id
+from loyalty_shared.http.auth import is_member_id
 from loyalty_shared.http.problems import Unauthorized, database_away
 from loyalty_shared.observability.logging import get_logger
+from loyalty_shared.runtime import runtime_of
 
 log = get_logger(__name__)
 
@@ -74,16 +75,15 @@ class HotReads:
         token = _bearer_token_of_bodiless(scope["headers"])
         if token is None:
             return None
-        state = scope["app"].state
-        verifier: TokenVerifier = state.token_verifier
+        runtime = runtime_of(scope["app"])
         try:
-            principal = await verifier.verify(token)
+            principal = await runtime.tokens.verify(token)
         except Unauthorized:
             return None
         if not principal.may_see(member_id):
             return None
         try:
-            return Response(await answer(state.pool, member_id), media_type="application/json")
+            return Response(await answer(runtime.pool, member_id), media_type="application/json")
         except Exception as exc:  # noqa: BLE001 - answered as below, never swallowed
             if is_transient(exc):
                 # The app's own answer, without asking a struggling database a second time.

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
 from loyalty_feedback.answers import service
 from loyalty_feedback.answers.schemas import Feedback, FeedbackCreate, SurveyAnswer
 from loyalty_feedback.invitations import tokens
 from loyalty_feedback.metrics import ANSWERS
+from loyalty_feedback.state import State
 from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import Transaction
 from loyalty_shared.http.problems import problem_responses
-from loyalty_shared.program.schema import Program
 
 router = APIRouter(tags=["feedback"])
-
-
-def _program(request: Request) -> Program:
-    program: Program = request.app.state.program
-    return program
 
 
 @router.post(
@@ -36,10 +31,10 @@ def _program(request: Request) -> Program:
     responses=problem_responses(401, 403, 409, 422),
 )
 async def give_feedback(
-    member_id: str, body: FeedbackCreate, _: MemberAccess, conn: Transaction, request: Request
+    member_id: str, body: FeedbackCreate, _: MemberAccess, conn: Transaction, state: State
 ) -> Feedback:
     answer = await service.answer_in_app(
-        conn, _program(request), member_id=member_id, body=body, now=datetime.now(UTC)
+        conn, state.program, member_id=member_id, body=body, now=datetime.now(UTC)
     )
     ANSWERS.labels("app", answer.category).inc()
     return answer
@@ -56,11 +51,11 @@ async def give_feedback(
     responses=problem_responses(401, 404, 409, 410, 422),
 )
 async def answer_survey(
-    token: str, body: SurveyAnswer, conn: Transaction, request: Request
+    token: str, body: SurveyAnswer, conn: Transaction, state: State
 ) -> Feedback:
-    claims = tokens.verify(request.app.state.survey_key, token)
+    claims = tokens.verify(state.survey_key, token)
     answer = await service.answer_survey(
-        conn, _program(request), claims=claims, body=body, now=datetime.now(UTC)
+        conn, state.program, claims=claims, body=body, now=datetime.now(UTC)
     )
     ANSWERS.labels("survey", answer.category).inc()
     return answer

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from loyalty_shared.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class MemberOrder:
+    """An order of the member's, with the survey invitation it got (if sampled)."""
+
+    order_id: str
+    channel: str
+    invitation_id: uuid.UUID | None
 
 
 async def lock_member(conn: Connection, member_id: str) -> None:
@@ -15,8 +23,8 @@ async def lock_member(conn: Connection, member_id: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 42))", member_id)
 
 
-async def order_of(conn: Connection, member_id: str, order_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
+async def order_of(conn: Connection, member_id: str, order_id: str) -> MemberOrder | None:
+    row = await conn.fetchrow(
         """
         SELECT p.order_id, p.channel, i.invitation_id
         FROM purchase p LEFT JOIN invitation i USING (order_id)
@@ -25,7 +33,7 @@ async def order_of(conn: Connection, member_id: str, order_id: str) -> asyncpg.R
         order_id,
         member_id,
     )
-    return row
+    return MemberOrder(**row) if row else None
 
 
 async def insert_feedback(

@@ -41,7 +41,7 @@ async def answer_in_app(
                 f"order_id {body.order_id!r} is not an order of member {member_id!r} that the "
                 "platform has seen"
             )
-        channel, invitation_id = order["channel"], order["invitation_id"]
+        channel, invitation_id = order.channel, order.invitation_id
     return await _store(
         conn,
         program,
@@ -60,8 +60,12 @@ async def answer_survey(
     conn: Connection, program: Program, *, claims: SurveyClaims, body: SurveyAnswer, now: datetime
 ) -> Feedback:
     await repository.lock_member(conn, claims.member_id)
-    row = await find_invitation(conn, claims.invitation_id)
-    if row is None or row["member_id"] != claims.member_id or row["order_id"] != claims.order_id:
+    invitation = await find_invitation(conn, claims.invitation_id)
+    if (
+        invitation is None
+        or invitation.member_id != claims.member_id
+        or invitation.order_id != claims.order_id
+    ):
         raise InvitationNotFound("the survey this link was made for does not exist")
     return await _store(
         conn,
@@ -70,7 +74,7 @@ async def answer_survey(
         member_id=claims.member_id,
         invitation_id=claims.invitation_id,
         order_id=claims.order_id,
-        channel=row["channel"],
+        channel=invitation.channel,
         body=body,
         source="survey",
         now=now,

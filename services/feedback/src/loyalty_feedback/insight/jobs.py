@@ -33,23 +33,21 @@ async def recompute_segments(
             members = await repository.members_after(conn, after, BATCH)
             if not members:
                 return changed
-            rows = await repository.compute(conn, members, now=now, currency=program.currency)
-            moved = await repository.store(conn, rows, now=now)
+            scores = await repository.compute(conn, members, now=now, currency=program.currency)
+            moved = await repository.store(conn, scores, now=now)
             await emit(
                 conn,
                 *(
                     MemberSegmentChangedV1(
-                        member_id=r["member_id"],
-                        from_segment=r["from_segment"],
-                        to_segment=r["to_segment"],
-                        recency_days=r["recency_days"],
-                        frequency=r["frequency"],
-                        monetary=r["monetary"],
-                        causation_id=(
-                            f"segment:{r['member_id']}:{now.date().isoformat()}:{r['to_segment']}"
-                        ),
+                        member_id=c.member_id,
+                        from_segment=c.from_segment,
+                        to_segment=c.to_segment,
+                        recency_days=c.recency_days,
+                        frequency=c.frequency,
+                        monetary=c.monetary,
+                        causation_id=f"segment:{c.member_id}:{now.date().isoformat()}:{c.to_segment}",
                     )
-                    for r in moved
+                    for c in moved
                 ),
             )
         changed += len(moved)

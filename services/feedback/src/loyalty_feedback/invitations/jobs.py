@@ -36,36 +36,38 @@ async def send_invitations(
     sent_total = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
-            decided, sent = await repository.send_due(
+            sent, skipped = await repository.send_due(
                 conn, now=now, cooldown=cooldown, validity=validity, limit=BATCH
             )
             await emit(
                 conn,
                 *(
                     FeedbackRequestedV1(
-                        member_id=r["member_id"],
-                        invitation_id=str(r["invitation_id"]),
-                        order_id=r["order_id"],
-                        channel=r["channel"],
-                        purchased_at=r["purchased_at"],
+                        member_id=invitation.member_id,
+                        invitation_id=str(invitation.invitation_id),
+                        order_id=invitation.order_id,
+                        channel=invitation.channel,
+                        purchased_at=invitation.purchased_at,
                         survey_token=tokens.issue(
                             key,
-                            member_id=r["member_id"],
-                            invitation_id=r["invitation_id"],
-                            order_id=r["order_id"],
-                            issued_at=r["sent_at"],
-                            expires_at=r["expires_at"],
+                            member_id=invitation.member_id,
+                            invitation_id=invitation.invitation_id,
+                            order_id=invitation.order_id,
+                            issued_at=invitation.sent_at,
+                            expires_at=invitation.expires_at,
                         ),
-                        expires_at=r["expires_at"],
-                        causation_id=f"invitation:{r['invitation_id']}",
+                        expires_at=invitation.expires_at,
+                        causation_id=f"invitation:{invitation.invitation_id}",
                     )
-                    for r in sent
+                    for invitation in sent
                 ),
             )
-        for row in decided:
-            INVITATIONS.labels(row["skip_reason"] or "sent").inc()
+        if sent:
+            INVITATIONS.labels("sent").inc(len(sent))
+        for reason in skipped:
+            INVITATIONS.labels(reason).inc()
         sent_total += len(sent)
-        if not decided:
+        if not sent and not skipped:
             return sent_total
 
 

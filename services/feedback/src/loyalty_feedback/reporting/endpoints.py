@@ -4,6 +4,7 @@ comment search."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -44,8 +45,8 @@ def _since(days: int) -> datetime:
 )
 async def get_summary(_: AdminAccess, conn: ReadOnly, days: Days = 30) -> FeedbackSummary:
     since = _since(days)
-    row = await repository.summary(conn, since)
-    return FeedbackSummary(days=days, since=since, **dict(row))
+    counts = await repository.summary(conn, since)
+    return FeedbackSummary(days=days, since=since, **asdict(counts))
 
 
 @router.get(
@@ -61,8 +62,9 @@ async def get_breakdown(
     _: AdminAccess, conn: ReadOnly, by: repository.Dimension, days: Days = 90
 ) -> NpsBreakdown:
     since = _since(days)
-    rows = await repository.breakdown(conn, since, by)
-    return NpsBreakdown(by=by, days=days, since=since, items=[NpsGroup(**dict(r)) for r in rows])
+    groups = await repository.breakdown(conn, since, by)
+    items = [NpsGroup.model_validate(group, from_attributes=True) for group in groups]
+    return NpsBreakdown(by=by, days=days, since=since, items=items)
 
 
 @router.get(
@@ -83,10 +85,10 @@ async def search_comments(
     cursor: str | None = None,
 ) -> CommentPage:
     before = _decode(cursor) if cursor else None
-    rows = await repository.search_comments(
+    comments = await repository.search_comments(
         conn, text=q, since=_since(days), before=before, limit=limit
     )
-    items = [CommentHit(**dict(r)) for r in rows]
+    items = [CommentHit.model_validate(comment, from_attributes=True) for comment in comments]
     last = items[-1] if len(items) == limit else None
     return CommentPage(
         items=items,

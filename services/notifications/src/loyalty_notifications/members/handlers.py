@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from loyalty_notifications.clock import Clock
 from loyalty_notifications.members import repository
+from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import MemberProfileV1
 from loyalty_shared.events.decoding import Decoded

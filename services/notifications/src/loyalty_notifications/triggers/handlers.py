@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from typing import TypeAlias, TypeVar
 from urllib.parse import urlencode
 
-from loyalty_notifications.clock import Clock
 from loyalty_notifications.members import repository as members
 from loyalty_notifications.members.recipient import Recipient
 from loyalty_notifications.triggers import payloads, repository
 from loyalty_notifications.triggers.planner import NewNotification, Planner
+from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import asyncpg
 
-from loyalty_notifications.clock import Clock
 from loyalty_notifications.members import repository as members
 from loyalty_notifications.triggers import payloads, repository
 from loyalty_notifications.triggers.planner import Planner
 from loyalty_shared.background import PeriodicJob
+from loyalty_shared.clock import Clock
 from loyalty_shared.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -27,7 +27,7 @@ async def run_schedules(pool: asyncpg.Pool, planner: Planner, clock: Clock) -> d
     while True:
         now = clock()
         async with pool.acquire() as conn, conn.transaction():
-            rows = await repository.birthdays_due(
+            birthdays = await repository.birthdays_due(
                 conn,
                 now=now,
                 default_time_zone=zone,
@@ -35,53 +35,53 @@ async def run_schedules(pool: asyncpg.Pool, planner: Planner, clock: Clock) -> d
                 limit=BATCH,
             )
             who = await members.recipients(
-                conn, [r["member_id"] for r in rows], default_time_zone=zone
+                conn, [b.member_id for b in birthdays], default_time_zone=zone
             )
             planned = [
                 n
-                for r in rows
+                for b in birthdays
                 for n in planner.plan(
                     trigger=payloads.BIRTHDAY,
-                    recipient=who[r["member_id"]],
-                    cause=f"birthday:{r['member_id']}:{r['year']}",
-                    causation_id=f"birthday:{r['member_id']}:{r['year']}",
-                    payload=payloads.birthday(year=r["year"]),
+                    recipient=who[b.member_id],
+                    cause=f"birthday:{b.member_id}:{b.year}",
+                    causation_id=f"birthday:{b.member_id}:{b.year}",
+                    payload=payloads.birthday(year=b.year),
                     due_at=now,
                     expires_at=now + timedelta(days=1),
                 )
             ]
             await repository.record(conn, planned, now)
-        done["birthday"] += len(rows)
-        if len(rows) < BATCH:
+        done["birthday"] += len(birthdays)
+        if len(birthdays) < BATCH:
             break
     days = settings.notifications_win_back_days
     while True:
         now = clock()
         async with pool.acquire() as conn, conn.transaction():
-            rows = await repository.win_backs_due(
+            absences = await repository.win_backs_due(
                 conn, before=now - timedelta(days=days), limit=BATCH
             )
             who = await members.recipients(
-                conn, [r["member_id"] for r in rows], default_time_zone=zone
+                conn, [a.member_id for a in absences], default_time_zone=zone
             )
             planned = []
-            for r in rows:
-                cause = f"win_back:{r['member_id']}:{r['last_purchase_at'].isoformat()}"
+            for a in absences:
+                cause = f"win_back:{a.member_id}:{a.last_purchase_at.isoformat()}"
                 planned += planner.plan(
                     trigger=payloads.WIN_BACK,
-                    recipient=who[r["member_id"]],
+                    recipient=who[a.member_id],
                     cause=cause,
                     causation_id=cause[:128],
                     payload=payloads.win_back(
-                        days=(now - r["last_purchase_at"]).days,
-                        last_purchase_at=r["last_purchase_at"],
+                        days=(now - a.last_purchase_at).days,
+                        last_purchase_at=a.last_purchase_at,
                     ),
                     due_at=now,
                     expires_at=now + timedelta(days=7),
                 )
             await repository.record(conn, planned, now)
-        done["win_back"] += len(rows)
-        if len(rows) < BATCH:
+        done["win_back"] += len(absences)
+        if len(absences) < BATCH:
             break
     return done
 

@@ -94,7 +94,7 @@ async def upgrade_where_earned(conn: Connection, program: Program, causes: dict[
     upgrades = []
     for member_id, cause in sorted(causes.items()):
         spend = spends.get(member_id, Decimal(0))
-        held = current[member_id]["tier"] if member_id in current else program.base_tier.name
+        held = current.get(member_id, program.base_tier.name)
         reached = ladder.supported(program, spend)
         if ladder.rank(program, reached.name) > ladder.rank(program, held):
             upgrades.append((member_id, held, reached.name, spend, cause))

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-import asyncpg
-
 from loyalty_shared.db import Connection
 from loyalty_shared.events.refunds import OrderRefunds
 
@@ -136,17 +134,16 @@ async def spend_in_window(
     return {row["member_id"]: row["spend"] for row in rows}
 
 
-async def tiers_for_update(
-    conn: Connection, member_ids: Sequence[str]
-) -> dict[str, asyncpg.Record]:
+async def tiers_for_update(conn: Connection, member_ids: Sequence[str]) -> dict[str, str]:
+    """The tier each of these members holds (those who hold one), locked in a fixed order."""
     rows = await conn.fetch(
         """
-        SELECT member_id, tier, valid_until, override_until FROM member_tier
+        SELECT member_id, tier FROM member_tier
         WHERE member_id = ANY($1::text[]) ORDER BY member_id FOR UPDATE
         """,
         list(set(member_ids)),
     )
-    return {row["member_id"]: row for row in rows}
+    return {row["member_id"]: row["tier"] for row in rows}
 
 
 async def record_upgrades(

@@ -5,21 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from loyalty_shared.http.auth import AdminAccess, MemberAccess, MemberIdPath
 from loyalty_shared.http.db import ReadOnly, Transaction
 from loyalty_shared.http.problems import problem_responses
-from loyalty_shared.program.schema import Program
-from loyalty_tiers.status import repository, service
-from loyalty_tiers.status.schemas import TierChange, TierHistory, TierOverride, TierStatus
+from loyalty_tiers.state import State
+from loyalty_tiers.status import service
+from loyalty_tiers.status.schemas import TierHistory, TierOverride, TierStatus
 
 router = APIRouter(prefix="/v1/members/{member_id}/tier", tags=["tiers"])
-
-
-def _program(request: Request) -> Program:
-    program: Program = request.app.state.program
-    return program
 
 
 @router.get(
@@ -28,8 +23,8 @@ def _program(request: Request) -> Program:
     description="A member never seen is on the base tier with zero spend, not 404.",
     responses=problem_responses(401, 403),
 )
-async def get_tier(member_id: str, _: MemberAccess, conn: ReadOnly, request: Request) -> TierStatus:
-    return await service.status_of(conn, _program(request), member_id, datetime.now(UTC))
+async def get_tier(member_id: str, _: MemberAccess, conn: ReadOnly, state: State) -> TierStatus:
+    return await service.status_of(conn, state.program, member_id, datetime.now(UTC))
 
 
 @router.get("/history", summary="Tier changes, newest first", responses=problem_responses(401, 403))
@@ -39,8 +34,7 @@ async def get_history(
     conn: ReadOnly,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TierHistory:
-    rows = await repository.history(conn, member_id, limit)
-    return TierHistory(items=[TierChange(**dict(r)) for r in rows])
+    return await service.history(conn, member_id, limit)
 
 
 @router.put(
@@ -53,11 +47,11 @@ async def override_tier(
     body: TierOverride,
     principal: AdminAccess,
     conn: Transaction,
-    request: Request,
+    state: State,
 ) -> TierStatus:
     return await service.override(
         conn,
-        _program(request),
+        state.program,
         member_id=member_id,
         body=body,
         by=principal.subject,

@@ -12,7 +12,13 @@ from loyalty_tiers import ladder
 from loyalty_tiers.events import emit, tier_changed
 from loyalty_tiers.status import repository
 from loyalty_tiers.status.errors import UnknownTier
-from loyalty_tiers.status.schemas import KeepTier, TierOverride, TierStatus
+from loyalty_tiers.status.schemas import (
+    KeepTier,
+    TierChange,
+    TierHistory,
+    TierOverride,
+    TierStatus,
+)
 
 
 async def status_of(
@@ -20,14 +26,13 @@ async def status_of(
 ) -> TierStatus:
     window = timedelta(days=program.tiers.qualifying_window_days)
     spend = await repository.spend_since(conn, member_id, (now - window).date())
-    row = await repository.tier_of(conn, member_id)
-    name = row["tier"] if row else program.base_tier.name
-    tier = program.tier(name) or program.base_tier
+    held = await repository.tier_of(conn, member_id)
+    tier = program.tier(held.tier if held else program.base_tier.name) or program.base_tier
     upper = ladder.next_tier(program, tier.name)
     keep = None
-    if row is not None and tier.threshold > 0:
+    if held is not None and tier.threshold > 0:
         # what will still count at the evaluation on `valid_until`, and what is missing
-        evaluation = max(row["valid_until"], now)
+        evaluation = max(held.valid_until, now)
         counted = await repository.spend_since(conn, member_id, (evaluation - window).date())
         keep = KeepTier(spend_needed=max(Decimal(0), tier.threshold - counted), by=evaluation)
     return TierStatus(
@@ -36,11 +41,11 @@ async def status_of(
         qualifying_spend=spend,
         next_tier=upper.name if upper else None,
         spend_to_next_tier=max(Decimal(0), upper.threshold - spend) if upper else None,
-        tier_valid_until=row["valid_until"] if row else None,
+        tier_valid_until=held.valid_until if held else None,
         multiplier=tier.multiplier,
         benefits=tier.benefits,
         keep=keep,
-        override_until=row["override_until"] if row else None,
+        override_until=held.override_until if held else None,
     )
 
 
@@ -59,7 +64,7 @@ async def override(
     if body.expires_at <= now:
         raise ProblemError("expires_at must be in the future")
     row = await repository.tier_of(conn, member_id)
-    held = row["tier"] if row else program.base_tier.name
+    held = row.tier if row else program.base_tier.name
     window = timedelta(days=program.tiers.qualifying_window_days)
     spend = await repository.spend_since(conn, member_id, (now - window).date())
     change = tier_changed(
@@ -85,3 +90,8 @@ async def override(
     )
     await emit(conn, [change])
     return await status_of(conn, program, member_id, now)
+
+
+async def history(conn: Connection, member_id: str, limit: int) -> TierHistory:
+    rows = await repository.history(conn, member_id, limit)
+    return TierHistory(items=[TierChange.model_validate(r, from_attributes=True) for r in rows])
