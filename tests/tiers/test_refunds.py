@@ -223,17 +223,17 @@ async def test_a_refund_parked_while_its_purchase_was_being_recorded_is_judged_b
     judged by one consumer while the other records the purchase, neither transaction sees the
     other's rows, and the refund is parked where the purchase's unparking cannot see it (chaos
     seed 103 in tiers, seed 201 in points). The next sweep, seconds later, judges it."""
-    program, pool = state_of(tiers_app, TiersState).program, runtime_of(tiers_app).pool
+    state, pool = state_of(tiers_app, TiersState), runtime_of(tiers_app).pool
     async with (
         pool.acquire() as buying,
         pool.acquire() as refunding,
         buying.transaction(),
         refunding.transaction(),
     ):
-        await purchases_handler(program)(
+        await purchases_handler(state.program, state.clock)(
             buying, [_read(purchase("m-tr-race1", "100.00", order_id="o-tr-race1"))]
         )
-        await refunds_handler(program)(
+        await refunds_handler(state.program)(
             refunding, [_read(refund("m-tr-race2", "o-tr-race1", "1.00", "r-tr-race"))]
         )
     assert await waiting(tiers_app) == 1, "parked: the purchase was not visible yet"

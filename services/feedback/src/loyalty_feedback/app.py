@@ -22,6 +22,7 @@ from loyalty_feedback.reporting.endpoints import router as reporting_router
 from loyalty_feedback.settings import FeedbackSettings
 from loyalty_feedback.state import FeedbackState
 from loyalty_feedback.tier_projection.handlers import on_tier_changes
+from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.loyalty import TierChangedV1
 from loyalty_shared.http.state import attach_state
@@ -34,7 +35,7 @@ from loyalty_shared.service import ServiceSpec, create_service_app
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: FeedbackSettings) -> FastAPI:
+def create_app(settings: FeedbackSettings, *, clock: Clock = system_clock) -> FastAPI:
     program = load_program(settings.program_file)
     key = settings.survey_key()
     spec = ServiceSpec(
@@ -58,10 +59,17 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
         },
         loops={
             "surveys": lambda pool: SurveyInvitationJob(
-                pool=pool, program=program, key=key, interval_s=settings.feedback_jobs_interval_s
+                pool=pool,
+                program=program,
+                key=key,
+                clock=clock,
+                interval_s=settings.feedback_jobs_interval_s,
             ),
             "insight": lambda pool: InsightJob(
-                pool=pool, program=program, interval_s=settings.feedback_insight_interval_s
+                pool=pool,
+                program=program,
+                clock=clock,
+                interval_s=settings.feedback_insight_interval_s,
             ),
             # refunds parked while their purchase was being recorded: applied; refunds whose
             # purchase never came: dead-lettered as unknown-order after the wait
@@ -71,9 +79,10 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
                 max_age=timedelta(days=settings.feedback_parked_refund_max_age_days),
                 known=known_orders,
                 handler=on_refunds,
+                clock=clock,
             ),
         },
     )
     app = create_service_app(spec, settings)
-    attach_state(app, FeedbackState(program=program, survey_key=key))
+    attach_state(app, FeedbackState(program=program, survey_key=key, clock=clock))
     return app

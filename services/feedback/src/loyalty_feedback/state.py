@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+from loyalty_shared.clock import Clock
 from loyalty_shared.http.state import depends_on
 from loyalty_shared.program.schema import Program
 
@@ -14,6 +15,7 @@ class FeedbackState:
     program: Program
     #: Signs and checks survey tokens (never the API's key).
     survey_key: bytes
+    clock: Clock
 
 
 State = Annotated[FeedbackState, depends_on(FeedbackState)]

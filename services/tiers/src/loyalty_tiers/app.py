@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.parking import ParkingSweeper
@@ -28,8 +29,9 @@ from loyalty_tiers.status.endpoints import router as status_router
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: TiersSettings) -> FastAPI:
+def create_app(settings: TiersSettings, *, clock: Clock = system_clock) -> FastAPI:
     program = load_program(settings.program_file)
+    on_refunds = refunds_handler(program)
     spec = ServiceSpec(
         name="tiers",
         title="Loyalty tiers",
@@ -42,13 +44,18 @@ def create_app(settings: TiersSettings) -> FastAPI:
         routers=[status_router],
         routes={
             COMMERCE_PURCHASES: {
-                PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, purchases_handler(program)),
-                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, refunds_handler(program)),
+                PurchaseCompletedV1.TYPE: Route(
+                    PurchaseCompletedV1, purchases_handler(program, clock)
+                ),
+                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, on_refunds),
             },
         },
         loops={
             "evaluation": lambda pool: EvaluationJob(
-                pool=pool, program=program, interval_s=settings.tiers_evaluation_interval_s
+                pool=pool,
+                program=program,
+                clock=clock,
+                interval_s=settings.tiers_evaluation_interval_s,
             ),
             # refunds parked while their purchase was being recorded: applied; refunds whose
             # purchase never came: dead-lettered as unknown-order after the wait
@@ -57,10 +64,11 @@ def create_app(settings: TiersSettings) -> FastAPI:
                 parking=PARKING,
                 max_age=timedelta(days=settings.tiers_parked_refund_max_age_days),
                 known=known_orders,
-                handler=refunds_handler(program),
+                handler=on_refunds,
+                clock=clock,
             ),
         },
     )
     app = create_service_app(spec, settings)
-    attach_state(app, TiersState(program=program))
+    attach_state(app, TiersState(program=program, clock=clock))
     return app

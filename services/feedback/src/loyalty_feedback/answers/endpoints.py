@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, status
 
 from loyalty_feedback.answers import service
@@ -34,7 +32,7 @@ async def give_feedback(
     member_id: str, body: FeedbackCreate, _: MemberAccess, conn: Transaction, state: State
 ) -> Feedback:
     answer = await service.answer_in_app(
-        conn, state.program, member_id=member_id, body=body, now=datetime.now(UTC)
+        conn, state.program, member_id=member_id, body=body, now=state.clock()
     )
     ANSWERS.labels("app", answer.category).inc()
     return answer
@@ -55,7 +53,7 @@ async def answer_survey(
 ) -> Feedback:
     claims = tokens.verify(state.survey_key, token)
     answer = await service.answer_survey(
-        conn, state.program, claims=claims, body=body, now=datetime.now(UTC)
+        conn, state.program, claims=claims, body=body, now=state.clock()
     )
     ANSWERS.labels("survey", answer.category).inc()
     return answer

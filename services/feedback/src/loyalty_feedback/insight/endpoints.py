@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter
 
 from loyalty_feedback.insight import service
@@ -25,7 +23,7 @@ router = APIRouter(tags=["insight"])
 async def get_insight(
     member_id: str, _: MemberAccess, conn: ReadOnly, state: State
 ) -> MemberInsight:
-    return await service.insight_of(conn, state.program, member_id, datetime.now(UTC))
+    return await service.insight_of(conn, state.program, member_id, state.clock())
 
 
 @router.get(
@@ -34,5 +32,5 @@ async def get_insight(
     description="As of the last scheduled recompute (`computed_at`).",
     responses=problem_responses(401, 403),
 )
-async def get_segments(_: AdminAccess, conn: ReadOnly) -> Segments:
-    return await service.segments(conn, datetime.now(UTC))
+async def get_segments(_: AdminAccess, conn: ReadOnly, state: State) -> Segments:
+    return await service.segments(conn, state.clock())

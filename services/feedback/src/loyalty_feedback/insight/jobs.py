@@ -9,8 +9,8 @@ import asyncpg
 
 from loyalty_feedback.events import emit
 from loyalty_feedback.insight import repository
-from loyalty_feedback.invitations.jobs import Clock, utc_now
 from loyalty_shared.background import PeriodicJob
+from loyalty_shared.clock import Clock
 from loyalty_shared.events.loyalty import MemberSegmentChangedV1
 from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.program.schema import Program
@@ -20,13 +20,10 @@ log = get_logger(__name__)
 BATCH = 2000
 
 
-async def recompute_segments(
-    pool: asyncpg.Pool, program: Program, now: datetime | None = None
-) -> int:
+async def recompute_segments(pool: asyncpg.Pool, program: Program, now: datetime) -> int:
     """Recompute every member seen, batch by batch (one transaction each); returns how many
     changed segment. Rerunning it the same day with nothing new changes nothing and emits
     nothing; an event's id derives from member, day and new segment."""
-    now = now or utc_now()
     after, changed = "", 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
@@ -58,7 +55,7 @@ class InsightJob(PeriodicJob):
     failure = "segment recompute failed"
 
     def __init__(
-        self, *, pool: asyncpg.Pool, program: Program, interval_s: float, clock: Clock = utc_now
+        self, *, pool: asyncpg.Pool, program: Program, clock: Clock, interval_s: float
     ) -> None:
         super().__init__(name="feedback-insight", interval_s=interval_s)
         self._pool = pool

@@ -1,9 +1,8 @@
-"""The scheduled sender of survey invitations (`feedback.requested`), with an injectable clock."""
+"""The scheduled sender of survey invitations (`feedback.requested`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -11,6 +10,7 @@ from loyalty_feedback.events import emit
 from loyalty_feedback.invitations import repository, tokens
 from loyalty_feedback.metrics import INVITATIONS
 from loyalty_shared.background import PeriodicJob
+from loyalty_shared.clock import Clock
 from loyalty_shared.events.loyalty import FeedbackRequestedV1
 from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.program.schema import Program
@@ -18,18 +18,10 @@ from loyalty_shared.program.schema import Program
 log = get_logger(__name__)
 
 BATCH = 1000
-Clock = Callable[[], datetime]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def send_invitations(
-    pool: asyncpg.Pool, program: Program, key: bytes, now: datetime | None = None
-) -> int:
+async def send_invitations(pool: asyncpg.Pool, program: Program, key: bytes, now: datetime) -> int:
     """Send every due invitation, batch by batch (one transaction each); returns how many."""
-    now = now or utc_now()
     settings = program.feedback
     cooldown = timedelta(days=settings.cooldown_days)
     validity = timedelta(days=settings.survey_validity_days)
@@ -80,8 +72,8 @@ class SurveyInvitationJob(PeriodicJob):
         pool: asyncpg.Pool,
         program: Program,
         key: bytes,
+        clock: Clock,
         interval_s: float,
-        clock: Clock = utc_now,
     ) -> None:
         super().__init__(name="feedback-surveys", interval_s=interval_s)
         self._pool = pool

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -18,6 +18,7 @@ from loyalty_feedback.reporting.schemas import (
     NpsBreakdown,
     NpsGroup,
 )
+from loyalty_feedback.state import State
 from loyalty_shared.http.auth import AdminAccess
 from loyalty_shared.http.db import ReadOnly
 from loyalty_shared.http.problems import ProblemError, problem_responses
@@ -33,8 +34,8 @@ class BadCursor(ProblemError):
     type = "urn:loyalty:problem:invalid-cursor"
 
 
-def _since(days: int) -> datetime:
-    return datetime.now(UTC) - timedelta(days=days)
+def _since(state: State, days: int) -> datetime:
+    return state.clock() - timedelta(days=days)
 
 
 @router.get(
@@ -43,8 +44,10 @@ def _since(days: int) -> datetime:
     description="NPS = % promoters (9-10) - % detractors (0-6) of the answers in the period.",
     responses=problem_responses(401, 403),
 )
-async def get_summary(_: AdminAccess, conn: ReadOnly, days: Days = 30) -> FeedbackSummary:
-    since = _since(days)
+async def get_summary(
+    _: AdminAccess, conn: ReadOnly, state: State, days: Days = 30
+) -> FeedbackSummary:
+    since = _since(state, days)
     counts = await repository.summary(conn, since)
     return FeedbackSummary(days=days, since=since, **asdict(counts))
 
@@ -59,9 +62,9 @@ async def get_summary(_: AdminAccess, conn: ReadOnly, days: Days = 30) -> Feedba
     responses=problem_responses(401, 403),
 )
 async def get_breakdown(
-    _: AdminAccess, conn: ReadOnly, by: repository.Dimension, days: Days = 90
+    _: AdminAccess, conn: ReadOnly, state: State, by: repository.Dimension, days: Days = 90
 ) -> NpsBreakdown:
-    since = _since(days)
+    since = _since(state, days)
     groups = await repository.breakdown(conn, since, by)
     items = [NpsGroup.model_validate(group, from_attributes=True) for group in groups]
     return NpsBreakdown(by=by, days=days, since=since, items=items)
@@ -79,6 +82,7 @@ async def get_breakdown(
 async def search_comments(
     _: AdminAccess,
     conn: ReadOnly,
+    state: State,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Text to find")],
     days: Days = 365,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -86,7 +90,7 @@ async def search_comments(
 ) -> CommentPage:
     before = _decode(cursor) if cursor else None
     comments = await repository.search_comments(
-        conn, text=q, since=_since(days), before=before, limit=limit
+        conn, text=q, since=_since(state, days), before=before, limit=limit
     )
     items = [CommentHit.model_validate(comment, from_attributes=True) for comment in comments]
     last = items[-1] if len(items) == limit else None

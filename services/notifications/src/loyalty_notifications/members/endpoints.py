@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter
 
 from loyalty_notifications.members import service
@@ -51,5 +49,5 @@ async def put_preferences(
         member_id,
         body,
         default_time_zone=state.settings.notifications_default_time_zone,
-        now=datetime.now(UTC),
+        now=state.clock(),
     )

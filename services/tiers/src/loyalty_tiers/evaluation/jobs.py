@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
 
 from loyalty_shared.background import PeriodicJob
+from loyalty_shared.clock import Clock
 from loyalty_shared.events.emitting import platform_event
 from loyalty_shared.events.envelope import OutgoingEvent
 from loyalty_shared.events.loyalty import TierDowngradeWarningV1
@@ -24,9 +25,8 @@ BATCH = 2000
 NOTICE = timedelta(days=30)
 
 
-async def evaluate(pool: asyncpg.Pool, program: Program, now: datetime | None = None) -> int:
+async def evaluate(pool: asyncpg.Pool, program: Program, now: datetime) -> int:
     """Evaluate every due member, batch by batch; returns how many changed tier."""
-    now = now or datetime.now(UTC)
     ladder = program.tiers.ladder
     changed = 0
     while True:
@@ -101,13 +101,16 @@ def _warning(due: DowngradeDue) -> OutgoingEvent:
 class EvaluationJob(PeriodicJob):
     failure = "tier evaluation failed"
 
-    def __init__(self, *, pool: asyncpg.Pool, program: Program, interval_s: float) -> None:
+    def __init__(
+        self, *, pool: asyncpg.Pool, program: Program, clock: Clock, interval_s: float
+    ) -> None:
         super().__init__(name="tiers-evaluation", interval_s=interval_s)
         self._pool = pool
         self._program = program
+        self._clock = clock
 
     async def run_once(self) -> None:
-        changed = await evaluate(self._pool, self._program)
-        await warn(self._pool, self._program, datetime.now(UTC))
+        changed = await evaluate(self._pool, self._program, self._clock())
+        await warn(self._pool, self._program, self._clock())
         if changed:
             log.info("tier evaluation downgraded members", members=changed)

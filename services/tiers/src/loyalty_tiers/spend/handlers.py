@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.decoding import Decoded
@@ -22,7 +23,7 @@ from loyalty_tiers.spend import repository
 PARKING = refund_parking("tiers")
 
 
-def purchases_handler(program: Program) -> BatchHandler[PurchaseCompletedV1]:
+def purchases_handler(program: Program, clock: Clock) -> BatchHandler[PurchaseCompletedV1]:
     on_refunds = refunds_handler(program)
 
     async def on_purchases(
@@ -44,7 +45,7 @@ def purchases_handler(program: Program) -> BatchHandler[PurchaseCompletedV1]:
             for e in events
             if e.data.order_id in added and e.data.currency == program.currency
         }
-        await upgrade_where_earned(conn, program, causes)
+        await upgrade_where_earned(conn, program, causes, clock())
         return ()
 
     return on_purchases
@@ -82,12 +83,13 @@ async def known_orders(conn: Connection, order_ids: Sequence[str]) -> set[str]:
     return {order.order_id for order in await repository.orders_for_update(conn, order_ids)}
 
 
-async def upgrade_where_earned(conn: Connection, program: Program, causes: dict[str, str]) -> None:
+async def upgrade_where_earned(
+    conn: Connection, program: Program, causes: dict[str, str], now: datetime
+) -> None:
     """Upgrade every member in `causes` (member → the event that made the spend) whose spend now
     supports a higher tier than the one they hold."""
     if not causes:
         return
-    now = datetime.now(UTC)
     window_start = now.date() - timedelta(days=program.tiers.qualifying_window_days)
     spends = await repository.spend_in_window(conn, list(causes), since=window_start)
     current = await repository.tiers_for_update(conn, list(causes))

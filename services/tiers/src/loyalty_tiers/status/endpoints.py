@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -24,7 +23,7 @@ router = APIRouter(prefix="/v1/members/{member_id}/tier", tags=["tiers"])
     responses=problem_responses(401, 403),
 )
 async def get_tier(member_id: str, _: MemberAccess, conn: ReadOnly, state: State) -> TierStatus:
-    return await service.status_of(conn, state.program, member_id, datetime.now(UTC))
+    return await service.status_of(conn, state.program, member_id, state.clock())
 
 
 @router.get("/history", summary="Tier changes, newest first", responses=problem_responses(401, 403))
@@ -55,5 +54,5 @@ async def override_tier(
         member_id=member_id,
         body=body,
         by=principal.subject,
-        now=datetime.now(UTC),
+        now=state.clock(),
     )
