@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_feedback.app import create_app as create_feedback_app
 from loyalty_feedback.invitations.jobs import send_invitations
-from loyalty_feedback.purchases.handlers import on_refunds, purchases_handler
+from loyalty_feedback.purchases.handlers import REFUNDS, purchases_handler
 from loyalty_feedback.settings import FeedbackSettings
 from loyalty_feedback.state import FeedbackState
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
@@ -80,7 +80,7 @@ class Service:
     async def refunds(self, *events: Decoded) -> Sequence[Refusal]:
         """Returns what the handler refused (the runner would dead-letter it)."""
         async with self.pool.acquire() as conn, conn.transaction():
-            return await on_refunds(conn, list(events))
+            return await REFUNDS.handle(conn, list(events))
 
     async def send(self, now: datetime) -> int:
         return await send_invitations(self.pool, self.program, self.key, now)

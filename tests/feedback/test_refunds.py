@@ -11,12 +11,7 @@ from typing import Any
 import httpx
 from aiokafka import ConsumerRecord
 
-from loyalty_feedback.purchases.handlers import (
-    PARKING,
-    known_orders,
-    on_refunds,
-    purchases_handler,
-)
+from loyalty_feedback.purchases.handlers import REFUNDS, purchases_handler
 from loyalty_shared.kafka.parking import sweep
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.feedback.conftest import Service, bought, first_sampled, refunded
@@ -42,17 +37,17 @@ async def swept(feedback: Service, now: datetime) -> tuple[int, int]:
     """One run of the feedback service's parking sweeper (app.py) at `now`."""
     return await sweep(
         feedback.pool,
-        PARKING,
+        REFUNDS.parking,
         now=now,
         max_age=MAX_AGE,
-        known=known_orders,
-        handler=on_refunds,
+        known=REFUNDS.known_orders,
+        handler=REFUNDS.handle,
     )
 
 
 async def waiting(feedback: Service) -> int:
     async with feedback.pool.acquire() as conn:
-        return await PARKING.waiting(conn)
+        return await REFUNDS.parking.waiting(conn)
 
 
 async def test_refunds_the_order_cannot_take_are_dead_lettered_by_feedback_and_not_counted(
@@ -194,7 +189,7 @@ async def test_a_refund_parked_while_its_purchase_was_being_recorded_is_judged_b
         await purchases_handler(feedback.program)(
             buying, [bought("m-fr-race1", now, order_id="o-fr-race1")]
         )
-        await on_refunds(refunding, [refunded("m-fr-race2", "o-fr-race1", "1.00", now)])
+        await REFUNDS.handle(refunding, [refunded("m-fr-race2", "o-fr-race1", "1.00", now)])
     assert await waiting(feedback) == 1, "parked: the purchase was not visible yet"
 
     assert await swept(feedback, now) == (1, 0)

@@ -17,7 +17,7 @@ from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.parking import sweep
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.runtime import runtime_of
-from loyalty_tiers.spend.handlers import PARKING, known_orders, purchases_handler, refunds_handler
+from loyalty_tiers.spend.handlers import purchases_handler, refund_intake
 from loyalty_tiers.state import TiersState
 from tests.points.test_refunds import refund
 from tests.support.events import encode, purchase
@@ -43,19 +43,20 @@ MAX_AGE = timedelta(days=7)
 
 async def swept(app: Any, now: datetime) -> tuple[int, int]:
     """One run of the tiers service's parking sweeper (app.py) at `now`."""
+    refunds = refund_intake(state_of(app, TiersState).program)
     return await sweep(
         runtime_of(app).pool,
-        PARKING,
+        refunds.parking,
         now=now,
         max_age=MAX_AGE,
-        known=known_orders,
-        handler=refunds_handler(state_of(app, TiersState).program),
+        known=refunds.known_orders,
+        handler=refunds.handle,
     )
 
 
 async def waiting(app: Any) -> int:
     async with runtime_of(app).pool.acquire() as conn:
-        return await PARKING.waiting(conn)
+        return await refund_intake(state_of(app, TiersState).program).parking.waiting(conn)
 
 
 async def test_refunds_the_order_cannot_take_are_dead_lettered_by_tiers_and_change_no_spend(
@@ -224,16 +225,17 @@ async def test_a_refund_parked_while_its_purchase_was_being_recorded_is_judged_b
     other's rows, and the refund is parked where the purchase's unparking cannot see it (chaos
     seed 103 in tiers, seed 201 in points). The next sweep, seconds later, judges it."""
     state, pool = state_of(tiers_app, TiersState), runtime_of(tiers_app).pool
+    refunds = refund_intake(state.program)
     async with (
         pool.acquire() as buying,
         pool.acquire() as refunding,
         buying.transaction(),
         refunding.transaction(),
     ):
-        await purchases_handler(state.program, state.clock)(
+        await purchases_handler(state.program, state.clock, refunds)(
             buying, [_read(purchase("m-tr-race1", "100.00", order_id="o-tr-race1"))]
         )
-        await refunds_handler(state.program)(
+        await refunds.handle(
             refunding, [_read(refund("m-tr-race2", "o-tr-race1", "1.00", "r-tr-race"))]
         )
     assert await waiting(tiers_app) == 1, "parked: the purchase was not visible yet"

@@ -229,10 +229,10 @@ def run_migrations(settings: ServiceSettings, migrations_dir: Path, *, service: 
 
 def command(
     service: str,
-    *,
     settings_type: type[S],
     build: Callable[[S], FastAPI],
     migrations_dir: Path,
+    *,
     description: str | None,
 ) -> None:
     """`loyalty-<service> [serve]` serves (the container's command and what `make run` starts);

@@ -3,7 +3,6 @@ NPS reporting, and behavioural loyalty (RFM segments, CLV, the loyalty index).""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,12 +11,7 @@ from loyalty_feedback.answers.endpoints import router as answers_router
 from loyalty_feedback.insight.endpoints import router as insight_router
 from loyalty_feedback.insight.jobs import InsightJob
 from loyalty_feedback.invitations.jobs import SurveyInvitationJob
-from loyalty_feedback.purchases.handlers import (
-    PARKING,
-    known_orders,
-    on_refunds,
-    purchases_handler,
-)
+from loyalty_feedback.purchases.handlers import REFUNDS, purchases_handler
 from loyalty_feedback.reporting.endpoints import router as reporting_router
 from loyalty_feedback.settings import FeedbackSettings
 from loyalty_feedback.state import FeedbackState
@@ -26,7 +20,6 @@ from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.loyalty import TierChangedV1
 from loyalty_shared.http.state import attach_state
-from loyalty_shared.kafka.parking import ParkingSweeper
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
 from loyalty_shared.program.loader import load_program
@@ -53,7 +46,7 @@ def create_app(settings: FeedbackSettings, *, clock: Clock = system_clock) -> Fa
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, purchases_handler(program)),
-                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, on_refunds),
+                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, REFUNDS.handle),
             },
             LOYALTY_TIERS: {TierChangedV1.TYPE: Route(TierChangedV1, on_tier_changes)},
         },
@@ -71,15 +64,8 @@ def create_app(settings: FeedbackSettings, *, clock: Clock = system_clock) -> Fa
                 clock=clock,
                 interval_s=settings.feedback_insight_interval_s,
             ),
-            # refunds parked while their purchase was being recorded: applied; refunds whose
-            # purchase never came: dead-lettered as unknown-order after the wait
-            "parking": lambda pool: ParkingSweeper(
-                pool=pool,
-                parking=PARKING,
-                max_age=timedelta(days=settings.feedback_parked_refund_max_age_days),
-                known=known_orders,
-                handler=on_refunds,
-                clock=clock,
+            "parking": lambda pool: REFUNDS.sweeper(
+                pool, max_age=settings.parked_refund_max_age, clock=clock
             ),
         },
     )

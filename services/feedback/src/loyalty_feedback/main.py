@@ -9,13 +9,7 @@ from loyalty_shared.service import command
 
 
 def main() -> None:
-    command(
-        "feedback",
-        settings_type=FeedbackSettings,
-        build=create_app,
-        migrations_dir=MIGRATIONS,
-        description=__doc__,
-    )
+    command("feedback", FeedbackSettings, create_app, MIGRATIONS, description=__doc__)
 
 
 if __name__ == "__main__":

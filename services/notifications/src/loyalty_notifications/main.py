@@ -23,13 +23,7 @@ def _build(settings: NotificationsSettings) -> FastAPI:
 
 
 def main() -> None:
-    command(
-        "notifications",
-        settings_type=NotificationsSettings,
-        build=_build,
-        migrations_dir=MIGRATIONS,
-        description=__doc__,
-    )
+    command("notifications", NotificationsSettings, _build, MIGRATIONS, description=__doc__)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,19 +9,13 @@ from fastapi import FastAPI
 from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.http.state import attach_state
-from loyalty_shared.kafka.parking import ParkingSweeper
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
 from loyalty_tiers.evaluation.jobs import EvaluationJob
 from loyalty_tiers.settings import TiersSettings
-from loyalty_tiers.spend.handlers import (
-    PARKING,
-    known_orders,
-    purchases_handler,
-    refunds_handler,
-)
+from loyalty_tiers.spend.handlers import purchases_handler, refund_intake
 from loyalty_tiers.state import TiersState
 from loyalty_tiers.status.endpoints import router as status_router
 
@@ -31,7 +24,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: TiersSettings, *, clock: Clock = system_clock) -> FastAPI:
     program = load_program(settings.program_file)
-    on_refunds = refunds_handler(program)
+    refunds = refund_intake(program)
     spec = ServiceSpec(
         name="tiers",
         title="Loyalty tiers",
@@ -45,9 +38,9 @@ def create_app(settings: TiersSettings, *, clock: Clock = system_clock) -> FastA
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(
-                    PurchaseCompletedV1, purchases_handler(program, clock)
+                    PurchaseCompletedV1, purchases_handler(program, clock, refunds)
                 ),
-                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, on_refunds),
+                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, refunds.handle),
             },
         },
         loops={
@@ -57,15 +50,8 @@ def create_app(settings: TiersSettings, *, clock: Clock = system_clock) -> FastA
                 clock=clock,
                 interval_s=settings.tiers_evaluation_interval_s,
             ),
-            # refunds parked while their purchase was being recorded: applied; refunds whose
-            # purchase never came: dead-lettered as unknown-order after the wait
-            "parking": lambda pool: ParkingSweeper(
-                pool=pool,
-                parking=PARKING,
-                max_age=timedelta(days=settings.tiers_parked_refund_max_age_days),
-                known=known_orders,
-                handler=on_refunds,
-                clock=clock,
+            "parking": lambda pool: refunds.sweeper(
+                pool, max_age=settings.parked_refund_max_age, clock=clock
             ),
         },
     )

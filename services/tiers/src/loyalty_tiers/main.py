@@ -8,13 +8,7 @@ from loyalty_tiers.settings import TiersSettings
 
 
 def main() -> None:
-    command(
-        "tiers",
-        settings_type=TiersSettings,
-        build=create_app,
-        migrations_dir=MIGRATIONS,
-        description=__doc__,
-    )
+    command("tiers", TiersSettings, create_app, MIGRATIONS, description=__doc__)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt
 
+from loyalty_shared.events.decoding import Decoded
 from loyalty_shared.events.fields import (
     CurrencyCode,
     DateText,
@@ -72,3 +73,7 @@ class MemberProfileV1(_Contract):
 
 MEMBER_ENROLLED = "member.enrolled"
 MEMBER_UPDATED = "member.updated"
+
+#: The purchase events as their handlers receive them.
+Purchase = Decoded[PurchaseCompletedV1]
+Refund = Decoded[PurchaseRefundedV1]

@@ -3,6 +3,7 @@ whose segment moved (recency moves with time alone, so this runs even without ne
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 import asyncpg
@@ -36,12 +37,7 @@ async def recompute_segments(pool: asyncpg.Pool, program: Program, now: datetime
                 conn,
                 *(
                     MemberSegmentChangedV1(
-                        member_id=c.member_id,
-                        from_segment=c.from_segment,
-                        to_segment=c.to_segment,
-                        recency_days=c.recency_days,
-                        frequency=c.frequency,
-                        monetary=c.monetary,
+                        **asdict(c),
                         causation_id=f"segment:{c.member_id}:{now.date().isoformat()}:{c.to_segment}",
                     )
                     for c in moved

@@ -26,7 +26,7 @@ class Scores:
     r_score: int
     f_score: int
     m_score: int
-    latest_score: int | None
+    latest_nps_score: int | None
     segment: str
     loyalty_index: int
 
@@ -99,7 +99,7 @@ WITH members AS (
     FROM stats s
 )
 SELECT member_id, recency_days, frequency, monetary, purchases, orders, clv,
-       r_score, f_score, m_score, latest_score,
+       r_score, f_score, m_score, latest_score AS latest_nps_score,
        {scoring.SEGMENT_SQL} AS segment,
        {scoring.INDEX_SQL} AS loyalty_index
 FROM scored ORDER BY member_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,24 +17,17 @@ async def insight_of(
 ) -> MemberInsight:
     [scores] = await repository.compute(conn, [member_id], now=now, currency=program.currency)
     seen = scores.purchases > 0
-    return MemberInsight(
-        member_id=member_id,
-        segment=scores.segment if seen else None,
-        recency_days=scores.recency_days,
-        frequency=scores.frequency,
-        monetary=scores.monetary,
-        r_score=scores.r_score,
-        f_score=scores.f_score,
-        m_score=scores.m_score,
-        orders=scores.orders,
-        repeat_customer=scores.orders >= 2,
-        clv=scores.clv,
-        average_order_value=(
-            (scores.clv / scores.orders).quantize(Decimal("0.01")) if scores.orders else None
-        ),
-        latest_nps_score=scores.latest_score,
-        loyalty_index=scores.loyalty_index if seen else 0,
-        as_of=now,
+    return MemberInsight.model_validate(
+        {
+            **asdict(scores),
+            "segment": scores.segment if seen else None,
+            "loyalty_index": scores.loyalty_index if seen else 0,
+            "repeat_customer": scores.orders >= 2,
+            "average_order_value": (
+                (scores.clv / scores.orders).quantize(Decimal("0.01")) if scores.orders else None
+            ),
+            "as_of": now,
+        }
     )
 
 

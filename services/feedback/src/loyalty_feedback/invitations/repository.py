@@ -4,7 +4,7 @@ safe with several replicas."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -100,19 +100,8 @@ async def send_due(
         validity,
         limit,
     )
-    sent = [
-        Sent(
-            invitation_id=r["invitation_id"],
-            member_id=r["member_id"],
-            order_id=r["order_id"],
-            channel=r["channel"],
-            purchased_at=r["purchased_at"],
-            sent_at=r["sent_at"],
-            expires_at=r["expires_at"],
-        )
-        for r in rows
-        if r["status"] == "sent"
-    ]
+    columns = [field.name for field in fields(Sent)]
+    sent = [Sent(**{c: r[c] for c in columns}) for r in rows if r["status"] == "sent"]
     return sent, [r["skip_reason"] for r in rows if r["status"] != "sent"]
 
 

@@ -11,14 +11,18 @@ from loyalty_feedback.events import derived_id
 from loyalty_feedback.invitations.sampling import sampled
 from loyalty_feedback.purchases import repository
 from loyalty_shared.db import Connection
-from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded
-from loyalty_shared.events.refunds import judge_batch, refund_parking
+from loyalty_shared.events.refunds import RefundIntake
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 
-#: Refunds whose order this service has not seen yet, by order id.
-PARKING = refund_parking("feedback")
+#: Refunds judged against their orders; the accepted are recorded by refund id.
+REFUNDS = RefundIntake(
+    service="feedback",
+    orders=repository.orders_for_update,
+    record=repository.add_refunds,
+)
 
 
 def purchases_handler(program: Program) -> BatchHandler[PurchaseCompletedV1]:
@@ -28,15 +32,7 @@ def purchases_handler(program: Program) -> BatchHandler[PurchaseCompletedV1]:
     async def on_purchases(
         conn: Connection, events: Sequence[Decoded[PurchaseCompletedV1]]
     ) -> Sequence[Refusal]:
-        added = await repository.add_purchases(
-            conn,
-            order_ids=[e.data.order_id for e in events],
-            member_ids=[e.data.member_id for e in events],
-            channels=[e.data.channel for e in events],
-            currencies=[e.data.currency for e in events],
-            totals=[e.data.total for e in events],
-            times=[e.envelope.time for e in events],
-        )
+        added = await repository.add_purchases(conn, events)
         chosen = [
             e
             for e in events
@@ -49,36 +45,7 @@ def purchases_handler(program: Program) -> BatchHandler[PurchaseCompletedV1]:
                 order_ids=[e.data.order_id for e in chosen],
                 due_at=[e.envelope.time + delay for e in chosen],
             )
-        # the refunds that waited for these orders, judged now
-        await PARKING.unpark(conn, sorted(added), on_refunds)
+        await REFUNDS.unpark(conn, added)
         return ()
 
     return on_purchases
-
-
-async def known_orders(conn: Connection, order_ids: Sequence[str]) -> set[str]:
-    """The orders recorded by now, for the parking sweep (a refund parked in a race)."""
-    return {order.order_id for order in await repository.orders_for_update(conn, order_ids)}
-
-
-async def on_refunds(
-    conn: Connection, events: Sequence[Decoded[PurchaseRefundedV1]]
-) -> Sequence[Refusal]:
-    refunds = [e.data for e in events]
-    orders = await repository.orders_for_update(conn, [r.order_id for r in refunds])
-    verdicts = judge_batch(
-        events,
-        orders,
-        await repository.known_refunds(conn, [r.refund_id for r in refunds]),
-    )
-    await PARKING.park(conn, verdicts.waiting)
-    if verdicts.accepted:
-        await repository.add_refunds(
-            conn,
-            refund_ids=[e.data.refund_id for e in verdicts.accepted],
-            order_ids=[e.data.order_id for e in verdicts.accepted],
-            member_ids=[e.data.member_id for e in verdicts.accepted],
-            amounts=[e.data.amount for e in verdicts.accepted],
-            times=[e.envelope.time for e in verdicts.accepted],
-        )
-    return verdicts.refusals

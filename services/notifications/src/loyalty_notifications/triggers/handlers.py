@@ -5,6 +5,7 @@ nothing new."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeAlias, TypeVar
 from urllib.parse import urlencode
@@ -12,7 +13,7 @@ from urllib.parse import urlencode
 from loyalty_notifications.members import repository as members
 from loyalty_notifications.members.recipient import Recipient
 from loyalty_notifications.triggers import payloads, repository
-from loyalty_notifications.triggers.planner import NewNotification, Planner
+from loyalty_notifications.triggers.planner import Planner
 from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1
@@ -31,8 +32,19 @@ from loyalty_shared.kafka.routing import BatchHandler, Refusal
 #: An event of the platform's, about one member.
 Event = TypeVar("Event", bound=PlatformEvent)
 
-#: The messages one event makes for its member, now.
-Rule: TypeAlias = Callable[[Decoded[Event], Recipient, datetime], list[NewNotification]]
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """The message an event calls for: which, with what, due when and worth sending until."""
+
+    trigger: str
+    payload: payloads.Payload
+    due_at: datetime
+    expires_at: datetime | None = None
+
+
+#: The message one event calls for, if any, for its member, now.
+Rule: TypeAlias = Callable[[Event, Recipient, datetime], Message | None]
 
 
 def _per_event(planner: Planner, clock: Clock, rule: Rule[Event]) -> BatchHandler[Event]:
@@ -43,7 +55,20 @@ def _per_event(planner: Planner, clock: Clock, rule: Rule[Event]) -> BatchHandle
             [e.data.member_id for e in events],
             default_time_zone=planner.settings.notifications_default_time_zone,
         )
-        rows = [row for e in events for row in rule(e, who[e.data.member_id], now)]
+        rows = []
+        for event in events:
+            recipient = who[event.data.member_id]
+            message = rule(event.data, recipient, now)
+            if message is not None:
+                rows += planner.plan(
+                    trigger=message.trigger,
+                    recipient=recipient,
+                    cause=event.envelope.id,
+                    causation_id=event.envelope.id,
+                    payload=message.payload,
+                    due_at=message.due_at,
+                    expires_at=message.expires_at,
+                )
         await repository.record(conn, rows, now)
         return ()
 
@@ -51,18 +76,12 @@ def _per_event(planner: Planner, clock: Clock, rule: Rule[Event]) -> BatchHandle
 
 
 def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler[TierChangedV1]:
-    def rule(
-        event: Decoded[TierChangedV1], recipient: Recipient, now: datetime
-    ) -> list[NewNotification]:
-        data = event.data
+    def rule(data: TierChangedV1, recipient: Recipient, now: datetime) -> Message | None:
         if data.direction == "same":
-            return []
-        return planner.plan(
-            trigger=payloads.TIER_UPGRADED if data.direction == "up" else payloads.TIER_DOWNGRADED,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.tier_changed(
+            return None
+        return Message(
+            payloads.TIER_UPGRADED if data.direction == "up" else payloads.TIER_DOWNGRADED,
+            payloads.tier_changed(
                 from_tier=data.from_tier, to_tier=data.to_tier, valid_until=data.valid_until
             ),
             due_at=now,
@@ -74,17 +93,11 @@ def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler[TierCha
 def points_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler[PointsExpiringV1]:
     notice = timedelta(days=planner.settings.notifications_expiry_notice_days)
 
-    def rule(
-        event: Decoded[PointsExpiringV1], recipient: Recipient, now: datetime
-    ) -> list[NewNotification]:
-        data = event.data
+    def rule(data: PointsExpiringV1, recipient: Recipient, now: datetime) -> Message | None:
         day = (data.expires_at.astimezone(recipient.zone) - notice).date()
-        return planner.plan(
-            trigger=payloads.POINTS_EXPIRING,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.points_expiring(points=data.points, expires_at=data.expires_at),
+        return Message(
+            payloads.POINTS_EXPIRING,
+            payloads.points_expiring(points=data.points, expires_at=data.expires_at),
             due_at=max(now, planner.local_send_time(recipient, day)),
             expires_at=data.expires_at,
         )
@@ -95,16 +108,10 @@ def points_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler[Poin
 def downgrade_warning_handler(
     planner: Planner, clock: Clock
 ) -> BatchHandler[TierDowngradeWarningV1]:
-    def rule(
-        event: Decoded[TierDowngradeWarningV1], recipient: Recipient, now: datetime
-    ) -> list[NewNotification]:
-        data = event.data
-        return planner.plan(
-            trigger=payloads.TIER_DOWNGRADE_WARNING,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.tier_downgrade_warning(
+    def rule(data: TierDowngradeWarningV1, recipient: Recipient, now: datetime) -> Message | None:
+        return Message(
+            payloads.TIER_DOWNGRADE_WARNING,
+            payloads.tier_downgrade_warning(
                 tier=data.tier,
                 would_drop_to=data.would_drop_to,
                 evaluation_at=data.evaluation_at,
@@ -119,21 +126,14 @@ def downgrade_warning_handler(
 
 def feedback_requested_handler(planner: Planner, clock: Clock) -> BatchHandler[FeedbackRequestedV1]:
     base = planner.settings.notifications_survey_base_url
+    joiner = "&" if "?" in base else "?"
 
-    def rule(
-        event: Decoded[FeedbackRequestedV1], recipient: Recipient, now: datetime
-    ) -> list[NewNotification]:
-        data = event.data
-        joiner = "&" if "?" in base else "?"
-        return planner.plan(
-            trigger=payloads.FEEDBACK_INVITATION,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.feedback_invitation(
-                order_id=data.order_id,
-                survey_url=f"{base}{joiner}{urlencode({'token': data.survey_token})}",
-                expires_at=data.expires_at,
+    def rule(data: FeedbackRequestedV1, recipient: Recipient, now: datetime) -> Message | None:
+        survey_url = f"{base}{joiner}{urlencode({'token': data.survey_token})}"
+        return Message(
+            payloads.FEEDBACK_INVITATION,
+            payloads.feedback_invitation(
+                order_id=data.order_id, survey_url=survey_url, expires_at=data.expires_at
             ),
             due_at=now,
             expires_at=data.expires_at,
@@ -143,28 +143,10 @@ def feedback_requested_handler(planner: Planner, clock: Clock) -> BatchHandler[F
 
 
 def feedback_received_handler(planner: Planner, clock: Clock) -> BatchHandler[FeedbackReceivedV1]:
-    def rule(
-        event: Decoded[FeedbackReceivedV1], recipient: Recipient, now: datetime
-    ) -> list[NewNotification]:
-        data = event.data
+    def rule(data: FeedbackReceivedV1, recipient: Recipient, now: datetime) -> Message | None:
         if not data.detractor:
-            return []
-        return planner.plan(
-            trigger=payloads.DETRACTOR_ALERT,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.detractor_alert(
-                member_id=data.member_id,
-                feedback_id=data.feedback_id,
-                score=data.score,
-                comment=data.comment,
-                order_id=data.order_id,
-                channel=data.channel,
-                answered_at=data.answered_at,
-            ),
-            due_at=now,
-        )
+            return None
+        return Message(payloads.DETRACTOR_ALERT, payloads.detractor_alert(data), due_at=now)
 
     return _per_event(planner, clock, rule)
 

@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 import asyncpg
 
 from loyalty_notifications.members import repository as members
+from loyalty_notifications.members.recipient import Recipient
 from loyalty_notifications.triggers import payloads, repository
-from loyalty_notifications.triggers.planner import Planner
+from loyalty_notifications.triggers.planner import NewNotification, Planner
+from loyalty_notifications.triggers.repository import Absence, Birthday
 from loyalty_shared.background import PeriodicJob
 from loyalty_shared.clock import Clock
+from loyalty_shared.db import Connection
 from loyalty_shared.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -19,71 +24,88 @@ log = get_logger(__name__)
 BATCH = 1000
 
 
+class _OfAMember(Protocol):
+    @property
+    def member_id(self) -> str: ...
+
+
+Found = TypeVar("Found", bound=_OfAMember)
+
+
 async def run_schedules(pool: asyncpg.Pool, planner: Planner, clock: Clock) -> dict[str, int]:
     """Record every scheduled message due now; returns how many of each."""
     settings = planner.settings
-    zone = settings.notifications_default_time_zone
-    done = {"birthday": 0, "win_back": 0}
+
+    async def birthdays(conn: Connection, now: datetime) -> list[Birthday]:
+        return await repository.birthdays_due(
+            conn,
+            now=now,
+            default_time_zone=settings.notifications_default_time_zone,
+            send_hour=settings.notifications_local_send_hour,
+            limit=BATCH,
+        )
+
+    def greeting(birthday: Birthday, recipient: Recipient, now: datetime) -> list[NewNotification]:
+        cause = f"birthday:{birthday.member_id}:{birthday.year}"
+        return planner.plan(
+            trigger=payloads.BIRTHDAY,
+            recipient=recipient,
+            cause=cause,
+            causation_id=cause,
+            payload=payloads.birthday(year=birthday.year),
+            due_at=now,
+            expires_at=now + timedelta(days=1),
+        )
+
+    async def absences(conn: Connection, now: datetime) -> list[Absence]:
+        before = now - timedelta(days=settings.notifications_win_back_days)
+        return await repository.win_backs_due(conn, before=before, limit=BATCH)
+
+    def win_back(absence: Absence, recipient: Recipient, now: datetime) -> list[NewNotification]:
+        cause = f"win_back:{absence.member_id}:{absence.last_purchase_at.isoformat()}"
+        return planner.plan(
+            trigger=payloads.WIN_BACK,
+            recipient=recipient,
+            cause=cause,
+            causation_id=cause[:128],
+            payload=payloads.win_back(
+                days=(now - absence.last_purchase_at).days,
+                last_purchase_at=absence.last_purchase_at,
+            ),
+            due_at=now,
+            expires_at=now + timedelta(days=7),
+        )
+
+    return {
+        "birthday": await _record_due(pool, planner, clock, birthdays, greeting),
+        "win_back": await _record_due(pool, planner, clock, absences, win_back),
+    }
+
+
+async def _record_due(
+    pool: asyncpg.Pool,
+    planner: Planner,
+    clock: Clock,
+    due: Callable[[Connection, datetime], Awaitable[Sequence[Found]]],
+    plan: Callable[[Found, Recipient, datetime], list[NewNotification]],
+) -> int:
+    """The messages for every member `due` finds, recorded a batch per transaction; returns how
+    many members."""
+    done = 0
     while True:
         now = clock()
         async with pool.acquire() as conn, conn.transaction():
-            birthdays = await repository.birthdays_due(
+            found = await due(conn, now)
+            who = await members.recipients(
                 conn,
-                now=now,
-                default_time_zone=zone,
-                send_hour=settings.notifications_local_send_hour,
-                limit=BATCH,
+                [f.member_id for f in found],
+                default_time_zone=planner.settings.notifications_default_time_zone,
             )
-            who = await members.recipients(
-                conn, [b.member_id for b in birthdays], default_time_zone=zone
-            )
-            planned = [
-                n
-                for b in birthdays
-                for n in planner.plan(
-                    trigger=payloads.BIRTHDAY,
-                    recipient=who[b.member_id],
-                    cause=f"birthday:{b.member_id}:{b.year}",
-                    causation_id=f"birthday:{b.member_id}:{b.year}",
-                    payload=payloads.birthday(year=b.year),
-                    due_at=now,
-                    expires_at=now + timedelta(days=1),
-                )
-            ]
+            planned = [n for f in found for n in plan(f, who[f.member_id], now)]
             await repository.record(conn, planned, now)
-        done["birthday"] += len(birthdays)
-        if len(birthdays) < BATCH:
-            break
-    days = settings.notifications_win_back_days
-    while True:
-        now = clock()
-        async with pool.acquire() as conn, conn.transaction():
-            absences = await repository.win_backs_due(
-                conn, before=now - timedelta(days=days), limit=BATCH
-            )
-            who = await members.recipients(
-                conn, [a.member_id for a in absences], default_time_zone=zone
-            )
-            planned = []
-            for a in absences:
-                cause = f"win_back:{a.member_id}:{a.last_purchase_at.isoformat()}"
-                planned += planner.plan(
-                    trigger=payloads.WIN_BACK,
-                    recipient=who[a.member_id],
-                    cause=cause,
-                    causation_id=cause[:128],
-                    payload=payloads.win_back(
-                        days=(now - a.last_purchase_at).days,
-                        last_purchase_at=a.last_purchase_at,
-                    ),
-                    due_at=now,
-                    expires_at=now + timedelta(days=7),
-                )
-            await repository.record(conn, planned, now)
-        done["win_back"] += len(absences)
-        if len(absences) < BATCH:
-            break
-    return done
+        done += len(found)
+        if len(found) < BATCH:
+            return done
 
 
 class ScheduledTriggersJob(PeriodicJob):

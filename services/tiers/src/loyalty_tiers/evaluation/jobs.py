@@ -27,7 +27,6 @@ NOTICE = timedelta(days=30)
 
 async def evaluate(pool: asyncpg.Pool, program: Program, now: datetime) -> int:
     """Evaluate every due member, batch by batch; returns how many changed tier."""
-    ladder = program.tiers.ladder
     changed = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
@@ -37,8 +36,7 @@ async def evaluate(pool: asyncpg.Pool, program: Program, now: datetime) -> int:
                 today=now.date(),
                 window_start=now.date() - timedelta(days=program.tiers.qualifying_window_days),
                 validity=timedelta(days=program.tiers.validity_days),
-                names=[tier.name for tier in ladder],
-                thresholds=[tier.threshold for tier in ladder],
+                ladder=program.tiers.ladder,
                 limit=BATCH,
             )
             downgrades = [r for r in rows if r.to_tier != r.from_tier]
@@ -66,7 +64,6 @@ async def evaluate(pool: asyncpg.Pool, program: Program, now: datetime) -> int:
 async def warn(pool: asyncpg.Pool, program: Program, now: datetime) -> int:
     """`tier.downgrade_warning` for every member due one, once per validity period; returns how
     many were warned."""
-    ladder = program.tiers.ladder
     warned = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
@@ -75,8 +72,7 @@ async def warn(pool: asyncpg.Pool, program: Program, now: datetime) -> int:
                 now=now,
                 notice=NOTICE,
                 window=timedelta(days=program.tiers.qualifying_window_days),
-                names=[tier.name for tier in ladder],
-                thresholds=[tier.threshold for tier in ladder],
+                ladder=program.tiers.ladder,
                 limit=BATCH,
             )
             await emit(conn, [_warning(r) for r in rows])

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from loyalty_shared.db import Connection
+from loyalty_shared.program.schema import Tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +42,7 @@ async def evaluate_due(
     today: date,
     window_start: date,
     validity: timedelta,
-    names: Sequence[str],
-    thresholds: Sequence[Decimal],
+    ladder: Sequence[Tier],
     limit: int,
 ) -> list[Evaluated]:
     rows = await conn.fetch(
@@ -94,8 +94,8 @@ async def evaluate_due(
         today,
         window_start,
         validity,
-        list(names),
-        list(thresholds),
+        [tier.name for tier in ladder],
+        [tier.threshold for tier in ladder],
         limit,
     )
     return [Evaluated(**row) for row in rows]
@@ -107,8 +107,7 @@ async def downgrades_due(
     now: datetime,
     notice: timedelta,
     window: timedelta,
-    names: Sequence[str],
-    thresholds: Sequence[Decimal],
+    ladder: Sequence[Tier],
     limit: int,
 ) -> list[DowngradeDue]:
     """Members whose evaluation falls within `notice` and would drop them at the spend that will
@@ -144,8 +143,8 @@ async def downgrades_due(
         """,
         now,
         now + notice,
-        list(names),
-        list(thresholds),
+        [tier.name for tier in ladder],
+        [tier.threshold for tier in ladder],
         window,
         limit,
     )

@@ -5,41 +5,40 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
-from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded
-from loyalty_shared.events.refunds import judge_batch, refund_parking
+from loyalty_shared.events.refunds import RefundIntake
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 from loyalty_tiers import ladder
 from loyalty_tiers.events import emit, tier_changed
 from loyalty_tiers.spend import repository
 
-#: Refunds whose order this service has not seen yet, by order id.
-PARKING = refund_parking("tiers")
+
+def refund_intake(program: Program) -> RefundIntake:
+    """Refunds judged against their orders; an accepted one is taken off the day its order
+    counted on (when the order is in the program's currency)."""
+    return RefundIntake(
+        service="tiers",
+        orders=repository.orders_for_update,
+        record=partial(repository.record_refunds, spend_currency=program.currency),
+    )
 
 
-def purchases_handler(program: Program, clock: Clock) -> BatchHandler[PurchaseCompletedV1]:
-    on_refunds = refunds_handler(program)
-
+def purchases_handler(
+    program: Program, clock: Clock, refunds: RefundIntake
+) -> BatchHandler[PurchaseCompletedV1]:
     async def on_purchases(
         conn: Connection, events: Sequence[Decoded[PurchaseCompletedV1]]
     ) -> Sequence[Refusal]:
-        added = await repository.add_purchases(
-            conn,
-            order_ids=[e.data.order_id for e in events],
-            member_ids=[e.data.member_id for e in events],
-            days=[e.envelope.time.astimezone(UTC).date() for e in events],
-            currencies=[e.data.currency for e in events],
-            totals=[e.data.total for e in events],
-            spend_currency=program.currency,
-        )
-        # the refunds that waited for these orders, judged now, before the upgrade check
-        await PARKING.unpark(conn, sorted(added), on_refunds)
+        added = await repository.add_purchases(conn, events, spend_currency=program.currency)
+        await refunds.unpark(conn, added)  # judged before the upgrade check
         causes = {
             e.data.member_id: e.envelope.id
             for e in events
@@ -49,38 +48,6 @@ def purchases_handler(program: Program, clock: Clock) -> BatchHandler[PurchaseCo
         return ()
 
     return on_purchases
-
-
-def refunds_handler(program: Program) -> BatchHandler[PurchaseRefundedV1]:
-    async def on_refunds(
-        conn: Connection, events: Sequence[Decoded[PurchaseRefundedV1]]
-    ) -> Sequence[Refusal]:
-        refunds = [e.data for e in events]
-        orders = await repository.orders_for_update(conn, [r.order_id for r in refunds])
-        verdicts = judge_batch(
-            events,
-            orders,
-            await repository.known_refunds(conn, [r.refund_id for r in refunds]),
-        )
-        await PARKING.park(conn, verdicts.waiting)
-        if verdicts.accepted:
-            await repository.record_refunds(
-                conn,
-                refund_ids=[e.data.refund_id for e in verdicts.accepted],
-                order_ids=[e.data.order_id for e in verdicts.accepted],
-                event_ids=[e.envelope.id for e in verdicts.accepted],
-                amounts=[e.data.amount for e in verdicts.accepted],
-                times=[e.envelope.time for e in verdicts.accepted],
-                spend_currency=program.currency,
-            )
-        return verdicts.refusals
-
-    return on_refunds
-
-
-async def known_orders(conn: Connection, order_ids: Sequence[str]) -> set[str]:
-    """The orders recorded by now, for the parking sweep (a refund parked in a race)."""
-    return {order.order_id for order in await repository.orders_for_update(conn, order_ids)}
 
 
 async def upgrade_where_earned(
