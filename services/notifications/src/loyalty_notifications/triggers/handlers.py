@@ -5,7 +5,6 @@ nothing new."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeAlias, TypeVar
 from urllib.parse import urlencode
@@ -13,7 +12,7 @@ from urllib.parse import urlencode
 from loyalty_notifications.members import repository as members
 from loyalty_notifications.members.recipient import Recipient
 from loyalty_notifications.triggers import payloads, repository
-from loyalty_notifications.triggers.planner import Planner
+from loyalty_notifications.triggers.planner import Message, Planner
 from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1
@@ -31,16 +30,6 @@ from loyalty_shared.kafka.routing import BatchHandler, Refusal
 
 #: An event of the platform's, about one member.
 Event = TypeVar("Event", bound=PlatformEvent)
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """The message an event calls for: which, with what, due when and worth sending until."""
-
-    trigger: str
-    payload: payloads.Payload
-    due_at: datetime
-    expires_at: datetime | None = None
 
 
 #: The message one event calls for, if any, for its member, now.
@@ -61,13 +50,10 @@ def _per_event(planner: Planner, clock: Clock, rule: Rule[Event]) -> BatchHandle
             message = rule(event.data, recipient, now)
             if message is not None:
                 rows += planner.plan(
-                    trigger=message.trigger,
+                    message,
                     recipient=recipient,
                     cause=event.envelope.id,
                     causation_id=event.envelope.id,
-                    payload=message.payload,
-                    due_at=message.due_at,
-                    expires_at=message.expires_at,
                 )
         await repository.record(conn, rows, now)
         return ()
@@ -153,6 +139,7 @@ def feedback_received_handler(planner: Planner, clock: Clock) -> BatchHandler[Fe
 
 def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler[PointsEarnedV1]:
     """At most one message a day: each member's points of a local day add up in one digest."""
+    digest_hour = planner.settings.notifications_digest_hour
 
     async def handle(
         conn: Connection, events: Sequence[Decoded[PointsEarnedV1]]
@@ -171,19 +158,13 @@ def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler[Points
         for member_id, (points, purchases, first) in sorted(days.items()):
             recipient = who[member_id]
             day = planner.digest_day(recipient, now)
-            for row in planner.plan(
-                trigger=payloads.POINTS_DIGEST,
-                recipient=recipient,
-                cause=f"digest:{member_id}:{day.isoformat()}",
-                causation_id=first,
-                payload=payloads.points_digest(day=day, points=points, purchases=purchases),
-                due_at=max(
-                    now,
-                    planner.local_send_time(
-                        recipient, day, planner.settings.notifications_digest_hour
-                    ),
-                ),
-            ):
+            digest = Message(
+                payloads.POINTS_DIGEST,
+                payloads.points_digest(day=day, points=points, purchases=purchases),
+                due_at=max(now, planner.local_send_time(recipient, day, digest_hour)),
+            )
+            cause = f"digest:{member_id}:{day.isoformat()}"
+            for row in planner.plan(digest, recipient=recipient, cause=cause, causation_id=first):
                 await repository.add_to_digest(conn, row, now)
         return ()
 

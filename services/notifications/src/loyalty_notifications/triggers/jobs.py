@@ -10,9 +10,8 @@ from typing import Protocol, TypeVar
 import asyncpg
 
 from loyalty_notifications.members import repository as members
-from loyalty_notifications.members.recipient import Recipient
 from loyalty_notifications.triggers import payloads, repository
-from loyalty_notifications.triggers.planner import NewNotification, Planner
+from loyalty_notifications.triggers.planner import Message, Planner
 from loyalty_notifications.triggers.repository import Absence, Birthday
 from loyalty_shared.background import PeriodicJob
 from loyalty_shared.clock import Clock
@@ -45,36 +44,30 @@ async def run_schedules(pool: asyncpg.Pool, planner: Planner, clock: Clock) -> d
             limit=BATCH,
         )
 
-    def greeting(birthday: Birthday, recipient: Recipient, now: datetime) -> list[NewNotification]:
-        cause = f"birthday:{birthday.member_id}:{birthday.year}"
-        return planner.plan(
-            trigger=payloads.BIRTHDAY,
-            recipient=recipient,
-            cause=cause,
-            causation_id=cause,
-            payload=payloads.birthday(year=birthday.year),
+    def greeting(birthday: Birthday, now: datetime) -> tuple[str, Message]:
+        message = Message(
+            payloads.BIRTHDAY,
+            payloads.birthday(year=birthday.year),
             due_at=now,
             expires_at=now + timedelta(days=1),
         )
+        return f"birthday:{birthday.member_id}:{birthday.year}", message
 
     async def absences(conn: Connection, now: datetime) -> list[Absence]:
         before = now - timedelta(days=settings.notifications_win_back_days)
         return await repository.win_backs_due(conn, before=before, limit=BATCH)
 
-    def win_back(absence: Absence, recipient: Recipient, now: datetime) -> list[NewNotification]:
-        cause = f"win_back:{absence.member_id}:{absence.last_purchase_at.isoformat()}"
-        return planner.plan(
-            trigger=payloads.WIN_BACK,
-            recipient=recipient,
-            cause=cause,
-            causation_id=cause[:128],
-            payload=payloads.win_back(
+    def win_back(absence: Absence, now: datetime) -> tuple[str, Message]:
+        message = Message(
+            payloads.WIN_BACK,
+            payloads.win_back(
                 days=(now - absence.last_purchase_at).days,
                 last_purchase_at=absence.last_purchase_at,
             ),
             due_at=now,
             expires_at=now + timedelta(days=7),
         )
+        return f"win_back:{absence.member_id}:{absence.last_purchase_at.isoformat()}", message
 
     return {
         "birthday": await _record_due(pool, planner, clock, birthdays, greeting),
@@ -87,10 +80,11 @@ async def _record_due(
     planner: Planner,
     clock: Clock,
     due: Callable[[Connection, datetime], Awaitable[Sequence[Found]]],
-    plan: Callable[[Found, Recipient, datetime], list[NewNotification]],
+    message: Callable[[Found, datetime], tuple[str, Message]],
 ) -> int:
-    """The messages for every member `due` finds, recorded a batch per transaction; returns how
-    many members."""
+    """The message for every member `due` finds (and its cause, which is also its causation id,
+    cut to the contract's 128 characters), recorded a batch per transaction; returns how many
+    members."""
     done = 0
     while True:
         now = clock()
@@ -101,7 +95,12 @@ async def _record_due(
                 [f.member_id for f in found],
                 default_time_zone=planner.settings.notifications_default_time_zone,
             )
-            planned = [n for f in found for n in plan(f, who[f.member_id], now)]
+            planned = []
+            for f in found:
+                cause, wanted = message(f, now)
+                planned += planner.plan(
+                    wanted, recipient=who[f.member_id], cause=cause, causation_id=cause[:128]
+                )
             await repository.record(conn, planned, now)
         done += len(found)
         if len(found) < BATCH:
