@@ -46,6 +46,7 @@ from loyalty_points.app import create_app
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.events.envelope import cloud_event
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_shared.runtime import runtime_of
 from loyalty_tiers.app import create_app as create_tiers_app
 from loyalty_tiers.settings import TiersSettings
 
@@ -189,7 +190,7 @@ async def points_service(run: Round) -> Window:
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         window = await time_until(applied_counter("points"), run, timeout_s=600)
         await asyncio.sleep(0.5)  # the last batch's commit
-        credited = await app.state.pool.fetchval("SELECT count(*) FROM purchase")
+        credited = await runtime_of(app).pool.fetchval("SELECT count(*) FROM purchase")
         assert credited == run.total, f"{credited} of {run.total} purchases credited"
         return window
 
@@ -204,7 +205,7 @@ async def tiers_service(run: Round) -> Window:
     )
     app = create_tiers_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
-        pool = app.state.pool
+        pool = runtime_of(app).pool
         window = await time_until(applied_counter("tiers"), run, timeout_s=600)
         await asyncio.sleep(0.5)  # the last batch's commit
         applied = await pool.fetchval("SELECT count(*) FROM processed_event")

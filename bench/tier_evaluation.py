@@ -77,7 +77,7 @@ async def main(members: int) -> None:
         assert pool is not None
         try:
             started = time.perf_counter()
-            changed = await jobs.evaluate(pool, load_program())
+            changed = await jobs.evaluate(pool, load_program(), datetime.now(UTC))
             seconds = time.perf_counter() - started
         finally:
             await pool.close()

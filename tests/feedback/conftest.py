@@ -17,14 +17,17 @@ from fastapi import FastAPI
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_feedback.app import create_app as create_feedback_app
 from loyalty_feedback.invitations.jobs import send_invitations
-from loyalty_feedback.purchases.handlers import on_refunds, purchases_handler
+from loyalty_feedback.purchases.handlers import REFUNDS, purchases_handler
 from loyalty_feedback.settings import FeedbackSettings
+from loyalty_feedback.state import FeedbackState
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.decoding import Decoded, RawRecord
 from loyalty_shared.events.envelope import CloudEvent
+from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.routing import Refusal
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.program.schema import Program
+from loyalty_shared.runtime import runtime_of
 from tests.support.apps import client_of, on_test_broker, running
 from tests.support.events import encode, envelope, purchase_data
 from tests.support.kafka import CE_HEADERS
@@ -61,18 +64,19 @@ class Service:
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
-        self.pool: asyncpg.Pool = app.state.pool
-        self.program: Program = app.state.program
-        self.key: bytes = app.state.survey_key
+        self.pool: asyncpg.Pool = runtime_of(app).pool
+        state = state_of(app, FeedbackState)
+        self.program: Program = state.program
+        self.key: bytes = state.survey_key
 
-    async def purchases(self, *events: Decoded) -> Sequence[Refusal]:
+    async def purchases(self, *events: Decoded[PurchaseCompletedV1]) -> Sequence[Refusal]:
         async with self.pool.acquire() as conn, conn.transaction():
             return await purchases_handler(self.program)(conn, list(events))
 
-    async def refunds(self, *events: Decoded) -> Sequence[Refusal]:
+    async def refunds(self, *events: Decoded[PurchaseRefundedV1]) -> Sequence[Refusal]:
         """Returns what the handler refused (the runner would dead-letter it)."""
         async with self.pool.acquire() as conn, conn.transaction():
-            return await on_refunds(conn, list(events))
+            return await REFUNDS.handle(conn, list(events))
 
     async def send(self, now: datetime) -> int:
         return await send_invitations(self.pool, self.program, self.key, now)
@@ -100,7 +104,7 @@ def bought(
     order_id: str | None = None,
     total: str = "399.00",
     channel: str = "online",
-) -> Decoded:
+) -> Decoded[PurchaseCompletedV1]:
     """A decoded `purchase.completed` whose `time` is `at`."""
     data = purchase_data(member_id, order_id=order_id, total=total, channel=channel)
     event = envelope("purchase.completed", data, time=at)
@@ -115,7 +119,7 @@ def refunded(
     *,
     refund_id: str | None = None,
     currency: str = "CNY",
-) -> Decoded:
+) -> Decoded[PurchaseRefundedV1]:
     """A decoded `purchase.refunded` whose `time` is `at`, with the record it was read from (a
     refund whose order is not known yet is kept as read)."""
     data = {

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from loyalty_feedback.insight.jobs import recompute_segments
-from loyalty_feedback.purchases.handlers import on_tier_changes
+from loyalty_feedback.tier_projection.handlers import on_tier_changes
 from loyalty_shared.events.decoding import Decoded
 from loyalty_shared.events.envelope import CloudEvent
 from loyalty_shared.events.loyalty import TierChangedV1

@@ -11,12 +11,7 @@ import httpx
 from aiokafka import ConsumerRecord
 
 from loyalty_devkit.local_broker import LocalBroker
-from loyalty_feedback.purchases.handlers import (
-    PARKING,
-    known_orders,
-    on_refunds,
-    purchases_handler,
-)
+from loyalty_feedback.purchases.handlers import REFUNDS, purchases_handler
 from loyalty_shared.kafka.parking import sweep
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.feedback.conftest import Service, bought, first_sampled, refunded
@@ -34,21 +29,25 @@ def codes(records: list[ConsumerRecord[bytes, bytes]]) -> list[str]:
     return [dict(r.headers)["error.code"].decode() for r in records]
 
 
+#: LOYALTY_FEEDBACK_PARKED_REFUND_MAX_AGE_DAYS, as the tests run the service (the default).
+MAX_AGE = timedelta(days=7)
+
+
 async def swept(feedback: Service, now: datetime) -> tuple[int, int]:
     """One run of the feedback service's parking sweeper (app.py) at `now`."""
     return await sweep(
         feedback.pool,
-        PARKING,
+        REFUNDS.parking,
         now=now,
-        max_age=feedback.app.state.parked_refund_max_age,
-        known=known_orders,
-        handler=on_refunds,
+        max_age=MAX_AGE,
+        known=REFUNDS.known_orders,
+        handler=REFUNDS.handle,
     )
 
 
 async def waiting(feedback: Service) -> int:
     async with feedback.pool.acquire() as conn:
-        return await PARKING.waiting(conn)
+        return await REFUNDS.parking.waiting(conn)
 
 
 async def test_refunds_the_order_cannot_take_are_dead_lettered_by_feedback_and_not_counted(
@@ -190,7 +189,7 @@ async def test_a_refund_parked_while_its_purchase_was_being_recorded_is_judged_b
         await purchases_handler(feedback.program)(
             buying, [bought("m-fr-race1", now, order_id="o-fr-race1")]
         )
-        await on_refunds(refunding, [refunded("m-fr-race2", "o-fr-race1", "1.00", now)])
+        await REFUNDS.handle(refunding, [refunded("m-fr-race2", "o-fr-race1", "1.00", now)])
     assert await waiting(feedback) == 1, "parked: the purchase was not visible yet"
 
     assert await swept(feedback, now) == (1, 0)

@@ -13,7 +13,7 @@ import httpx
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_feedback.invitations import tokens
-from loyalty_feedback.invitations.jobs import SurveyJobs
+from loyalty_feedback.invitations.jobs import SurveyInvitationJob
 from loyalty_feedback.invitations.sampling import sampled
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_FEEDBACK
 from tests.feedback.conftest import Service, bought, first_sampled, refunded
@@ -200,7 +200,7 @@ async def test_the_scheduled_job_sends_due_invitations_by_itself(feedback: Servi
     order_id = first_sampled("o-loop", feedback.program.feedback.sample_rate)
     bought_at = datetime.now(UTC)
     await feedback.purchases(bought("m-loop", bought_at, order_id=order_id))
-    jobs = SurveyJobs(
+    jobs = SurveyInvitationJob(
         pool=feedback.pool,
         program=feedback.program,
         key=feedback.key,

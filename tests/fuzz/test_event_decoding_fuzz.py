@@ -30,14 +30,14 @@ def _texts(value: Any) -> list[str]:
     return []
 
 
-def _judged(value: bytes) -> Decoded | UnknownType | InvalidEvent:
+def _judged(value: bytes) -> Decoded[BaseModel] | UnknownType | InvalidEvent:
     try:
         return decode_event(value, MODELS)
     except InvalidEvent as refusal:
         return refusal
 
 
-def _assert_contract_holds(outcome: Decoded | UnknownType | InvalidEvent) -> None:
+def _assert_contract_holds(outcome: Decoded[BaseModel] | UnknownType | InvalidEvent) -> None:
     if isinstance(outcome, InvalidEvent):
         assert outcome.code in CODES
         assert outcome.detail.strip(), "a refusal says why"

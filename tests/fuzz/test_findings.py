@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_shared.runtime import runtime_of
 from tests.security.conftest import SERVICES, RunningService
 from tests.security.endpoints import ADMIN
 from tests.support.events import encode, purchase
@@ -82,7 +83,7 @@ async def test_an_event_with_a_nul_in_a_field_a_service_keeps_is_dead_lettered_a
     id failed its whole batch (the inbox keeps the id), retried for ever, and the purchases
     behind it on the partition waited."""
     points = running_services["points"]
-    bootstrap = points.app.state.settings.kafka_bootstrap
+    bootstrap = runtime_of(points.app).settings.kafka_bootstrap
     key = NUL_MEMBER.encode()
     messages: list[tuple[bytes | None, bytes]] = []
     for where in NUL_IN:

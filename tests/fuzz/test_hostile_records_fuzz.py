@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.decoding import InvalidEvent, decode_event
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_shared.runtime import runtime_of
 from tests.fuzz.budget import EXAMPLES, fuzz_settings
 from tests.fuzz.hostile_events import hostile_value
 from tests.security.conftest import RunningService
@@ -71,7 +72,7 @@ async def test_hostile_records_beside_valid_purchases_are_dead_lettered_and_the_
     running_services: dict[str, RunningService], hostile: list[bytes]
 ) -> None:
     points = running_services["points"]
-    bootstrap = points.app.state.settings.kafka_bootstrap
+    bootstrap = runtime_of(points.app).settings.kafka_bootstrap
     member = f"m-fuzz-{uuid.uuid4().hex[:8]}"
     valid = [purchase(member, "10.00", days_ago=30) for _ in hostile]
     messages: list[tuple[bytes | None, bytes]] = []

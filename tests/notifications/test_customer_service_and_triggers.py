@@ -14,7 +14,9 @@ import orjson
 from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
+from loyalty_notifications.state import NotificationsState
 from loyalty_notifications.triggers.jobs import run_schedules
+from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.topics import (
     COMMERCE_MEMBERS,
     COMMERCE_PURCHASES,
@@ -22,6 +24,7 @@ from loyalty_shared.kafka.topics import (
     LOYALTY_POINTS,
     LOYALTY_TIERS,
 )
+from loyalty_shared.runtime import runtime_of
 from tests.notifications.builders import (
     feedback_received,
     feedback_requested,
@@ -198,7 +201,10 @@ async def test_a_member_without_a_purchase_for_90_days_is_won_back_once(
 ) -> None:
     await enrol(notifications_api, broker, member_enrolled("m-c6", "王芳", email="c6@example.com"))
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-c6", "99.00")])
-    pool, planner = notifications_app.state.pool, notifications_app.state.planner
+    pool, planner = (
+        runtime_of(notifications_app).pool,
+        state_of(notifications_app, NotificationsState).planner,
+    )
 
     async def last_purchase() -> object:
         async with pool.acquire() as conn:

@@ -15,6 +15,7 @@ from loyalty_devkit.local_broker import LocalBroker
 from loyalty_notifications.app import create_app
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_TIERS
+from loyalty_shared.runtime import runtime_of
 from tests.notifications.builders import member_enrolled, tier_changed
 from tests.notifications.conftest import MailServer, MovableClock, Receiver
 from tests.notifications.helpers import notifications_of, published, until_enrolled
@@ -81,7 +82,7 @@ async def test_a_send_interrupted_twice_fails_rather_than_go_out_a_third_time(
     clock: MovableClock,
 ) -> None:
     # a row whose attempt and one re-send were both interrupted (the process died each time)
-    pool = notifications_app.state.pool
+    pool = runtime_of(notifications_app).pool
     async with pool.acquire() as conn:
         await conn.execute(
             """

@@ -13,10 +13,13 @@ from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker, free_port
 from loyalty_notifications.settings import NotificationsSettings
+from loyalty_notifications.state import NotificationsState
 from loyalty_notifications.triggers.handlers import tier_changed_handler
 from loyalty_shared.events.decoding import Decoded, decode_event
 from loyalty_shared.events.loyalty import TierChangedV1
+from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_TIERS
+from loyalty_shared.runtime import runtime_of
 from tests.notifications.builders import member_enrolled, tier_changed
 from tests.notifications.conftest import MailServer
 from tests.notifications.helpers import notifications_of, published, until_enrolled
@@ -123,11 +126,12 @@ async def test_the_same_cause_recorded_twice_past_the_inbox_is_still_one_notific
     decoded = decode_event(encode(change), {"tier.changed": TierChangedV1})
     assert isinstance(decoded, Decoded)
     app = notifications_app
-    handler = tier_changed_handler(app.state.planner, app.state.clock)
+    state = state_of(app, NotificationsState)
+    handler = tier_changed_handler(state.planner, state.clock)
     for _ in range(2):
-        async with app.state.pool.acquire() as conn, conn.transaction():
+        async with runtime_of(app).pool.acquire() as conn, conn.transaction():
             await handler(conn, [decoded])
 
-    async with app.state.pool.acquire() as conn:
+    async with runtime_of(app).pool.acquire() as conn:
         rows = await conn.fetch("SELECT trigger, cause FROM notification WHERE member_id = 'm-x3'")
     assert [(r["trigger"], r["cause"]) for r in rows] == [("tier_upgraded", change["id"])]

@@ -9,8 +9,11 @@ import httpx
 from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
+from loyalty_notifications.state import NotificationsState
 from loyalty_notifications.triggers.jobs import run_schedules
+from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_POINTS
+from loyalty_shared.runtime import runtime_of
 from tests.notifications.builders import member_enrolled, points_expiring
 from tests.notifications.conftest import MailServer, MovableClock
 from tests.notifications.helpers import body_of, mails, notifications_of, until_enrolled
@@ -51,7 +54,10 @@ async def test_a_birthday_greeting_goes_out_on_the_local_birthday_once_a_year(
     clock: MovableClock,
 ) -> None:
     await two_members_in_two_time_zones(notifications_api, broker, birthday="1990-03-15")
-    pool, planner = notifications_app.state.pool, notifications_app.state.planner
+    pool, planner = (
+        runtime_of(notifications_app).pool,
+        state_of(notifications_app, NotificationsState).planner,
+    )
 
     # 15 March 2027, 10:30 in Shanghai: still 14 March, 22:30 in New York
     clock.set(datetime(2027, 3, 15, 2, 30, tzinfo=UTC))
@@ -126,7 +132,10 @@ async def test_a_member_born_on_29_february_is_greeted_on_28_february_in_other_y
     member = member_enrolled("m-leap", "Leap", email="leap@example.com", birthday="1992-02-29")
     await publish_events(broker.bootstrap, COMMERCE_MEMBERS, [member])
     await until_enrolled(notifications_api, "m-leap")
-    pool, planner = notifications_app.state.pool, notifications_app.state.planner
+    pool, planner = (
+        runtime_of(notifications_app).pool,
+        state_of(notifications_app, NotificationsState).planner,
+    )
 
     clock.set(datetime(2027, 2, 28, 3, 0, tzinfo=UTC))  # 11:00 in Shanghai, 2027 is no leap year
     assert (await run_schedules(pool, planner, clock))["birthday"] == 1

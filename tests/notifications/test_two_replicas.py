@@ -12,7 +12,10 @@ from fastapi import FastAPI
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_notifications.channels.registry import build_channels
 from loyalty_notifications.delivery.dispatcher import Dispatcher
+from loyalty_notifications.state import NotificationsState
+from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_TIERS
+from loyalty_shared.runtime import runtime_of
 from tests.notifications.builders import member_enrolled, tier_changed
 from tests.notifications.conftest import MailServer, MovableClock
 from tests.notifications.helpers import notifications_of, until_enrolled
@@ -51,7 +54,7 @@ async def test_two_replicas_dispatching_at_once_send_each_message_once(
     )
 
     async def deferred() -> int:
-        async with notifications_app.state.pool.acquire() as conn:
+        async with runtime_of(notifications_app).pool.acquire() as conn:
             return int(
                 await conn.fetchval(
                     "SELECT count(*) FROM notification WHERE reason LIKE 'quiet-hours%'"
@@ -59,12 +62,12 @@ async def test_two_replicas_dispatching_at_once_send_each_message_once(
             )
 
     await eventually(deferred, lambda n: n == len(MEMBERS))
-    settings = notifications_app.state.settings
+    state = state_of(notifications_app, NotificationsState)
     second = Dispatcher(
-        pool=notifications_app.state.pool,
-        settings=settings.model_copy(update={"notifications_dispatch_concurrency": 3}),
-        channels=build_channels(settings),
-        renderer=notifications_app.state.renderer,
+        pool=runtime_of(notifications_app).pool,
+        settings=state.settings.model_copy(update={"notifications_dispatch_concurrency": 3}),
+        channels=build_channels(state.settings),
+        renderer=state.renderer,
         clock=clock,
     )
     await second.start()

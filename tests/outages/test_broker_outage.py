@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from loyalty_devkit.local_broker import LocalBroker, create_topics
 from loyalty_shared.db.relay import RELAY_LOCK_KEY
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
+from loyalty_shared.runtime import runtime_of
 from tests.conftest import PARTITIONS
 from tests.security.endpoints import endpoints_of
 from tests.support.apps import client_of
@@ -72,7 +73,7 @@ async def _read_back(bootstrap: str, topic: str, *, expect: int) -> list[dict[st
 async def test_with_the_broker_down_reads_and_adjustments_go_on_and_the_outbox_delivers_after(
     points_app: FastAPI, points_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
-    dsn = points_app.state.settings.database_url
+    dsn = runtime_of(points_app).settings.database_url
     await publish_events(
         broker.bootstrap, COMMERCE_PURCHASES, [purchase(MEMBER, "300.00", days_ago=30)]
     )

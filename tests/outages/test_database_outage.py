@@ -24,6 +24,7 @@ from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_points.app import create_app
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_shared.runtime import runtime_of
 from tests.conftest import PARTITIONS
 from tests.outages.conftest import database_on
 from tests.support.apps import client_of, on_test_broker, running
@@ -77,7 +78,7 @@ async def test_with_the_database_down_no_offset_is_committed_and_nothing_is_lost
     points: FastAPI, own_postgres: LocalPostgres, broker: LocalBroker
 ) -> None:
     rng = random.Random(7)
-    dsn = points.state.settings.database_url
+    dsn = runtime_of(points).settings.database_url
     expected: dict[str, int] = defaultdict(int)
 
     def purchases(n: int) -> list[dict[str, object]]:

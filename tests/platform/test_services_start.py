@@ -17,6 +17,7 @@ from loyalty_feedback.settings import FeedbackSettings
 from loyalty_notifications.app import create_app as notifications_app
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, COMMERCE_PURCHASES
+from loyalty_shared.runtime import runtime_of
 from loyalty_tiers.app import create_app as tiers_app
 from loyalty_tiers.settings import TiersSettings
 from tests.support.apps import serving
@@ -81,7 +82,7 @@ async def test_a_service_starts_serves_operations_and_records_its_input_events(
 async def test_readiness_says_not_ready_when_the_database_is_gone(
     points_app: FastAPI, points_api: httpx.AsyncClient
 ) -> None:
-    await points_app.state.pool.close()
+    await runtime_of(points_app).pool.close()
 
     response = await points_api.get("/readyz")
 

@@ -19,6 +19,7 @@ from loyalty_points.app import create_app
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
+from loyalty_shared.runtime import runtime_of
 from tests.support.apps import client_of, running
 from tests.support.clock import ManualClock
 from tests.support.events import envelope, purchase_data
@@ -100,7 +101,7 @@ class ClockedPoints:
         return items
 
     async def run_jobs(self) -> dict[str, int]:
-        return await run_due(self.app.state.pool, self.clock())
+        return await run_due(runtime_of(self.app).pool, self.clock())
 
     async def events(self, expect: int) -> list[dict[str, Any]]:
         records = await read_all(self.broker.bootstrap, LOYALTY_POINTS, expect=expect, timeout_s=3)

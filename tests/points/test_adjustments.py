@@ -17,6 +17,7 @@ from loyalty_points.app import create_app
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.http.auth import ADMIN_SCOPE, SUPPORT_SCOPE
 from loyalty_shared.program.loader import default_program_path
+from loyalty_shared.runtime import runtime_of
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.apps import serving
 from tests.support.tokens import bearer
@@ -79,7 +80,7 @@ async def test_an_adjustment_beyond_the_support_limit_is_refused_and_changes_not
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["type"] == "urn:loyalty:problem:over-support-limit"
     assert "5000" in refused.json()["detail"]
-    pool: asyncpg.Pool = points_app.state.pool
+    pool: asyncpg.Pool = runtime_of(points_app).pool
     for table in ("ledger_entry", "points_lot", "points_account", "outbox", "audit_log"):
         assert await pool.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
@@ -114,7 +115,7 @@ async def test_an_adjustment_that_fails_to_commit_leaves_no_audit_entry(
 ) -> None:
     """The entry is written in the adjustment's transaction: when that transaction fails at its
     very end (here a check deferred to commit refuses the ledger entry), neither stays."""
-    pool: asyncpg.Pool = points_app.state.pool
+    pool: asyncpg.Pool = runtime_of(points_app).pool
     await pool.execute(
         """
         CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$

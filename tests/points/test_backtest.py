@@ -18,9 +18,10 @@ from loyalty_points.backtest.service import ClientGone, replay
 from loyalty_points.settings import PointsSettings
 from loyalty_points.state import PointsState
 from loyalty_shared.http.auth import MARKETING_SCOPE
-from loyalty_shared.http.state import attach_state
+from loyalty_shared.http.state import attach_state, state_of
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.program.loader import load_program
+from loyalty_shared.runtime import runtime_of
 from tests.points.conftest import ClockedPoints
 from tests.support.events import envelope, purchase_data
 from tests.support.kafka import publish_events
@@ -59,7 +60,7 @@ async def purchased(
 
 
 async def at_tier(clocked: ClockedPoints, member: str, tier: str) -> None:
-    async with clocked.app.state.pool.acquire() as conn:
+    async with runtime_of(clocked.app).pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO member_tier (member_id, tier, changed_at, event_id) "
             "VALUES ($1, $2, $3, $4)",
@@ -129,7 +130,7 @@ async def program_in_force(clocked: ClockedPoints) -> dict[str, Any]:
 
 
 async def credited_by_the_ledger(clocked: ClockedPoints) -> int:
-    async with clocked.app.state.pool.acquire() as conn:
+    async with runtime_of(clocked.app).pool.acquire() as conn:
         points: int = await conn.fetchval(
             "SELECT sum(pending_delta) FROM ledger_entry WHERE kind = 'earn'"
         )
@@ -195,7 +196,7 @@ async def test_a_backtest_changes_nothing(clocked: ClockedPoints) -> None:
 
 
 async def fingerprint(clocked: ClockedPoints) -> list[str]:
-    async with clocked.app.state.pool.acquire() as conn:
+    async with runtime_of(clocked.app).pool.acquire() as conn:
         return [
             await conn.fetchval(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {t} t")
             for t in ("purchase", "points_lot", "ledger_entry", "points_account", "audit_log")
@@ -232,7 +233,7 @@ async def test_purchases_credited_before_categories_were_kept_are_counted_apart(
     clocked: ClockedPoints,
 ) -> None:
     await a_month_of_purchases(clocked)
-    async with clocked.app.state.pool.acquire() as conn:
+    async with runtime_of(clocked.app).pool.acquire() as conn:
         await conn.execute("UPDATE purchase SET categories = NULL WHERE member_id = 'm-2'")
 
     body = await backtest(clocked, await program_in_force(clocked))
@@ -263,9 +264,7 @@ async def test_a_backtest_stops_at_its_time_limit_and_one_runs_at_a_time(
 
 
 def state_of_app(clocked: ClockedPoints) -> PointsState:
-    state = clocked.app.state.service_state
-    assert isinstance(state, PointsState)
-    return state
+    return state_of(clocked.app, PointsState)
 
 
 async def test_a_backtest_whose_client_is_gone_stops_after_the_batch_in_hand(
@@ -280,7 +279,7 @@ async def test_a_backtest_whose_client_is_gone_stops_after_the_batch_in_hand(
         asked += 1
         return True
 
-    async with clocked.app.state.pool.acquire() as conn, conn.transaction(readonly=True):
+    async with runtime_of(clocked.app).pool.acquire() as conn, conn.transaction(readonly=True):
         with pytest.raises(ClientGone):
             await replay(
                 conn,

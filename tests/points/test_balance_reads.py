@@ -5,17 +5,20 @@ every unusual request must still get the route's answer."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
 from prometheus_client import REGISTRY
+from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
 from loyalty_shared.http.auth import Principal
 from loyalty_shared.http.db import _pool as db_pool
 from loyalty_shared.http.hot_reads import HotRead, HotReads
+from loyalty_shared.http.state import attach_state
+from loyalty_shared.runtime import Runtime, runtime_of
 from tests.support.tokens import bearer
 
 PATH = "/v1/members/m-hot/points"
@@ -25,7 +28,7 @@ FULL_ROUTE = f"{PATH}?via=route"
 
 @pytest.fixture
 async def member_with_points(points_app: FastAPI) -> None:
-    await points_app.state.pool.execute(
+    await runtime_of(points_app).pool.execute(
         """
         INSERT INTO points_account (member_id, available, pending, lifetime_earned, held)
         VALUES ('m-hot', 1200, 300, 1800, 100);
@@ -185,6 +188,21 @@ async def _hot_read(
     async def send(message: Message) -> None:
         sent.append(message)
 
+    # what HotReads reads of the running service: its token verifier and its pool
+    service = Starlette()
+    unused: Any = None
+    attach_state(
+        service,
+        Runtime(
+            settings=unused,
+            tokens=cast(Any, AcceptingVerifier()),
+            pool=cast(Any, object()),
+            producer=unused,
+            relay=unused,
+            consumer=None,
+            loops={},
+        ),
+    )
     hot = HotReads(app, reads=[HotRead("/v1/members/{member_id}/points", answer)])
     scope: Scope = {
         "type": "http",
@@ -192,9 +210,7 @@ async def _hot_read(
         "path": path,
         "query_string": b"",
         "headers": [(b"authorization", b"Bearer t")],
-        "app": SimpleNamespace(
-            state=SimpleNamespace(pool=object(), token_verifier=AcceptingVerifier())
-        ),
+        "app": service,
     }
     await hot(scope, receive, send)
     return sent, answered_by_app

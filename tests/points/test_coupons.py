@@ -16,6 +16,7 @@ from loyalty_points.rewards.jobs import run_due
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
 from loyalty_shared.program.schema import Rewards
+from loyalty_shared.runtime import runtime_of
 from tests.points.test_crediting_purchases import balance_of, consumer_is_assigned
 from tests.points.test_redemptions import grant
 from tests.points.test_rewards import MARKETING, SUPPORT, add_reward, redeem
@@ -131,7 +132,7 @@ async def test_an_unused_coupon_is_remembered_a_week_ahead_then_expires_keeping_
 ) -> None:
     coupon = await redeemed(points_api)
     expires = datetime.fromisoformat(coupon["coupon_expires_at"])
-    pool, rules = points_app.state.pool, Rewards()
+    pool, rules = runtime_of(points_app).pool, Rewards()
 
     early = await run_due(pool, rules, expires - timedelta(days=8))
     reminded = await run_due(pool, rules, expires - timedelta(days=6))
@@ -157,7 +158,7 @@ async def test_a_program_may_give_an_expired_coupons_points_back(
     expires = datetime.fromisoformat(coupon["coupon_expires_at"])
 
     done = await run_due(
-        points_app.state.pool,
+        runtime_of(points_app).pool,
         Rewards(return_points_on_coupon_expiry=True),
         expires + timedelta(seconds=1),
     )

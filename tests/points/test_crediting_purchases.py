@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
+from loyalty_shared.runtime import runtime_of
 from tests.support.events import purchase, tier_changed
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
@@ -24,7 +25,9 @@ async def balance_of(api: httpx.AsyncClient, member_id: str) -> dict[str, Any]:
 
 
 async def consumer_is_assigned(app: FastAPI) -> None:
-    consumer = app.state.consumer._consumer
+    runner = runtime_of(app).consumer
+    assert runner is not None
+    consumer = runner._consumer
     await eventually(lambda: asyncio.sleep(0, consumer.assignment()), lambda a: len(a) > 0)
 
 
@@ -72,7 +75,7 @@ async def test_points_follow_the_tier_the_service_knows(
 
 
 async def _tier_of(app: FastAPI, member_id: str) -> str | None:
-    async with app.state.pool.acquire() as conn:
+    async with runtime_of(app).pool.acquire() as conn:
         tier: str | None = await conn.fetchval(
             "SELECT tier FROM member_tier WHERE member_id = $1", member_id
         )

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
+from loyalty_shared.runtime import runtime_of
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.events import encode, purchase
 from tests.support.kafka import CE_HEADERS, publish, read_all
@@ -57,7 +58,8 @@ async def test_a_batch_replayed_after_a_crash_credits_once(
 ) -> None:
     # A crash after the database commit but before the offset commit hands the same batch to
     # the next consumer: the runner applies it again, and the inbox must make that a no-op.
-    runner = points_app.state.consumer
+    runner = runtime_of(points_app).consumer
+    assert runner is not None
     batch = {
         TopicPartition(COMMERCE_PURCHASES, 0): _records(
             [

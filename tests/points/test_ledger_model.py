@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_shared.runtime import runtime_of
 from tests.points.conftest import ClockedPoints
 from tests.points.ledger_model import Account, Spend
 from tests.support.events import encode, envelope, purchase_data
@@ -79,7 +80,7 @@ class History:
         self.delivered = await self._processed()
 
     async def _processed(self) -> int:
-        count: int = await self.service.app.state.pool.fetchval(
+        count: int = await runtime_of(self.service.app).pool.fetchval(
             "SELECT count(*) FROM processed_event"
         )
         return count
@@ -174,7 +175,7 @@ class History:
         ]
         assert expiring == expected["expiring"], (step, body)
         assert sum(points for _, points in expiring) == max(body["available"], 0)
-        ledger = await self.service.app.state.pool.fetchrow(
+        ledger = await runtime_of(self.service.app).pool.fetchrow(
             """
             SELECT coalesce(sum(available_delta), 0) AS available,
                    coalesce(sum(pending_delta), 0) AS pending,
@@ -183,6 +184,7 @@ class History:
             """,
             self.member,
         )
+        assert ledger is not None
         assert dict(ledger) == {k: body[k] for k in ("available", "pending", "held")}, step
         then = await self.service.balance(self.member, as_of=self.now.isoformat())
         assert {k: then[k] for k in seen} == seen, ("as_of now", step)
@@ -211,7 +213,7 @@ async def test_every_balance_at_every_instant_matches_an_independent_model(
             str(Path(sys.executable).with_name("loyalty")),
             "audit",
             "--database-url",
-            clocked.app.state.settings.database_url,
+            runtime_of(clocked.app).settings.database_url,
         ],
         capture_output=True,
         text=True,

@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 from loyalty_points.reports.jobs import FinanceGauges
 from loyalty_shared.http.auth import FINANCE_SCOPE
 from loyalty_shared.program.loader import load_program
+from loyalty_shared.runtime import runtime_of
 from tests.points.conftest import ClockedPoints
 from tests.support.tokens import bearer
 
@@ -165,7 +166,7 @@ async def test_breakage_comes_from_a_year_of_expiries_and_redemptions_and_foreca
         ("redeem", 400, -5000, 0, 0),
         ("adjust", 3, -70, 0, 0),  # neither spent nor expired
     ]
-    async with clocked.app.state.pool.acquire() as conn:
+    async with runtime_of(clocked.app).pool.acquire() as conn:
         await conn.executemany(
             """
             INSERT INTO ledger_entry (member_id, kind, available_delta, pending_delta,
@@ -204,7 +205,10 @@ async def test_the_finance_gauges_show_what_the_report_says_computed_by_their_jo
     await clocked.credited("m-7009", 1250)
     assert (await clocked.hold("m-7009", 100)).status_code == 201
     job = FinanceGauges(
-        pool=clocked.app.state.pool, program=load_program(), clock=clocked.clock, interval_s=300
+        pool=runtime_of(clocked.app).pool,
+        program=load_program(),
+        clock=clocked.clock,
+        interval_s=300,
     )
 
     await job.run_once()

@@ -15,6 +15,7 @@ from loyalty_devkit.local_broker import LocalBroker
 from loyalty_points.app import create_app
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_points.settings import PointsSettings
+from loyalty_shared.runtime import runtime_of
 from tests.points.conftest import ClockedPoints
 from tests.support.apps import client_of, running
 from tests.support.clock import ManualClock
@@ -22,7 +23,7 @@ from tests.support.waiting import eventually
 
 
 async def entries(service: ClockedPoints, kind: str) -> int:
-    count: int = await service.app.state.pool.fetchval(
+    count: int = await runtime_of(service.app).pool.fetchval(
         "SELECT count(*) FROM ledger_entry WHERE kind = $1", kind
     )
     return count
@@ -83,12 +84,15 @@ async def test_two_replicas_running_the_jobs_at_once_handle_each_lot_once(
 
     later = clocked.clock() + timedelta(days=12)
     first, second = await asyncio.gather(
-        run_due(clocked.app.state.pool, later), run_due(clocked.app.state.pool, later)
+        run_due(runtime_of(clocked.app).pool, later), run_due(runtime_of(clocked.app).pool, later)
     )
 
     assert first["settle"] + second["settle"] == len(members)
     assert await entries(clocked, "mature") == 40
-    assert await clocked.app.state.pool.fetchval("SELECT sum(available) FROM points_account") == 400
+    assert (
+        await runtime_of(clocked.app).pool.fetchval("SELECT sum(available) FROM points_account")
+        == 400
+    )
 
 
 @pytest.fixture

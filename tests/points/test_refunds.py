@@ -9,11 +9,11 @@ import httpx
 from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
-from loyalty_points.refunds.handlers import PARKING, purchase_refunded_handler
-from loyalty_points.refunds.repository import known_orders
+from loyalty_points.refunds.handlers import refund_intake
 from loyalty_shared.clock import system_clock
 from loyalty_shared.kafka.parking import sweep
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_shared.runtime import runtime_of
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.events import encode, envelope, purchase
 from tests.support.kafka import publish_events, read_all
@@ -36,21 +36,26 @@ def refund(
     )
 
 
-async def swept(app: Any, now: datetime) -> tuple[int, int]:
+#: The points service's refunds as app.py takes them (the default program's policy).
+REFUNDS = refund_intake("proportional", system_clock)
+
+
+async def swept(app: FastAPI, now: datetime) -> tuple[int, int]:
     """One run of the points service's parking sweeper (app.py) at `now`."""
     return await sweep(
-        app.state.pool,
-        PARKING,
+        runtime_of(app).pool,
+        REFUNDS.parking,
         now=now,
         max_age=timedelta(days=7),
-        known=known_orders,
-        handler=purchase_refunded_handler("proportional", system_clock),
+        known=REFUNDS.known_orders,
+        handler=REFUNDS.handle,
     )
 
 
-async def waiting(app: Any) -> int:
-    async with app.state.pool.acquire() as conn:
-        return await PARKING.waiting(conn)
+async def waiting(app: FastAPI) -> int:
+    async with runtime_of(app).pool.acquire() as conn:
+        count: int = await REFUNDS.parking.waiting(conn)
+        return count
 
 
 async def test_refunds_of_250_and_750_on_a_1000_order_reverse_everything_it_earned(
@@ -161,7 +166,7 @@ async def test_a_refund_parked_while_its_purchase_was_being_credited_is_applied_
     )
     await eventually(lambda: balance_of(points_api, "m-6006"), lambda b: b["available"] == 200)
     late = refund("m-6006", "o-6006", "50.00", "r-9")
-    pool = points_app.state.pool
+    pool = runtime_of(points_app).pool
     await pool.execute(
         """
         INSERT INTO parked_record (consumer, event_id, key, topic, message_key, payload)

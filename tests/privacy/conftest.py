@@ -19,6 +19,7 @@ from loyalty_feedback.app import create_app as create_feedback_app
 from loyalty_feedback.settings import FeedbackSettings
 from loyalty_notifications.app import create_app as create_notifications_app
 from loyalty_notifications.settings import NotificationsSettings
+from loyalty_shared.runtime import runtime_of
 from tests.support.apps import client_of, running
 from tests.support.tokens import SECRET
 
@@ -86,7 +87,7 @@ class Platform:
     api: dict[str, httpx.AsyncClient]
 
     def pool(self, service: str) -> asyncpg.Pool:
-        pool: asyncpg.Pool = self.apps[service].state.pool
+        pool: asyncpg.Pool = runtime_of(self.apps[service]).pool
         return pool
 
     async def fetch(self, service: str, query: str, *args: Any) -> list[asyncpg.Record]:

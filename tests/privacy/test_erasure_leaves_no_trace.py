@@ -16,7 +16,10 @@ import orjson
 from loyalty_devkit import members
 from loyalty_feedback.invitations.jobs import send_invitations
 from loyalty_feedback.invitations.sampling import sampled
+from loyalty_feedback.state import FeedbackState
+from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_FEEDBACK
+from loyalty_shared.runtime import runtime_of
 from tests.privacy.builders import (
     COMMENT,
     IDENTIFYING,
@@ -109,8 +112,11 @@ async def test_an_erased_member_leaves_no_trace_of_who_they_are_and_keeps_their_
         ),
         bool,
     )
-    feedback = platform.apps["feedback"].state
-    await send_invitations(feedback.pool, feedback.program, feedback.survey_key)
+    app = platform.apps["feedback"]
+    feedback = state_of(app, FeedbackState)
+    await send_invitations(
+        runtime_of(app).pool, feedback.program, feedback.survey_key, feedback.clock()
+    )
     (requested,) = [
         orjson.loads(r.value or b"")
         for r in await read_all(platform.bootstrap, LOYALTY_FEEDBACK, expect=1)

@@ -29,6 +29,7 @@ from loyalty_shared.kafka.topics import (
     LOYALTY_FEEDBACK,
     LOYALTY_PRIVACY,
 )
+from loyalty_shared.runtime import runtime_of
 from tests.points.test_crediting_purchases import balance_of
 from tests.points.test_refunds import refund
 from tests.privacy.builders import COMMENT, EMAIL, NAME, answers, erasure_request, shop_publishes
@@ -87,14 +88,14 @@ def requested(member_id: str) -> Any:
     )
 
 
-def erasure_of(member_id: str) -> Decoded:
+def erasure_of(member_id: str) -> Decoded[ErasureRequestedV1]:
     event = erasure_request(member_id)
     return Decoded(
         CloudEvent.model_validate(event), ErasureRequestedV1.model_validate(event["data"])
     )
 
 
-def refund_with_extras(member_id: str, order_id: str) -> Decoded:
+def refund_with_extras(member_id: str, order_id: str) -> Decoded[PurchaseRefundedV1]:
     """A refund whose producer added what the contract never asked for."""
     event = refund(member_id, order_id, "50.00", f"r-{order_id}", note=f"for {NAME}")
     event["shopper"] = EMAIL
@@ -173,7 +174,7 @@ async def test_a_refund_parked_for_an_erased_member_still_applies_when_its_purch
 ) -> None:
     early = refund("m-6100", "o-6100", "200.00", "r-6100", note=f"for {NAME}")
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [early])
-    pool = points_app.state.pool
+    pool = runtime_of(points_app).pool
     await eventually(lambda: pool.fetchval("SELECT count(*) FROM parked_record"), lambda n: n == 1)
 
     await shop_publishes(broker.bootstrap, erasure_request("m-6100"))

@@ -22,6 +22,7 @@ from loyalty_notifications.app import create_app as create_notifications_app
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_points.app import create_app as create_points_app
 from loyalty_points.settings import PointsSettings
+from loyalty_shared.runtime import runtime_of
 from loyalty_tiers.app import create_app as create_tiers_app
 from loyalty_tiers.settings import TiersSettings
 from tests.conftest import PARTITIONS
@@ -120,7 +121,8 @@ async def running_services(postgres_server: str) -> AsyncIterator[dict[str, Runn
             for name, app in apps.items():
                 await stack.enter_async_context(running(app))
                 api = await stack.enter_async_context(client_of(app))
-                services[name] = RunningService(name, app, api, app.state.settings.database_url)
+                dsn = runtime_of(app).settings.database_url
+                services[name] = RunningService(name, app, api, dsn)
             yield services
     finally:
         for broker in brokers.values():

@@ -12,6 +12,7 @@ import orjson
 
 from loyalty_points.app import create_app
 from loyalty_points.settings import PointsSettings
+from loyalty_shared.runtime import runtime_of
 from tests.security.conftest import RunningService
 from tests.security.endpoints import ADMIN, endpoints_of
 from tests.support.apps import serving
@@ -99,7 +100,8 @@ async def test_the_limit_is_a_setting(running_services: dict[str, RunningService
     body = {"points": 5, "reason": "r" * 2000}
     assert (await points.api.post(path, json=body, headers=admin)).status_code == 422
 
-    settings = points.app.state.settings.model_copy(update={"http_max_body_bytes": 1024})
+    settings = runtime_of(points.app).settings.model_copy(update={"http_max_body_bytes": 1024})
+    assert isinstance(settings, PointsSettings)
     async with serving(create_app(settings)) as api:
         assert (await api.post(path, json=body, headers=admin)).status_code == 413
         small = {"points": 5, "reason": "r" * 400}

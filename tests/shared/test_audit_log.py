@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from loyalty_shared import audit_log
 from loyalty_shared.http.auth import MARKETING_SCOPE, SUPPORT_SCOPE, Principal
+from loyalty_shared.runtime import runtime_of
 from tests.support.tokens import bearer
 
 ADMIN = bearer("ops-audit", admin=True)
@@ -30,7 +31,7 @@ async def entries(api: httpx.AsyncClient, **query: Any) -> dict[str, Any]:
 async def test_an_entry_is_written_in_the_callers_transaction_and_rolls_back_with_it(
     points_app: FastAPI, points_api: httpx.AsyncClient
 ) -> None:
-    pool: asyncpg.Pool = points_app.state.pool
+    pool: asyncpg.Pool = runtime_of(points_app).pool
     async with pool.acquire() as conn:
         transaction = conn.transaction()
         await transaction.start()
@@ -62,7 +63,7 @@ async def test_an_entry_is_written_in_the_callers_transaction_and_rolls_back_wit
 async def test_the_log_is_paged_newest_first_and_filtered_by_member_and_actor(
     points_app: FastAPI, points_api: httpx.AsyncClient
 ) -> None:
-    pool: asyncpg.Pool = points_app.state.pool
+    pool: asyncpg.Pool = runtime_of(points_app).pool
     for n in range(5):
         await audit_log.record(pool, principal=AGENT, action="member.read", member_id=f"m-{n % 2}")
     await audit_log.record_each(
@@ -88,7 +89,7 @@ async def test_the_log_is_paged_newest_first_and_filtered_by_member_and_actor(
 
 
 async def test_the_log_cannot_be_rewritten_or_deleted(points_app: FastAPI) -> None:
-    pool: asyncpg.Pool = points_app.state.pool
+    pool: asyncpg.Pool = runtime_of(points_app).pool
     await audit_log.record(pool, principal=AGENT, action="points.adjust", member_id="m-1")
 
     for statement in ("UPDATE audit_log SET actor = 'someone-else'", "DELETE FROM audit_log"):

@@ -16,6 +16,7 @@ from loyalty_shared.db.migrations import migrate
 from loyalty_shared.db.outbox import enqueue_event
 from loyalty_shared.db.pool import create_pool
 from loyalty_shared.db.relay import OutboxRelay
+from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded
 from loyalty_shared.events.envelope import OutgoingEvent
 from loyalty_shared.events.loyalty import TierChangedV1
@@ -91,7 +92,9 @@ async def test_a_relay_killed_between_publish_and_delete_republishes_and_consume
 
     applied: list[str] = []
 
-    async def count(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+    async def count(
+        conn: Connection, events: Sequence[Decoded[PurchaseCompletedV1]]
+    ) -> Sequence[Refusal]:
         applied.extend(event.envelope.id for event in events)
         return ()
 

@@ -16,9 +16,12 @@ from pydantic import BaseModel
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
 from loyalty_shared.events.decoding import Decoded, RawRecord, decode_event
+from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.parking import sweep
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
-from loyalty_tiers.spend.handlers import PARKING, known_orders, purchases_handler, refunds_handler
+from loyalty_shared.runtime import runtime_of
+from loyalty_tiers.spend.handlers import purchases_handler, refund_intake
+from loyalty_tiers.state import TiersState
 from tests.points.test_refunds import refund
 from tests.support.events import encode, purchase
 from tests.support.kafka import publish_events, read_all
@@ -37,21 +40,26 @@ def codes(records: list[ConsumerRecord[bytes, bytes]]) -> list[str]:
     return [dict(r.headers)["error.code"].decode() for r in records]
 
 
+#: LOYALTY_TIERS_PARKED_REFUND_MAX_AGE_DAYS, as the tests run the service (the default).
+MAX_AGE = timedelta(days=7)
+
+
 async def swept(app: Any, now: datetime) -> tuple[int, int]:
     """One run of the tiers service's parking sweeper (app.py) at `now`."""
+    refunds = refund_intake(state_of(app, TiersState).program)
     return await sweep(
-        app.state.pool,
-        PARKING,
+        runtime_of(app).pool,
+        refunds.parking,
         now=now,
-        max_age=app.state.parked_refund_max_age,
-        known=known_orders,
-        handler=refunds_handler(app.state.program),
+        max_age=MAX_AGE,
+        known=refunds.known_orders,
+        handler=refunds.handle,
     )
 
 
 async def waiting(app: Any) -> int:
-    async with app.state.pool.acquire() as conn:
-        return await PARKING.waiting(conn)
+    async with runtime_of(app).pool.acquire() as conn:
+        return await refund_intake(state_of(app, TiersState).program).parking.waiting(conn)
 
 
 async def test_refunds_the_order_cannot_take_are_dead_lettered_by_tiers_and_change_no_spend(
@@ -89,7 +97,7 @@ async def test_refunds_the_order_cannot_take_are_dead_lettered_by_tiers_and_chan
     assert all("error.partition" in dict(r.headers) for r in dead), "refused as read"
     assert (await tier_of(tiers_api, "m-tr1"))["qualifying_spend"] == "800.00"
     assert (await tier_of(tiers_api, "m-tr2"))["qualifying_spend"] == "500.00"
-    rows = await tiers_app.state.pool.fetch("SELECT refund_id, amount FROM refund")
+    rows = await runtime_of(tiers_app).pool.fetch("SELECT refund_id, amount FROM refund")
     assert [(r["refund_id"], str(r["amount"])) for r in rows] == [("r-tr2", "200.00")]
 
 
@@ -185,7 +193,7 @@ async def test_a_refund_whose_purchase_never_comes_is_dead_lettered_after_the_wa
 async def test_a_refund_of_an_order_recorded_before_totals_were_kept_is_refused(
     tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
-    pool = tiers_app.state.pool
+    pool = runtime_of(tiers_app).pool
     await pool.execute(
         "INSERT INTO order_day (order_id, member_id, day) VALUES ('o-tr7', 'm-tr7', $1)",
         datetime.now(UTC).date(),
@@ -204,7 +212,7 @@ async def test_a_refund_of_an_order_recorded_before_totals_were_kept_is_refused(
     assert (await tier_of(tiers_api, "m-tr7"))["qualifying_spend"] == "700.00"
 
 
-def _read(event: dict[str, Any]) -> Decoded:
+def _read(event: dict[str, Any]) -> Decoded[Any]:
     """As the runner hands it to a handler: decoded, with the record it was read from."""
     value = encode(event)
     decoded = decode_event(value, MODELS)
@@ -219,17 +227,18 @@ async def test_a_refund_parked_while_its_purchase_was_being_recorded_is_judged_b
     judged by one consumer while the other records the purchase, neither transaction sees the
     other's rows, and the refund is parked where the purchase's unparking cannot see it (chaos
     seed 103 in tiers, seed 201 in points). The next sweep, seconds later, judges it."""
-    program, pool = tiers_app.state.program, tiers_app.state.pool
+    state, pool = state_of(tiers_app, TiersState), runtime_of(tiers_app).pool
+    refunds = refund_intake(state.program)
     async with (
         pool.acquire() as buying,
         pool.acquire() as refunding,
         buying.transaction(),
         refunding.transaction(),
     ):
-        await purchases_handler(program)(
+        await purchases_handler(state.program, state.clock, refunds)(
             buying, [_read(purchase("m-tr-race1", "100.00", order_id="o-tr-race1"))]
         )
-        await refunds_handler(program)(
+        await refunds.handle(
             refunding, [_read(refund("m-tr-race2", "o-tr-race1", "1.00", "r-tr-race"))]
         )
     assert await waiting(tiers_app) == 1, "parked: the purchase was not visible yet"

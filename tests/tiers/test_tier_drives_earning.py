@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
+from loyalty_shared.runtime import runtime_of
 from tests.points.test_crediting_purchases import balance_of
 from tests.support.events import purchase
 from tests.support.kafka import publish_events
@@ -23,7 +24,7 @@ async def test_the_purchase_after_an_upgrade_earns_at_the_new_multiplier(
     await eventually(lambda: balance_of(points_api, "m-e2e"), lambda b: b["available"] == 5200)
 
     async def points_knows_tier() -> str | None:
-        async with points_app.state.pool.acquire() as conn:
+        async with runtime_of(points_app).pool.acquire() as conn:
             tier: str | None = await conn.fetchval(
                 "SELECT tier FROM member_tier WHERE member_id = 'm-e2e'"
             )

@@ -9,8 +9,11 @@ import httpx
 from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
+from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
-from loyalty_tiers.evaluation.jobs import evaluate
+from loyalty_shared.runtime import runtime_of
+from loyalty_tiers.evaluation.jobs import evaluate, warn
+from loyalty_tiers.state import TiersState
 from tests.points.test_refunds import refund
 from tests.support.events import purchase
 from tests.support.kafka import publish_events, read_events
@@ -135,18 +138,18 @@ async def test_gold_reached_400_days_ago_without_spend_drops_to_silver_not_bronz
 ) -> None:
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [purchase("m-t5", "20000.00")])
     await eventually(lambda: tier_of(tiers_api, "m-t5"), lambda b: b["tier"] == "gold")
-    program = tiers_app.state.program
+    program, pool = state_of(tiers_app, TiersState).program, runtime_of(tiers_app).pool
     later = datetime.now(UTC) + timedelta(days=400)
 
-    assert await evaluate(tiers_app.state.pool, program, later) == 1
-    assert await evaluate(tiers_app.state.pool, program, later) == 0, "once per member and day"
+    assert await evaluate(pool, program, later) == 1
+    assert await evaluate(pool, program, later) == 0, "once per member and day"
 
-    async with tiers_app.state.pool.acquire() as conn:
+    async with pool.acquire() as conn:
         tier = await conn.fetchval("SELECT tier FROM member_tier WHERE member_id = 'm-t5'")
     assert tier == "silver"
     next_day = later + timedelta(days=1)
-    assert await evaluate(tiers_app.state.pool, program, next_day) == 0, "silver is kept a year"
-    assert await evaluate(tiers_app.state.pool, program, later + timedelta(days=366)) == 1
+    assert await evaluate(pool, program, next_day) == 0, "silver is kept a year"
+    assert await evaluate(pool, program, later + timedelta(days=366)) == 1
     history = (await tiers_api.get("/v1/members/m-t5/tier/history", headers=bearer("m-t5"))).json()[
         "items"
     ]
@@ -172,7 +175,7 @@ async def test_an_admin_override_holds_against_the_evaluation_until_it_expires(
 
     assert response.status_code == 200, response.text
     assert response.json()["tier"] == "platinum"
-    program, pool = tiers_app.state.program, tiers_app.state.pool
+    program, pool = state_of(tiers_app, TiersState).program, runtime_of(tiers_app).pool
     assert await evaluate(pool, program, datetime.now(UTC) + timedelta(days=450)) == 0
     assert await evaluate(pool, program, until + timedelta(days=1)) == 1
     assert (await tier_of(tiers_api, "m-t6"))["tier"] == "gold", "then one step at a time"
@@ -198,8 +201,6 @@ async def test_the_tier_says_what_spend_keeps_it_by_when(
 async def test_a_member_whose_spend_will_not_keep_the_tier_is_warned_30_days_ahead_once(
     tiers_app: FastAPI, tiers_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
-    from loyalty_tiers.evaluation.downgrade_warnings import warn
-
     await publish_events(
         broker.bootstrap,
         COMMERCE_PURCHASES,
@@ -207,7 +208,7 @@ async def test_a_member_whose_spend_will_not_keep_the_tier_is_warned_30_days_ahe
     )
     await eventually(lambda: tier_of(tiers_api, "m-t8"), lambda b: b["tier"] == "silver")
     await eventually(lambda: tier_of(tiers_api, "m-t9"), lambda b: b["tier"] == "silver")
-    program, pool = tiers_app.state.program, tiers_app.state.pool
+    program, pool = state_of(tiers_app, TiersState).program, runtime_of(tiers_app).pool
     soon = datetime.now(UTC) + timedelta(days=340)
 
     assert await warn(pool, program, datetime.now(UTC)) == 0, "not yet within 30 days"

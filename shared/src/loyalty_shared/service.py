@@ -1,12 +1,9 @@
-"""The app factory every service uses: one FastAPI app whose lifespan migrates the service's
-database, opens the pool and the producer, and runs the outbox relay and the consumer.
-
-Stopping (SIGTERM from Kubernetes, Ctrl-C locally) goes the other way: the consumer drains and
-commits, the relay publishes what is committed, then the producer and pool close.
-"""
+"""The app factory every service uses (its lifespan migrates, opens the pool and the producer, runs
+the relay, the consumer and the jobs, and stops them in reverse), and the service's command line."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import sys
@@ -36,11 +33,13 @@ from loyalty_shared.http.hot_reads import HotRead, HotReads
 from loyalty_shared.http.limits import LimitRequestBody
 from loyalty_shared.http.observe import ObserveRequests
 from loyalty_shared.http.problems import install_problem_handlers
+from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.client import make_consumer, make_producer
 from loyalty_shared.kafka.consumer import ConsumerRunner
 from loyalty_shared.kafka.routing import Routes
 from loyalty_shared.observability import tracing
 from loyalty_shared.observability.logging import configure_logging, get_logger
+from loyalty_shared.runtime import Runtime
 from loyalty_shared.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -74,9 +73,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         producer = make_producer(settings, client_id=f"loyalty-{spec.name}")
         consumer: ConsumerRunner | None = None
         relay: OutboxRelay | None = None
-        extras: list[BackgroundLoop] = []
+        jobs: list[BackgroundLoop] = []
         loops: dict[str, BackgroundLoop] = {}
-        app.state.loops = loops
         try:
             await producer.start()
             relay = OutboxRelay(
@@ -87,8 +85,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 idle_sleep_s=settings.relay_idle_sleep_s,
             )
             await relay.start()
-            app.state.pool, app.state.producer, loops["relay"] = pool, producer, relay
-            app.state.on_commit = relay.wake  # a request's transaction may have written events
+            loops["relay"] = relay
             if spec.routes:
                 consumer = ConsumerRunner(
                     service=spec.name,
@@ -101,7 +98,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     on_committed=relay.wake,
                 )
                 await consumer.start()
-                app.state.consumer = loops["consumer"] = consumer
+                loops["consumer"] = consumer
                 retention = InboxRetention(
                     service=spec.name,
                     pool=pool,
@@ -110,18 +107,30 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     dead_letter_days=settings.dead_letter_retention_days,
                 )
                 await retention.start()
-                extras.append(retention)
+                jobs.append(retention)
                 loops["inbox-retention"] = retention
             for name, build in spec.loops.items():
                 loop = build(pool)
                 await loop.start()
-                extras.append(loop)
+                jobs.append(loop)
                 loops[name] = loop
+            attach_state(
+                app,
+                Runtime(
+                    settings=settings,
+                    tokens=TokenVerifier(settings),
+                    pool=pool,
+                    producer=producer,
+                    relay=relay,
+                    consumer=consumer,
+                    loops=loops,
+                ),
+            )
             log.info("service started", topics=sorted(spec.routes), port=settings.port)
             yield
         finally:
             log.info("service stopping: draining the consumer, then the outbox")
-            for loop in reversed(extras):
+            for loop in reversed(jobs):
                 await loop.stop()
             if consumer is not None:
                 await consumer.stop()
@@ -138,11 +147,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.token_verifier = TokenVerifier(settings)
-    app.state.replayer = Replayer(spec.name, spec.routes)
-    app.state.consumer = None
-    app.state.loops = {}
+    attach_state(app, Replayer(spec.name, spec.routes))
     install_problem_handlers(app)
     document_access(app)
     # bodies over LOYALTY_HTTP_MAX_BODY_BYTES: 413 before any handler runs
@@ -228,3 +233,23 @@ def run_migrations(settings: ServiceSettings, migrations_dir: Path, *, service: 
         raise SystemExit(1) from None
     applied = [line for line in report.splitlines() if line.startswith("Applying:")]
     log.info("migrations applied", applied=applied, pending=0)
+
+
+def command(
+    service: str,
+    settings_type: type[S],
+    build: Callable[[S], FastAPI],
+    migrations_dir: Path,
+    *,
+    description: str | None,
+) -> None:
+    """`loyalty-<service> [serve]` serves (the container's command and what `make run` starts);
+    `loyalty-<service> migrate` applies the migrations and exits (the Kubernetes Job)."""
+    parser = argparse.ArgumentParser(prog=f"loyalty-{service}", description=description)
+    parser.add_argument("command", nargs="?", choices=["serve", "migrate"], default="serve")
+    chosen = parser.parse_args().command
+    settings = load_settings(settings_type)
+    if chosen == "migrate":
+        run_migrations(settings, migrations_dir, service=service)
+        return
+    serve(build, settings, service=service)

@@ -3,7 +3,6 @@ NPS reporting, and behavioural loyalty (RFM segments, CLV, the loyalty index).""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,26 +10,23 @@ from fastapi import FastAPI
 from loyalty_feedback.answers.endpoints import router as answers_router
 from loyalty_feedback.cases.endpoints import router as cases_router
 from loyalty_feedback.insight.endpoints import router as insight_router
-from loyalty_feedback.insight.jobs import InsightJobs
-from loyalty_feedback.invitations.jobs import SurveyJobs
+from loyalty_feedback.insight.jobs import InsightJob
+from loyalty_feedback.invitations.jobs import SurveyInvitationJob
 from loyalty_feedback.privacy.endpoints import router as privacy_router
 from loyalty_feedback.privacy.handlers import ERASURE
-from loyalty_feedback.purchases.handlers import (
-    PARKING,
-    known_orders,
-    on_refunds,
-    on_tier_changes,
-    purchases_handler,
-)
+from loyalty_feedback.purchases.handlers import REFUNDS, purchases_handler
 from loyalty_feedback.reporting.endpoints import router as reporting_router
 from loyalty_feedback.settings import FeedbackSettings
+from loyalty_feedback.state import FeedbackState
+from loyalty_feedback.tier_projection.handlers import on_tier_changes
+from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import (
     ErasureRequestedV1,
     PurchaseCompletedV1,
     PurchaseRefundedV1,
 )
 from loyalty_shared.events.loyalty import TierChangedV1
-from loyalty_shared.kafka.parking import ParkingSweeper
+from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, COMMERCE_PURCHASES, LOYALTY_TIERS
 from loyalty_shared.program.loader import load_program
@@ -39,10 +35,9 @@ from loyalty_shared.service import ServiceSpec, create_service_app
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: FeedbackSettings) -> FastAPI:
+def create_app(settings: FeedbackSettings, *, clock: Clock = system_clock) -> FastAPI:
     program = load_program(settings.program_file)
     key = settings.survey_key()
-    parked_refund_max_age = timedelta(days=settings.feedback_parked_refund_max_age_days)
     spec = ServiceSpec(
         name="feedback",
         title="Loyalty feedback",
@@ -58,31 +53,30 @@ def create_app(settings: FeedbackSettings) -> FastAPI:
         routes={
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, purchases_handler(program)),
-                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, on_refunds),
+                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, REFUNDS.handle),
             },
             LOYALTY_TIERS: {TierChangedV1.TYPE: Route(TierChangedV1, on_tier_changes)},
             COMMERCE_MEMBERS: {ErasureRequestedV1.TYPE: ERASURE},
         },
         loops={
-            "surveys": lambda pool: SurveyJobs(
-                pool=pool, program=program, key=key, interval_s=settings.feedback_jobs_interval_s
-            ),
-            "insight": lambda pool: InsightJobs(
-                pool=pool, program=program, interval_s=settings.feedback_insight_interval_s
-            ),
-            # refunds parked while their purchase was being recorded: applied; refunds whose
-            # purchase never came: dead-lettered as unknown-order after the wait
-            "parking": lambda pool: ParkingSweeper(
+            "surveys": lambda pool: SurveyInvitationJob(
                 pool=pool,
-                parking=PARKING,
-                max_age=parked_refund_max_age,
-                known=known_orders,
-                handler=on_refunds,
+                program=program,
+                key=key,
+                clock=clock,
+                interval_s=settings.feedback_jobs_interval_s,
+            ),
+            "insight": lambda pool: InsightJob(
+                pool=pool,
+                program=program,
+                clock=clock,
+                interval_s=settings.feedback_insight_interval_s,
+            ),
+            "parking": lambda pool: REFUNDS.sweeper(
+                pool, max_age=settings.parked_refund_max_age, clock=clock
             ),
         },
     )
     app = create_service_app(spec, settings)
-    app.state.program = program
-    app.state.survey_key = key
-    app.state.parked_refund_max_age = parked_refund_max_age
+    attach_state(app, FeedbackState(program=program, survey_key=key, clock=clock))
     return app

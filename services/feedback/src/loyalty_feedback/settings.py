@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
@@ -31,6 +32,10 @@ class FeedbackSettings(ServiceSettings):
     @property
     def database_url(self) -> str:
         return self.feedback_database_url
+
+    @property
+    def parked_refund_max_age(self) -> timedelta:
+        return timedelta(days=self.feedback_parked_refund_max_age_days)
 
     @property
     def port(self) -> int:

@@ -7,7 +7,6 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from loyalty_notifications.channels.registry import build_channels, configured_channels
-from loyalty_notifications.clock import Clock, system_clock
 from loyalty_notifications.delivery.dispatcher import Dispatcher
 from loyalty_notifications.history.endpoints import router as history_router
 from loyalty_notifications.members.endpoints import router as preferences_router
@@ -17,9 +16,11 @@ from loyalty_notifications.privacy.handlers import erasure
 from loyalty_notifications.privacy.jobs import MessageRetention
 from loyalty_notifications.rendering.renderer import TEMPLATES, Renderer
 from loyalty_notifications.settings import NotificationsSettings
+from loyalty_notifications.state import NotificationsState
 from loyalty_notifications.triggers import handlers
-from loyalty_notifications.triggers.jobs import ScheduledTriggers
+from loyalty_notifications.triggers.jobs import ScheduledTriggersJob
 from loyalty_notifications.triggers.planner import Planner
+from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import (
     MEMBER_ENROLLED,
     MEMBER_UPDATED,
@@ -39,6 +40,7 @@ from loyalty_shared.events.loyalty import (
     TierChangedV1,
     TierDowngradeWarningV1,
 )
+from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import (
     COMMERCE_MEMBERS,
@@ -119,7 +121,7 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
                 renderer=renderer,
                 clock=clock,
             ),
-            "schedules": lambda pool: ScheduledTriggers(
+            "schedules": lambda pool: ScheduledTriggersJob(
                 pool=pool,
                 planner=planner,
                 clock=clock,
@@ -134,7 +136,8 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
         },
     )
     app = create_service_app(spec, settings)
-    app.state.planner = planner
-    app.state.renderer = renderer
-    app.state.clock = clock
+    attach_state(
+        app,
+        NotificationsState(settings=settings, planner=planner, renderer=renderer, clock=clock),
+    )
     return app

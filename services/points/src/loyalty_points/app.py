@@ -22,8 +22,7 @@ from loyalty_points.lots.endpoints import router as lots_router
 from loyalty_points.privacy.endpoints import export
 from loyalty_points.privacy.handlers import ERASURE
 from loyalty_points.redemptions.endpoints import router as redemptions_router
-from loyalty_points.refunds.handlers import PARKING, purchase_refunded_handler
-from loyalty_points.refunds.repository import known_orders
+from loyalty_points.refunds.handlers import refund_intake
 from loyalty_points.reports.endpoints import router as reports_router
 from loyalty_points.reports.jobs import FinanceGauges
 from loyalty_points.rewards.endpoints import rewards_router
@@ -41,7 +40,6 @@ from loyalty_shared.events.commerce import (
 )
 from loyalty_shared.events.loyalty import GoodwillGrantedV1, TierChangedV1
 from loyalty_shared.http.state import attach_state
-from loyalty_shared.kafka.parking import ParkingSweeper
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import (
     COMMERCE_MEMBERS,
@@ -58,7 +56,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> FastAPI:
     program = load_program(settings.program_file)
     in_force = ProgramInForce(program)
-    on_refunds = purchase_refunded_handler(program.earning.refund_policy, clock)
+    refunds = refund_intake(program.earning.refund_policy, clock)
     spec = ServiceSpec(
         name="points",
         title="Loyalty points",
@@ -91,12 +89,9 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
             ),
             # refunds parked while their purchase was being credited: applied; refunds whose
             # purchase never came: dead-lettered as unknown-order after the wait
-            "parking": lambda pool: ParkingSweeper(
-                pool=pool,
-                parking=PARKING,
+            "parking": lambda pool: refunds.sweeper(
+                pool,
                 max_age=timedelta(days=settings.points_parked_refund_max_age_days),
-                known=known_orders,
-                handler=on_refunds,
                 clock=clock,
             ),
             "coupons": lambda pool: CouponJob(
@@ -116,11 +111,9 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
             COMMERCE_PURCHASES: {
                 PurchaseCompletedV1.TYPE: Route(
                     PurchaseCompletedV1,
-                    purchase_completed_handler(
-                        program, clock, parking=PARKING, on_refunds=on_refunds, in_force=in_force
-                    ),
+                    purchase_completed_handler(program, clock, refunds=refunds, in_force=in_force),
                 ),
-                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, on_refunds),
+                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, refunds.handle),
             },
             LOYALTY_TIERS: {
                 TierChangedV1.TYPE: Route(TierChangedV1, tier_changed_handler(program)),

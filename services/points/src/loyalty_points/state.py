@@ -7,11 +7,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request
-
 from loyalty_points.campaigns.in_force import ProgramInForce
 from loyalty_shared.clock import Clock
-from loyalty_shared.http.state import state_of
+from loyalty_shared.http.state import depends_on
 from loyalty_shared.program.schema import Program
 
 
@@ -27,8 +25,4 @@ class PointsState:
     backtest_slot: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-async def _points_state(request: Request) -> PointsState:  # async: a plain def runs in a thread
-    return state_of(request, PointsState)
-
-
-State = Annotated[PointsState, Depends(_points_state)]
+State = Annotated[PointsState, depends_on(PointsState)]

@@ -2,40 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import (
     ErasureRequestedV1,
     PurchaseCompletedV1,
     PurchaseRefundedV1,
 )
-from loyalty_shared.kafka.parking import ParkingSweeper
+from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.routing import Route
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, COMMERCE_PURCHASES
 from loyalty_shared.program.loader import load_program
 from loyalty_shared.service import ServiceSpec, create_service_app
-from loyalty_tiers.evaluation.jobs import Evaluation
+from loyalty_tiers.evaluation.jobs import EvaluationJob
 from loyalty_tiers.privacy.endpoints import router as privacy_router
 from loyalty_tiers.privacy.handlers import ERASURE
 from loyalty_tiers.reports.endpoints import router as reports_router
 from loyalty_tiers.settings import TiersSettings
-from loyalty_tiers.spend.handlers import (
-    PARKING,
-    known_orders,
-    purchases_handler,
-    refunds_handler,
-)
+from loyalty_tiers.spend.handlers import purchases_handler, refund_intake
+from loyalty_tiers.state import TiersState
 from loyalty_tiers.status.endpoints import router as status_router
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_app(settings: TiersSettings) -> FastAPI:
+def create_app(settings: TiersSettings, *, clock: Clock = system_clock) -> FastAPI:
     program = load_program(settings.program_file)
-    parked_refund_max_age = timedelta(days=settings.tiers_parked_refund_max_age_days)
+    refunds = refund_intake(program)
     spec = ServiceSpec(
         name="tiers",
         title="Loyalty tiers",
@@ -48,27 +44,25 @@ def create_app(settings: TiersSettings) -> FastAPI:
         routers=[status_router, privacy_router, reports_router],
         routes={
             COMMERCE_PURCHASES: {
-                PurchaseCompletedV1.TYPE: Route(PurchaseCompletedV1, purchases_handler(program)),
-                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, refunds_handler(program)),
+                PurchaseCompletedV1.TYPE: Route(
+                    PurchaseCompletedV1, purchases_handler(program, clock, refunds)
+                ),
+                PurchaseRefundedV1.TYPE: Route(PurchaseRefundedV1, refunds.handle),
             },
             COMMERCE_MEMBERS: {ErasureRequestedV1.TYPE: ERASURE},
         },
         loops={
-            "evaluation": lambda pool: Evaluation(
-                pool=pool, program=program, interval_s=settings.tiers_evaluation_interval_s
-            ),
-            # refunds parked while their purchase was being recorded: applied; refunds whose
-            # purchase never came: dead-lettered as unknown-order after the wait
-            "parking": lambda pool: ParkingSweeper(
+            "evaluation": lambda pool: EvaluationJob(
                 pool=pool,
-                parking=PARKING,
-                max_age=parked_refund_max_age,
-                known=known_orders,
-                handler=refunds_handler(program),
+                program=program,
+                clock=clock,
+                interval_s=settings.tiers_evaluation_interval_s,
+            ),
+            "parking": lambda pool: refunds.sweeper(
+                pool, max_age=settings.parked_refund_max_age, clock=clock
             ),
         },
     )
     app = create_service_app(spec, settings)
-    app.state.program = program
-    app.state.parked_refund_max_age = parked_refund_max_age
+    attach_state(app, TiersState(program=program, clock=clock))
     return app

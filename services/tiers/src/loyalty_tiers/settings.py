@@ -3,6 +3,7 @@ long a refund waits for its purchase."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
@@ -24,6 +25,10 @@ class TiersSettings(ServiceSettings):
     @property
     def database_url(self) -> str:
         return self.tiers_database_url
+
+    @property
+    def parked_refund_max_age(self) -> timedelta:
+        return timedelta(days=self.tiers_parked_refund_max_age_days)
 
     @property
     def port(self) -> int:

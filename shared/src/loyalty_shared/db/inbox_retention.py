@@ -1,12 +1,6 @@
-"""The inbox forgets what it no longer needs: a claim older than `LOYALTY_INBOX_RETENTION_DAYS`.
-
-An event id is only looked up when the same event comes again, which happens while its record is
-still on Kafka (a redelivery after a crash or a rebalance, a replayed batch, `loyalty dlq replay`
-within the dead-letter topic's retention). The topics keep records 7 days and the dead-letter
-topics 30 (deploy/base/kafka/topics.yaml), so the default of 90 days forgets nothing that can
-still come back, and `processed_event` stops growing with every event ever applied. Natural keys
-stay as a second guard where they exist (an order is credited once, a refund id counts once).
-"""
+"""The inbox forgets claims older than `LOYALTY_INBOX_RETENTION_DAYS`, in batches, every
+`LOYALTY_INBOX_RETENTION_INTERVAL_S` (why that is safe:
+docs/architecture.md#the-consumer-runner)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""The outbox relay: publishes committed outbox rows to Kafka, then deletes them.
-
-A crash between the publish and the delete publishes those rows again on restart: every
-consumer dedupes by event id, so the effect is once. One relay per database publishes at a
-time (a transaction-scoped advisory lock), so rows go out in the order they were written.
-"""
+"""The outbox relay: publishes committed outbox rows to Kafka in the order they were written, then
+deletes them (docs/architecture.md#the-transactional-outbox-and-relay)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
 from loyalty_shared import audit_log
 from loyalty_shared.dlq import repository
@@ -27,6 +27,7 @@ from loyalty_shared.http.auth import AdminAccess, Principal, is_member_id
 from loyalty_shared.http.db import SingleStatement, Transaction
 from loyalty_shared.http.paging import PageCursor, before_id
 from loyalty_shared.http.problems import ProblemError, problem_responses
+from loyalty_shared.http.state import depends_on
 
 router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"])
 
@@ -48,12 +49,7 @@ class AlreadyReplayed(ProblemError):
     type = "urn:loyalty:problem:already-replayed"
 
 
-async def _replayer(request: Request) -> Replayer:
-    replayer: Replayer = request.app.state.replayer
-    return replayer
-
-
-ReplayerDep = Annotated[Replayer, Depends(_replayer)]
+ReplayerDep = Annotated[Replayer, depends_on(Replayer)]
 
 
 def _text(value: bytes | None) -> str | None:

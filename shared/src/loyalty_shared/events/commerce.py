@@ -9,6 +9,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt
 
+from loyalty_shared.events.decoding import Decoded
 from loyalty_shared.events.fields import (
     CurrencyCode,
     DateText,
@@ -91,3 +92,8 @@ class ErasureRequestedV1(_Contract):
 
     member_id: Id
     requested_at: Rfc3339Time
+
+
+#: The purchase events as their handlers receive them.
+Purchase = Decoded[PurchaseCompletedV1]
+Refund = Decoded[PurchaseRefundedV1]

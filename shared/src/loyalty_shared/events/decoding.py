@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
 from loyalty_shared.events.envelope import CloudEvent
+
+#: The data model of an event type.
+M = TypeVar("M", bound=BaseModel)
 
 
 class InvalidEvent(Exception):
@@ -36,9 +39,11 @@ class RawRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Decoded:
+class Decoded(Generic[M]):
+    """A valid event: its envelope and its data as the model registered for its type."""
+
     envelope: CloudEvent
-    data: BaseModel
+    data: M
     raw: RawRecord | None = None
 
 
@@ -75,9 +80,7 @@ def _nul_in(envelope: CloudEvent, data: BaseModel) -> str | None:
     return None
 
 
-def decode_event(
-    value: bytes | None, models: Mapping[str, type[BaseModel]]
-) -> Decoded | UnknownType:
+def decode_event(value: bytes | None, models: Mapping[str, type[M]]) -> Decoded[M] | UnknownType:
     """Parse and validate one record value; `InvalidEvent` for anything the contract refuses."""
     if value is None:
         raise InvalidEvent("invalid-json", "the record has no value")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
 
+from loyalty_shared.clock import system_clock
 from loyalty_shared.events.envelope import OutgoingEvent, schema_uri
 from loyalty_shared.events.loyalty import PlatformEvent
 
@@ -31,7 +31,7 @@ def platform_event(data: PlatformEvent, *, source: str, cause: str | None = None
         id=derived_event_id(data.TYPE, cause) if cause else str(uuid.uuid4()),
         source=source,
         type=data.TYPE,
-        time=datetime.now(UTC),
+        time=system_clock(),
         subject=data.member_id,
         dataschema=schema_uri(data.TYPE, data.VERSION),
         data=data.model_dump(mode="json"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from loyalty_shared.clock import system_clock
 from loyalty_shared.events.fields import Id, Rfc3339Time
 
 CONTENT_TYPE = "application/cloudevents+json"
@@ -45,7 +46,7 @@ class OutgoingEvent:
     dataschema: str
     data: dict[str, Any]
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    time: datetime = field(default_factory=system_clock)
 
     def to_json(self) -> bytes:
         return orjson.dumps(
@@ -79,7 +80,7 @@ def cloud_event(
         "id": event_id or str(uuid.uuid4()),
         "source": source,
         "type": event_type,
-        "time": (time or datetime.now(UTC)).isoformat(),
+        "time": (time or system_clock()).isoformat(),
     }
     if subject is not None:
         event["subject"] = subject

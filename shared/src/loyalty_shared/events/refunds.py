@@ -1,26 +1,22 @@
-"""Which refunds an order can take (contract section 1, "Invalid input"), judged the same way by
-every service that reads `purchase.refunded`, so they all apply exactly the same refunds.
-
-A refund must name its order's member and currency, carry a `refund_id` not applied before, and
-not exceed what is left to refund on the order (its total less the refunds applied). The checks
-run in that order and the first that fails is the reason (the codes are the points service's).
-`RefundBook` judges a batch in order, counting the refunds it accepts, so a second refund of the
-same order in the same batch sees what the first took.
-
-A refund whose order the service has not seen waits in `refund_parking`, keyed by order id, for
-its purchase; one whose purchase has not come within the wait is refused as `unknown-order`.
-"""
+"""Which refunds an order can take (docs/events.md#refunds), judged one way by every service that
+reads `purchase.refunded`: the checks and their codes, a batch judged in order (`judge_batch`),
+the park where a refund waits for its order (`refund_parking`), and the handler a service that
+keeps orders builds from them (`RefundIntake`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, timedelta
 from decimal import Decimal
 
-from loyalty_shared.events.commerce import PurchaseRefundedV1
-from loyalty_shared.events.decoding import Decoded, InvalidEvent
-from loyalty_shared.kafka.parking import ParkedRecord, Parking
+import asyncpg
+
+from loyalty_shared.clock import Clock
+from loyalty_shared.db import Connection
+from loyalty_shared.events.commerce import PurchaseRefundedV1, Refund
+from loyalty_shared.events.decoding import InvalidEvent
+from loyalty_shared.kafka.parking import ParkedRecord, Parking, ParkingSweeper
 from loyalty_shared.kafka.routing import Refusal
 
 
@@ -90,13 +86,13 @@ class Verdicts:
     """A batch of refunds sorted: those to apply, those waiting for their order (order id,
     event: park them), and those refused (dead-lettered by the runner)."""
 
-    accepted: list[tuple[Decoded, PurchaseRefundedV1]] = field(default_factory=list)
-    waiting: list[tuple[str, Decoded]] = field(default_factory=list)
+    accepted: list[Refund] = field(default_factory=list)
+    waiting: list[tuple[str, Refund]] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
 
 
 def judge_batch(
-    events: Sequence[Decoded], orders: Iterable[OrderRefunds], known_refund_ids: Iterable[str]
+    events: Sequence[Refund], orders: Iterable[OrderRefunds], known_refund_ids: Iterable[str]
 ) -> Verdicts:
     """Judge `purchase.refunded` events in order against the orders they name (those the service
     has seen) and the refund ids among theirs it applied before."""
@@ -104,13 +100,12 @@ def judge_batch(
     verdicts = Verdicts()
     for event in events:
         refund = event.data
-        assert isinstance(refund, PurchaseRefundedV1)
         if book.order(refund.order_id) is None:
             verdicts.waiting.append((refund.order_id, event))
             continue
         error = book.accept(refund)
         if error is None:
-            verdicts.accepted.append((event, refund))
+            verdicts.accepted.append(event)
         else:
             verdicts.refusals.append(Refusal(event.envelope.id, error))
     return verdicts
@@ -125,10 +120,68 @@ def unknown_order(record: ParkedRecord) -> InvalidEvent:
     )
 
 
-def refund_parking(service: str) -> Parking:
+def refund_parking(service: str) -> Parking[PurchaseRefundedV1]:
     """The park of a service's refunds whose order it has not seen, keyed by order id."""
     return Parking(
         service=service,
         models={PurchaseRefundedV1.TYPE: PurchaseRefundedV1},
         stale_error=unknown_order,
     )
+
+
+#: The orders of these ids the service has recorded, locked until the batch commits.
+OrdersOf = Callable[[Connection, Sequence[str]], Awaitable[Sequence[OrderRefunds]]]
+#: Records the refunds the service accepted.
+RecordRefunds = Callable[[Connection, Sequence[Refund]], Awaitable[None]]
+
+
+async def applied_refunds(conn: Connection, refund_ids: Sequence[str]) -> set[str]:
+    """Which of these refund ids the service has applied: each service that reads refunds keeps
+    those it applied in a `refund` table of its own, keyed by `refund_id`."""
+    rows = await conn.fetch(
+        "SELECT refund_id FROM refund WHERE refund_id = ANY($1::text[])", list(set(refund_ids))
+    )
+    return {row["refund_id"] for row in rows}
+
+
+class RefundIntake:
+    """How a service that keeps orders takes `purchase.refunded`: judged in arrival order against
+    their orders, the accepted recorded (`record`), those whose order has not come parked until
+    it does (`unpark`, from the purchases' handler) or the sweeper gives up on them."""
+
+    def __init__(self, *, service: str, orders: OrdersOf, record: RecordRefunds) -> None:
+        self.parking = refund_parking(service)
+        self._orders = orders
+        self._record = record
+
+    async def handle(self, conn: Connection, events: Sequence[Refund]) -> Sequence[Refusal]:
+        """The batch handler of `purchase.refunded`."""
+        orders = await self._orders(conn, [e.data.order_id for e in events])
+        applied = await applied_refunds(conn, [e.data.refund_id for e in events])
+        verdicts = judge_batch(events, orders, applied)
+        await self.parking.park(conn, verdicts.waiting)
+        if verdicts.accepted:
+            await self._record(conn, verdicts.accepted)
+        return verdicts.refusals
+
+    async def unpark(self, conn: Connection, order_ids: Collection[str]) -> None:
+        """The refunds that waited for these orders, recorded just now, judged now."""
+        await self.parking.unpark(conn, sorted(order_ids), self.handle)
+
+    async def known_orders(self, conn: Connection, order_ids: Sequence[str]) -> set[str]:
+        """Which of these orders the service has recorded by now."""
+        return {order.order_id for order in await self._orders(conn, order_ids)}
+
+    def sweeper(
+        self, pool: asyncpg.Pool, *, max_age: timedelta, clock: Clock
+    ) -> ParkingSweeper[PurchaseRefundedV1]:
+        """The job that judges refunds parked in a race with their purchase, and dead-letters
+        those whose purchase has not come within `max_age` as `unknown-order`."""
+        return ParkingSweeper(
+            pool=pool,
+            parking=self.parking,
+            max_age=max_age,
+            known=self.known_orders,
+            handler=self.handle,
+            clock=clock,
+        )

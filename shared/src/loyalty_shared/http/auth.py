@@ -24,6 +24,7 @@ from pydantic import AfterValidator, TypeAdapter, ValidationError
 
 from loyalty_shared.events.fields import Id
 from loyalty_shared.http.problems import Forbidden, Unauthorized
+from loyalty_shared.runtime import runtime_of
 from loyalty_shared.settings import ServiceSettings
 
 ADMIN_SCOPE = "loyalty:admin"
@@ -171,8 +172,7 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 async def current_principal(request: Request, credentials: Bearer) -> Principal:
     if credentials is None:
         raise Unauthorized("a bearer token is required")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(credentials.credentials)
+    return await runtime_of(request).tokens.verify(credentials.credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

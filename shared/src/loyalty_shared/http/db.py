@@ -13,10 +13,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from loyalty_shared.db import Connection, Pool
+from loyalty_shared.runtime import runtime_of
 
 
 async def _transaction(request: Request) -> AsyncIterator[Connection]:
-    async with request.app.state.pool.acquire() as conn:
+    runtime = runtime_of(request)
+    async with runtime.pool.acquire() as conn:
         transaction = conn.transaction()
         await transaction.start()
         try:
@@ -28,21 +30,16 @@ async def _transaction(request: Request) -> AsyncIterator[Connection]:
                 await transaction.rollback()
             raise
         await transaction.commit()
-        # the transaction may have written events: the outbox relay publishes them now
-        getattr(request.app.state, "on_commit", _nothing)()
-
-
-def _nothing() -> None:
-    pass
+        runtime.on_commit()  # the transaction may have written events
 
 
 async def _read_only(request: Request) -> AsyncIterator[Connection]:
-    async with request.app.state.pool.acquire() as conn, conn.transaction(readonly=True):
+    async with runtime_of(request).pool.acquire() as conn, conn.transaction(readonly=True):
         yield conn
 
 
 async def _pool(request: Request) -> Pool:  # async: a plain def would run in a thread
-    return request.app.state.pool  # type: ignore[no-any-return]
+    return runtime_of(request).pool
 
 
 #: Function-scoped: the commit happens before the answer is sent, so a transaction that fails to

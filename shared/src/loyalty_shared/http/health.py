@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from loyalty_shared.runtime import runtime_of
+
 router = APIRouter(tags=["operations"])
 
 CHECK_TIMEOUT_S = 2.0
@@ -22,20 +24,20 @@ CHECK_TIMEOUT_S = 2.0
 async def healthz(request: Request) -> Response:
     # Dependencies (database, broker) are readiness; a dead consumer, relay or job loop never
     # comes back by itself, so it fails liveness and Kubernetes restarts the pod.
-    dead = [name for name, loop in request.app.state.loops.items() if not loop.healthy]
+    dead = [name for name, loop in runtime_of(request).loops.items() if not loop.healthy]
     if dead:
         return JSONResponse({"status": "failed", "dead": dead}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 
 async def _check_database(request: Request) -> str:
-    async with request.app.state.pool.acquire(timeout=CHECK_TIMEOUT_S) as conn:
+    async with runtime_of(request).pool.acquire(timeout=CHECK_TIMEOUT_S) as conn:
         await conn.fetchval("SELECT 1", timeout=CHECK_TIMEOUT_S)
     return "ok"
 
 
 async def _check_broker(request: Request) -> str:
-    await request.app.state.producer.client.fetch_all_metadata()
+    await runtime_of(request).producer.client.fetch_all_metadata()
     return "ok"
 
 
@@ -51,7 +53,7 @@ async def readyz(request: Request) -> Response:
             checks[name] = await asyncio.wait_for(check(request), timeout=CHECK_TIMEOUT_S)
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said in the body
             checks[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
-    for name, loop in request.app.state.loops.items():
+    for name, loop in runtime_of(request).loops.items():
         checks[name] = "ok" if loop.healthy else "failed: stopped"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(

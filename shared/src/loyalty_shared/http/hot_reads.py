@@ -1,19 +1,6 @@
-"""The app's most frequent request, answered without FastAPI's per-request machinery.
-
-The mobile app reads a member's balance on nearly every screen. For that one `GET`, FastAPI's
-routing over every route, dependency solving, parameter and response validation cost more
-server CPU than the read itself (py-spy on `bench/balance_reads.py`). A `HotRead` answers
-exactly the ordinary case of such a request: `GET` of the path, no query string, no body, a
-bearer token the service accepts, from the member themself, an id the contract accepts.
-Anything else goes on to the app unchanged, so every refusal (401, 403, 413, 422), the optional
-query parameters, an operator's read (which the route records in the audit log) and the OpenAPI
-stay with the FastAPI route, and there is one place that decides them. The answer is the same
-bytes the FastAPI route gives (tested in `tests/points/test_balance_reads.py`). The database
-away is answered here with the app's own 503, rather than asking it a second time through the
-route.
-
-It sits inside `ObserveRequests`, so hot reads are counted and traced like any other request.
-"""
+"""The app's most frequent request (a member's balance) answered before FastAPI when nothing about
+it is unusual; anything else goes on to the FastAPI route, which alone refuses and documents it
+(docs/architecture.md#http)."""
 
 from __future__ import annotations
 
@@ -27,9 +14,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loyalty_shared.db import Pool
 from loyalty_shared.db.errors import is_transient
-from loyalty_shared.http.auth import TokenVerifier, is_member_id
+from loyalty_shared.http.auth import is_member_id
 from loyalty_shared.http.problems import Unauthorized, database_away
 from loyalty_shared.observability.logging import get_logger
+from loyalty_shared.runtime import runtime_of
 
 log = get_logger(__name__)
 
@@ -87,16 +75,15 @@ class HotReads:
         token = _bearer_token_of_bodiless(scope["headers"])
         if token is None:
             return None
-        state = scope["app"].state
-        verifier: TokenVerifier = state.token_verifier
+        runtime = runtime_of(scope["app"])
         try:
-            principal = await verifier.verify(token)
+            principal = await runtime.tokens.verify(token)
         except Unauthorized:
             return None
         if principal.subject != member_id:
             return None
         try:
-            return Response(await answer(state.pool, member_id), media_type="application/json")
+            return Response(await answer(runtime.pool, member_id), media_type="application/json")
         except Exception as exc:  # noqa: BLE001 - answered as below, never swallowed
             if is_transient(exc):
                 # The app's own answer, without asking a struggling database a second time.

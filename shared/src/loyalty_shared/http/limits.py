@@ -1,17 +1,6 @@
-"""Request bodies above `LOYALTY_HTTP_MAX_BODY_BYTES` (64 KiB by default) are refused with 413.
-
-A plain ASGI middleware, so the limit holds for every route, including those that never read
-their body (a `POST .../commit` sent 1 MB is refused before the handler runs, not after):
-
-- a declared `Content-Length` over the limit is answered 413 at once, the app never called;
-- a body without a length (chunked) is counted as it arrives, and the read that crosses the limit
-  raises a 413 the problem handlers answer (the handler has not run: FastAPI reads the body
-  before it calls the endpoint).
-
-The answer is an RFC 9457 problem document like every other error. The largest legitimate body
-(a simulated purchase with many items) is a few KiB, so 64 KiB leaves room; uvicorn itself has no
-body limit, and a gateway in front may have a lower one.
-"""
+"""Request bodies above `LOYALTY_HTTP_MAX_BODY_BYTES` are refused with a 413 problem document
+before any handler runs: a declared `Content-Length` at once, a chunked body at the read that
+crosses the limit (docs/architecture.md#http)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""HTTP RED metrics (rate, errors, duration) by route template, and the service's tracing for the
-request: a plain ASGI middleware, so it costs one wrapper around `send` per request.
-
-When spans are not recorded (no exporter configured), the OpenTelemetry FastAPI middleware is not
-installed: it cost a seventh of a balance read for spans nobody keeps. The caller's
-`traceparent` is still honoured here, so the events a request causes stay in the caller's
-trace."""
+"""HTTP RED metrics (rate, errors, duration) by route template, and the request's server span:
+a plain ASGI middleware, one wrapper around `send` per request
+(docs/architecture.md#observability)."""
 
 from __future__ import annotations
 

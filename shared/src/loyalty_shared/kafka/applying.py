@@ -1,19 +1,13 @@
-"""Applying one fetched batch inside one database transaction.
-
-Records are decoded; the invalid ones go to the outbox for `<topic>.dlq`. Valid ones are grouped
-by event type into layers that keep every partition's order (a partition's records change layer
-whenever the type changes), so one member's events are applied in the order they were written
-while each handler still sees whole runs of events to apply with set-based SQL. Each group's ids
-are claimed in the inbox in one statement; what was claimed before is a duplicate and skipped.
-If a handler fails for a reason that is not transient, its group is applied again one event at a
-time, each in a savepoint, so one poisonous event is dead-lettered and its neighbours still apply.
-"""
+"""One fetched batch applied in the caller's transaction: records decoded (the invalid ones
+dead-lettered), grouped by event type in layers that keep each partition's order, claimed in
+the inbox and handed to their routes' handlers (docs/architecture.md#the-consumer-runner)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiokafka import ConsumerRecord, TopicPartition
@@ -43,7 +37,7 @@ Batch = Mapping[TopicPartition, Sequence[Record]]
 @dataclass(frozen=True, slots=True)
 class _Incoming:
     record: Record
-    event: Decoded
+    event: Decoded[Any]
 
     @property
     def event_id(self) -> str:
@@ -104,7 +98,9 @@ class BatchApplier:
         raw = RawRecord(record.topic, record.key, record.value, tuple(record.headers or ()))
         return _Incoming(record, Decoded(decoded.envelope, decoded.data, raw))
 
-    async def _apply_group(self, conn: Connection, route: Route, group: list[_Incoming]) -> None:
+    async def _apply_group(
+        self, conn: Connection, route: Route[Any], group: list[_Incoming]
+    ) -> None:
         claimed = await inbox.claim_many(conn, self._service, [i.event_id for i in group])
         fresh: list[_Incoming] = []
         for incoming in group:
@@ -139,7 +135,7 @@ class BatchApplier:
             await self._dead_letter(conn, incoming.record, error, event_type=envelope.type)
 
     async def _one_by_one(
-        self, conn: Connection, route: Route, group: list[_Incoming]
+        self, conn: Connection, route: Route[Any], group: list[_Incoming]
     ) -> list[Refusal]:
         refusals: list[Refusal] = []
         for incoming in group:

@@ -1,11 +1,6 @@
-"""The one consumer runner every service uses (aiokafka, no framework in between).
-
-For each fetched batch: one database transaction applies every record (see `applying.py`:
-inbox claims, set-based handlers, dead letters into the outbox), commits; only then are the
-Kafka offsets committed. A crash anywhere replays the batch, and the inbox
-turns the replay into no-ops. Nothing is skipped because of a transient failure: the batch is
-retried with backoff until it applies or the runner is stopped.
-"""
+"""The one consumer runner every service uses (aiokafka, no framework in between): each fetched
+batch applied in one database transaction, the offsets committed after it, a transient failure
+retried until the batch applies (docs/architecture.md#the-consumer-runner)."""
 
 from __future__ import annotations
 

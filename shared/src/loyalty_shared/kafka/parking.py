@@ -1,44 +1,25 @@
-"""Parking: records a consumer keeps until what they refer to shows up.
-
-A handler that reads an event it cannot judge yet (a refund whose purchase this service has not
-seen) parks it under a key (the order id) instead of applying or refusing it. The runner has
-claimed its id in the inbox, so a redelivery is a duplicate. When the key shows up (the purchase
-is recorded), the handler that recorded it calls `unpark`: the key's records are decoded again
-and applied, in arrival order, by the batch handler that would have applied them on arrival, so
-they are validated then. What that handler refuses is dead-lettered unchanged and its inbox claim
-released, so a corrected event under the same id applies. A record that waited longer than the
-service allows is dead-lettered by `sweep` (a `ParkingSweeper` runs it) with the reason the
-service gives (`unknown-order` for a refund).
-
-The judging and parking of a record, and the recording of its key and the unparking, run in two
-transactions that may be on two consumers at once (a refund naming another member's order is on
-another partition than the purchase): neither sees the other's uncommitted rows, so a record can
-be parked just as its key is recorded, where that unparking does not see it. The sweep takes such
-records out of the park (`unpark_known`, with the service's own lookup of which keys it knows) at
-its next run, seconds later. Locking every key the purchases' transaction records would close the
-window at once, but a batch of 2,000 purchases would take 2,000 advisory locks, and a few such
-batches at once exhaust PostgreSQL's lock table (`max_locks_per_transaction` times connections).
-
-A parked record is kept as read off Kafka (topic, key, value, headers): its dead letter is the
-original record, with no `error.partition`/`error.offset` since it was not refused as read.
-Everything runs in the caller's transaction. The table is `parked_record` (db/migrations/).
-"""
+"""Parking: records a consumer keeps until what they refer to shows up (a refund before its
+purchase). `park` keeps them under a key, `unpark` applies them with the handler that would have
+applied them on arrival, and `ParkingSweeper` applies those whose key came in a race and
+dead-letters those that waited too long (docs/architecture.md#parking)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Generic
 
 import asyncpg
 import orjson
-from pydantic import BaseModel
 
 from loyalty_shared.background import PeriodicJob
+from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.db import Connection, inbox
 from loyalty_shared.events.decoding import (
     Decoded,
     InvalidEvent,
+    M,
     RawRecord,
     UnknownType,
     decode_event,
@@ -89,18 +70,18 @@ def _parked(row: asyncpg.Record) -> ParkedRecord:
     return ParkedRecord(row["event_id"], row["key"], raw, row["parked_at"], row["seq"])
 
 
-class Parking:
+class Parking(Generic[M]):
     """One service's park. `models`: event type → data model, to decode parked records again;
     `stale_error`: why a record that waited too long is refused."""
 
     def __init__(
-        self, *, service: str, models: Mapping[str, type[BaseModel]], stale_error: StaleError
+        self, *, service: str, models: Mapping[str, type[M]], stale_error: StaleError
     ) -> None:
         self.service = service
         self._models = dict(models)
         self._stale_error = stale_error
 
-    async def park(self, conn: Connection, records: Sequence[tuple[str, Decoded]]) -> None:
+    async def park(self, conn: Connection, records: Sequence[tuple[str, Decoded[M]]]) -> None:
         """Keep each (key, event) until `unpark(key)`; the events must come from the runner (with
         `raw`). Parking an event id again changes nothing."""
         rows = []
@@ -132,7 +113,7 @@ class Parking:
             rows,
         )
 
-    async def unpark(self, conn: Connection, keys: Sequence[str], handler: BatchHandler) -> int:
+    async def unpark(self, conn: Connection, keys: Sequence[str], handler: BatchHandler[M]) -> int:
         """Apply the records parked under these keys with `handler`, in arrival order, and
         dead-letter what it refuses; returns how many records were taken out of the park."""
         if not keys:
@@ -146,7 +127,7 @@ class Parking:
             list(set(keys)),
         )
         parked = sorted((_parked(row) for row in rows), key=lambda p: (p.parked_at, p.seq))
-        events: list[Decoded] = []
+        events: list[Decoded[M]] = []
         by_id: dict[str, ParkedRecord] = {}
         for record in parked:
             event = self._decode(record)
@@ -161,7 +142,13 @@ class Parking:
         return len(parked)
 
     async def unpark_known(
-        self, conn: Connection, *, known: KnownKeys, handler: BatchHandler, after: str, limit: int
+        self,
+        conn: Connection,
+        *,
+        known: KnownKeys,
+        handler: BatchHandler[M],
+        after: str,
+        limit: int,
     ) -> tuple[int, str | None]:
         """Apply the records parked under keys the service knows by now, for up to `limit`
         parked keys after `after` (in key order); returns how many records were applied or
@@ -213,7 +200,7 @@ class Parking:
         )
         return count
 
-    def _decode(self, record: ParkedRecord) -> Decoded | InvalidEvent:
+    def _decode(self, record: ParkedRecord) -> Decoded[M] | InvalidEvent:
         try:
             decoded = decode_event(record.raw.value, self._models)
         except InvalidEvent as refused:  # it decoded when parked: the models changed since
@@ -253,12 +240,12 @@ def _event_type(raw: RawRecord) -> str:
 
 async def sweep(
     pool: asyncpg.Pool,
-    parking: Parking,
+    parking: Parking[M],
     *,
     now: datetime,
     max_age: timedelta,
     known: KnownKeys,
-    handler: BatchHandler,
+    handler: BatchHandler[M],
     batch: int = SWEEP_BATCH,
 ) -> tuple[int, int]:
     """Apply the records whose key is known by now (`handler` judges them as on arrival), then
@@ -283,11 +270,7 @@ async def sweep(
             return applied, stale
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class ParkingSweeper(PeriodicJob):
+class ParkingSweeper(PeriodicJob, Generic[M]):
     """Runs `sweep` every `interval_s`, with an injectable clock."""
 
     failure = "parking sweep failed"
@@ -296,12 +279,12 @@ class ParkingSweeper(PeriodicJob):
         self,
         *,
         pool: asyncpg.Pool,
-        parking: Parking,
+        parking: Parking[M],
         max_age: timedelta,
         known: KnownKeys,
-        handler: BatchHandler,
+        handler: BatchHandler[M],
         interval_s: float = SWEEP_INTERVAL_S,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = system_clock,
     ) -> None:
         super().__init__(name=f"{parking.service}-parking-sweeper", interval_s=interval_s)
         self._pool = pool

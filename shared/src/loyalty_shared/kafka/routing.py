@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-
-from pydantic import BaseModel
+from typing import Any, Generic, TypeAlias
 
 from loyalty_shared.db import Connection
-from loyalty_shared.events.decoding import Decoded, InvalidEvent
+from loyalty_shared.events.decoding import Decoded, InvalidEvent, M
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,13 +22,15 @@ class Refusal:
 #: Applies events of one type, in order, with the batch's connection, set-based where it can.
 #: It returns the events it refuses and must have written nothing for them. Events reach it
 #: once: duplicates were already dropped by the inbox.
-BatchHandler = Callable[[Connection, Sequence[Decoded]], Awaitable[Sequence[Refusal]]]
+BatchHandler: TypeAlias = Callable[[Connection, Sequence[Decoded[M]]], Awaitable[Sequence[Refusal]]]
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
-    model: type[BaseModel]
-    handler: BatchHandler
+class Route(Generic[M]):
+    """Events of one type: validated as `model`, so `handler` receives them as that model."""
+
+    model: type[M]
+    handler: BatchHandler[M]
 
 
-Routes = Mapping[str, Mapping[str, Route]]  # topic -> event type -> route
+Routes = Mapping[str, Mapping[str, Route[Any]]]  # topic -> event type -> route

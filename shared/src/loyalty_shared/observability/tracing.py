@@ -1,24 +1,7 @@
-"""OpenTelemetry traces that follow an event across services: W3C trace context (`traceparent`,
-`tracestate`) travels in the Kafka record headers.
-
-- Each service has its own `TracerProvider` (resource `service.name = loyalty-<service>`),
-  exporting over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set,
-  and to nothing otherwise: spans are then non-recording and cost next to nothing, yet the trace
-  context still passes through, so a traced purchase stays one trace downstream. The sampler
-  is the SDK's (`OTEL_TRACES_SAMPLER`, parent-based by default).
-- The consumer applies a batch set-based, so there is one `process` span per batch, linked to
-  the context of every record that carried one (up to the SDK's link limit).
-- An event emitted because of an incoming event (`causation_id` = that event's id) gets a
-  `publish` span that is a child of the incoming event's context, and that span's context goes
-  into the outgoing record's headers through the outbox: the trace goes on in the next service.
-  The incoming contexts are kept per service in a bounded memory (the latest 10,000 event ids),
-  so an event emitted a little later by another loop of the same process (the notifications
-  dispatcher sending what the consumer recorded) joins the trace too; one emitted after a
-  restart or days later (a scheduled job) starts from whatever span is current instead.
-- Anything else emitted under a current span (an HTTP request, the batch) is its child.
-
-Tests add an in-memory exporter with `add_span_processor` before the apps start.
-"""
+"""OpenTelemetry traces that follow an event across services in the Kafka record headers: a
+tracer provider per service, a `process` span per batch, a `publish` span per caused event
+(docs/architecture.md#observability). Tests add an in-memory exporter with `add_span_processor`
+before the apps start."""
 
 from __future__ import annotations
 

@@ -53,19 +53,20 @@ def erasure_route(
     redactions: Mapping[str, Redaction] | None = None,
     parked_models: Mapping[str, type[BaseModel]] | None = None,
     clock: Clock = system_clock,
-) -> Route:
+) -> Route[ErasureRequestedV1]:
     """The route for `member.erasure_requested` on `commerce.members`. `parked_models`: the
     models of the records this service parks (to cut them down), by event type; refunds unless
     told."""
     redactions = dict(redactions or {})
     models = dict(parked_models or {PurchaseRefundedV1.TYPE: PurchaseRefundedV1})
 
-    async def on_erasures(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+    async def on_erasures(
+        conn: Connection, events: Sequence[Decoded[ErasureRequestedV1]]
+    ) -> Sequence[Refusal]:
         now = clock()
         erasures = []
         for event in events:
             data = event.data
-            assert isinstance(data, ErasureRequestedV1)
             erasures.append(Erasure(data.member_id, event.envelope.id, data.requested_at, now))
         members = sorted({e.member_id for e in erasures})
         await erase(conn, members, now)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 
 from loyalty_feedback.answers import repository, service
 from loyalty_feedback.answers.schemas import (
@@ -17,19 +16,14 @@ from loyalty_feedback.answers.schemas import (
 )
 from loyalty_feedback.invitations import tokens
 from loyalty_feedback.metrics import ANSWERS
+from loyalty_feedback.state import State
 from loyalty_shared import audit_log
 from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import ReadOnly, Transaction
 from loyalty_shared.http.problems import problem_responses
-from loyalty_shared.program.schema import Program
 
 router = APIRouter(tags=["feedback"])
-
-
-def _program(request: Request) -> Program:
-    program: Program = request.app.state.program
-    return program
 
 
 @router.get(
@@ -66,10 +60,10 @@ async def give_feedback(
     body: FeedbackCreate,
     principal: MemberAccess,
     conn: Transaction,
-    request: Request,
+    state: State,
 ) -> Feedback:
     answer = await service.answer_in_app(
-        conn, _program(request), member_id=member_id, body=body, now=datetime.now(UTC)
+        conn, state.program, member_id=member_id, body=body, now=state.clock()
     )
     await audit_log.record_operator(
         conn,
@@ -93,11 +87,11 @@ async def give_feedback(
     responses=problem_responses(401, 404, 409, 410, 422),
 )
 async def answer_survey(
-    token: str, body: SurveyAnswer, conn: Transaction, request: Request
+    token: str, body: SurveyAnswer, conn: Transaction, state: State
 ) -> Feedback:
-    claims = tokens.verify(request.app.state.survey_key, token)
+    claims = tokens.verify(state.survey_key, token)
     answer = await service.answer_survey(
-        conn, _program(request), claims=claims, body=body, now=datetime.now(UTC)
+        conn, state.program, claims=claims, body=body, now=state.clock()
     )
     ANSWERS.labels("survey", answer.category).inc()
     return answer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -10,13 +11,22 @@ import asyncpg
 from loyalty_shared.db import Connection
 
 
+@dataclass(frozen=True, slots=True)
+class MemberOrder:
+    """An order of the member's, with the survey invitation it got (if sampled)."""
+
+    order_id: str
+    channel: str
+    invitation_id: uuid.UUID | None
+
+
 async def lock_member(conn: Connection, member_id: str) -> None:
     """One answer of a member at a time (the goodwill cooldown is read, then written)."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 42))", member_id)
 
 
-async def order_of(conn: Connection, member_id: str, order_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
+async def order_of(conn: Connection, member_id: str, order_id: str) -> MemberOrder | None:
+    row = await conn.fetchrow(
         """
         SELECT p.order_id, p.channel, i.invitation_id
         FROM purchase p LEFT JOIN invitation i USING (order_id)
@@ -25,14 +35,7 @@ async def order_of(conn: Connection, member_id: str, order_id: str) -> asyncpg.R
         order_id,
         member_id,
     )
-    return row
-
-
-async def tier_of(conn: Connection, member_id: str) -> str | None:
-    tier: str | None = await conn.fetchval(
-        "SELECT tier FROM member_tier WHERE member_id = $1", member_id
-    )
-    return tier
+    return MemberOrder(**row) if row else None
 
 
 async def insert_feedback(

@@ -17,6 +17,7 @@ from loyalty_feedback.answers.schemas import Feedback, FeedbackCreate, SurveyAns
 from loyalty_feedback.events import derived_id, emit
 from loyalty_feedback.invitations.repository import invitation as find_invitation
 from loyalty_feedback.invitations.tokens import SurveyClaims
+from loyalty_feedback.tier_projection.repository import tier_of
 from loyalty_shared.db import Connection
 from loyalty_shared.events.loyalty import FeedbackReceivedV1, GoodwillGrantedV1, PlatformEvent
 from loyalty_shared.program.schema import Program
@@ -40,7 +41,7 @@ async def answer_in_app(
                 f"order_id {body.order_id!r} is not an order of member {member_id!r} that the "
                 "platform has seen"
             )
-        channel, invitation_id = order["channel"], order["invitation_id"]
+        channel, invitation_id = order.channel, order.invitation_id
     return await _store(
         conn,
         program,
@@ -59,8 +60,12 @@ async def answer_survey(
     conn: Connection, program: Program, *, claims: SurveyClaims, body: SurveyAnswer, now: datetime
 ) -> Feedback:
     await repository.lock_member(conn, claims.member_id)
-    row = await find_invitation(conn, claims.invitation_id)
-    if row is None or row["member_id"] != claims.member_id or row["order_id"] != claims.order_id:
+    invitation = await find_invitation(conn, claims.invitation_id)
+    if (
+        invitation is None
+        or invitation.member_id != claims.member_id
+        or invitation.order_id != claims.order_id
+    ):
         raise InvitationNotFound("the survey this link was made for does not exist")
     return await _store(
         conn,
@@ -69,7 +74,7 @@ async def answer_survey(
         member_id=claims.member_id,
         invitation_id=claims.invitation_id,
         order_id=claims.order_id,
-        channel=row["channel"],
+        channel=invitation.channel,
         body=body,
         source="survey",
         now=now,
@@ -89,7 +94,7 @@ async def _store(
     source: str,
     now: datetime,
 ) -> Feedback:
-    tier = await repository.tier_of(conn, member_id) or program.base_tier.name
+    tier = await tier_of(conn, member_id) or program.base_tier.name
     stored = await repository.insert_feedback(
         conn,
         feedback_id=feedback_id,

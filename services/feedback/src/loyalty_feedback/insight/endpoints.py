@@ -1,5 +1,5 @@
-"""GET /v1/members/{member_id}/insight (the member, support, admin) and GET
-/v1/insights/segments (marketing)."""
+"""A member's insight (the member, support or admin) and the program-wide insight reports
+(marketing or admin, no one's personal data)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from loyalty_feedback.insight import repository
+from loyalty_feedback.insight import repository, service
 from loyalty_feedback.insight.schemas import (
     ClvBucket,
     ClvDistribution,
@@ -19,14 +19,13 @@ from loyalty_feedback.insight.schemas import (
     MemberInsight,
     Retention,
     Segments,
-    SegmentStats,
     TierIndex,
 )
+from loyalty_feedback.state import State
 from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.http.auth import MarketingAccess
 from loyalty_shared.http.db import ReadOnly
 from loyalty_shared.http.problems import problem_responses
-from loyalty_shared.program.schema import Program
 
 router = APIRouter(tags=["insight"])
 
@@ -38,33 +37,9 @@ router = APIRouter(tags=["insight"])
     responses=problem_responses(401, 403),
 )
 async def get_insight(
-    member_id: str, _: AuditedMemberRead, conn: ReadOnly, request: Request
+    member_id: str, _: AuditedMemberRead, conn: ReadOnly, state: State
 ) -> MemberInsight:
-    program: Program = request.app.state.program
-    now = datetime.now(UTC)
-    [row] = await repository.compute(conn, [member_id], now=now, currency=program.currency)
-    seen = row["purchases"] > 0
-    return MemberInsight(
-        member_id=member_id,
-        segment=row["segment"] if seen else None,
-        recency_days=row["recency_days"],
-        frequency=row["frequency"],
-        monetary=row["monetary"],
-        r_score=row["r_score"],
-        f_score=row["f_score"],
-        m_score=row["m_score"],
-        orders=row["orders"],
-        repeat_customer=row["orders"] >= 2,
-        clv=row["clv"],
-        average_order_value=(
-            (Decimal(row["clv"]) / row["orders"]).quantize(Decimal("0.01"))
-            if row["orders"]
-            else None
-        ),
-        latest_nps_score=row["latest_score"],
-        loyalty_index=row["loyalty_index"] if seen else 0,
-        as_of=now,
-    )
+    return await service.insight_of(conn, state.program, member_id, state.clock())
 
 
 @router.get(
@@ -73,16 +48,8 @@ async def get_insight(
     description="As of the last scheduled recompute (`computed_at`).",
     responses=problem_responses(401, 403),
 )
-async def get_segments(_: MarketingAccess, conn: ReadOnly) -> Segments:
-    rows = await repository.segments(conn, now=datetime.now(UTC))
-    items = [SegmentStats(**dict(r)) for r in rows]
-    members = sum(item.members for item in items)
-    repeaters = sum(r["repeaters"] for r in rows)
-    return Segments(
-        items=items,
-        members=members,
-        repeat_purchase_rate=round(100 * repeaters / members, 1) if members else None,
-    )
+async def get_segments(_: MarketingAccess, conn: ReadOnly, state: State) -> Segments:
+    return await service.segments(conn, state.clock())
 
 
 #: CLV buckets in the program currency: the lower edge of each (the last one is open).
@@ -101,9 +68,10 @@ CLV_EDGES = tuple(Decimal(v) for v in (0, 100, 250, 500, 1000, 2500, 5000, 10000
 async def get_retention(
     _: MarketingAccess,
     conn: ReadOnly,
+    state: State,
     months: Annotated[int, Query(ge=1, le=36)] = 12,
 ) -> Retention:
-    now = datetime.now(UTC)
+    now = state.clock()
     index = now.year * 12 + now.month - 1 - (months - 1)
     first = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
     rows = await repository.cohorts(conn, first_month=first)
@@ -132,8 +100,8 @@ async def get_retention(
     description="As of the last scheduled recompute: buckets in the program currency, percentiles.",
     responses=problem_responses(401, 403),
 )
-async def get_clv(_: MarketingAccess, conn: ReadOnly, request: Request) -> ClvDistribution:
-    program: Program = request.app.state.program
+async def get_clv(_: MarketingAccess, conn: ReadOnly, state: State) -> ClvDistribution:
+    program = state.program
     summary, rows = await repository.clv_distribution(conn, CLV_EDGES)
     counted = {row["bucket"]: row["members"] for row in rows}
     bounds = [*CLV_EDGES, None]
@@ -166,10 +134,10 @@ async def get_clv(_: MarketingAccess, conn: ReadOnly, request: Request) -> ClvDi
 async def get_loyalty_index(
     _: MarketingAccess,
     conn: ReadOnly,
-    request: Request,
+    state: State,
     days: Annotated[int, Query(ge=1, le=730)] = 90,
 ) -> LoyaltyIndexReport:
-    program: Program = request.app.state.program
+    program = state.program
     rows = await repository.index_by_tier(conn, base_tier=program.base_tier.name)
     counted = {row["tier"]: row for row in rows}
     ladder = [tier.name for tier in program.tiers.ladder]
@@ -181,6 +149,6 @@ async def get_loyalty_index(
         )
         for name in [*ladder, *sorted(set(counted) - set(ladder))]
     ]
-    since = datetime.now(UTC).date() - timedelta(days=days)
+    since = state.clock().date() - timedelta(days=days)
     trend = [IndexDay(**dict(row)) for row in await repository.index_days(conn, since=since)]
     return LoyaltyIndexReport(by_tier=by_tier, trend=trend)

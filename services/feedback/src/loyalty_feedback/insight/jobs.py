@@ -3,14 +3,15 @@ whose segment moved (recency moves with time alone, so this runs even without ne
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 import asyncpg
 
 from loyalty_feedback.events import emit
 from loyalty_feedback.insight import repository
-from loyalty_feedback.invitations.jobs import Clock, utc_now
 from loyalty_shared.background import PeriodicJob
+from loyalty_shared.clock import Clock
 from loyalty_shared.events.loyalty import MemberSegmentChangedV1
 from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.program.schema import Program
@@ -20,13 +21,10 @@ log = get_logger(__name__)
 BATCH = 2000
 
 
-async def recompute_segments(
-    pool: asyncpg.Pool, program: Program, now: datetime | None = None
-) -> int:
+async def recompute_segments(pool: asyncpg.Pool, program: Program, now: datetime) -> int:
     """Recompute every member seen, batch by batch (one transaction each); returns how many
     changed segment. Rerunning it the same day with nothing new changes nothing and emits
     nothing; an event's id derives from member, day and new segment."""
-    now = now or utc_now()
     after, changed = "", 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
@@ -35,34 +33,27 @@ async def recompute_segments(
                 base = program.base_tier.name
                 await repository.record_index_day(conn, day=now.date(), base_tier=base)
                 return changed
-            rows = await repository.compute(conn, members, now=now, currency=program.currency)
-            moved = await repository.store(conn, rows, now=now)
+            scores = await repository.compute(conn, members, now=now, currency=program.currency)
+            moved = await repository.store(conn, scores, now=now)
             await emit(
                 conn,
                 *(
                     MemberSegmentChangedV1(
-                        member_id=r["member_id"],
-                        from_segment=r["from_segment"],
-                        to_segment=r["to_segment"],
-                        recency_days=r["recency_days"],
-                        frequency=r["frequency"],
-                        monetary=r["monetary"],
-                        causation_id=(
-                            f"segment:{r['member_id']}:{now.date().isoformat()}:{r['to_segment']}"
-                        ),
+                        **asdict(c),
+                        causation_id=f"segment:{c.member_id}:{now.date().isoformat()}:{c.to_segment}",
                     )
-                    for r in moved
+                    for c in moved
                 ),
             )
         changed += len(moved)
         after = members[-1]
 
 
-class InsightJobs(PeriodicJob):
+class InsightJob(PeriodicJob):
     failure = "segment recompute failed"
 
     def __init__(
-        self, *, pool: asyncpg.Pool, program: Program, interval_s: float, clock: Clock = utc_now
+        self, *, pool: asyncpg.Pool, program: Program, clock: Clock, interval_s: float
     ) -> None:
         super().__init__(name="feedback-insight", interval_s=interval_s)
         self._pool = pool

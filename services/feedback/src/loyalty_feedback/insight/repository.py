@@ -4,6 +4,7 @@ and the loyalty index (rules in scoring.py), and the stored segments change even
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -11,6 +12,52 @@ import asyncpg
 
 from loyalty_feedback.insight import scoring
 from loyalty_shared.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """A member's behaviour and attitude computed now; zeros for a member without purchases."""
+
+    member_id: str
+    recency_days: int | None
+    frequency: int
+    monetary: Decimal
+    purchases: int
+    orders: int
+    clv: Decimal
+    r_score: int
+    f_score: int
+    m_score: int
+    latest_nps_score: int | None
+    segment: str
+    loyalty_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentChange:
+    member_id: str
+    from_segment: str | None
+    to_segment: str
+    recency_days: int | None
+    frequency: int
+    monetary: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRow:
+    segment: str
+    members: int
+    share: float
+    average_recency_days: float | None
+    average_frequency: float | None
+    average_monetary: Decimal | None
+    average_clv: Decimal | None
+    repeat_purchase_rate: float
+    repeaters: int
+    nps_responses: int
+    nps: float | None
+    computed_at: datetime
+
 
 _COMPUTE = f"""
 WITH members AS (
@@ -54,7 +101,7 @@ WITH members AS (
     FROM stats s
 )
 SELECT member_id, recency_days, frequency, monetary, purchases, orders, clv,
-       r_score, f_score, m_score, latest_score,
+       r_score, f_score, m_score, latest_score AS latest_nps_score,
        {scoring.SEGMENT_SQL} AS segment,
        {scoring.INDEX_SQL} AS loyalty_index
 FROM scored ORDER BY member_id
@@ -63,8 +110,8 @@ FROM scored ORDER BY member_id
 
 async def compute(
     conn: Connection, member_ids: Sequence[str], *, now: datetime, currency: str
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+) -> list[Scores]:
+    rows = await conn.fetch(
         _COMPUTE,
         list(member_ids),
         now,
@@ -74,7 +121,7 @@ async def compute(
         list(scoring.FREQUENCY),
         list(scoring.MONETARY),
     )
-    return rows
+    return [Scores(**row) for row in rows]
 
 
 async def members_after(conn: Connection, after: str, limit: int) -> list[str]:
@@ -90,11 +137,11 @@ async def members_after(conn: Connection, after: str, limit: int) -> list[str]:
 
 
 async def store(
-    conn: Connection, rows: Sequence[asyncpg.Record], *, now: datetime
-) -> list[asyncpg.Record]:
+    conn: Connection, scores: Sequence[Scores], *, now: datetime
+) -> list[SegmentChange]:
     """Store the members' new insight; returns those whose segment changed (with the old one).
     The old rows are locked first, so a concurrent recompute sees this one's segments."""
-    changed: list[asyncpg.Record] = await conn.fetch(
+    changed = await conn.fetch(
         """
         WITH input AS (
             SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::numeric[], $5::int[],
@@ -123,20 +170,20 @@ async def store(
         WHERE o.segment IS DISTINCT FROM i.segment
         ORDER BY i.member_id
         """,
-        [r["member_id"] for r in rows],
-        [r["recency_days"] for r in rows],
-        [r["frequency"] for r in rows],
-        [r["monetary"] for r in rows],
-        [r["r_score"] for r in rows],
-        [r["f_score"] for r in rows],
-        [r["m_score"] for r in rows],
-        [r["segment"] for r in rows],
-        [r["orders"] for r in rows],
-        [r["clv"] for r in rows],
+        [s.member_id for s in scores],
+        [s.recency_days for s in scores],
+        [s.frequency for s in scores],
+        [s.monetary for s in scores],
+        [s.r_score for s in scores],
+        [s.f_score for s in scores],
+        [s.m_score for s in scores],
+        [s.segment for s in scores],
+        [s.orders for s in scores],
+        [s.clv for s in scores],
         now,
-        [r["loyalty_index"] for r in rows],
+        [s.loyalty_index for s in scores],
     )
-    return changed
+    return [SegmentChange(**row) for row in changed]
 
 
 async def record_index_day(conn: Connection, *, day: date, base_tier: str) -> None:
@@ -156,8 +203,8 @@ async def record_index_day(conn: Connection, *, day: date, base_tier: str) -> No
     )
 
 
-async def segments(conn: Connection, *, now: datetime) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def segments(conn: Connection, *, now: datetime) -> list[SegmentRow]:
+    rows = await conn.fetch(
         """
         WITH answers AS (
             SELECT i.segment, f.score
@@ -190,7 +237,7 @@ async def segments(conn: Connection, *, now: datetime) -> list[asyncpg.Record]:
         now,
         timedelta(days=scoring.WINDOW_DAYS),
     )
-    return rows
+    return [SegmentRow(**row) for row in rows]
 
 
 async def cohorts(conn: Connection, *, first_month: datetime) -> list[asyncpg.Record]:

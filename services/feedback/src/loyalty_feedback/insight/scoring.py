@@ -1,21 +1,5 @@
-"""The rules of behavioural loyalty (docs/loyalty-index.md explains them), in one place.
-
-RFM scores 1-5 by fixed thresholds (not quintiles: a member's score must not move because other
-members bought, and the rules must be explainable to a member):
-
-- R (recency, days since the last purchase not refunded in full): <=30 → 5, <=60 → 4,
-  <=120 → 3, <=240 → 2, else 1.
-- F (frequency, purchases not refunded in full in the last 365 days): >=10 → 5, >=6 → 4,
-  >=3 → 3, 2 → 2, else 1.
-- M (monetary, net spend in the program currency in the last 365 days): >=20,000 → 5,
-  >=5,000 → 4, >=2,000 → 3, >=500 → 2, else 1.
-
-Segments from R and F, first match wins: champions (R>=4, F>=4), loyal (R>=3, F>=3), new (R=5,
-F=1), potential (R>=4), at_risk (R<=2, F>=3), hibernating (R<=2), needs_attention (the rest).
-
-Loyalty index 0-100: behaviour = (R-1 + F-1 + M-1) / 12 * 100; with an NPS answer in the last
-365 days, index = 0.6 * behaviour + 0.4 * (latest score * 10); without one, behaviour alone.
-"""
+"""The rules of behavioural loyalty in one place: RFM thresholds, segments and the loyalty index,
+as docs/loyalty-index.md explains them."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""The scheduled sender of survey invitations (`feedback.requested`), with an injectable clock."""
+"""The scheduled sender of survey invitations (`feedback.requested`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -11,6 +10,7 @@ from loyalty_feedback.events import emit
 from loyalty_feedback.invitations import repository, tokens
 from loyalty_feedback.metrics import INVITATIONS
 from loyalty_shared.background import PeriodicJob
+from loyalty_shared.clock import Clock
 from loyalty_shared.events.loyalty import FeedbackRequestedV1
 from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.program.schema import Program
@@ -18,58 +18,52 @@ from loyalty_shared.program.schema import Program
 log = get_logger(__name__)
 
 BATCH = 1000
-Clock = Callable[[], datetime]
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def send_invitations(
-    pool: asyncpg.Pool, program: Program, key: bytes, now: datetime | None = None
-) -> int:
+async def send_invitations(pool: asyncpg.Pool, program: Program, key: bytes, now: datetime) -> int:
     """Send every due invitation, batch by batch (one transaction each); returns how many."""
-    now = now or utc_now()
     settings = program.feedback
     cooldown = timedelta(days=settings.cooldown_days)
     validity = timedelta(days=settings.survey_validity_days)
     sent_total = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
-            decided, sent = await repository.send_due(
+            sent, skipped = await repository.send_due(
                 conn, now=now, cooldown=cooldown, validity=validity, limit=BATCH
             )
             await emit(
                 conn,
                 *(
                     FeedbackRequestedV1(
-                        member_id=r["member_id"],
-                        invitation_id=str(r["invitation_id"]),
-                        order_id=r["order_id"],
-                        channel=r["channel"],
-                        purchased_at=r["purchased_at"],
+                        member_id=invitation.member_id,
+                        invitation_id=str(invitation.invitation_id),
+                        order_id=invitation.order_id,
+                        channel=invitation.channel,
+                        purchased_at=invitation.purchased_at,
                         survey_token=tokens.issue(
                             key,
-                            member_id=r["member_id"],
-                            invitation_id=r["invitation_id"],
-                            order_id=r["order_id"],
-                            issued_at=r["sent_at"],
-                            expires_at=r["expires_at"],
+                            member_id=invitation.member_id,
+                            invitation_id=invitation.invitation_id,
+                            order_id=invitation.order_id,
+                            issued_at=invitation.sent_at,
+                            expires_at=invitation.expires_at,
                         ),
-                        expires_at=r["expires_at"],
-                        causation_id=f"invitation:{r['invitation_id']}",
+                        expires_at=invitation.expires_at,
+                        causation_id=f"invitation:{invitation.invitation_id}",
                     )
-                    for r in sent
+                    for invitation in sent
                 ),
             )
-        for row in decided:
-            INVITATIONS.labels(row["skip_reason"] or "sent").inc()
+        if sent:
+            INVITATIONS.labels("sent").inc(len(sent))
+        for reason in skipped:
+            INVITATIONS.labels(reason).inc()
         sent_total += len(sent)
-        if not decided:
+        if not sent and not skipped:
             return sent_total
 
 
-class SurveyJobs(PeriodicJob):
+class SurveyInvitationJob(PeriodicJob):
     failure = "survey invitations failed"
 
     def __init__(
@@ -78,8 +72,8 @@ class SurveyJobs(PeriodicJob):
         pool: asyncpg.Pool,
         program: Program,
         key: bytes,
+        clock: Clock,
         interval_s: float,
-        clock: Clock = utc_now,
     ) -> None:
         super().__init__(name="feedback-surveys", interval_s=interval_s)
         self._pool = pool

@@ -1,28 +1,49 @@
-"""Sending due survey invitations, set-based and safe with several replicas.
-
-One statement per batch: due pending invitations are claimed `FOR UPDATE SKIP LOCKED`; those
-whose order was refunded in full by now, whose order the member already answered in the app, or
-that are overdue past their validity (a backfill) are skipped; of the rest, one per member (the
-earliest) is sent if the member's `member_survey` row allows it (an upsert whose `WHERE` is the
-cooldown, so two replicas sending to the same member serialise on that row and the second sees
-the first's send); the others are skipped as `cooldown`. Members' other due rows of the same
-batch wait for the next pass.
-"""
+"""Sending due survey invitations (docs/events.md, `feedback.requested`) in one statement per batch,
+safe with several replicas."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-
-import asyncpg
+from typing import Literal
 
 from loyalty_shared.db import Connection
 
 
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    invitation_id: uuid.UUID
+    member_id: str
+    order_id: str
+    channel: str
+    status: Literal["pending", "sent", "skipped"]
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """An invitation sent now, to go out as `feedback.requested`."""
+
+    invitation_id: uuid.UUID
+    member_id: str
+    order_id: str
+    channel: str
+    purchased_at: datetime
+    sent_at: datetime
+    expires_at: datetime
+
+
 async def send_due(
     conn: Connection, *, now: datetime, cooldown: timedelta, validity: timedelta, limit: int
-) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
-    """Returns (every invitation decided, those sent now)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+) -> tuple[list[Sent], list[str]]:
+    """Decide up to `limit` due invitations: those whose order was refunded in full, answered in
+    the app, or overdue past their validity are skipped; of the rest, one per member (the
+    earliest) is sent unless the member had one within `cooldown` (an upsert on the member's row
+    whose `WHERE` is the cooldown, so two replicas sending to one member serialise there), the
+    others skipped as `cooldown`. A member's other due rows of the batch wait for the next pass.
+    Returns the invitations sent and the reason of each one skipped."""
+    rows = await conn.fetch(
         """
         WITH due AS (
             SELECT i.invitation_id, i.member_id, i.order_id, i.due_at
@@ -79,15 +100,17 @@ async def send_due(
         validity,
         limit,
     )
-    return rows, [r for r in rows if r["status"] == "sent"]
+    columns = [field.name for field in fields(Sent)]
+    sent = [Sent(**{c: r[c] for c in columns}) for r in rows if r["status"] == "sent"]
+    return sent, [r["skip_reason"] for r in rows if r["status"] != "sent"]
 
 
-async def invitation(conn: Connection, invitation_id: object) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
+async def invitation(conn: Connection, invitation_id: uuid.UUID) -> Invitation | None:
+    row = await conn.fetchrow(
         """
         SELECT invitation_id, member_id, order_id, channel, status, expires_at
         FROM invitation WHERE invitation_id = $1
         """,
         invitation_id,
     )
-    return row
+    return Invitation(**row) if row else None

@@ -1,19 +1,6 @@
-"""Purchases, refunds and tier changes → what this service knows about members and orders.
-
-A purchase is recorded (for answers' order checks and the behavioural insight) and, if sampled,
-gets a pending survey invitation due `delay_hours` after the purchase's `time`. Refunds are
-recorded by refund id; whether an order was refunded in full is decided when its invitation is
-due (invitations/). Tier changes keep each member's current tier for NPS by tier.
-
-A refund is judged as the points service judges it (loyalty_shared.events.refunds): one for
-another member's order or in another currency, a refund id applied before, or more than is left
-to refund on the order is refused (`member-mismatch`, `currency-mismatch`, `duplicate-refund`,
-`refund-exceeds-order`) and recorded nowhere, so it counts neither in the insight (`orders`,
-`clv`) nor for "no survey after a full refund". A refund whose order this service has not seen
-is parked and judged when the purchase arrives; one whose purchase has not come after
-`LOYALTY_FEEDBACK_PARKED_REFUND_MAX_AGE_DAYS` is dead-lettered as `unknown-order` by the parking
-sweeper (app.py).
-"""
+"""Purchases and refunds → the orders this service knows, and a survey invitation for each sampled
+purchase. Refunds are judged as every service judges them (`loyalty_shared.events.refunds`); one
+whose purchase has not come yet waits in the park."""
 
 from __future__ import annotations
 
@@ -24,90 +11,41 @@ from loyalty_feedback.events import derived_id
 from loyalty_feedback.invitations.sampling import sampled
 from loyalty_feedback.purchases import repository
 from loyalty_shared.db import Connection
-from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded
-from loyalty_shared.events.loyalty import TierChangedV1
-from loyalty_shared.events.refunds import judge_batch, refund_parking
+from loyalty_shared.events.refunds import RefundIntake
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 
-#: Refunds whose order this service has not seen yet, by order id.
-PARKING = refund_parking("feedback")
+#: Refunds judged against their orders; the accepted are recorded by refund id.
+REFUNDS = RefundIntake(
+    service="feedback",
+    orders=repository.orders_for_update,
+    record=repository.add_refunds,
+)
 
 
-def purchases_handler(program: Program) -> BatchHandler:
+def purchases_handler(program: Program) -> BatchHandler[PurchaseCompletedV1]:
     settings = program.feedback
     delay = timedelta(hours=settings.delay_hours)
 
-    async def on_purchases(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-        purchases = [(e, _purchase(e)) for e in events]
-        added = await repository.add_purchases(
-            conn,
-            order_ids=[p.order_id for _, p in purchases],
-            member_ids=[p.member_id for _, p in purchases],
-            channels=[p.channel for _, p in purchases],
-            currencies=[p.currency for _, p in purchases],
-            totals=[p.total for _, p in purchases],
-            times=[e.envelope.time for e, _ in purchases],
-        )
+    async def on_purchases(
+        conn: Connection, events: Sequence[Decoded[PurchaseCompletedV1]]
+    ) -> Sequence[Refusal]:
+        added = await repository.add_purchases(conn, events)
         chosen = [
-            (e, p)
-            for e, p in purchases
-            if p.order_id in added and sampled(p.order_id, settings.sample_rate)
+            e
+            for e in events
+            if e.data.order_id in added and sampled(e.data.order_id, settings.sample_rate)
         ]
         if chosen:
             await repository.schedule_invitations(
                 conn,
-                invitation_ids=[derived_id("invitation", p.order_id) for _, p in chosen],
-                order_ids=[p.order_id for _, p in chosen],
-                due_at=[e.envelope.time + delay for e, _ in chosen],
+                invitation_ids=[derived_id("invitation", e.data.order_id) for e in chosen],
+                order_ids=[e.data.order_id for e in chosen],
+                due_at=[e.envelope.time + delay for e in chosen],
             )
-        # the refunds that waited for these orders, judged now
-        await PARKING.unpark(conn, sorted(added), on_refunds)
+        await REFUNDS.unpark(conn, added)
         return ()
 
     return on_purchases
-
-
-async def known_orders(conn: Connection, order_ids: Sequence[str]) -> set[str]:
-    """The orders recorded by now, for the parking sweep (a refund parked in a race)."""
-    return {order.order_id for order in await repository.orders_for_update(conn, order_ids)}
-
-
-async def on_refunds(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-    refunds = [_refund(e) for e in events]
-    orders = await repository.orders_for_update(conn, [r.order_id for r in refunds])
-    verdicts = judge_batch(
-        events,
-        orders,
-        await repository.known_refunds(conn, [r.refund_id for r in refunds]),
-    )
-    await PARKING.park(conn, verdicts.waiting)
-    if verdicts.accepted:
-        await repository.add_refunds(
-            conn,
-            refund_ids=[r.refund_id for _, r in verdicts.accepted],
-            order_ids=[r.order_id for _, r in verdicts.accepted],
-            member_ids=[r.member_id for _, r in verdicts.accepted],
-            amounts=[r.amount for _, r in verdicts.accepted],
-            times=[e.envelope.time for e, _ in verdicts.accepted],
-        )
-    return verdicts.refusals
-
-
-async def on_tier_changes(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-    changes = [e.data for e in events if isinstance(e.data, TierChangedV1)]
-    await repository.set_tiers(
-        conn, member_ids=[c.member_id for c in changes], tiers=[c.to_tier for c in changes]
-    )
-    return ()
-
-
-def _purchase(event: Decoded) -> PurchaseCompletedV1:
-    assert isinstance(event.data, PurchaseCompletedV1)
-    return event.data
-
-
-def _refund(event: Decoded) -> PurchaseRefundedV1:
-    assert isinstance(event.data, PurchaseRefundedV1)
-    return event.data

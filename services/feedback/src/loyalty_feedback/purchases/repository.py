@@ -1,26 +1,17 @@
-"""SQL of what the service learns from other services' events: orders, refunds, tiers."""
+"""SQL of the orders and refunds the service learns from `commerce.purchases`."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 
 from loyalty_shared.db import Connection
+from loyalty_shared.events.commerce import Purchase, Refund
 from loyalty_shared.events.refunds import OrderRefunds
 
 
-async def add_purchases(
-    conn: Connection,
-    *,
-    order_ids: Sequence[str],
-    member_ids: Sequence[str],
-    channels: Sequence[str],
-    currencies: Sequence[str],
-    totals: Sequence[Decimal],
-    times: Sequence[datetime],
-) -> set[str]:
+async def add_purchases(conn: Connection, purchases: Sequence[Purchase]) -> set[str]:
     """Record each order once; returns the order ids recorded now (not before)."""
     rows = await conn.fetch(
         """
@@ -31,12 +22,12 @@ async def add_purchases(
         ON CONFLICT (order_id) DO NOTHING
         RETURNING order_id
         """,
-        list(order_ids),
-        list(member_ids),
-        list(channels),
-        list(currencies),
-        list(totals),
-        list(times),
+        [p.data.order_id for p in purchases],
+        [p.data.member_id for p in purchases],
+        [p.data.channel for p in purchases],
+        [p.data.currency for p in purchases],
+        [p.data.total for p in purchases],
+        [p.envelope.time for p in purchases],
     )
     return {row["order_id"] for row in rows}
 
@@ -76,28 +67,10 @@ async def orders_for_update(conn: Connection, order_ids: Sequence[str]) -> list[
         """,
         list(set(order_ids)),
     )
-    return [
-        OrderRefunds(r["order_id"], r["member_id"], r["currency"], r["total"], r["refunded"])
-        for r in rows
-    ]
+    return [OrderRefunds(**row) for row in rows]
 
 
-async def known_refunds(conn: Connection, refund_ids: Sequence[str]) -> set[str]:
-    rows = await conn.fetch(
-        "SELECT refund_id FROM refund WHERE refund_id = ANY($1::text[])", list(set(refund_ids))
-    )
-    return {row["refund_id"] for row in rows}
-
-
-async def add_refunds(
-    conn: Connection,
-    *,
-    refund_ids: Sequence[str],
-    order_ids: Sequence[str],
-    member_ids: Sequence[str],
-    amounts: Sequence[Decimal],
-    times: Sequence[datetime],
-) -> None:
+async def add_refunds(conn: Connection, refunds: Sequence[Refund]) -> None:
     await conn.execute(
         """
         INSERT INTO refund (refund_id, order_id, member_id, amount, refunded_at)
@@ -106,24 +79,9 @@ async def add_refunds(
              AS i (refund_id, order_id, member_id, amount, at)
         ON CONFLICT (refund_id) DO NOTHING
         """,
-        list(refund_ids),
-        list(order_ids),
-        list(member_ids),
-        list(amounts),
-        list(times),
-    )
-
-
-async def set_tiers(conn: Connection, *, member_ids: Sequence[str], tiers: Sequence[str]) -> None:
-    """The last change per member wins (the batch is in partition order)."""
-    await conn.execute(
-        """
-        INSERT INTO member_tier AS m (member_id, tier)
-        SELECT DISTINCT ON (member_id) member_id, tier
-        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t (member_id, tier, n)
-        ORDER BY member_id, n DESC
-        ON CONFLICT (member_id) DO UPDATE SET tier = EXCLUDED.tier, updated_at = now()
-        """,
-        list(member_ids),
-        list(tiers),
+        [r.data.refund_id for r in refunds],
+        [r.data.order_id for r in refunds],
+        [r.data.member_id for r in refunds],
+        [r.data.amount for r in refunds],
+        [r.envelope.time for r in refunds],
     )

@@ -4,6 +4,7 @@ and comment search (support: comments are a member's personal data, each read re
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from loyalty_feedback.reporting.schemas import (
     NpsTrend,
     NpsWeekGroup,
 )
+from loyalty_feedback.state import State
 from loyalty_shared import audit_log
 from loyalty_shared.http.auth import MarketingAccess, SupportAccess
 from loyalty_shared.http.db import ReadOnly, Transaction
@@ -35,8 +37,8 @@ class BadCursor(ProblemError):
     type = "urn:loyalty:problem:invalid-cursor"
 
 
-def _since(days: int) -> datetime:
-    return datetime.now(UTC) - timedelta(days=days)
+def _since(state: State, days: int) -> datetime:
+    return state.clock() - timedelta(days=days)
 
 
 @router.get(
@@ -45,10 +47,12 @@ def _since(days: int) -> datetime:
     description="NPS = % promoters (9-10) - % detractors (0-6) of the answers in the period.",
     responses=problem_responses(401, 403),
 )
-async def get_summary(_: MarketingAccess, conn: ReadOnly, days: Days = 30) -> FeedbackSummary:
-    since = _since(days)
-    row = await repository.summary(conn, since)
-    return FeedbackSummary(days=days, since=since, **dict(row))
+async def get_summary(
+    _: MarketingAccess, conn: ReadOnly, state: State, days: Days = 30
+) -> FeedbackSummary:
+    since = _since(state, days)
+    counts = await repository.summary(conn, since)
+    return FeedbackSummary(days=days, since=since, **asdict(counts))
 
 
 @router.get(
@@ -61,11 +65,12 @@ async def get_summary(_: MarketingAccess, conn: ReadOnly, days: Days = 30) -> Fe
     responses=problem_responses(401, 403),
 )
 async def get_breakdown(
-    _: MarketingAccess, conn: ReadOnly, by: repository.Dimension, days: Days = 90
+    _: MarketingAccess, conn: ReadOnly, state: State, by: repository.Dimension, days: Days = 90
 ) -> NpsBreakdown:
-    since = _since(days)
-    rows = await repository.breakdown(conn, since, by)
-    return NpsBreakdown(by=by, days=days, since=since, items=[NpsGroup(**dict(r)) for r in rows])
+    since = _since(state, days)
+    groups = await repository.breakdown(conn, since, by)
+    items = [NpsGroup.model_validate(group, from_attributes=True) for group in groups]
+    return NpsBreakdown(by=by, days=days, since=since, items=items)
 
 
 @router.get(
@@ -77,10 +82,11 @@ async def get_breakdown(
 async def get_trend(
     _: MarketingAccess,
     conn: ReadOnly,
+    state: State,
     by: repository.TrendDimension,
     weeks: Annotated[int, Query(ge=1, le=104, description="This week and the N-1 before")] = 12,
 ) -> NpsTrend:
-    today = datetime.now(UTC).date()
+    today = state.clock().date()
     monday = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
     since = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
     rows = await repository.weekly_breakdown(conn, since, by)
@@ -101,16 +107,17 @@ async def get_trend(
 async def search_comments(
     principal: SupportAccess,
     conn: Transaction,
+    state: State,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Text to find")],
     days: Days = 365,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> CommentPage:
     before = decode_cursor(cursor) if cursor else None
-    rows = await repository.search_comments(
-        conn, text=q, since=_since(days), before=before, limit=limit
+    comments = await repository.search_comments(
+        conn, text=q, since=_since(state, days), before=before, limit=limit
     )
-    items = [CommentHit(**dict(r)) for r in rows]
+    items = [CommentHit.model_validate(comment, from_attributes=True) for comment in comments]
     await audit_log.record_each(
         conn,
         principal=principal,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -29,15 +30,41 @@ _GROUP_KEYS: dict[str, str] = {
 Dimension = Literal["tier", "channel", "week"]
 
 
-async def summary(conn: Connection, since: datetime) -> asyncpg.Record:
+@dataclass(frozen=True, slots=True)
+class Counts:
+    responses: int
+    promoters: int
+    passives: int
+    detractors: int
+    nps: float | None
+    csat_average: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCounts(Counts):
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    feedback_id: uuid.UUID
+    member_id: str
+    score: int
+    comment: str
+    order_id: str | None
+    channel: str | None
+    answered_at: datetime
+
+
+async def summary(conn: Connection, since: datetime) -> Counts:
     row = await conn.fetchrow(f"SELECT {_COUNTS} FROM feedback WHERE answered_at >= $1", since)
     assert row is not None  # an aggregate without GROUP BY always has one row
-    return row
+    return Counts(**row)
 
 
-async def breakdown(conn: Connection, since: datetime, by: Dimension) -> list[asyncpg.Record]:
+async def breakdown(conn: Connection, since: datetime, by: Dimension) -> list[GroupCounts]:
     key = _GROUP_KEYS[by]  # one of three fixed expressions, never user text
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         f"""
         SELECT {key} AS key, {_COUNTS}
         FROM feedback WHERE answered_at >= $1
@@ -45,7 +72,7 @@ async def breakdown(conn: Connection, since: datetime, by: Dimension) -> list[as
         """,
         since,
     )
-    return rows
+    return [GroupCounts(**row) for row in rows]
 
 
 TrendDimension = Literal["tier", "channel"]
@@ -80,8 +107,8 @@ async def search_comments(
     since: datetime,
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+) -> list[Comment]:
+    rows = await conn.fetch(
         """
         SELECT feedback_id, member_id, score, comment, order_id, channel, answered_at
         FROM feedback
@@ -96,4 +123,4 @@ async def search_comments(
         before[1] if before else None,
         limit,
     )
-    return rows
+    return [Comment(**row) for row in rows]

@@ -1,25 +1,5 @@
-"""The dispatcher: sends due notifications, never twice by accident, never dropped.
-
-Each round:
-1. One transaction claims due rows with `FOR UPDATE SKIP LOCKED` (replicas take disjoint rows),
-   looks at each member as they are now (consent, preferences, quiet hours, enrolment) and
-   records the decision. For a send, that is the attempt itself: status `sending`, attempts + 1,
-   a lease (`LOYALTY_NOTIFICATIONS_SEND_LEASE_S`). Then it commits.
-2. The messages are rendered and sent, outside any transaction, each as its own task: up to
-   `LOYALTY_NOTIFICATIONS_DISPATCH_CONCURRENCY` at once, and the next claim fills the slots
-   that free up, so a slow peer delays only its own messages.
-3. Each outcome is recorded in its own transaction, fenced by the attempt number: `sent` with a
-   `notification.sent` in the outbox; a permanent failure (SMTP 5xx, webhook/provider 4xx) `failed`
-   with `notification.failed`; a transient one (timeout, 5xx, SMTP 4xx) back to `scheduled` with
-   exponential backoff and jitter, until `LOYALTY_NOTIFICATIONS_MAX_ATTEMPTS`, then `failed`.
-
-Reconciliation after a crash: a row left in `sending` whose lease ran out was being sent by a
-process that died between recording the attempt and recording the outcome, so the member may or
-may not have it. It is claimed again, marked `in_doubt`, and sent once more (same Message-ID /
-notification id, so mail clients and receivers can tell it is the same message). If that one is
-interrupted too, it is `failed` (`delivery-unknown`) and never sent a third time: a crash leads
-to at most one more send.
-"""
+"""The dispatcher: claims due notifications, sends them, records each outcome; a send interrupted
+by a crash is sent once more at most (README.md#notifications, "Delivery")."""
 
 from __future__ import annotations
 
@@ -40,15 +20,16 @@ from loyalty_notifications.channels.base import (
     PermanentFailure,
     TransientFailure,
 )
-from loyalty_notifications.clock import Clock
 from loyalty_notifications.delivery import repository
 from loyalty_notifications.delivery.policy import backoff, decide
+from loyalty_notifications.delivery.repository import Notification
 from loyalty_notifications.members import repository as members
 from loyalty_notifications.members.recipient import Recipient
 from loyalty_notifications.rendering.renderer import Renderer
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_notifications.triggers.payloads import STAFF_TRIGGERS
 from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.clock import Clock
 from loyalty_shared.db.errors import is_transient
 from loyalty_shared.observability.logging import get_logger
 
@@ -71,7 +52,7 @@ STAFF_LANGUAGE = "zh-CN"
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    row: asyncpg.Record
+    row: Notification
     number: int
     recipient: Recipient
 
@@ -144,7 +125,7 @@ class Dispatcher(BackgroundLoop):
             # the outcome could not be recorded (database away): the lease runs out and the
             # row is claimed again as in doubt, as after a crash
             log.warning(
-                "send outcome not recorded", notification_id=str(attempt.row["id"]), error=repr(exc)
+                "send outcome not recorded", notification_id=str(attempt.row.id), error=repr(exc)
             )
 
     async def _claim(self, limit: int) -> tuple[int, list[Attempt]]:
@@ -161,13 +142,13 @@ class Dispatcher(BackgroundLoop):
                 return 0, []
             who = await members.recipients(
                 conn,
-                [r["member_id"] for r in rows],
+                [r.member_id for r in rows],
                 default_time_zone=s.notifications_default_time_zone,
             )
             decisions = [
                 decide(
                     r,
-                    who[r["member_id"]],
+                    who[r.member_id],
                     now=now,
                     channels=set(self._channels),
                     enrolment_wait=timedelta(days=s.notifications_enrolment_wait_days),
@@ -176,7 +157,7 @@ class Dispatcher(BackgroundLoop):
             ]
             numbers = await repository.decide(
                 conn,
-                ids=[r["id"] for r in rows],
+                ids=[r.id for r in rows],
                 statuses=[d.status for d in decisions],
                 reasons=[d.reason for d in decisions],
                 due_ats=[d.due_at for d in decisions],
@@ -184,32 +165,32 @@ class Dispatcher(BackgroundLoop):
                 lease_until=now + timedelta(seconds=s.notifications_send_lease_s),
             )
         for r, d in zip(rows, decisions, strict=True):
-            DECISIONS.labels(r["trigger"], d.status).inc()
+            DECISIONS.labels(r.trigger, d.status).inc()
         return len(rows), [
-            Attempt(r, numbers[r["id"]], who[r["member_id"]])
+            Attempt(r, numbers[r.id], who[r.member_id])
             for r, d in zip(rows, decisions, strict=True)
             if d.status == "sending"
         ]
 
     def _message(self, attempt: Attempt) -> Message:
         row, recipient = attempt.row, attempt.recipient
-        staff = row["trigger"] in STAFF_TRIGGERS
+        staff = row.trigger in STAFF_TRIGGERS
         language = STAFF_LANGUAGE if staff else recipient.language
         time_zone = self._settings.notifications_default_time_zone if staff else recipient.time_zone
-        payload: dict[str, Any] = dict(row["payload"])
+        payload: dict[str, Any] = dict(row.payload)
         rendered = self._renderer.render(
-            row["trigger"],
+            row.trigger,
             language=language,
             time_zone=time_zone,
             name=recipient.name,
             payload=payload,
         )
         return Message(
-            notification_id=str(row["id"]),
-            member_id=row["member_id"],
-            trigger=row["trigger"],
-            channel=row["channel"],
-            to=None if staff else recipient.address(row["channel"]),
+            notification_id=str(row.id),
+            member_id=row.member_id,
+            trigger=row.trigger,
+            channel=row.channel,
+            to=None if staff else recipient.address(row.channel),
             subject=rendered.subject,
             body=rendered.body,
             language=language,
@@ -226,17 +207,17 @@ class Dispatcher(BackgroundLoop):
         try:
             if message is not None:
                 async with asyncio.timeout(self._settings.notifications_send_timeout_s):
-                    await self._channels[row["channel"]].send(message)
+                    await self._channels[row.channel].send(message)
         except DeliveryFailure as failure:
             outcome = failure
         except TimeoutError:
             outcome = TransientFailure("timeout: no answer within the send timeout")
         except Exception as exc:  # a channel bug must not kill the loop
-            log.exception("send failed unexpectedly", notification_id=str(row["id"]))
+            log.exception("send failed unexpectedly", notification_id=str(row.id))
             outcome = TransientFailure(f"{type(exc).__name__}: {exc}")
         OUTCOMES.labels(
-            row["trigger"],
-            row["channel"],
+            row.trigger,
+            row.channel,
             "sent"
             if outcome is None
             else "permanent_failure"
@@ -251,14 +232,14 @@ class Dispatcher(BackgroundLoop):
         now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
             if outcome is None:
-                if await repository.mark_sent(conn, row["id"], number, now):
+                if await repository.mark_sent(conn, row.id, number, now):
                     await events.emit(conn, [events.sent(row, now)])
                 log.info(
                     "notification sent",
-                    notification_id=str(row["id"]),
-                    member_id=row["member_id"],
-                    trigger=row["trigger"],
-                    channel=row["channel"],
+                    notification_id=str(row.id),
+                    member_id=row.member_id,
+                    trigger=row.trigger,
+                    channel=row.channel,
                 )
                 return
             permanent = isinstance(outcome, PermanentFailure)
@@ -267,11 +248,11 @@ class Dispatcher(BackgroundLoop):
                     number, base_s=s.notifications_retry_base_s, max_s=s.notifications_retry_max_s
                 )
                 await repository.mark_retry(
-                    conn, row["id"], number, f"retrying: {outcome.reason}", due, now
+                    conn, row.id, number, f"retrying: {outcome.reason}", due, now
                 )
                 log.info(
                     "notification will be retried",
-                    notification_id=str(row["id"]),
+                    notification_id=str(row.id),
                     reason=outcome.reason,
                     attempt=number,
                 )
@@ -281,6 +262,6 @@ class Dispatcher(BackgroundLoop):
                 if permanent
                 else f"gave up after {number} attempts: {outcome.reason}"
             )
-            if await repository.mark_failed(conn, row["id"], number, reason, now):
+            if await repository.mark_failed(conn, row.id, number, reason, now):
                 await events.emit(conn, [events.failed(row, reason, now)])
-            log.warning("notification failed", notification_id=str(row["id"]), reason=reason)
+            log.warning("notification failed", notification_id=str(row.id), reason=reason)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-import asyncpg
-
+from loyalty_notifications.delivery.repository import Notification
 from loyalty_notifications.members.recipient import Recipient
 from loyalty_notifications.triggers.payloads import STAFF_TRIGGERS
 
@@ -24,7 +23,7 @@ class Decision:
 
 
 def decide(
-    row: asyncpg.Record,
+    row: Notification,
     recipient: Recipient,
     *,
     now: datetime,
@@ -34,18 +33,18 @@ def decide(
     """In order: past its moment → suppressed; member not enrolled → wait (up to
     `enrolment_wait`, then suppressed); channel not configured, no consent, turned off or no
     address → suppressed; inside quiet hours → deferred to their end; otherwise send."""
-    if row["expires_at"] is not None and row["expires_at"] <= now:
+    if row.expires_at is not None and row.expires_at <= now:
         return Decision("suppressed", "expired: the moment for this message has passed")
-    if row["channel"] not in channels:
-        return Decision("suppressed", f"channel-unavailable: {row['channel']} is not configured")
-    if row["trigger"] in STAFF_TRIGGERS:
+    if row.channel not in channels:
+        return Decision("suppressed", f"channel-unavailable: {row.channel} is not configured")
+    if row.trigger in STAFF_TRIGGERS:
         return Decision("sending")
     if not recipient.enrolled:
-        if row["created_at"] + enrolment_wait <= now:
+        if row.created_at + enrolment_wait <= now:
             return Decision("suppressed", "not-enrolled: no member.enrolled arrived in time")
-        recheck = min(now + RECHECK, row["created_at"] + enrolment_wait)
+        recheck = min(now + RECHECK, row.created_at + enrolment_wait)
         return Decision("scheduled", WAITING, recheck)
-    refusal = recipient.refusal(row["channel"])
+    refusal = recipient.refusal(row.channel)
     if refusal is not None:
         return Decision("suppressed", refusal)
     quiet_until = recipient.quiet_until(now)

@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from loyalty_shared.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A notification row as the dispatcher claims it."""
+
+    id: UUID
+    member_id: str
+    trigger: str
+    channel: str
+    causation_id: str | None
+    payload: dict[str, Any]
+    status: str
+    due_at: datetime
+    expires_at: datetime | None
+    attempts: int
+    in_doubt: bool
+    created_at: datetime
+
 
 COLUMNS = """n.id, n.member_id, n.trigger, n.channel, n.causation_id, n.payload, n.status,
              n.due_at, n.expires_at, n.attempts, n.in_doubt, n.created_at"""
 
 
-async def give_up_in_doubt(conn: Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
+async def give_up_in_doubt(conn: Connection, now: datetime, limit: int) -> list[Notification]:
     """Attempts abandoned twice (the process died during the send, then again during the one
     re-send): the member may have the message already, so it is not sent a third time."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         f"""
         UPDATE notification n
            SET status = 'failed', failed_at = $1, updated_at = $1, lease_until = NULL,
@@ -31,13 +50,13 @@ async def give_up_in_doubt(conn: Connection, now: datetime, limit: int) -> list[
         now,
         limit,
     )
-    return rows
+    return [Notification(**row) for row in rows]
 
 
-async def claim_due(conn: Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
+async def claim_due(conn: Connection, now: datetime, limit: int) -> list[Notification]:
     """Due rows, and attempts whose lease ran out (their process died mid-send), locked so no
     other replica takes them; the caller decides and records each before committing."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         f"""
         SELECT {COLUMNS} FROM notification n
         WHERE (n.status = 'scheduled' AND n.due_at <= $1)
@@ -49,7 +68,7 @@ async def claim_due(conn: Connection, now: datetime, limit: int) -> list[asyncpg
         now,
         limit,
     )
-    return rows
+    return [Notification(**row) for row in rows]
 
 
 async def decide(

@@ -43,20 +43,20 @@ async def list_notifications(
     )
     items = [
         Notification(
-            id=r["id"],
-            type=r["trigger"],
-            channel=r["channel"],
-            status="scheduled" if r["status"] == "sending" else r["status"],
-            reason=r["reason"],
-            attempts=r["attempts"],
-            created_at=r["created_at"],
-            scheduled_for=r["due_at"] if r["status"] in ("scheduled", "sending") else None,
-            sent_at=r["sent_at"],
-            failed_at=r["failed_at"],
-            updated_at=r["updated_at"],
-            causation_id=r["causation_id"],
+            id=r.id,
+            type=r.trigger,
+            channel=r.channel,
+            status="scheduled" if r.status == "sending" else r.status,
+            reason=r.reason,
+            attempts=r.attempts,
+            created_at=r.created_at,
+            scheduled_for=r.due_at if r.status in ("scheduled", "sending") else None,
+            sent_at=r.sent_at,
+            failed_at=r.failed_at,
+            updated_at=r.updated_at,
+            causation_id=r.causation_id,
         )
         for r in rows[:limit]
     ]
     more = len(rows) > limit
-    return NotificationPage(items=items, next_cursor=str(rows[limit - 1]["seq"]) if more else None)
+    return NotificationPage(items=items, next_cursor=str(rows[limit - 1].seq) if more else None)

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-import asyncpg
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
 
 from loyalty_shared.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    seq: int
+    id: UUID
+    trigger: str
+    channel: str
+    status: str
+    reason: str | None
+    attempts: int
+    due_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    failed_at: datetime | None
+    causation_id: str | None
 
 
 async def page(
@@ -14,8 +33,8 @@ async def page(
     before: int | None,
     limit: int,
     staff_triggers: list[str],
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+) -> list[Entry]:
+    rows = await conn.fetch(
         """
         SELECT seq, id, trigger, channel, status, reason, attempts, due_at, created_at,
                updated_at, sent_at, failed_at, causation_id
@@ -30,4 +49,4 @@ async def page(
         limit,
         staff_triggers,
     )
-    return rows
+    return [Entry(**row) for row in rows]

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
@@ -61,38 +59,3 @@ class Recipient:
             return None
         day = local.date() if clock < end else local.date() + timedelta(days=1)
         return datetime.combine(day, end, tzinfo=self.zone)
-
-
-def recipient_from_row(
-    member_id: str, row: asyncpg.Record | None, *, default_time_zone: str
-) -> Recipient:
-    """From a `recipients` row (contact and preference columns, either side may be null)."""
-    if row is None:
-        return Recipient(
-            member_id=member_id, enrolled=False, name=member_id, time_zone=default_time_zone
-        )
-    enrolled = row["name"] is not None
-    locale = row["locale"] or "zh-CN"
-    return Recipient(
-        member_id=member_id,
-        enrolled=enrolled,
-        name=row["name"] or member_id,
-        email=row["email"],
-        phone=row["phone"],
-        locale=locale,
-        consents={
-            "email": bool(row["consent_email"]),
-            "sms": bool(row["consent_sms"]),
-            "push": bool(row["consent_push"]),
-        },
-        enabled={
-            "email": row["pref_email"] is not False,
-            "sms": row["pref_sms"] is not False,
-            "push": row["pref_push"] is not False,
-        },
-        quiet_start=row["quiet_start"],
-        quiet_end=row["quiet_end"],
-        time_zone=row["time_zone"] or default_time_zone,
-        language=row["language"] or locale,
-        erased=row["erased_at"] is not None,
-    )

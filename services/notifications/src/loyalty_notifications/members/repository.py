@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time
 
 import asyncpg
 
-from loyalty_notifications.members.recipient import Recipient, recipient_from_row
+from loyalty_notifications.members.recipient import Recipient
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import MemberProfileV1
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """What the shop told about the member that a preferences read shows."""
+
+    locale: str
+    consent_email: bool
+    consent_sms: bool
+    consent_push: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Preference:
+    email: bool
+    sms: bool
+    push: bool
+    quiet_start: time | None
+    quiet_end: time | None
+    time_zone: str | None
+    language: str | None
+    updated_at: datetime
 
 
 async def upsert_profiles(
@@ -65,31 +88,62 @@ async def recipients(
     )
     by_id = {r["member_id"]: r for r in rows}
     return {
-        m: recipient_from_row(m, by_id.get(m), default_time_zone=default_time_zone)
-        for m in set(member_ids)
+        m: _recipient(m, by_id.get(m), default_time_zone=default_time_zone) for m in set(member_ids)
     }
 
 
-async def contact(conn: Connection, member_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
+def _recipient(member_id: str, row: asyncpg.Record | None, *, default_time_zone: str) -> Recipient:
+    """From a `recipients` row (contact and preference columns, either side may be null)."""
+    if row is None:
+        return Recipient(
+            member_id=member_id, enrolled=False, name=member_id, time_zone=default_time_zone
+        )
+    locale = row["locale"] or "zh-CN"
+    return Recipient(
+        member_id=member_id,
+        enrolled=row["name"] is not None,
+        name=row["name"] or member_id,
+        email=row["email"],
+        phone=row["phone"],
+        locale=locale,
+        consents={
+            "email": bool(row["consent_email"]),
+            "sms": bool(row["consent_sms"]),
+            "push": bool(row["consent_push"]),
+        },
+        enabled={
+            "email": row["pref_email"] is not False,
+            "sms": row["pref_sms"] is not False,
+            "push": row["pref_push"] is not False,
+        },
+        quiet_start=row["quiet_start"],
+        quiet_end=row["quiet_end"],
+        time_zone=row["time_zone"] or default_time_zone,
+        language=row["language"] or locale,
+        erased=row["erased_at"] is not None,
+    )
+
+
+async def contact(conn: Connection, member_id: str) -> Contact | None:
+    row = await conn.fetchrow(
         """
         SELECT locale, consent_email, consent_sms, consent_push FROM member_contact
         WHERE member_id = $1
         """,
         member_id,
     )
-    return row
+    return Contact(**row) if row else None
 
 
-async def preference(conn: Connection, member_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
+async def preference(conn: Connection, member_id: str) -> Preference | None:
+    row = await conn.fetchrow(
         """
         SELECT email, sms, push, quiet_start, quiet_end, time_zone, language, updated_at
         FROM member_preference WHERE member_id = $1
         """,
         member_id,
     )
-    return row
+    return Preference(**row) if row else None
 
 
 async def put_preference(

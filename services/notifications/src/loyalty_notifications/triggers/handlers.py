@@ -1,35 +1,19 @@
-"""Events that trigger messages, each rule in one place. Every handler records its rows in the
-transaction that consumes the event (the consumer's), so a message is never lost between Kafka
-and the database, and the unique (trigger, cause, channel) makes a replay record nothing new.
-
-- tier.changed up / down: tier_upgraded / tier_downgraded (kindly worded), due now; a change
-  to the same tier sends nothing.
-- points.earned: the day's points_digest, one per member and local day, due at the digest
-  hour; points earned after it go into the next day's.
-- points.expiring: points_expiring, due at the send hour of the member's local day that is the
-  notice (30 days) before expiry, or now if that has passed; not sent once the points expired.
-- tier.downgrade_warning: tier_downgrade_warning, due now, not sent after the evaluation.
-- feedback.requested: feedback_invitation with the survey link (base URL + `?token=`), not
-  sent once the link expired.
-- feedback.received with `detractor`: detractor_alert to the customer-service webhook, due now.
-- reward.redeemed: reward_redeemed with the coupon code, due now, not sent once it expired.
-- coupon.expiring: coupon_expiring, due from the send hour of the member's local day, not sent
-  once the coupon expired.
-- coupon.used / coupon.voided: no message; a coupon message not sent yet is suppressed.
-- purchase.completed: no message; the last purchase time, for the win-back job (jobs.py).
-"""
+"""The events that trigger messages, one rule each (docs/events.md#messages-to-members). Rows are
+recorded in the consumer's transaction; one per (trigger, cause, channel), so a replay records
+nothing new."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TypeAlias, TypeVar
 from urllib.parse import urlencode
 
-from loyalty_notifications.clock import Clock
 from loyalty_notifications.members import repository as members
 from loyalty_notifications.members.recipient import Recipient
 from loyalty_notifications.triggers import payloads, repository
-from loyalty_notifications.triggers.planner import NewNotification, Planner
+from loyalty_notifications.triggers.planner import Message, Planner
+from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded
@@ -39,6 +23,7 @@ from loyalty_shared.events.loyalty import (
     CouponVoidedV1,
     FeedbackReceivedV1,
     FeedbackRequestedV1,
+    PlatformEvent,
     PointsEarnedV1,
     PointsExpiringV1,
     RewardRedeemedV1,
@@ -47,36 +32,46 @@ from loyalty_shared.events.loyalty import (
 )
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 
-Rule = Callable[[Decoded, Recipient, datetime], list[NewNotification]]
+#: An event of the platform's, about one member.
+Event = TypeVar("Event", bound=PlatformEvent)
 
 
-def _per_event(planner: Planner, clock: Clock, rule: Rule) -> BatchHandler:
-    async def handle(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+#: The message one event calls for, if any, for its member, now.
+Rule: TypeAlias = Callable[[Event, Recipient, datetime], Message | None]
+
+
+def _per_event(planner: Planner, clock: Clock, rule: Rule[Event]) -> BatchHandler[Event]:
+    async def handle(conn: Connection, events: Sequence[Decoded[Event]]) -> Sequence[Refusal]:
         now = clock()
         who = await members.recipients(
             conn,
-            [e.envelope.subject or "" for e in events],
+            [e.data.member_id for e in events],
             default_time_zone=planner.settings.notifications_default_time_zone,
         )
-        rows = [row for e in events for row in rule(e, who[e.envelope.subject or ""], now)]
+        rows = []
+        for event in events:
+            recipient = who[event.data.member_id]
+            message = rule(event.data, recipient, now)
+            if message is not None:
+                rows += planner.plan(
+                    message,
+                    recipient=recipient,
+                    cause=event.envelope.id,
+                    causation_id=event.envelope.id,
+                )
         await repository.record(conn, rows, now)
         return ()
 
     return handle
 
 
-def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler:
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
-        data = event.data
-        assert isinstance(data, TierChangedV1)
+def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler[TierChangedV1]:
+    def rule(data: TierChangedV1, recipient: Recipient, now: datetime) -> Message | None:
         if data.direction == "same":
-            return []
-        return planner.plan(
-            trigger=payloads.TIER_UPGRADED if data.direction == "up" else payloads.TIER_DOWNGRADED,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.tier_changed(
+            return None
+        return Message(
+            payloads.TIER_UPGRADED if data.direction == "up" else payloads.TIER_DOWNGRADED,
+            payloads.tier_changed(
                 from_tier=data.from_tier,
                 to_tier=data.to_tier,
                 valid_until=data.valid_until,
@@ -88,19 +83,14 @@ def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return _per_event(planner, clock, rule)
 
 
-def points_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler:
+def points_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler[PointsExpiringV1]:
     notice = timedelta(days=planner.settings.notifications_expiry_notice_days)
 
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
-        data = event.data
-        assert isinstance(data, PointsExpiringV1)
+    def rule(data: PointsExpiringV1, recipient: Recipient, now: datetime) -> Message | None:
         day = (data.expires_at.astimezone(recipient.zone) - notice).date()
-        return planner.plan(
-            trigger=payloads.POINTS_EXPIRING,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.points_expiring(points=data.points, expires_at=data.expires_at),
+        return Message(
+            payloads.POINTS_EXPIRING,
+            payloads.points_expiring(points=data.points, expires_at=data.expires_at),
             due_at=max(now, planner.local_send_time(recipient, day)),
             expires_at=data.expires_at,
         )
@@ -108,16 +98,13 @@ def points_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return _per_event(planner, clock, rule)
 
 
-def downgrade_warning_handler(planner: Planner, clock: Clock) -> BatchHandler:
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
-        data = event.data
-        assert isinstance(data, TierDowngradeWarningV1)
-        return planner.plan(
-            trigger=payloads.TIER_DOWNGRADE_WARNING,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.tier_downgrade_warning(
+def downgrade_warning_handler(
+    planner: Planner, clock: Clock
+) -> BatchHandler[TierDowngradeWarningV1]:
+    def rule(data: TierDowngradeWarningV1, recipient: Recipient, now: datetime) -> Message | None:
+        return Message(
+            payloads.TIER_DOWNGRADE_WARNING,
+            payloads.tier_downgrade_warning(
                 tier=data.tier,
                 would_drop_to=data.would_drop_to,
                 evaluation_at=data.evaluation_at,
@@ -130,22 +117,16 @@ def downgrade_warning_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return _per_event(planner, clock, rule)
 
 
-def feedback_requested_handler(planner: Planner, clock: Clock) -> BatchHandler:
+def feedback_requested_handler(planner: Planner, clock: Clock) -> BatchHandler[FeedbackRequestedV1]:
     base = planner.settings.notifications_survey_base_url
+    joiner = "&" if "?" in base else "?"
 
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
-        data = event.data
-        assert isinstance(data, FeedbackRequestedV1)
-        joiner = "&" if "?" in base else "?"
-        return planner.plan(
-            trigger=payloads.FEEDBACK_INVITATION,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.feedback_invitation(
-                order_id=data.order_id,
-                survey_url=f"{base}{joiner}{urlencode({'token': data.survey_token})}",
-                expires_at=data.expires_at,
+    def rule(data: FeedbackRequestedV1, recipient: Recipient, now: datetime) -> Message | None:
+        survey_url = f"{base}{joiner}{urlencode({'token': data.survey_token})}"
+        return Message(
+            payloads.FEEDBACK_INVITATION,
+            payloads.feedback_invitation(
+                order_id=data.order_id, survey_url=survey_url, expires_at=data.expires_at
             ),
             due_at=now,
             expires_at=data.expires_at,
@@ -154,46 +135,31 @@ def feedback_requested_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return _per_event(planner, clock, rule)
 
 
-def feedback_received_handler(planner: Planner, clock: Clock) -> BatchHandler:
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
-        data = event.data
-        assert isinstance(data, FeedbackReceivedV1)
+def feedback_received_handler(planner: Planner, clock: Clock) -> BatchHandler[FeedbackReceivedV1]:
+    def rule(data: FeedbackReceivedV1, recipient: Recipient, now: datetime) -> Message | None:
         if not data.detractor:
-            return []
-        return planner.plan(
-            trigger=payloads.DETRACTOR_ALERT,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.detractor_alert(
-                member_id=data.member_id,
-                feedback_id=data.feedback_id,
-                score=data.score,
-                comment=data.comment,
-                order_id=data.order_id,
-                channel=data.channel,
-                answered_at=data.answered_at,
-            ),
-            due_at=now,
-        )
+            return None
+        return Message(payloads.DETRACTOR_ALERT, payloads.detractor_alert(data), due_at=now)
 
     return _per_event(planner, clock, rule)
 
 
-def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler:
+def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler[PointsEarnedV1]:
     """At most one message a day: each member's points of a local day add up in one digest."""
+    digest_hour = planner.settings.notifications_digest_hour
 
-    async def handle(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+    async def handle(
+        conn: Connection, events: Sequence[Decoded[PointsEarnedV1]]
+    ) -> Sequence[Refusal]:
         now = clock()
         who = await members.recipients(
             conn,
-            [e.envelope.subject or "" for e in events],
+            [e.data.member_id for e in events],
             default_time_zone=planner.settings.notifications_default_time_zone,
         )
         days: dict[str, tuple[int, int, str]] = {}  # member -> points, purchases, first cause
         for event in events:
             data = event.data
-            assert isinstance(data, PointsEarnedV1)
             if data.status == "expired":
                 continue  # never spendable: nothing to tell the member
             points, purchases, first = days.get(data.member_id, (0, 0, event.envelope.id))
@@ -201,35 +167,24 @@ def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler:
         for member_id, (points, purchases, first) in sorted(days.items()):
             recipient = who[member_id]
             day = planner.digest_day(recipient, now)
-            for row in planner.plan(
-                trigger=payloads.POINTS_DIGEST,
-                recipient=recipient,
-                cause=f"digest:{member_id}:{day.isoformat()}",
-                causation_id=first,
-                payload=payloads.points_digest(day=day, points=points, purchases=purchases),
-                due_at=max(
-                    now,
-                    planner.local_send_time(
-                        recipient, day, planner.settings.notifications_digest_hour
-                    ),
-                ),
-            ):
+            digest = Message(
+                payloads.POINTS_DIGEST,
+                payloads.points_digest(day=day, points=points, purchases=purchases),
+                due_at=max(now, planner.local_send_time(recipient, day, digest_hour)),
+            )
+            cause = f"digest:{member_id}:{day.isoformat()}"
+            for row in planner.plan(digest, recipient=recipient, cause=cause, causation_id=first):
                 await repository.add_to_digest(conn, row, now)
         return ()
 
     return handle
 
 
-def reward_redeemed_handler(planner: Planner, clock: Clock) -> BatchHandler:
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
-        data = event.data
-        assert isinstance(data, RewardRedeemedV1)
-        return planner.plan(
-            trigger=payloads.REWARD_REDEEMED,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.coupon(
+def reward_redeemed_handler(planner: Planner, clock: Clock) -> BatchHandler[RewardRedeemedV1]:
+    def rule(data: RewardRedeemedV1, recipient: Recipient, now: datetime) -> Message | None:
+        return Message(
+            payloads.REWARD_REDEEMED,
+            payloads.coupon(
                 reward_name=data.reward_name,
                 code=data.coupon_code,
                 value=data.coupon_value,
@@ -243,17 +198,12 @@ def reward_redeemed_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return _per_event(planner, clock, rule)
 
 
-def coupon_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler:
-    def rule(event: Decoded, recipient: Recipient, now: datetime) -> list[NewNotification]:
-        data = event.data
-        assert isinstance(data, CouponExpiringV1)
+def coupon_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler[CouponExpiringV1]:
+    def rule(data: CouponExpiringV1, recipient: Recipient, now: datetime) -> Message | None:
         today = now.astimezone(recipient.zone).date()
-        return planner.plan(
-            trigger=payloads.COUPON_EXPIRING,
-            recipient=recipient,
-            cause=event.envelope.id,
-            causation_id=event.envelope.id,
-            payload=payloads.coupon(
+        return Message(
+            payloads.COUPON_EXPIRING,
+            payloads.coupon(
                 reward_name=data.reward_name,
                 code=data.coupon_code,
                 value=data.coupon_value,
@@ -267,26 +217,22 @@ def coupon_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler:
     return _per_event(planner, clock, rule)
 
 
-def coupon_settled_handler(clock: Clock) -> BatchHandler:
+def coupon_settled_handler(clock: Clock) -> BatchHandler[CouponUsedV1 | CouponVoidedV1]:
     """A coupon used or voided: its messages not sent yet are suppressed, saying why."""
 
-    async def handle(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-        members, codes, reasons = [], [], []
-        for event in events:
-            data = event.data
-            assert isinstance(data, CouponUsedV1 | CouponVoidedV1)
-            members.append(data.member_id)
-            codes.append(data.coupon_code)
-            reasons.append(
-                f"coupon-used: by order {data.order_id}"
-                if isinstance(data, CouponUsedV1)
-                else "coupon-voided: the redemption was cancelled"
-            )
+    async def handle(
+        conn: Connection, events: Sequence[Decoded[CouponUsedV1 | CouponVoidedV1]]
+    ) -> Sequence[Refusal]:
         await repository.suppress_coupon_messages(
             conn,
-            member_ids=members,
-            codes=codes,
-            reasons=reasons,
+            member_ids=[e.data.member_id for e in events],
+            codes=[e.data.coupon_code for e in events],
+            reasons=[
+                f"coupon-used: by order {e.data.order_id}"
+                if isinstance(e.data, CouponUsedV1)
+                else "coupon-voided: the redemption was cancelled"
+                for e in events
+            ],
             triggers=payloads.COUPON_TRIGGERS,
             now=clock(),
         )
@@ -295,9 +241,10 @@ def coupon_settled_handler(clock: Clock) -> BatchHandler:
     return handle
 
 
-async def on_purchases(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-    purchases = [e for e in events if isinstance(e.data, PurchaseCompletedV1)]
+async def on_purchases(
+    conn: Connection, events: Sequence[Decoded[PurchaseCompletedV1]]
+) -> Sequence[Refusal]:
     await repository.record_purchases(
-        conn, [e.envelope.subject or "" for e in purchases], [e.envelope.time for e in purchases]
+        conn, [e.data.member_id for e in events], [e.envelope.time for e in events]
     )
     return ()

@@ -1,25 +1,21 @@
-"""Scheduled triggers, run by a BackgroundLoop on an injected clock:
-
-- birthday: on the member's birthday in their own time zone, from the send hour, once a year
-  (the cause `birthday:<member>:<local year>` is unique);
-- win_back: an enrolled member whose last purchase is `LOYALTY_NOTIFICATIONS_WIN_BACK_DAYS` old,
-  once per absence (a new purchase starts a new one).
-
-Each batch is one transaction; safe with several replicas (unique causes, SKIP LOCKED).
-"""
+"""The scheduled triggers, birthday and win-back (docs/events.md#messages-to-members), every
+`LOYALTY_NOTIFICATIONS_SCHEDULE_INTERVAL_S`: one transaction per batch, safe with replicas."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 import asyncpg
 
-from loyalty_notifications.clock import Clock
 from loyalty_notifications.members import repository as members
 from loyalty_notifications.triggers import payloads, repository
-from loyalty_notifications.triggers.planner import Planner
-from loyalty_shared.background import BackgroundLoop
-from loyalty_shared.db.errors import is_transient
+from loyalty_notifications.triggers.planner import Message, Planner
+from loyalty_notifications.triggers.repository import Absence, Birthday
+from loyalty_shared.background import PeriodicJob
+from loyalty_shared.clock import Clock
+from loyalty_shared.db import Connection
 from loyalty_shared.observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -27,91 +23,102 @@ log = get_logger(__name__)
 BATCH = 1000
 
 
+class _OfAMember(Protocol):
+    @property
+    def member_id(self) -> str: ...
+
+
+Found = TypeVar("Found", bound=_OfAMember)
+
+
 async def run_schedules(pool: asyncpg.Pool, planner: Planner, clock: Clock) -> dict[str, int]:
     """Record every scheduled message due now; returns how many of each."""
     settings = planner.settings
-    zone = settings.notifications_default_time_zone
-    done = {"birthday": 0, "win_back": 0}
+
+    async def birthdays(conn: Connection, now: datetime) -> list[Birthday]:
+        return await repository.birthdays_due(
+            conn,
+            now=now,
+            default_time_zone=settings.notifications_default_time_zone,
+            send_hour=settings.notifications_local_send_hour,
+            limit=BATCH,
+        )
+
+    def greeting(birthday: Birthday, now: datetime) -> tuple[str, Message]:
+        message = Message(
+            payloads.BIRTHDAY,
+            payloads.birthday(year=birthday.year),
+            due_at=now,
+            expires_at=now + timedelta(days=1),
+        )
+        return f"birthday:{birthday.member_id}:{birthday.year}", message
+
+    async def absences(conn: Connection, now: datetime) -> list[Absence]:
+        before = now - timedelta(days=settings.notifications_win_back_days)
+        return await repository.win_backs_due(conn, before=before, limit=BATCH)
+
+    def win_back(absence: Absence, now: datetime) -> tuple[str, Message]:
+        message = Message(
+            payloads.WIN_BACK,
+            payloads.win_back(
+                days=(now - absence.last_purchase_at).days,
+                last_purchase_at=absence.last_purchase_at,
+            ),
+            due_at=now,
+            expires_at=now + timedelta(days=7),
+        )
+        return f"win_back:{absence.member_id}:{absence.last_purchase_at.isoformat()}", message
+
+    return {
+        "birthday": await _record_due(pool, planner, clock, birthdays, greeting),
+        "win_back": await _record_due(pool, planner, clock, absences, win_back),
+    }
+
+
+async def _record_due(
+    pool: asyncpg.Pool,
+    planner: Planner,
+    clock: Clock,
+    due: Callable[[Connection, datetime], Awaitable[Sequence[Found]]],
+    message: Callable[[Found, datetime], tuple[str, Message]],
+) -> int:
+    """The message for every member `due` finds (and its cause, which is also its causation id,
+    cut to the contract's 128 characters), recorded a batch per transaction; returns how many
+    members."""
+    done = 0
     while True:
         now = clock()
         async with pool.acquire() as conn, conn.transaction():
-            rows = await repository.birthdays_due(
+            found = await due(conn, now)
+            who = await members.recipients(
                 conn,
-                now=now,
-                default_time_zone=zone,
-                send_hour=settings.notifications_local_send_hour,
-                limit=BATCH,
-            )
-            who = await members.recipients(
-                conn, [r["member_id"] for r in rows], default_time_zone=zone
-            )
-            planned = [
-                n
-                for r in rows
-                for n in planner.plan(
-                    trigger=payloads.BIRTHDAY,
-                    recipient=who[r["member_id"]],
-                    cause=f"birthday:{r['member_id']}:{r['year']}",
-                    causation_id=f"birthday:{r['member_id']}:{r['year']}",
-                    payload=payloads.birthday(year=r["year"]),
-                    due_at=now,
-                    expires_at=now + timedelta(days=1),
-                )
-            ]
-            await repository.record(conn, planned, now)
-        done["birthday"] += len(rows)
-        if len(rows) < BATCH:
-            break
-    days = settings.notifications_win_back_days
-    while True:
-        now = clock()
-        async with pool.acquire() as conn, conn.transaction():
-            rows = await repository.win_backs_due(
-                conn, before=now - timedelta(days=days), limit=BATCH
-            )
-            who = await members.recipients(
-                conn, [r["member_id"] for r in rows], default_time_zone=zone
+                [f.member_id for f in found],
+                default_time_zone=planner.settings.notifications_default_time_zone,
             )
             planned = []
-            for r in rows:
-                cause = f"win_back:{r['member_id']}:{r['last_purchase_at'].isoformat()}"
+            for f in found:
+                cause, wanted = message(f, now)
                 planned += planner.plan(
-                    trigger=payloads.WIN_BACK,
-                    recipient=who[r["member_id"]],
-                    cause=cause,
-                    causation_id=cause[:128],
-                    payload=payloads.win_back(
-                        days=(now - r["last_purchase_at"]).days,
-                        last_purchase_at=r["last_purchase_at"],
-                    ),
-                    due_at=now,
-                    expires_at=now + timedelta(days=7),
+                    wanted, recipient=who[f.member_id], cause=cause, causation_id=cause[:128]
                 )
             await repository.record(conn, planned, now)
-        done["win_back"] += len(rows)
-        if len(rows) < BATCH:
-            break
-    return done
+        done += len(found)
+        if len(found) < BATCH:
+            return done
 
 
-class ScheduledTriggers(BackgroundLoop):
+class ScheduledTriggersJob(PeriodicJob):
+    failure = "scheduled triggers failed"
+
     def __init__(
         self, *, pool: asyncpg.Pool, planner: Planner, clock: Clock, interval_s: float
     ) -> None:
-        super().__init__(name="notifications-schedules", stop_timeout_s=10)
+        super().__init__(name="notifications-schedules", interval_s=interval_s)
         self._pool = pool
         self._planner = planner
         self._clock = clock
-        self._interval_s = interval_s
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                done = await run_schedules(self._pool, self._planner, self._clock)
-                if any(done.values()):
-                    log.info("scheduled messages recorded", **done)
-            except Exception as exc:
-                if not is_transient(exc):
-                    log.exception("scheduled triggers failed", error=repr(exc))
-            if await self._stop_within(self._interval_s):
-                return
+    async def run_once(self) -> None:
+        done = await run_schedules(self._pool, self._planner, self._clock)
+        if any(done.values()):
+            log.info("scheduled messages recorded", **done)

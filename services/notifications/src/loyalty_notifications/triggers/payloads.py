@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from loyalty_shared.events.fields import LocalizedText
+from loyalty_shared.events.loyalty import FeedbackReceivedV1
 
 Payload = dict[str, Any]
 
@@ -82,24 +83,15 @@ def feedback_invitation(*, order_id: str, survey_url: str, expires_at: datetime)
     return {"order_id": order_id, "survey_url": survey_url, "expires_at": expires_at.isoformat()}
 
 
-def detractor_alert(
-    *,
-    member_id: str,
-    feedback_id: str,
-    score: int,
-    comment: str | None,
-    order_id: str | None,
-    channel: str | None,
-    answered_at: datetime,
-) -> Payload:
+def detractor_alert(answer: FeedbackReceivedV1) -> Payload:
     return {
-        "member_id": member_id,
-        "feedback_id": feedback_id,
-        "score": score,
-        "comment": comment or "",
-        "order_id": order_id or "",
-        "channel": channel or "",
-        "answered_at": answered_at.isoformat(),
+        "member_id": answer.member_id,
+        "feedback_id": answer.feedback_id,
+        "score": answer.score,
+        "comment": answer.comment or "",
+        "order_id": answer.order_id or "",
+        "channel": answer.channel or "",
+        "answered_at": answer.answered_at.isoformat(),
     }
 
 
@@ -164,13 +156,17 @@ SAMPLES: dict[str, Payload] = {
         order_id="o-1", survey_url="https://shop.example.com/survey?token=t", expires_at=_AT
     ),
     DETRACTOR_ALERT: detractor_alert(
-        member_id="m-1",
-        feedback_id="f-1",
-        score=3,
-        comment="slow delivery",
-        order_id="o-1",
-        channel="online",
-        answered_at=_AT,
+        FeedbackReceivedV1(
+            member_id="m-1",
+            feedback_id="f-1",
+            score=3,
+            category="detractor",
+            detractor=True,
+            comment="slow delivery",
+            order_id="o-1",
+            channel="online",
+            answered_at=_AT,
+        )
     ),
     WIN_BACK: win_back(days=90, last_purchase_at=_AT),
     TIER_DOWNGRADE_WARNING: tier_downgrade_warning(

@@ -1,11 +1,5 @@
-"""From a trigger to notification rows: which channels, when due, until when worth sending.
-
-Channels: a known member gets the message on every member channel this deployment has that
-they consented to, left on and have an address for; if none, one email row that the dispatcher
-records as `suppressed` with the reason (so the member's history says why nothing came). A
-member not enrolled yet gets one email row that waits for the enrolment (see delivery/).
-Staff triggers (the detractor alert) go to the customer-service webhook only.
-"""
+"""From a trigger to notification rows: on which channels (README.md#notifications, "Who gets
+what"), when due, and until when worth sending."""
 
 from __future__ import annotations
 
@@ -35,6 +29,16 @@ class NewNotification:
     expires_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message a trigger calls for: which, with what, due when and worth sending until."""
+
+    trigger: str
+    payload: Payload
+    due_at: datetime
+    expires_at: datetime | None = None
+
+
 def notification_id(trigger: str, cause: str, channel: str) -> uuid.UUID:
     """Deterministic: the same (trigger, cause, channel) is always the same notification."""
     return uuid.uuid5(NAMESPACE, f"{trigger}\x00{cause}\x00{channel}")
@@ -56,29 +60,22 @@ class Planner:
         return usable or ["email"]
 
     def plan(
-        self,
-        *,
-        trigger: str,
-        recipient: Recipient,
-        cause: str,
-        causation_id: str | None,
-        payload: Payload,
-        due_at: datetime,
-        expires_at: datetime | None = None,
+        self, message: Message, *, recipient: Recipient, cause: str, causation_id: str | None
     ) -> list[NewNotification]:
+        """One row per channel `message` goes on for `recipient`; `cause` makes it unique."""
         return [
             NewNotification(
-                id=notification_id(trigger, cause, channel),
+                id=notification_id(message.trigger, cause, channel),
                 member_id=recipient.member_id,
-                trigger=trigger,
+                trigger=message.trigger,
                 cause=cause,
                 channel=channel,
                 causation_id=causation_id,
-                payload=payload,
-                due_at=due_at,
-                expires_at=expires_at,
+                payload=message.payload,
+                due_at=message.due_at,
+                expires_at=message.expires_at,
             )
-            for channel in self.channels_for(trigger, recipient)
+            for channel in self.channels_for(message.trigger, recipient)
         ]
 
     def local_send_time(self, recipient: Recipient, day: date, hour: int | None = None) -> datetime:

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-import asyncpg
 
 from loyalty_notifications.triggers.planner import NewNotification
 from loyalty_shared.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class Birthday:
+    member_id: str
+    #: The local year of the birthday: a member is greeted once a year.
+    year: int
+
+
+@dataclass(frozen=True, slots=True)
+class Absence:
+    member_id: str
+    last_purchase_at: datetime
 
 
 async def record(conn: Connection, rows: Sequence[NewNotification], now: datetime) -> int:
@@ -118,7 +130,7 @@ async def record_purchases(
 
 async def birthdays_due(
     conn: Connection, *, now: datetime, default_time_zone: str, send_hour: int, limit: int
-) -> list[asyncpg.Record]:
+) -> list[Birthday]:
     """Members whose birthday it is in their own time zone, past the send hour, not greeted
     this (local) year. 29 February is celebrated on 28 February in other years.
 
@@ -129,7 +141,7 @@ async def birthdays_due(
     mdays = [d.day for d in days]
     if (2, 28) in zip(months, mdays, strict=True):
         months, mdays = [*months, 2], [*mdays, 29]
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """
         WITH local AS (
             SELECT c.member_id, c.birthday,
@@ -162,13 +174,13 @@ async def birthdays_due(
         months,
         mdays,
     )
-    return rows
+    return [Birthday(**row) for row in rows]
 
 
-async def win_backs_due(conn: Connection, *, before: datetime, limit: int) -> list[asyncpg.Record]:
+async def win_backs_due(conn: Connection, *, before: datetime, limit: int) -> list[Absence]:
     """Enrolled members whose last purchase is older than `before` and not won back yet; they
     are stamped in the same statement, so each absence is won back once (safe with replicas)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """
         WITH due AS (
             SELECT a.member_id FROM member_activity a
@@ -185,4 +197,4 @@ async def win_backs_due(conn: Connection, *, before: datetime, limit: int) -> li
         before,
         limit,
     )
-    return rows
+    return [Absence(**row) for row in rows]

@@ -21,7 +21,7 @@ from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded, InvalidEvent
 from loyalty_shared.events.loyalty import PointsEarnedV1, PointsStatus
-from loyalty_shared.kafka.parking import Parking
+from loyalty_shared.events.refunds import RefundIntake
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 
@@ -32,9 +32,10 @@ def _status(available_at: datetime, expires_at: datetime, now: datetime) -> Poin
     return "available" if available_at <= now else "pending"
 
 
-def _credit(event: Decoded, tier: str, rules: EarningRules, now: datetime) -> Credit:
+def _credit(
+    event: Decoded[PurchaseCompletedV1], tier: str, rules: EarningRules, now: datetime
+) -> Credit:
     purchase = event.data
-    assert isinstance(purchase, PurchaseCompletedV1)
     purchased_at = event.envelope.time
     order = Order.of(purchase)
     earn = rules.earn_order(order, purchased_at=purchased_at, tier=tier)
@@ -83,25 +84,19 @@ def _points_earned(credit: Credit) -> PointsEarnedV1:
 
 
 def purchase_completed_handler(
-    program: Program,
-    clock: Clock,
-    *,
-    parking: Parking,
-    on_refunds: BatchHandler,
-    in_force: ProgramInForce,
-) -> BatchHandler:
-    """`parking` keeps the refunds that came before their purchase: `on_refunds` applies them
-    once it is credited. `in_force`: the program file and the campaigns started at run time,
-    read once per batch."""
+    program: Program, clock: Clock, *, refunds: RefundIntake, in_force: ProgramInForce
+) -> BatchHandler[PurchaseCompletedV1]:
+    """`refunds`: the refunds that came before their purchase are judged once it is credited.
+    `in_force`: the program file and the campaigns started at run time, read once per batch."""
 
     async def on_purchases_completed(
-        conn: Connection, events: Sequence[Decoded]
+        conn: Connection, events: Sequence[Decoded[PurchaseCompletedV1]]
     ) -> Sequence[Refusal]:
-        tiers = await current_tiers(conn, [e.envelope.subject or "" for e in events])
+        tiers = await current_tiers(conn, [e.data.member_id for e in events])
         now = clock()
         rules = await in_force.rules(conn, now)
         credits = [
-            _credit(e, tiers.get(e.envelope.subject or "", program.base_tier.name), rules, now)
+            _credit(e, tiers.get(e.data.member_id, program.base_tier.name), rules, now)
             for e in events
         ]
         credited = await repository.credit_purchases(conn, credits)
@@ -113,8 +108,8 @@ def purchase_completed_handler(
             )
         expired = sorted({c.member_id for c in earned if c.status == "expired"})
         await settle(conn, expired, now)
-        await parking.unpark(
-            conn, [c.order_id for c in credits if c.event_id in credited.event_ids], on_refunds
+        await refunds.unpark(
+            conn, [c.order_id for c in credits if c.event_id in credited.event_ids]
         )
         await use_coupons(conn, [e for e in events if e.envelope.id in credited.event_ids])
         return [

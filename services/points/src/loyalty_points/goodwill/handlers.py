@@ -19,12 +19,13 @@ from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 
 
-def goodwill_granted_handler(program: Program, clock: Clock) -> BatchHandler:
-    async def on_goodwill_granted(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
+def goodwill_granted_handler(program: Program, clock: Clock) -> BatchHandler[GoodwillGrantedV1]:
+    async def on_goodwill_granted(
+        conn: Connection, events: Sequence[Decoded[GoodwillGrantedV1]]
+    ) -> Sequence[Refusal]:
         now = clock()
         for event in events:
             grant = event.data
-            assert isinstance(grant, GoodwillGrantedV1)
             await adjust(
                 conn,
                 member_id=grant.member_id,

@@ -21,15 +21,10 @@ from loyalty_points.ledger.settlement import open_account
 from loyalty_points.refunds import repository
 from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
-from loyalty_shared.events.commerce import PurchaseRefundedV1
-from loyalty_shared.events.decoding import Decoded
+from loyalty_shared.events.commerce import Refund
 from loyalty_shared.events.loyalty import PointsReversedV1
-from loyalty_shared.events.refunds import judge_batch, refund_parking
-from loyalty_shared.kafka.routing import BatchHandler, Refusal
+from loyalty_shared.events.refunds import RefundIntake
 from loyalty_shared.program.schema import RefundPolicy
-
-#: Refunds whose order this service has not credited yet, by order id.
-PARKING = refund_parking("points")
 
 
 def cumulative_reversal(points: int, total: Decimal, refunded: Decimal) -> int:
@@ -53,33 +48,21 @@ def _reversal(*, due: int, bucket: str, available: int, policy: RefundPolicy) ->
     return Reversal(taken, due - taken)
 
 
-def purchase_refunded_handler(policy: RefundPolicy, clock: Clock) -> BatchHandler:
-    async def on_purchases_refunded(
-        conn: Connection, events: Sequence[Decoded]
-    ) -> Sequence[Refusal]:
-        refunds = [_refund(e) for e in events]
-        verdicts = judge_batch(
-            events,
-            await repository.orders_for_update(conn, [r.order_id for r in refunds]),
-            await repository.known_refunds(conn, [r.refund_id for r in refunds]),
-        )
-        await PARKING.park(conn, verdicts.waiting)
+def refund_intake(policy: RefundPolicy, clock: Clock) -> RefundIntake:
+    """How the points service takes `purchase.refunded` (every service's judging and parking),
+    each accepted refund reversed by `policy` at the batch's instant."""
+
+    async def reverse(conn: Connection, accepted: Sequence[Refund]) -> None:
         now = clock()
-        for event, refund in verdicts.accepted:
-            await _reverse(conn, event, refund, policy, now)
-        return verdicts.refusals
+        for event in accepted:
+            await _reverse(conn, event, policy, now)
 
-    return on_purchases_refunded
+    return RefundIntake(service="points", orders=repository.orders_for_update, record=reverse)
 
 
-async def _reverse(
-    conn: Connection,
-    event: Decoded,
-    refund: PurchaseRefundedV1,
-    policy: RefundPolicy,
-    now: datetime,
-) -> None:
+async def _reverse(conn: Connection, event: Refund, policy: RefundPolicy, now: datetime) -> None:
     """Record an accepted refund and take back what its order's points owe for it."""
+    refund = event.data
     order = await repository.order(conn, refund.order_id)
     refunded = order.refunded_total + refund.amount
     due = (
@@ -143,8 +126,3 @@ async def _reverse(
             causation_id=event.envelope.id,
         ),
     )
-
-
-def _refund(event: Decoded) -> PurchaseRefundedV1:
-    assert isinstance(event.data, PurchaseRefundedV1)
-    return event.data

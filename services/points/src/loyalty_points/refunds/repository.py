@@ -27,21 +27,6 @@ async def orders_for_update(conn: Connection, order_ids: Sequence[str]) -> list[
     ]
 
 
-async def known_orders(conn: Connection, order_ids: Sequence[str]) -> set[str]:
-    """The orders credited by now, for the parking sweep (a refund parked in a race)."""
-    rows = await conn.fetch(
-        "SELECT order_id FROM purchase WHERE order_id = ANY($1::text[])", list(set(order_ids))
-    )
-    return {row["order_id"] for row in rows}
-
-
-async def known_refunds(conn: Connection, refund_ids: Sequence[str]) -> set[str]:
-    rows = await conn.fetch(
-        "SELECT refund_id FROM refund WHERE refund_id = ANY($1::text[])", list(set(refund_ids))
-    )
-    return {row["refund_id"] for row in rows}
-
-
 @dataclass(frozen=True, slots=True)
 class CreditedOrder:
     """What an order earned and what its refunds have taken or forgiven so far."""

@@ -17,13 +17,12 @@ from loyalty_shared.events.loyalty import CouponExpiredV1, CouponExpiringV1, Cou
 from loyalty_shared.program.schema import Rewards
 
 
-async def use_coupons(conn: Connection, purchases: Sequence[Decoded]) -> None:
+async def use_coupons(conn: Connection, purchases: Sequence[Decoded[PurchaseCompletedV1]]) -> None:
     """The coupons the credited purchases name, used once each, by the first; one statement for
     the batch, none when no purchase names a coupon."""
     codes, orders, times, causes = [], [], [], []
     for event in purchases:
         purchase = event.data
-        assert isinstance(purchase, PurchaseCompletedV1)
         for code in purchase.coupons or ():
             codes.append(code)
             orders.append(purchase.order_id)

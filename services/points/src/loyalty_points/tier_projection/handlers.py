@@ -12,13 +12,14 @@ from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 
 
-def tier_changed_handler(program: Program) -> BatchHandler:
-    async def on_tier_changed(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-        known: list[tuple[TierChangedV1, Decoded]] = []
+def tier_changed_handler(program: Program) -> BatchHandler[TierChangedV1]:
+    async def on_tier_changed(
+        conn: Connection, events: Sequence[Decoded[TierChangedV1]]
+    ) -> Sequence[Refusal]:
+        known: list[tuple[TierChangedV1, Decoded[TierChangedV1]]] = []
         refusals = []
         for event in events:
             change = event.data
-            assert isinstance(change, TierChangedV1)
             if program.tier(change.to_tier) is None:
                 error = InvalidEvent(
                     "unknown-tier", f"tier {change.to_tier!r} is not in the program"

@@ -3,16 +3,16 @@ personal data."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from loyalty_shared.http.auth import MarketingAccess
 from loyalty_shared.http.db import ReadOnly
 from loyalty_shared.http.problems import problem_responses
-from loyalty_shared.program.schema import Program
 from loyalty_tiers.reports import repository
 from loyalty_tiers.reports.schemas import MembersReport, TierShare
+from loyalty_tiers.state import State
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -26,9 +26,9 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
     ),
     responses=problem_responses(401, 403),
 )
-async def members_report(_: MarketingAccess, conn: ReadOnly, request: Request) -> MembersReport:
-    program: Program = request.app.state.program
-    now = datetime.now(UTC)
+async def members_report(_: MarketingAccess, conn: ReadOnly, state: State) -> MembersReport:
+    program = state.program
+    now = state.clock()
     today = now.date()
     rows = await repository.members_by_tier(
         conn,

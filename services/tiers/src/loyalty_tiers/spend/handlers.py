@@ -1,121 +1,69 @@
-"""Purchases and refunds → qualifying spend over the rolling window, and upgrades at once.
-
-A purchase counts on the day of its `time` (UTC), so a late or backdated one counts for the days
-it belongs to, and one older than the window never counts. Only the program's currency counts
-(there is no exchange rate in the contract), but every order is recorded with its currency and
-total, so that its refunds are judged. Upgrades happen as soon as the spend crosses a threshold,
-several tiers at once if it crosses several; refunds never downgrade by themselves: downgrades
-are the evaluation's (evaluation/).
-
-A refund is judged as the points service judges it (loyalty_shared.events.refunds): one for
-another member's order or in another currency, a refund id applied before, or more than is left
-to refund on the order is refused (`member-mismatch`, `currency-mismatch`, `duplicate-refund`,
-`refund-exceeds-order`) and changes nothing. An accepted one is taken off its order's day (when
-the order is in the program's currency). A refund whose order this service has not seen is
-parked and judged when the purchase arrives, before the upgrade check; one whose purchase has not
-come after `LOYALTY_TIERS_PARKED_REFUND_MAX_AGE_DAYS` is dead-lettered as `unknown-order` by the
-parking sweeper (app.py).
-"""
+"""Purchases and refunds → qualifying spend in daily buckets, and upgrades at once
+(docs/events.md#tiers). Refunds are judged as every service judges them
+(`loyalty_shared.events.refunds`); one whose purchase has not come yet waits in the park."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
+from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
-from loyalty_shared.events.commerce import PurchaseCompletedV1, PurchaseRefundedV1
+from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded
-from loyalty_shared.events.refunds import judge_batch, refund_parking
+from loyalty_shared.events.refunds import RefundIntake
 from loyalty_shared.kafka.routing import BatchHandler, Refusal
 from loyalty_shared.program.schema import Program
 from loyalty_tiers import ladder
 from loyalty_tiers.events import emit, tier_changed
 from loyalty_tiers.spend import repository
 
-#: Refunds whose order this service has not seen yet, by order id.
-PARKING = refund_parking("tiers")
+
+def refund_intake(program: Program) -> RefundIntake:
+    """Refunds judged against their orders; an accepted one is taken off the day its order
+    counted on (when the order is in the program's currency)."""
+    return RefundIntake(
+        service="tiers",
+        orders=repository.orders_for_update,
+        record=partial(repository.record_refunds, spend_currency=program.currency),
+    )
 
 
-def purchases_handler(program: Program) -> BatchHandler:
-    on_refunds = refunds_handler(program)
-
-    async def on_purchases(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-        added = await repository.add_purchases(
-            conn,
-            order_ids=[_purchase(e).order_id for e in events],
-            member_ids=[_purchase(e).member_id for e in events],
-            days=[e.envelope.time.astimezone(UTC).date() for e in events],
-            currencies=[_purchase(e).currency for e in events],
-            totals=[_purchase(e).total for e in events],
-            spend_currency=program.currency,
-        )
-        # the refunds that waited for these orders, judged now, before the upgrade check
-        await PARKING.unpark(conn, sorted(added), on_refunds)
+def purchases_handler(
+    program: Program, clock: Clock, refunds: RefundIntake
+) -> BatchHandler[PurchaseCompletedV1]:
+    async def on_purchases(
+        conn: Connection, events: Sequence[Decoded[PurchaseCompletedV1]]
+    ) -> Sequence[Refusal]:
+        added = await repository.add_purchases(conn, events, spend_currency=program.currency)
+        await refunds.unpark(conn, added)  # judged before the upgrade check
         causes = {
-            _purchase(e).member_id: e.envelope.id
+            e.data.member_id: e.envelope.id
             for e in events
-            if _purchase(e).order_id in added and _purchase(e).currency == program.currency
+            if e.data.order_id in added and e.data.currency == program.currency
         }
-        await upgrade_where_earned(conn, program, causes)
+        await upgrade_where_earned(conn, program, causes, clock())
         return ()
 
     return on_purchases
 
 
-def refunds_handler(program: Program) -> BatchHandler:
-    async def on_refunds(conn: Connection, events: Sequence[Decoded]) -> Sequence[Refusal]:
-        refunds = [_refund(e) for e in events]
-        orders = await repository.orders_for_update(conn, [r.order_id for r in refunds])
-        verdicts = judge_batch(
-            events,
-            orders,
-            await repository.known_refunds(conn, [r.refund_id for r in refunds]),
-        )
-        await PARKING.park(conn, verdicts.waiting)
-        if verdicts.accepted:
-            await repository.record_refunds(
-                conn,
-                refund_ids=[r.refund_id for _, r in verdicts.accepted],
-                order_ids=[r.order_id for _, r in verdicts.accepted],
-                event_ids=[e.envelope.id for e, _ in verdicts.accepted],
-                amounts=[r.amount for _, r in verdicts.accepted],
-                times=[e.envelope.time for e, _ in verdicts.accepted],
-                spend_currency=program.currency,
-            )
-        return verdicts.refusals
-
-    return on_refunds
-
-
-async def known_orders(conn: Connection, order_ids: Sequence[str]) -> set[str]:
-    """The orders recorded by now, for the parking sweep (a refund parked in a race)."""
-    return {order.order_id for order in await repository.orders_for_update(conn, order_ids)}
-
-
-def _refund(event: Decoded) -> PurchaseRefundedV1:
-    assert isinstance(event.data, PurchaseRefundedV1)
-    return event.data
-
-
-def _purchase(event: Decoded) -> PurchaseCompletedV1:
-    assert isinstance(event.data, PurchaseCompletedV1)
-    return event.data
-
-
-async def upgrade_where_earned(conn: Connection, program: Program, causes: dict[str, str]) -> None:
+async def upgrade_where_earned(
+    conn: Connection, program: Program, causes: dict[str, str], now: datetime
+) -> None:
     """Upgrade every member in `causes` (member → the event that made the spend) whose spend now
     supports a higher tier than the one they hold."""
     if not causes:
         return
-    now = datetime.now(UTC)
     window_start = now.date() - timedelta(days=program.tiers.qualifying_window_days)
     spends = await repository.spend_in_window(conn, list(causes), since=window_start)
     current = await repository.tiers_for_update(conn, list(causes))
     upgrades = []
     for member_id, cause in sorted(causes.items()):
         spend = spends.get(member_id, Decimal(0))
-        held = current[member_id]["tier"] if member_id in current else program.base_tier.name
+        held = current.get(member_id, program.base_tier.name)
         reached = ladder.supported(program, spend)
         if ladder.rank(program, reached.name) > ladder.rank(program, held):
             upgrades.append((member_id, held, reached.name, spend, cause))

@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import asyncpg
-
 from loyalty_shared.db import Connection
+from loyalty_shared.events.commerce import Purchase, Refund
 from loyalty_shared.events.refunds import OrderRefunds
 
 
 async def add_purchases(
-    conn: Connection,
-    *,
-    order_ids: Sequence[str],
-    member_ids: Sequence[str],
-    days: Sequence[date],
-    currencies: Sequence[str],
-    totals: Sequence[Decimal],
-    spend_currency: str,
+    conn: Connection, purchases: Sequence[Purchase], *, spend_currency: str
 ) -> set[str]:
-    """Record each order once, on its day (whatever its currency, so its refunds can be
-    judged), and add those in `spend_currency` to their day's spend; returns the order ids
-    recorded now (not before)."""
+    """Record each order once, on the UTC day of its `time` (whatever its currency, so its
+    refunds can be judged), and add those in `spend_currency` to their day's spend; returns the
+    order ids recorded now (not before)."""
     rows = await conn.fetch(
         """
         WITH input AS (
@@ -46,11 +38,11 @@ async def add_purchases(
         )
         SELECT order_id FROM counted
         """,
-        list(order_ids),
-        list(member_ids),
-        list(days),
-        list(currencies),
-        list(totals),
+        [p.data.order_id for p in purchases],
+        [p.data.member_id for p in purchases],
+        [p.envelope.time.astimezone(UTC).date() for p in purchases],
+        [p.data.currency for p in purchases],
+        [p.data.total for p in purchases],
         spend_currency,
     )
     return {row["order_id"] for row in rows}
@@ -65,28 +57,11 @@ async def orders_for_update(conn: Connection, order_ids: Sequence[str]) -> list[
         """,
         list(set(order_ids)),
     )
-    return [
-        OrderRefunds(r["order_id"], r["member_id"], r["currency"], r["total"], r["refunded"])
-        for r in rows
-    ]
-
-
-async def known_refunds(conn: Connection, refund_ids: Sequence[str]) -> set[str]:
-    rows = await conn.fetch(
-        "SELECT refund_id FROM refund WHERE refund_id = ANY($1::text[])", list(set(refund_ids))
-    )
-    return {row["refund_id"] for row in rows}
+    return [OrderRefunds(**row) for row in rows]
 
 
 async def record_refunds(
-    conn: Connection,
-    *,
-    refund_ids: Sequence[str],
-    order_ids: Sequence[str],
-    event_ids: Sequence[str],
-    amounts: Sequence[Decimal],
-    times: Sequence[datetime],
-    spend_currency: str,
+    conn: Connection, refunds: Sequence[Refund], *, spend_currency: str
 ) -> None:
     """Record accepted refunds, add them to their orders' refunded amount, and take those of
     orders in `spend_currency` off the day their order counted on."""
@@ -112,11 +87,11 @@ async def record_refunds(
         ORDER BY o.member_id, o.day
         ON CONFLICT (member_id, day) DO UPDATE SET amount = s.amount + EXCLUDED.amount
         """,
-        list(refund_ids),
-        list(order_ids),
-        list(event_ids),
-        list(amounts),
-        list(times),
+        [r.data.refund_id for r in refunds],
+        [r.data.order_id for r in refunds],
+        [r.envelope.id for r in refunds],
+        [r.data.amount for r in refunds],
+        [r.envelope.time for r in refunds],
         spend_currency,
     )
 
@@ -136,17 +111,16 @@ async def spend_in_window(
     return {row["member_id"]: row["spend"] for row in rows}
 
 
-async def tiers_for_update(
-    conn: Connection, member_ids: Sequence[str]
-) -> dict[str, asyncpg.Record]:
+async def tiers_for_update(conn: Connection, member_ids: Sequence[str]) -> dict[str, str]:
+    """The tier each of these members holds (those who hold one), locked in a fixed order."""
     rows = await conn.fetch(
         """
-        SELECT member_id, tier, valid_until, override_until FROM member_tier
+        SELECT member_id, tier FROM member_tier
         WHERE member_id = ANY($1::text[]) ORDER BY member_id FOR UPDATE
         """,
         list(set(member_ids)),
     )
-    return {row["member_id"]: row for row in rows}
+    return {row["member_id"]: row["tier"] for row in rows}
 
 
 async def record_upgrades(

@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-
-import asyncpg
+from typing import Literal
 
 from loyalty_shared.db import Connection
 
 
-async def tier_of(conn: Connection, member_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
+@dataclass(frozen=True, slots=True)
+class HeldTier:
+    tier: str
+    reached_at: datetime
+    valid_until: datetime
+    override_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TierChangeRow:
+    from_tier: str
+    to_tier: str
+    direction: Literal["up", "down", "same"]
+    reason: Literal["spend", "evaluation", "admin"]
+    qualifying_spend: Decimal
+    valid_until: datetime
+    changed_at: datetime
+
+
+async def tier_of(conn: Connection, member_id: str) -> HeldTier | None:
+    row = await conn.fetchrow(
         """
         SELECT tier, reached_at, valid_until, override_until
         FROM member_tier WHERE member_id = $1
         """,
         member_id,
     )
-    return row
+    return HeldTier(**row) if row else None
 
 
 async def spend_since(conn: Connection, member_id: str, since: date) -> Decimal:
@@ -30,8 +49,8 @@ async def spend_since(conn: Connection, member_id: str, since: date) -> Decimal:
     return spend
 
 
-async def history(conn: Connection, member_id: str, limit: int) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def history(conn: Connection, member_id: str, limit: int) -> list[TierChangeRow]:
+    rows = await conn.fetch(
         """
         SELECT from_tier, to_tier, direction, reason, qualifying_spend, valid_until, changed_at
         FROM tier_history WHERE member_id = $1 ORDER BY id DESC LIMIT $2
@@ -39,7 +58,7 @@ async def history(conn: Connection, member_id: str, limit: int) -> list[asyncpg.
         member_id,
         limit,
     )
-    return rows
+    return [TierChangeRow(**row) for row in rows]
 
 
 async def set_override(
