@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("points", "tiers", "notifications", "feedback")
 #: The services built to the shape (points joins once its features match it).
-SHAPED = ("tiers", "notifications", "feedback")
+SHAPED = SERVICES
 EDGES = {"endpoints", "handlers", "jobs"}
 
 
