@@ -25,7 +25,7 @@ from tests.support.kafka import publish, read_all
 from tests.support.processes import ServiceProcess, count_in
 from tests.support.waiting import eventually
 
-PURCHASES = 3000
+PURCHASES = 6000
 #: What the pod allows from SIGTERM to SIGKILL (the preStop sleep comes before the signal).
 GRACE_S = generate.GRACE_PERIOD_S - generate.PRESTOP_SLEEP_S
 
@@ -77,7 +77,7 @@ async def test_sigterm_mid_stream_drains_commits_and_exits_0_within_the_grace_pe
     await publish(broker.bootstrap, COMMERCE_PURCHASES, messages)
 
     await eventually(
-        lambda: count_in(dsn, "SELECT count(*) FROM purchase"), lambda n: n >= 300, interval_s=0.01
+        lambda: count_in(dsn, "SELECT count(*) FROM purchase"), lambda n: n >= 100, interval_s=0.01
     )
     signalled = time.monotonic()
     status = await asyncio.to_thread(first.terminate, GRACE_S)

@@ -15,7 +15,7 @@ from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.http.auth import MARKETING_SCOPE, SUPPORT_SCOPE
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.points.test_crediting_purchases import balance_of
-from tests.points.test_refunds import refund, swept
+from tests.points.test_refunds import refund, swept, waiting
 from tests.support.events import encode, envelope, purchase, purchase_data
 from tests.support.kafka import publish, publish_events, read_all
 from tests.support.tokens import bearer
@@ -36,7 +36,7 @@ async def test_a_refund_dead_lettered_for_its_missing_order_applies_when_replaye
 ) -> None:
     late = refund("m-d1", "o-d1", "50.00", "r-d1")
     await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [late])
-    await eventually(lambda: swept(points_app, datetime.now(UTC)), lambda n: n == (0, 0))
+    await eventually(lambda: waiting(points_app), lambda n: n == 1)
     await swept(points_app, datetime.now(UTC) + timedelta(days=8))  # waited too long
     [letter] = await eventually(lambda: letters(points_api), lambda items: len(items) == 1)
     assert (letter["topic"], letter["code"], letter["key"]) == (

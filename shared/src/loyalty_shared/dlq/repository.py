@@ -16,6 +16,11 @@ _ENTRY = """
 """
 
 
+def _text(field: str | None) -> str | None:
+    """A field as PostgreSQL text can hold it: a NUL (refused in text) shown as U+FFFD."""
+    return None if field is None else field.replace("\x00", "\ufffd")
+
+
 async def keep(
     conn: Connection,
     *,
@@ -36,12 +41,7 @@ async def keep(
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
         RETURNING id
         """,
-        position,
-        topic,
-        code,
-        detail,
-        event_type,
-        event_id,
+        *(_text(field) for field in (position, topic, code, detail, event_type, event_id)),
         key,
         value,
         [name for name, _ in headers],

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from loyalty_shared import audit_log
 from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.http.auth import AdminAccess, MemberIdPath
 from loyalty_shared.http.db import ReadOnly, Transaction
@@ -57,14 +56,7 @@ async def override_tier(
         state.program,
         member_id=member_id,
         body=body,
-        by=principal.subject,
-        now=state.clock(),
-    )
-    await audit_log.record(
-        conn,
         principal=principal,
-        action="tier.override",
-        member_id=member_id,
-        details={"tier": body.tier, "until": body.expires_at.isoformat()},
+        now=state.clock(),
     )
     return held

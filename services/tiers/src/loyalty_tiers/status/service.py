@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from loyalty_shared import audit_log
 from loyalty_shared.db import Connection
+from loyalty_shared.http.auth import Principal
 from loyalty_shared.http.problems import ProblemError
 from loyalty_shared.program.schema import Program
 from loyalty_tiers import ladder
@@ -56,10 +58,11 @@ async def override(
     *,
     member_id: str,
     body: TierOverride,
-    by: str,
+    principal: Principal,
     now: datetime,
 ) -> TierStatus:
-    """Set the member's tier until `body.expires_at` and emit `tier.changed` (reason `admin`)."""
+    """Set the member's tier until `body.expires_at`, emit `tier.changed` (reason `admin`) and
+    record the act in the audit log."""
     if program.tier(body.tier) is None:
         raise UnknownTier(f"{body.tier!r} is not one of {[t.name for t in program.tiers.ladder]}")
     if body.expires_at <= now:
@@ -76,13 +79,13 @@ async def override(
         reason="admin",
         spend=spend,
         valid_until=body.expires_at,
-        cause=f"override:{by}:{now.isoformat()}",
+        cause=f"override:{principal.subject}:{now.isoformat()}",
     )
     await repository.set_override(
         conn,
         member_id=member_id,
         tier=body.tier,
-        reason=f"{body.reason} (by {by})",
+        reason=f"{body.reason} (by {principal.subject})",
         until=body.expires_at,
         now=now,
         spend=spend,
@@ -90,6 +93,13 @@ async def override(
         direction=change.data["direction"],
     )
     await emit(conn, [change])
+    await audit_log.record(
+        conn,
+        principal=principal,
+        action="tier.override",
+        member_id=member_id,
+        details={"from_tier": held, "tier": body.tier, "until": body.expires_at.isoformat()},
+    )
     return await status_of(conn, program, member_id, now)
 
 
