@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from loyalty_shared import audit_log
 from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.db.inbox_retention import InboxRetention
 from loyalty_shared.db.migrations import MigrationError, migrate
 from loyalty_shared.db.pool import create_pool
@@ -58,6 +59,8 @@ class ServiceSpec:
     loops: Mapping[str, Callable[[asyncpg.Pool], BackgroundLoop]] = field(default_factory=dict)
     #: The most frequent member reads, answered before FastAPI when nothing is unusual.
     hot_reads: Sequence[HotRead] = ()
+    #: The service's clock (`create_app`'s), for what the shared routes need of the time.
+    clock: Clock = system_clock
 
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
@@ -147,7 +150,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
     )
-    attach_state(app, Replayer(spec.name, spec.routes))
+    attach_state(app, Replayer(spec.name, spec.routes, spec.clock))
     install_problem_handlers(app)
     document_access(app)
     # bodies over LOYALTY_HTTP_MAX_BODY_BYTES: 413 before any handler runs

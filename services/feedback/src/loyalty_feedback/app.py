@@ -48,6 +48,7 @@ def create_app(settings: FeedbackSettings, *, clock: Clock = system_clock) -> Fa
             "behavioural loyalty: RFM segments, historic CLV and a loyalty index."
         ),
         version="0.1.0",
+        clock=clock,
         migrations_dir=MIGRATIONS,
         routers=[answers_router, reporting_router, cases_router, insight_router, privacy_router],
         routes={

@@ -69,6 +69,7 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
             "from schedules (birthday, win-back); member preferences and message history."
         ),
         version="0.1.0",
+        clock=clock,
         migrations_dir=MIGRATIONS,
         routers=[preferences_router, history_router, privacy_router],
         routes={

@@ -66,6 +66,7 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
             "campaigns, backtests and the liability report."
         ),
         version="0.1.0",
+        clock=clock,
         migrations_dir=MIGRATIONS,
         routers=[
             balances_router,

@@ -40,6 +40,7 @@ def create_app(settings: TiersSettings, *, clock: Clock = system_clock) -> FastA
             "crossed, downgrades by a scheduled evaluation, admin overrides."
         ),
         version="0.1.0",
+        clock=clock,
         migrations_dir=MIGRATIONS,
         routers=[status_router, privacy_router, reports_router],
         routes={

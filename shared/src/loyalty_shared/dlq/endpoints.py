@@ -4,7 +4,7 @@ service."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -68,9 +68,12 @@ def _entry(row: Any) -> dict[str, Any]:
     responses=problem_responses(401, 403),
 )
 async def dead_letter_summary(
-    _: AdminAccess, pool: SingleStatement, hours: Annotated[int, Query(ge=1, le=720)] = 24
+    _: AdminAccess,
+    pool: SingleStatement,
+    replayer: ReplayerDep,
+    hours: Annotated[int, Query(ge=1, le=720)] = 24,
 ) -> DeadLetterSummary:
-    since = datetime.now(UTC) - timedelta(hours=hours)
+    since = replayer.clock() - timedelta(hours=hours)
     rows = await repository.summary(pool, since)
     return DeadLetterSummary(
         hours=hours, since=since, items=[DeadLetterCount(**dict(r)) for r in rows]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from aiokafka import ConsumerRecord, TopicPartition
 
+from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.db import Connection, inbox
 from loyalty_shared.dlq import repository
 from loyalty_shared.dlq.schemas import ReplayResult
@@ -27,6 +27,8 @@ REPLAY_PARTITION = -1
 class Replayer:
     service: str
     routes: Routes
+    #: The service's clock: when a replay happened, and the dead letters' summary's now.
+    clock: Clock = system_clock
 
     async def replay(self, conn: Connection, dead_letter_id: int, *, by: str) -> ReplayResult:
         """Replay one dead letter (locked for the transaction); the caller checked it waits."""
@@ -69,7 +71,7 @@ class Replayer:
         else:
             result = ReplayResult(id=dead_letter_id, outcome="skipped")
         await repository.mark_replayed(
-            conn, dead_letter_id, by=by, outcome=result.outcome, at=datetime.now(UTC)
+            conn, dead_letter_id, by=by, outcome=result.outcome, at=self.clock()
         )
         return result
 

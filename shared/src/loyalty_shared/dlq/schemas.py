@@ -35,7 +35,10 @@ class DeadLetterEntry(BaseModel):
     dead_lettered_at: datetime
     replayed_at: datetime | None
     replayed_by: str | None
-    replay_outcome: Outcome | None
+    replay_outcome: Outcome | Literal["erased"] | None = Field(
+        description="How its replay went; `erased`: the member asked to be erased, so the record "
+        "is gone and it waits no more"
+    )
 
 
 class DeadLetterPage(BaseModel):

@@ -39,7 +39,8 @@ async def list_answers(
 ) -> AnsweredFeedbackList:
     rows = await repository.answers_of(conn, member_id, limit)
     return AnsweredFeedbackList(
-        member_id=member_id, items=[AnsweredFeedback(**dict(row)) for row in rows]
+        member_id=member_id,
+        items=[AnsweredFeedback.model_validate(row, from_attributes=True) for row in rows],
     )
 
 

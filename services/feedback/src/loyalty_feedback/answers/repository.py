@@ -6,8 +6,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from loyalty_shared.db import Connection
 
 
@@ -105,8 +103,24 @@ async def grant_goodwill(
     return granted is not None
 
 
-async def answers_of(conn: Connection, member_id: str, limit: int) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+@dataclass(frozen=True, slots=True)
+class AnswerRow:
+    """An answer of the member's, with the goodwill points it earned (0 for none)."""
+
+    feedback_id: uuid.UUID
+    score: int
+    csat: int | None
+    comment: str | None
+    order_id: str | None
+    channel: str | None
+    tier: str
+    source: str
+    answered_at: datetime
+    goodwill_points: int
+
+
+async def answers_of(conn: Connection, member_id: str, limit: int) -> list[AnswerRow]:
+    rows = await conn.fetch(
         """
         SELECT f.feedback_id, f.score, f.csat, f.comment, f.order_id, f.channel, f.tier,
                f.source, f.answered_at, coalesce(g.points, 0) AS goodwill_points
@@ -118,4 +132,4 @@ async def answers_of(conn: Connection, member_id: str, limit: int) -> list[async
         member_id,
         limit,
     )
-    return rows
+    return [AnswerRow(**row) for row in rows]

@@ -5,14 +5,15 @@ records the members whose comments it showed, every change is in the audit log."
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from loyalty_feedback.cases import repository
 from loyalty_feedback.cases.schemas import Case, CasePage, CaseState, CaseUpdate
-from loyalty_feedback.reporting.endpoints import Days, decode_cursor
+from loyalty_feedback.reporting.params import Days, decode_cursor
+from loyalty_feedback.state import State
 from loyalty_shared import audit_log
 from loyalty_shared.http.auth import SupportAccess
 from loyalty_shared.http.db import Transaction
@@ -41,14 +42,16 @@ class NoSuchCase(ProblemError):
 async def list_cases(
     principal: SupportAccess,
     conn: Transaction,
+    service_state: State,
     state: CaseState | None = None,
     days: Days = 90,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> CasePage:
-    since = datetime.now(UTC) - timedelta(days=days)
+    since = service_state.clock() - timedelta(days=days)
     before = decode_cursor(cursor) if cursor else None
-    items = await repository.page(conn, since=since, state=state, before=before, limit=limit)
+    rows = await repository.page(conn, since=since, state=state, before=before, limit=limit)
+    items = [Case.model_validate(row, from_attributes=True) for row in rows]
     counted = await repository.counts(conn, since=since)
     await audit_log.record_each(
         conn,
@@ -70,18 +73,23 @@ async def list_cases(
     responses=problem_responses(401, 403, 404),
 )
 async def update_case(
-    feedback_id: uuid.UUID, body: CaseUpdate, principal: SupportAccess, conn: Transaction
+    feedback_id: uuid.UUID,
+    body: CaseUpdate,
+    principal: SupportAccess,
+    conn: Transaction,
+    state: State,
 ) -> Case:
-    case = await repository.update(
+    row = await repository.update(
         conn,
         feedback_id,
         state=body.state,
         assignee=body.assignee,
         by=principal.subject,
-        at=datetime.now(UTC),
+        at=state.clock(),
     )
-    if case is None:
+    if row is None:
         raise NoSuchCase(f"no detractor answer {feedback_id}")
+    case = Case.model_validate(row, from_attributes=True)
     await audit_log.record(
         conn,
         principal=principal,

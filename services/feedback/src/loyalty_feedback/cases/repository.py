@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from loyalty_feedback.cases.schemas import Case
 from loyalty_shared.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    feedback_id: uuid.UUID
+    member_id: str
+    score: int
+    comment: str | None
+    order_id: str | None
+    channel: str | None
+    tier: str
+    answered_at: datetime
+    state: str
+    assignee: str | None
+    updated_at: datetime | None
+    updated_by: str | None
+
 
 _CASE = """
     SELECT f.feedback_id, f.member_id, f.score, f.comment, f.order_id, f.channel, f.tier,
@@ -23,7 +40,7 @@ async def page(
     state: str | None,
     before: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> list[Case]:
+) -> list[CaseRow]:
     rows = await conn.fetch(
         f"""
         {_CASE}
@@ -39,7 +56,7 @@ async def page(
         before[1] if before else None,
         limit,
     )
-    return [Case(**dict(row)) for row in rows]
+    return [CaseRow(**dict(row)) for row in rows]
 
 
 async def counts(conn: Connection, *, since: datetime) -> dict[str, int]:
@@ -63,7 +80,7 @@ async def update(
     assignee: str | None,
     by: str,
     at: datetime,
-) -> Case | None:
+) -> CaseRow | None:
     """Set a detractor answer's case; None when there is no such detractor answer."""
     row = await conn.fetchrow(
         """
@@ -87,4 +104,4 @@ async def update(
         at,
         by,
     )
-    return None if row is None else Case(**dict(row))
+    return None if row is None else CaseRow(**dict(row))

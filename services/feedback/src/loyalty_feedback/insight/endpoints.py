@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
@@ -77,7 +78,7 @@ async def get_retention(
     rows = await repository.cohorts(conn, first_month=first)
     cohorts: dict[str, dict[int, int]] = {}
     for row in rows:
-        cohorts.setdefault(row["cohort"], {})[row["month_number"]] = row["members"]
+        cohorts.setdefault(row.cohort, {})[row.month_number] = row.members
     this_month = now.year * 12 + now.month - 1
     result = []
     for name, counts in cohorts.items():
@@ -102,23 +103,22 @@ async def get_retention(
 )
 async def get_clv(_: MarketingAccess, conn: ReadOnly, state: State) -> ClvDistribution:
     program = state.program
-    summary, rows = await repository.clv_distribution(conn, CLV_EDGES)
-    counted = {row["bucket"]: row["members"] for row in rows}
+    spread = await repository.clv_distribution(conn, CLV_EDGES)
     bounds = [*CLV_EDGES, None]
-    percentiles = summary["percentiles"] or [None] * 4
+    percentiles: Sequence[float | None] = spread.percentiles or [None] * 4
     return ClvDistribution(
         currency=program.currency,
-        members=summary["members"],
-        average=summary["average"],
+        members=spread.members,
+        average=spread.average,
         percentiles={
             name: None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
             for name, value in zip(("p25", "p50", "p75", "p90"), percentiles, strict=True)
         },
         buckets=[
-            ClvBucket(low=low, high=bounds[i + 1], members=counted.get(i + 1, 0))
+            ClvBucket(low=low, high=bounds[i + 1], members=spread.by_bucket.get(i + 1, 0))
             for i, low in enumerate(CLV_EDGES)
         ],
-        computed_at=summary["computed_at"],
+        computed_at=spread.computed_at,
     )
 
 
@@ -139,16 +139,17 @@ async def get_loyalty_index(
 ) -> LoyaltyIndexReport:
     program = state.program
     rows = await repository.index_by_tier(conn, base_tier=program.base_tier.name)
-    counted = {row["tier"]: row for row in rows}
+    counted = {row.tier: row for row in rows}
     ladder = [tier.name for tier in program.tiers.ladder]
     by_tier = [
         TierIndex(
             tier=name,
-            members=counted[name]["members"] if name in counted else 0,
-            average=counted[name]["average"] if name in counted else None,
+            members=counted[name].members if name in counted else 0,
+            average=counted[name].average if name in counted else None,
         )
         for name in [*ladder, *sorted(set(counted) - set(ladder))]
     ]
     since = state.clock().date() - timedelta(days=days)
-    trend = [IndexDay(**dict(row)) for row in await repository.index_days(conn, since=since)]
+    recorded = await repository.index_days(conn, since=since)
+    trend = [IndexDay.model_validate(row, from_attributes=True) for row in recorded]
     return LoyaltyIndexReport(by_tier=by_tier, trend=trend)

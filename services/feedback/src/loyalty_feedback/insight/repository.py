@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import asyncpg
-
 from loyalty_feedback.insight import scoring
 from loyalty_shared.db import Connection
 
@@ -240,10 +238,20 @@ async def segments(conn: Connection, *, now: datetime) -> list[SegmentRow]:
     return [SegmentRow(**row) for row in rows]
 
 
-async def cohorts(conn: Connection, *, first_month: datetime) -> list[asyncpg.Record]:
+@dataclass(frozen=True, slots=True)
+class CohortMonth:
+    """Of the members who first bought in `cohort` (YYYY-MM), those who bought in its month
+    `month_number` (0: the first)."""
+
+    cohort: str
+    month_number: int
+    members: int
+
+
+async def cohorts(conn: Connection, *, first_month: datetime) -> list[CohortMonth]:
     """Members by the month (UTC) of their first purchase, from `first_month` on, and how many
-    of each cohort bought in each month since (`month_number` 0 is the first month)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    of each cohort bought in each month since."""
+    rows = await conn.fetch(
         """
         WITH firsts AS (
             SELECT member_id, date_trunc('month', min(purchased_at) AT TIME ZONE 'UTC') AS cohort
@@ -264,14 +272,23 @@ async def cohorts(conn: Connection, *, first_month: datetime) -> list[asyncpg.Re
         """,
         first_month,
     )
-    return rows
+    return [CohortMonth(**row) for row in rows]
 
 
-async def clv_distribution(
-    conn: Connection, edges: Sequence[Decimal]
-) -> tuple[asyncpg.Record, list[asyncpg.Record]]:
-    """Members' CLV as of the last recompute: summary figures, and members per bucket
-    (`bucket` i counts edges[i-1] <= clv < edges[i], the last one is open)."""
+@dataclass(frozen=True, slots=True)
+class ClvSpread:
+    """Members' CLV as of the last recompute (`computed_at`); `by_bucket`: members per bucket
+    (bucket i counts edges[i-1] <= clv < edges[i], the last one is open)."""
+
+    members: int
+    average: Decimal | None
+    #: The 25th, 50th, 75th and 90th; None without members.
+    percentiles: list[float] | None
+    computed_at: datetime | None
+    by_bucket: dict[int, int]
+
+
+async def clv_distribution(conn: Connection, edges: Sequence[Decimal]) -> ClvSpread:
     summary = await conn.fetchrow(
         """
         SELECT count(*)::int AS members, round(avg(clv), 2) AS average,
@@ -282,18 +299,25 @@ async def clv_distribution(
         """
     )
     assert summary is not None
-    buckets: list[asyncpg.Record] = await conn.fetch(
+    buckets = await conn.fetch(
         """
         SELECT width_bucket(clv, $1::numeric[]) AS bucket, count(*)::int AS members
         FROM member_insight GROUP BY 1 ORDER BY 1
         """,
         list(edges),
     )
-    return summary, buckets
+    return ClvSpread(**summary, by_bucket={row["bucket"]: row["members"] for row in buckets})
 
 
-async def index_by_tier(conn: Connection, *, base_tier: str) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+@dataclass(frozen=True, slots=True)
+class TierIndexRow:
+    tier: str
+    members: int
+    average: float
+
+
+async def index_by_tier(conn: Connection, *, base_tier: str) -> list[TierIndexRow]:
+    rows = await conn.fetch(
         """
         SELECT coalesce(t.tier, $1) AS tier, count(*)::int AS members,
                round(avg(i.loyalty_index), 1)::float8 AS average
@@ -303,15 +327,23 @@ async def index_by_tier(conn: Connection, *, base_tier: str) -> list[asyncpg.Rec
         """,
         base_tier,
     )
-    return rows
+    return [TierIndexRow(**row) for row in rows]
 
 
-async def index_days(conn: Connection, *, since: date) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+@dataclass(frozen=True, slots=True)
+class IndexDayRow:
+    day: date
+    tier: str
+    members: int
+    average: float
+
+
+async def index_days(conn: Connection, *, since: date) -> list[IndexDayRow]:
+    rows = await conn.fetch(
         """
         SELECT day, tier, members, average::float8 AS average
         FROM loyalty_index_day WHERE day >= $1 ORDER BY day, tier
         """,
         since,
     )
-    return rows
+    return [IndexDayRow(**row) for row in rows]

@@ -3,7 +3,6 @@ and comment search (support: comments are a member's personal data, each read re
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -11,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from loyalty_feedback.reporting import repository
+from loyalty_feedback.reporting.params import Days, decode_cursor
 from loyalty_feedback.reporting.schemas import (
     CommentHit,
     CommentPage,
@@ -24,17 +24,9 @@ from loyalty_feedback.state import State
 from loyalty_shared import audit_log
 from loyalty_shared.http.auth import MarketingAccess, SupportAccess
 from loyalty_shared.http.db import ReadOnly, Transaction
-from loyalty_shared.http.problems import ProblemError, problem_responses
+from loyalty_shared.http.problems import problem_responses
 
 router = APIRouter(prefix="/v1/feedback", tags=["reporting"])
-
-Days = Annotated[int, Query(ge=1, le=3650, description="The last N days of answers")]
-
-
-class BadCursor(ProblemError):
-    status = 422
-    title = "Invalid cursor"
-    type = "urn:loyalty:problem:invalid-cursor"
 
 
 def _since(state: State, days: int) -> datetime:
@@ -90,7 +82,8 @@ async def get_trend(
     monday = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
     since = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
     rows = await repository.weekly_breakdown(conn, since, by)
-    return NpsTrend(by=by, weeks=weeks, since=since, items=[NpsWeekGroup(**dict(r)) for r in rows])
+    items = [NpsWeekGroup.model_validate(row, from_attributes=True) for row in rows]
+    return NpsTrend(by=by, weeks=weeks, since=since, items=items)
 
 
 @router.get(
@@ -129,12 +122,3 @@ async def search_comments(
         items=items,
         next_cursor=f"{last.answered_at.isoformat()}|{last.feedback_id}" if last else None,
     )
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """A `answered_at|feedback_id` cursor this service handed out."""
-    try:
-        at, _, feedback_id = cursor.partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(feedback_id)
-    except ValueError:
-        raise BadCursor("the cursor is not one this API returned") from None

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import asyncpg
-
 from loyalty_shared.db import Connection
 
 _COUNTS = """
@@ -46,6 +44,11 @@ class GroupCounts(Counts):
 
 
 @dataclass(frozen=True, slots=True)
+class WeekGroupCounts(GroupCounts):
+    week: str
+
+
+@dataclass(frozen=True, slots=True)
 class Comment:
     feedback_id: uuid.UUID
     member_id: str
@@ -80,10 +83,10 @@ TrendDimension = Literal["tier", "channel"]
 
 async def weekly_breakdown(
     conn: Connection, since: datetime, by: TrendDimension
-) -> list[asyncpg.Record]:
+) -> list[WeekGroupCounts]:
     """NPS per ISO week and tier (or channel), from `since`."""
     key = _GROUP_KEYS[by]  # one of two fixed expressions, never user text
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         f"""
         SELECT {_GROUP_KEYS["week"]} AS week, {key} AS key, {_COUNTS}
         FROM feedback WHERE answered_at >= $1
@@ -91,7 +94,7 @@ async def weekly_breakdown(
         """,
         since,
     )
-    return rows
+    return [WeekGroupCounts(**row) for row in rows]
 
 
 def like_pattern(text: str) -> str:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from loyalty_points.activity import repository
-from loyalty_points.activity.schemas import PointsFlow
+from loyalty_points.activity.schemas import PointsFlow, WeekOfPoints
 from loyalty_points.state import State
 from loyalty_shared.http.auth import MarketingAccess
 from loyalty_shared.http.db import ReadOnly
@@ -36,6 +36,7 @@ async def points_flow(
     today = state.clock().date()
     this_monday = today - timedelta(days=today.weekday())
     first = this_monday - timedelta(weeks=weeks - 1)
+    rows = await repository.weekly(conn, first_monday=first, weeks=weeks)
     return PointsFlow(
-        weeks=weeks, items=await repository.weekly(conn, first_monday=first, weeks=weeks)
+        weeks=weeks, items=[WeekOfPoints.model_validate(r, from_attributes=True) for r in rows]
     )

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from loyalty_points.activity.schemas import WeekOfPoints
 from loyalty_shared.db import Connection
 
 
-async def weekly(conn: Connection, *, first_monday: date, weeks: int) -> list[WeekOfPoints]:
+@dataclass(frozen=True, slots=True)
+class WeekRow:
+    week: str
+    starts_on: date
+    earned: int
+    redeemed: int
+    expired: int
+    reversed: int
+    adjusted: int
+
+
+async def weekly(conn: Connection, *, first_monday: date, weeks: int) -> list[WeekRow]:
     rows = await conn.fetch(
         """
         WITH weeks AS (
@@ -42,4 +53,4 @@ async def weekly(conn: Connection, *, first_monday: date, weeks: int) -> list[We
         first_monday,
         weeks,
     )
-    return [WeekOfPoints(**dict(row)) for row in rows]
+    return [WeekRow(**dict(row)) for row in rows]

@@ -8,11 +8,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from datetime import datetime
-
-import asyncpg
+from decimal import Decimal
 
 from loyalty_shared.db import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPurchase:
+    """A purchase as the backtest earns it again; `categories` only when asked for."""
+
+    total: Decimal
+    currency: str
+    channel: str
+    tier: str
+    points: int
+    purchased_at: datetime
+    refunded_total: Decimal
+    categories: dict[str, str] | None
+    has_categories: bool
 
 
 async def purchases(
@@ -22,9 +37,8 @@ async def purchases(
     until: datetime,
     with_categories: bool,
     batch: int,
-) -> AsyncGenerator[list[asyncpg.Record], None]:
-    """Rows of (total, currency, channel, tier, points, purchased_at, refunded_total,
-    categories, has_categories), `batch` at a time; `categories` is only read when asked."""
+) -> AsyncGenerator[list[StoredPurchase], None]:
+    """The purchases of [since, until), `batch` at a time."""
     cursor = await conn.cursor(
         """
         SELECT total, currency, channel, tier, points, purchased_at, refunded_total,
@@ -41,7 +55,7 @@ async def purchases(
         while rows := await ahead:
             ahead = asyncio.ensure_future(cursor.fetch(batch))
             await asyncio.sleep(0)  # let it send the request before the caller takes the CPU
-            yield rows
+            yield [StoredPurchase(*r) for r in rows]
     finally:
         if not ahead.done():
             ahead.cancel()

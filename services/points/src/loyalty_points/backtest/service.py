@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
-import asyncpg
-
 from loyalty_points.backtest import repository
+from loyalty_points.backtest.repository import StoredPurchase
 from loyalty_points.earning.rules import EarningRules, Order
 from loyalty_shared.db import Connection
 from loyalty_shared.http.problems import ProblemError
@@ -85,20 +84,21 @@ async def replay(
     return result
 
 
-def _earn_again(rules: EarningRules, rows: Sequence[asyncpg.Record], result: Replay) -> None:
+def _earn_again(rules: EarningRules, rows: Sequence[StoredPurchase], result: Replay) -> None:
     by_tier = result.by_tier
-    for total, currency, channel, tier, points, at, refunded, categories, kept in rows:
+    for p in rows:
+        categories = p.categories
         values = {k: Decimal(v) for k, v in categories.items()} if categories else _NONE
         earned = rules.earn_order(
-            Order(total, currency, channel, values), purchased_at=at, tier=tier
+            Order(p.total, p.currency, p.channel, values), purchased_at=p.purchased_at, tier=p.tier
         ).points
-        totals = by_tier.get(tier) or by_tier.setdefault(tier, TierTotals())
+        totals = by_tier.get(p.tier) or by_tier.setdefault(p.tier, TierTotals())
         totals.purchases += 1
-        totals.current += points
+        totals.current += p.points
         totals.candidate += earned
         result.net_added += (
             earned
-            - _reversed(earned, refunded, total)
-            - (points - _reversed(points, refunded, total))
+            - _reversed(earned, p.refunded_total, p.total)
+            - (p.points - _reversed(p.points, p.refunded_total, p.total))
         )
-        result.without_categories += not kept
+        result.without_categories += not p.has_categories

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from loyalty_points.ledger.settlement import settle_if_due
 from loyalty_points.lots import repository
-from loyalty_points.lots.schemas import LotList
+from loyalty_points.lots.schemas import Lot, LotList
 from loyalty_points.state import State
 from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.http import db
@@ -35,4 +35,7 @@ async def list_lots(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> LotList:
     await settle_if_due(conn, member_id, state.clock())
-    return LotList(member_id=member_id, items=await repository.open_lots(conn, member_id, limit))
+    lots = await repository.open_lots(conn, member_id, limit)
+    return LotList(
+        member_id=member_id, items=[Lot.model_validate(lot, from_attributes=True) for lot in lots]
+    )

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from loyalty_points.lots.schemas import Lot
+from dataclasses import dataclass
+from datetime import datetime
+
 from loyalty_shared.db import Connection
 
 
-async def open_lots(conn: Connection, member_id: str, limit: int) -> list[Lot]:
+@dataclass(frozen=True, slots=True)
+class LotRow:
+    id: int
+    order_id: str | None
+    points: int
+    remaining: int
+    status: str
+    earned_at: datetime
+    available_at: datetime
+    expires_at: datetime
+
+
+async def open_lots(conn: Connection, member_id: str, limit: int) -> list[LotRow]:
     rows = await conn.fetch(
         """
         SELECT id, order_id, points, remaining, status, earned_at, available_at, expires_at
@@ -18,4 +32,4 @@ async def open_lots(conn: Connection, member_id: str, limit: int) -> list[Lot]:
         member_id,
         limit,
     )
-    return [Lot(**dict(row)) for row in rows]
+    return [LotRow(**dict(row)) for row in rows]

@@ -60,15 +60,15 @@ async def remind(conn: Connection, now: datetime, rules: Rewards, limit: int) ->
         conn,
         *(
             CouponExpiringV1(
-                member_id=r["member_id"],
-                coupon_code=r["code"],
-                reward_id=r["reward_id"],
-                redemption_id=str(r["redemption_id"]),
-                expires_at=r["expires_at"],
-                reward_name=r["name"],
-                coupon_value=r["coupon_value"],
-                coupon_currency=r["coupon_currency"],
-                causation_id=f"coupon:{r['id']}:expiring",
+                member_id=r.member_id,
+                coupon_code=r.code,
+                reward_id=r.reward_id,
+                redemption_id=str(r.redemption_id),
+                expires_at=r.expires_at,
+                reward_name=r.name,
+                coupon_value=r.coupon_value,
+                coupon_currency=r.coupon_currency,
+                causation_id=f"coupon:{r.id}:expiring",
             )
             for r in rows
         ),
@@ -81,10 +81,10 @@ async def expire(conn: Connection, now: datetime, rules: Rewards, limit: int) ->
     says so. Each member's account is locked before their coupon (the one lock order), members
     in id order."""
     due = await repository.unused_until(conn, now=now, limit=limit)
-    for member_id, redemption_id in sorted((r["member_id"], r["redemption_id"]) for r in due):
+    for member_id, redemption_id in sorted(due):
         await open_account(conn, member_id, now)
         row = await repository.by_id(conn, member_id, redemption_id, lock=True)
-        if row is None or row["coupon_status"] != "issued" or row["expires_at"] > now:
+        if row is None or row.coupon_status != "issued" or row.expires_at > now:
             continue  # used, cancelled or expired meanwhile
         returned = 0
         if rules.return_points_on_coupon_expiry:
@@ -95,18 +95,18 @@ async def expire(conn: Connection, now: datetime, rules: Rewards, limit: int) ->
                 actor="system:coupon-expiry",
                 now=now,
             )
-            returned = row["points"]
-        await repository.end_coupon(conn, row["coupon_id"], status="expired", at=row["expires_at"])
+            returned = row.points
+        await repository.end_coupon(conn, row.coupon_id, status="expired", at=row.expires_at)
         await emit(
             conn,
             CouponExpiredV1(
                 member_id=member_id,
-                coupon_code=row["code"],
-                reward_id=row["reward_id"],
+                coupon_code=row.code,
+                reward_id=row.reward_id,
                 redemption_id=str(redemption_id),
-                expired_at=row["expires_at"],
+                expired_at=row.expires_at,
                 points_returned=returned,
-                causation_id=f"coupon:{row['coupon_id']}:expired",
+                causation_id=f"coupon:{row.coupon_id}:expired",
             ),
         )
     return len(due)

@@ -11,11 +11,8 @@ other and the last code goes to exactly one of them.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
-
-import asyncpg
 
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
@@ -33,7 +30,7 @@ from loyalty_points.rewards.errors import (
     TierTooLow,
     UnknownReward,
 )
-from loyalty_points.rewards.repository import RewardRow
+from loyalty_points.rewards.repository import RedemptionRow, RefusedRedemption, RewardRow
 from loyalty_points.rewards.schemas import (
     MemberReward,
     MemberRewards,
@@ -49,34 +46,21 @@ from loyalty_shared.events.loyalty import CouponVoidedV1, RewardRedeemedV1
 from loyalty_shared.program.schema import Program
 
 
-@dataclass(frozen=True, slots=True)
-class _Answered:
-    """What was answered under an Idempotency-Key: a redemption, or the refusal it was."""
-
-    request_hash: str
-    row: asyncpg.Record
-
-
-async def _answered(conn: Connection, member_id: str, key: str) -> _Answered | None:
-    row = await repository.by_key(conn, member_id, key)
-    return _Answered(row["request_hash"], row) if row is not None else None
-
-
-def view(row: asyncpg.Record) -> RewardRedemption:
+def view(row: RedemptionRow) -> RewardRedemption:
     return RewardRedemption(
-        redemption_id=row["id"],
-        member_id=row["member_id"],
-        reward_id=row["reward_id"],
-        reward_name=row["name"],
-        points=row["points"],
-        coupon_code=row["code"],
-        coupon_expires_at=row["expires_at"],
-        coupon=coupon_terms(row["coupon_value"], row["coupon_currency"], row["coupon_valid_days"]),
-        status="cancelled" if row["status"] == "cancelled" else row["coupon_status"],
-        created_at=row["created_at"],
-        used_at=row["used_at"],
-        used_order_id=row["used_order_id"],
-        cancelled_at=row["cancelled_at"],
+        redemption_id=row.id,
+        member_id=row.member_id,
+        reward_id=row.reward_id,
+        reward_name=row.name,
+        points=row.points,
+        coupon_code=row.code,
+        coupon_expires_at=row.expires_at,
+        coupon=coupon_terms(row.coupon_value, row.coupon_currency, row.coupon_valid_days),
+        status="cancelled" if row.status == "cancelled" else row.coupon_status,
+        created_at=row.created_at,
+        used_at=row.used_at,
+        used_order_id=row.used_order_id,
+        cancelled_at=row.cancelled_at,
     )
 
 
@@ -129,13 +113,12 @@ async def redeem(
         digest=digest,
         points=reward.points,
         now=now,
-        find=_answered,
+        find=repository.by_key,
     )
-    if answered is not None:
-        stored = answered.row
-        if stored["status"] == "refused":
-            raise REFUSALS[stored["problem"]](stored["detail"])
-        return view(stored)
+    if isinstance(answered, RefusedRedemption):
+        raise REFUSALS[answered.problem](answered.detail)
+    if isinstance(answered, RedemptionRow):
+        return view(answered)
     redemption_id = uuid.uuid4()
     expires_at = now + timedelta(days=reward.coupon_valid_days)
     refusal = await _refusal(conn, reward, member_id, program, now)
@@ -245,25 +228,25 @@ async def cancel(
     row = await repository.by_id(conn, member_id, redemption_id, lock=True)
     if row is None:
         raise RedemptionNotFound(f"member {member_id} has no reward redemption {redemption_id}")
-    if row["status"] == "cancelled":
+    if row.status == "cancelled":
         return view(row)
-    if row["coupon_status"] == "used":
-        raise CouponAlreadyUsed(f"coupon used by order {row['used_order_id']}")
-    if row["coupon_status"] == "expired":
-        raise CouponExpired(f"coupon expired at {row['expires_at']}")
+    if row.coupon_status == "used":
+        raise CouponAlreadyUsed(f"coupon used by order {row.used_order_id}")
+    if row.coupon_status == "expired":
+        raise CouponExpired(f"coupon expired at {row.expires_at}")
     await spending.give_back(
         conn, member_id=member_id, redemption_id=redemption_id, actor=actor, now=now
     )
-    await repository.end_coupon(conn, row["coupon_id"], status="void", at=now)
-    if row["codes"] == "generated" and not row["unlimited"]:
-        await catalogue.add_generated(conn, row["reward_id"], 1)
+    await repository.end_coupon(conn, row.coupon_id, status="void", at=now)
+    if row.codes == "generated" and not row.unlimited:
+        await catalogue.add_generated(conn, row.reward_id, 1)
     await repository.mark_cancelled(conn, redemption_id, actor=actor, at=now)
     await emit(
         conn,
         CouponVoidedV1(
             member_id=member_id,
-            coupon_code=row["code"],
-            reward_id=row["reward_id"],
+            coupon_code=row.code,
+            reward_id=row.reward_id,
             redemption_id=str(redemption_id),
             voided_at=now,
             causation_id=f"{redemption_id}:voided",
@@ -282,8 +265,8 @@ async def history(
     rows = await repository.page(conn, member_id, before=before, limit=limit + 1)
     more = len(rows) > limit
     return RewardRedemptionPage(
-        items=[view(r) for r in rows[:limit]],
-        next_cursor=str(rows[limit - 1]["seq"]) if more else None,
+        items=[view(r) for r, _ in rows[:limit]],
+        next_cursor=str(rows[limit - 1][1]) if more else None,
     )
 
 

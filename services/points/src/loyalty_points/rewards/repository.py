@@ -6,13 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import asyncpg
 
 from loyalty_shared.db import Connection
 from loyalty_shared.events.fields import LocalizedText
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Row = TypeVar("_Row", bound="DataclassInstance")
 
 #: What a reward's stock is: the codes left to issue, or null for an unlimited reward.
 _STOCK = """CASE WHEN r.unlimited THEN NULL ELSE (
@@ -22,6 +27,11 @@ _TERMS = """r.reward_id, r.name, r.points, r.codes, r.unlimited, r.min_tier, r.a
     r.available_until, r.per_member_limit, r.coupon_value, r.coupon_currency,
     r.coupon_valid_days, r.status, r.created_at, r.updated_at, r.retired_at"""
 _REWARD = f"{_TERMS}, {_STOCK}"
+
+
+def _of(cls: type[_Row], record: asyncpg.Record) -> _Row:
+    """A `cls` of the record's columns it has a field for."""
+    return cls(**{f.name: record[f.name] for f in fields(cls) if f.name in record})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +53,6 @@ class RewardRow:
     updated_at: datetime
     retired_at: datetime | None
     stock: int | None = None
-
-    @classmethod
-    def of(cls, row: asyncpg.Record) -> RewardRow:
-        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +136,7 @@ async def reward(
         + (" FOR UPDATE" if lock else ""),
         reward_id,
     )
-    return RewardRow.of(row) if row else None
+    return _of(RewardRow, row) if row else None
 
 
 async def rewards_page(
@@ -146,7 +152,7 @@ async def rewards_page(
         limit,
         include_retired,
     )
-    return [RewardRow.of(r) for r in rows]
+    return [_of(RewardRow, r) for r in rows]
 
 
 async def retire(conn: Connection, reward_id: str, now: datetime) -> None:
@@ -219,7 +225,7 @@ async def redeemable(
         list(tiers),
         now,
     )
-    return [(RewardRow.of(r), r["redeemed"]) for r in rows]
+    return [(_of(RewardRow, r), r["redeemed"]) for r in rows]
 
 
 async def redeemed_count(conn: Connection, member_id: str, reward_id: str) -> int:
@@ -345,9 +351,10 @@ async def use(
     return [UsedCoupon(**dict(r)) for r in rows]
 
 
-async def unused_until(conn: Connection, *, now: datetime, limit: int) -> list[asyncpg.Record]:
-    """Coupons issued and not used whose validity has ended by `now`, oldest first."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def unused_until(conn: Connection, *, now: datetime, limit: int) -> list[tuple[str, UUID]]:
+    """Coupons issued and not used whose validity has ended by `now`, oldest first: each one's
+    member and redemption."""
+    rows = await conn.fetch(
         """
         SELECT member_id, redemption_id FROM coupon
         WHERE status = 'issued' AND expires_at <= $1
@@ -356,15 +363,30 @@ async def unused_until(conn: Connection, *, now: datetime, limit: int) -> list[a
         now,
         limit,
     )
-    return rows
+    return [(r["member_id"], r["redemption_id"]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """An unused coupon about to expire, with its reward's name and value."""
+
+    id: int
+    member_id: str
+    code: str
+    reward_id: str
+    redemption_id: UUID
+    expires_at: datetime
+    name: LocalizedText
+    coupon_value: Decimal
+    coupon_currency: str
 
 
 async def remind(
     conn: Connection, *, now: datetime, horizon: datetime, limit: int
-) -> list[asyncpg.Record]:
+) -> list[Reminder]:
     """Unused coupons expiring before `horizon` whose member was not reminded yet, stamped in
-    the same statement (once each, safe with replicas), with their reward's name and value."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    the same statement (once each, safe with replicas)."""
+    rows = await conn.fetch(
         """
         WITH due AS (
             SELECT id FROM coupon
@@ -382,7 +404,7 @@ async def remind(
         horizon,
         limit,
     )
-    return rows
+    return [Reminder(**dict(r)) for r in rows]
 
 
 # --- reward redemptions ------------------------------------------------------------------
@@ -398,21 +420,62 @@ _ISSUED = """reward_redemption rr JOIN reward r USING (reward_id)
     JOIN coupon c ON c.id = rr.coupon_id"""
 
 
-async def by_key(conn: Connection, member_id: str, key: str) -> asyncpg.Record | None:
+@dataclass(frozen=True, slots=True)
+class RedemptionRow:
+    """A completed or cancelled redemption, with its reward's terms and its coupon."""
+
+    id: UUID
+    member_id: str
+    reward_id: str
+    request_hash: str
+    status: str
+    points: int
+    created_at: datetime
+    cancelled_at: datetime | None
+    coupon_id: int
+    name: LocalizedText
+    coupon_value: Decimal
+    coupon_currency: str
+    coupon_valid_days: int
+    codes: str
+    unlimited: bool
+    code: str
+    coupon_status: str
+    expires_at: datetime
+    used_at: datetime | None
+    used_order_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedRedemption:
+    """A redemption refused: the problem's name and detail it was answered."""
+
+    request_hash: str
+    problem: str
+    detail: str
+
+
+async def by_key(
+    conn: Connection, member_id: str, key: str
+) -> RedemptionRow | RefusedRedemption | None:
     """What was answered under the member's Idempotency-Key (a redemption or a refusal)."""
-    row: asyncpg.Record | None = await conn.fetchrow(
+    row = await conn.fetchrow(
         f"SELECT {_REDEMPTION} FROM {_JOINS} WHERE rr.member_id = $1 AND rr.idempotency_key = $2",
         member_id,
         key,
     )
-    return row
+    if row is None:
+        return None
+    if row["status"] == "refused":
+        return RefusedRedemption(row["request_hash"], row["problem"], row["detail"])
+    return _of(RedemptionRow, row)
 
 
 async def by_id(
     conn: Connection, member_id: str, redemption_id: UUID, *, lock: bool = False
-) -> asyncpg.Record | None:
+) -> RedemptionRow | None:
     """A completed or cancelled redemption; with `lock`, it and its coupon are locked."""
-    row: asyncpg.Record | None = await conn.fetchrow(
+    row = await conn.fetchrow(
         f"""
         SELECT {_REDEMPTION} FROM {_ISSUED}
         WHERE rr.member_id = $1 AND rr.id = $2
@@ -421,14 +484,14 @@ async def by_id(
         member_id,
         redemption_id,
     )
-    return row
+    return _of(RedemptionRow, row) if row else None
 
 
 async def page(
     conn: Connection, member_id: str, *, before: int | None, limit: int
-) -> list[asyncpg.Record]:
-    """A member's redemptions newest first, each with `seq`, the page's cursor."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+) -> list[tuple[RedemptionRow, int]]:
+    """A member's redemptions newest first, each with its `seq`, the page's cursor."""
+    rows = await conn.fetch(
         f"""
         SELECT {_REDEMPTION}, rr.seq FROM {_ISSUED}
         WHERE rr.member_id = $1 AND ($2::bigint IS NULL OR rr.seq < $2)
@@ -438,7 +501,7 @@ async def page(
         before,
         limit,
     )
-    return rows
+    return [(_of(RedemptionRow, r), r["seq"]) for r in rows]
 
 
 async def insert_redemption(

@@ -35,7 +35,7 @@ async def members_report(_: MarketingAccess, conn: ReadOnly, state: State) -> Me
         base_tier=program.base_tier.name,
         active_since=(today - timedelta(days=30), today - timedelta(days=90)),
     )
-    counts = {row["tier"]: row["members"] for row in rows}
+    counts = {row.tier: row.members for row in rows}
     total = sum(counts.values())
     ladder = [tier.name for tier in program.tiers.ladder]
     tiers = [
@@ -49,7 +49,7 @@ async def members_report(_: MarketingAccess, conn: ReadOnly, state: State) -> Me
     return MembersReport(
         as_of=now,
         members=total,
-        active_30_days=sum(row["active_recent"] for row in rows),
-        active_90_days=sum(row["active_longer"] for row in rows),
+        active_30_days=sum(row.active_recent for row in rows),
+        active_90_days=sum(row.active_longer for row in rows),
         tiers=tiers,
     )

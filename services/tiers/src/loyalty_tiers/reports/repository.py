@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-
-import asyncpg
 
 from loyalty_shared.db import Connection
 
 
+@dataclass(frozen=True, slots=True)
+class TierCount:
+    tier: str
+    members: int
+    active_recent: int
+    active_longer: int
+
+
 async def members_by_tier(
     conn: Connection, *, base_tier: str, active_since: tuple[date, date]
-) -> list[asyncpg.Record]:
+) -> list[TierCount]:
     """Per tier: members, and those who bought on or after each day of `active_since`. A member
     who bought but never changed tier is on the base tier (the tiers service writes a member's
     tier row on their first change)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         """
         WITH buyers AS (
             SELECT member_id, max(day) AS last_day FROM order_day GROUP BY member_id
@@ -31,4 +38,4 @@ async def members_by_tier(
         active_since[0],
         active_since[1],
     )
-    return rows
+    return [TierCount(**dict(row)) for row in rows]
