@@ -1,7 +1,7 @@
 """What a service still holds on its way out at the moment of an erasure: events in the outbox,
-dead letters waiting there, refunds parked for their purchase. They lose what identifies the
-member and keep what the platform needs: the events still go out, the dead letter still says
-why, the refund still applies (contract 5.4)."""
+dead letters waiting there or kept for operators, refunds parked for their purchase. They lose
+what identifies the member and keep what the platform needs: the events still go out, the dead
+letter still says where and why (its code), the refund still applies (contract 5.4)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from loyalty_feedback.app import MIGRATIONS as FEEDBACK_MIGRATIONS
 from loyalty_feedback.privacy.handlers import ERASURE
 from loyalty_shared.db.migrations import migrate
 from loyalty_shared.db.outbox import enqueue_events, enqueue_record
+from loyalty_shared.dlq import repository as dead_letters
 from loyalty_shared.events.commerce import ErasureRequestedV1, PurchaseRefundedV1
 from loyalty_shared.events.decoding import Decoded, RawRecord
 from loyalty_shared.events.emitting import platform_event
@@ -133,6 +134,19 @@ async def test_unpublished_events_dead_letters_and_parked_refunds_keep_nothing_t
     )
     parked = refund_with_extras(MEMBER, "o-not-yet")
     await refund_parking("feedback").park(conn, [("o-not-yet", parked)])
+    for member in (MEMBER, OTHER):  # dead letters the console shows operators
+        await dead_letters.keep(
+            conn,
+            position=f"{COMMERCE_MEMBERS}:0:{len(member)}",
+            topic=COMMERCE_MEMBERS,
+            code="invalid-data",
+            detail=f"email {EMAIL} is not valid",
+            event_type="member.enrolled",
+            event_id=f"e-{member}",
+            key=member.encode(),
+            value=orjson.dumps({"name": NAME, "email": EMAIL}),
+            headers=[("x-name", NAME.encode())],
+        )
 
     async with conn.transaction():
         assert await ERASURE.handler(conn, [erasure_of(MEMBER)]) == ()
@@ -157,6 +171,17 @@ async def test_unpublished_events_dead_letters_and_parked_refunds_keep_nothing_t
     confirmation = orjson.loads(rows[3]["payload"])
     assert confirmation["type"] == "privacy.erased"
     assert confirmation["data"]["service"] == "feedback"
+
+    erased, other = await conn.fetch(
+        "SELECT message_key, payload, header_names, detail, replay_outcome FROM dead_letter "
+        "ORDER BY message_key"
+    )
+    assert (erased["message_key"], other["message_key"]) == (MEMBER.encode(), OTHER.encode())
+    assert tuple(erased.values())[1:] == (None, [], "(erased)", "erased"), "waits no more"
+    assert (other["payload"], other["replay_outcome"]) == (
+        orjson.dumps({"name": NAME, "email": EMAIL}),
+        None,
+    )
 
     (kept,) = await conn.fetch("SELECT event_id, payload, header_names FROM parked_record")
     assert kept["event_id"] == parked.envelope.id

@@ -1,13 +1,14 @@
 """`member.erasure_requested`, applied the same way by every service (contract 5.4).
 
 In the consumer's transaction, for a batch of requests: the service erases what identifies the
-members in its own tables (its `Eraser`); then, here, what every service has: events still in
-the outbox lose their personal fields (`Redaction` per event type) and dead letters waiting there
-their record; refunds parked for these members are cut down to what the contract reads
-(`records.minimal`); each request goes into the register (`member_erasure`) and is answered with
-`privacy.erased` on `loyalty.privacy`. A request for a member never seen is answered the same;
-a request delivered again is a duplicate to the inbox. Balances, ledgers, tiers and scores stay:
-they are keyed by the member id, which identifies no one outside the shop.
+members in its own tables (its `Eraser`); then, here, what every service has: events still in the
+outbox lose their personal fields (`Redaction` per event type) and dead letters waiting there their
+record, as do the dead letters kept for operators (`dead_letter`); refunds parked for these members
+are cut down to what the contract reads (`records.minimal`); each request goes into the register
+(`member_erasure`) and is answered with `privacy.erased` on `loyalty.privacy`. A request for a
+member never seen is answered the same; a request delivered again is a duplicate to the inbox.
+Balances, ledgers, tiers and scores stay: they are keyed by the member id, which identifies no one
+outside the shop.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def erasure_route(
         members = sorted({e.member_id for e in erasures})
         await erase(conn, members, now)
         await _scrub_outbox(conn, members, redactions)
+        await repository.erase_dead_letters(conn, members, detail=ERASED, at=now)
         await _minimise_parked(conn, service, set(members), models)
         await repository.register(conn, erasures)
         await enqueue_events(

@@ -1,7 +1,8 @@
 """`GET /v1/members/{member_id}/export`: one JSON document of everything a service holds about a
 member (contract 5.4), the same on every service. A service names its holdings as sections:
 whole rows of its tables (`table`, every column, so a column added later is exported without
-anyone remembering to) and the records it parks for the member (`parked`)."""
+anyone remembering to) and the records it parks for the member (`parked`); every export also
+holds the dead letters about the member (`dead_letter`)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,17 @@ def parked(consumer: str) -> Section:
         ]
 
     return read
+
+
+#: The dead letters the service keeps for operators about the member (keyed by them): every
+#: service has them, so every export shows them.
+DEAD_LETTERS = table(
+    "dead_letter",
+    columns="id, position, topic, code, detail, event_type, event_id, payload, header_names, "
+    "dead_lettered_at, replayed_at, replay_outcome",
+    where="message_key = convert_to($1, 'UTF8')",
+    order_by="id",
+)
 
 
 class ErasureEntry(BaseModel):
@@ -116,7 +128,10 @@ def export_router(
                 )
                 for e in await repository.erasures_of(conn, member_id)
             ],
-            data={name: await read(conn, member_id) for name, read in sections.items()},
+            data={
+                name: await read(conn, member_id)
+                for name, read in {**sections, "dead_letter": DEAD_LETTERS}.items()
+            },
         )
 
     return router

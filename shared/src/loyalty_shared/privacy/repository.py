@@ -94,6 +94,25 @@ async def drop_outbox(conn: Connection, ids: Sequence[int]) -> None:
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", list(ids))
 
 
+async def erase_dead_letters(
+    conn: Connection, member_ids: Sequence[str], *, detail: str, at: datetime
+) -> None:
+    """The dead letters this service keeps for operators about these members (keyed by them)
+    lose their record, headers and detail; those still waiting are closed as `erased`."""
+    await conn.execute(
+        """
+        UPDATE dead_letter
+        SET payload = NULL, header_names = '{}', header_values = '{}', detail = $2,
+            replayed_at = coalesce(replayed_at, $3), replayed_by = coalesce(replayed_by, 'erasure'),
+            replay_outcome = coalesce(replay_outcome, 'erased')
+        WHERE message_key = ANY($1::bytea[])
+        """,
+        [m.encode() for m in member_ids],
+        detail,
+        at,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Parked:
     event_id: str
