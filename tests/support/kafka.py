@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -14,15 +14,25 @@ from tests.support.events import encode
 CE_HEADERS = [("content-type", b"application/cloudevents+json")]
 
 
+#: A record as a producer writes it: key, value and headers.
+Record = tuple[bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
+
+
 async def publish(
     bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, bytes | None]]
 ) -> None:
     """(key, value) pairs, in order, with the CloudEvents content type."""
+    await publish_records(bootstrap, topic, [(key, value, CE_HEADERS) for key, value in messages])
+
+
+async def publish_records(bootstrap: str, topic: str, records: Iterable[Record]) -> None:
+    """(key, value, headers) records, in order, headers as given (a binary-mode CloudEvent
+    carries its attributes in them)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
     await producer.start()
     try:
-        for key, value in messages:
-            await producer.send(topic, value=value, key=key, headers=CE_HEADERS)
+        for key, value, headers in records:
+            await producer.send(topic, value=value, key=key, headers=list(headers))
         await producer.flush()
     finally:
         await producer.stop()

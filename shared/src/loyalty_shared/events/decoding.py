@@ -1,12 +1,16 @@
 """From Kafka record bytes to a validated event, or to the reason it is refused.
 
+A CloudEvent comes in structured mode (what the platform writes) or in binary mode (what the
+CloudEvents SDKs' Kafka binding writes by default): each is made into the same JSON object, then
+validated once, the same way.
+
 Never raises for bad input: a consumer must be able to send anything it cannot read to the
 dead-letter topic and go on with the records behind it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -80,16 +84,79 @@ def _nul_in(envelope: CloudEvent, data: BaseModel) -> str | None:
     return None
 
 
-def decode_event(value: bytes | None, models: Mapping[str, type[M]]) -> Decoded[M] | UnknownType:
-    """Parse and validate one record value; `InvalidEvent` for anything the contract refuses."""
-    if value is None:
-        raise InvalidEvent("invalid-json", "the record has no value")
+#: The header that makes a record a CloudEvent in binary mode (the Kafka protocol binding): its
+#: attributes in `ce_<name>` headers, `datacontenttype` in `content-type`, the data as the value.
+BINARY_MODE_HEADER = "ce_specversion"
+_ATTRIBUTE_PREFIX = "ce_"
+Headers = Sequence[tuple[str, bytes]]
+
+
+def is_binary_mode(headers: Headers) -> bool:
+    """Whether the record is a binary-mode CloudEvent (cheap: a look at a few header names)."""
+    return any(name == BINARY_MODE_HEADER for name, _ in headers)
+
+
+def header_value(headers: Headers | None, name: str) -> str | None:
+    """The first header `name` as text (undecodable bytes replaced), or None."""
+    for found, value in headers or ():
+        if found == name:
+            return value.decode(errors="replace")
+    return None
+
+
+def _structured(value: bytes) -> tuple[dict[str, Any], bool]:
+    """The envelope as the JSON object of the value, and whether it may hold a NUL."""
     try:
         raw: Any = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise InvalidEvent("invalid-json", f"not valid UTF-8 JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise InvalidEvent("not-a-cloudevent", "the JSON value is not an object")
+    return raw, _ESCAPED_NUL in value
+
+
+def _binary(value: bytes, headers: Headers) -> tuple[dict[str, Any], bool]:
+    """The envelope as the JSON object structured mode would carry: the attributes from the
+    `ce_<name>` headers (UTF-8 text), `datacontenttype` from `content-type`, `data` the value
+    read as JSON; and whether it may hold a NUL."""
+    raw: dict[str, Any] = {}
+    nul = False
+    for name, header in headers:
+        if name.startswith(_ATTRIBUTE_PREFIX):
+            attribute = name[len(_ATTRIBUTE_PREFIX) :]
+        elif name.lower() == "content-type":
+            attribute = "datacontenttype"
+        else:
+            continue
+        if attribute in raw:
+            raise InvalidEvent("not-a-cloudevent", f"{attribute}: given twice in the headers")
+        try:
+            text = header.decode()
+        except UnicodeDecodeError:
+            raise InvalidEvent(
+                "not-a-cloudevent", f"{attribute}: header {name} is not UTF-8"
+            ) from None
+        nul = nul or "\x00" in text
+        raw[attribute] = text
+    try:
+        raw["data"] = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEvent("invalid-json", f"data: not valid UTF-8 JSON: {exc}") from None
+    return raw, nul or _ESCAPED_NUL in value
+
+
+def decode_event(
+    value: bytes | None, models: Mapping[str, type[M]], headers: Headers | None = None
+) -> Decoded[M] | UnknownType:
+    """Parse and validate one record, a CloudEvent in structured mode (the envelope as the JSON
+    value) or in binary mode (a `ce_specversion` header: see `_binary`); `InvalidEvent` for
+    anything the contract refuses, with the same code in either mode."""
+    if value is None:
+        raise InvalidEvent("invalid-json", "the record has no value")
+    if headers and is_binary_mode(headers):
+        raw, may_hold_nul = _binary(value, headers)
+    else:
+        raw, may_hold_nul = _structured(value)
     try:
         envelope = CloudEvent.model_validate(raw)
     except ValidationError as exc:
@@ -101,7 +168,7 @@ def decode_event(value: bytes | None, models: Mapping[str, type[M]]) -> Decoded[
         data = model.model_validate(envelope.data)
     except ValidationError as exc:
         raise InvalidEvent("invalid-data", _summarise(exc)) from None
-    if _ESCAPED_NUL in value:  # cheap: only then is any text looked at
+    if may_hold_nul:  # cheap: only then is any text looked at
         where = _nul_in(envelope, data)
         if where is not None:
             code = "invalid-data" if where.startswith("data.") else "not-a-cloudevent"

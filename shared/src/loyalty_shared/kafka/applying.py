@@ -87,7 +87,7 @@ class BatchApplier:
 
     async def _decode(self, conn: Connection, record: Record) -> _Incoming | None:
         try:
-            decoded = decode_event(record.value, self._models.get(record.topic, {}))
+            decoded = decode_event(record.value, self._models.get(record.topic, {}), record.headers)
         except InvalidEvent as rejection:
             await self._dead_letter(conn, record, rejection, event_type="?")
             return None

@@ -23,6 +23,8 @@ from loyalty_shared.events.decoding import (
     RawRecord,
     UnknownType,
     decode_event,
+    header_value,
+    is_binary_mode,
 )
 from loyalty_shared.kafka.dead_letters import dead_letter
 from loyalty_shared.kafka.routing import BatchHandler
@@ -202,7 +204,7 @@ class Parking(Generic[M]):
 
     def _decode(self, record: ParkedRecord) -> Decoded[M] | InvalidEvent:
         try:
-            decoded = decode_event(record.raw.value, self._models)
+            decoded = decode_event(record.raw.value, self._models, record.raw.headers)
         except InvalidEvent as refused:  # it decoded when parked: the models changed since
             return refused
         if isinstance(decoded, UnknownType):
@@ -230,6 +232,8 @@ class Parking(Generic[M]):
 
 def _event_type(raw: RawRecord) -> str:
     """The record's CloudEvents `type`, for the metric's label."""
+    if is_binary_mode(raw.headers):
+        return header_value(raw.headers, "ce_type") or "?"
     try:
         value = orjson.loads(raw.value or b"")
     except orjson.JSONDecodeError:

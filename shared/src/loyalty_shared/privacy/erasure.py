@@ -130,7 +130,7 @@ async def _minimise_parked(
     cut: dict[str, RawRecord] = {}
     unreadable: list[str] = []
     for parked in await repository.parked(conn, service):
-        if records.member_of(parked.raw.value) not in members:
+        if records.member_of(parked.raw.value, parked.raw.headers) not in members:
             continue
         smaller = records.minimal(parked.raw, models)
         if smaller is None:

@@ -52,7 +52,7 @@ def parked(consumer: str) -> Section:
                 "event": orjson.loads(p.raw.value or b"null"),
             }
             for p in await repository.parked(conn, consumer, lock=False)
-            if records.member_of(p.raw.value) == member_id
+            if records.member_of(p.raw.value, p.raw.headers) == member_id
         ]
 
     return read
