@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from loyalty_shared.events.commerce import (
     MEMBER_ENROLLED,
     MEMBER_UPDATED,
+    MemberActionV1,
     MemberProfileV1,
     PurchaseCompletedV1,
     PurchaseRefundedV1,
@@ -38,6 +39,7 @@ MODELS: dict[str, type[BaseModel]] = {
     PurchaseRefundedV1.TYPE: PurchaseRefundedV1,
     MEMBER_ENROLLED: MemberProfileV1,
     MEMBER_UPDATED: MemberProfileV1,
+    MemberActionV1.TYPE: MemberActionV1,
     TierChangedV1.TYPE: TierChangedV1,
     TierDowngradeWarningV1.TYPE: TierDowngradeWarningV1,
     PointsEarnedV1.TYPE: PointsEarnedV1,
@@ -76,6 +78,12 @@ def valid_data(event_type: str, member_id: str = MEMBER) -> dict[str, Any]:
             "locale": "zh-CN",
             "birthday": "1990-05-17",
             "consents": {"email": True, "sms": False, "push": True},
+        },
+        MemberActionV1.TYPE: {
+            "member_id": member_id,
+            "action_id": str(uuid.uuid4()),
+            "action": "review.written",
+            "occurred_at": _at(-1),
         },
         TierChangedV1.TYPE: {
             "member_id": member_id,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from loyalty_points.actions.handlers import member_action_handler
 from loyalty_points.activity.endpoints import router as activity_router
 from loyalty_points.adjustments.endpoints import router as adjustments_router
 from loyalty_points.backtest.endpoints import router as backtest_router
@@ -35,6 +36,7 @@ from loyalty_points.transactions.endpoints import router as transactions_router
 from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import (
     ErasureRequestedV1,
+    MemberActionV1,
     PurchaseCompletedV1,
     PurchaseRefundedV1,
 )
@@ -124,7 +126,10 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
                     GoodwillGrantedV1, goodwill_granted_handler(program, clock)
                 ),
             },
-            COMMERCE_MEMBERS: {ErasureRequestedV1.TYPE: ERASURE},
+            COMMERCE_MEMBERS: {
+                ErasureRequestedV1.TYPE: ERASURE,
+                MemberActionV1.TYPE: Route(MemberActionV1, member_action_handler(program, clock)),
+            },
         },
     )
     app = create_service_app(spec, settings)

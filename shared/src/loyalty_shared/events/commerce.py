@@ -94,6 +94,19 @@ class ErasureRequestedV1(_Contract):
     requested_at: Rfc3339Time
 
 
+class MemberActionV1(_Contract):
+    """Something the member did that the program may reward (contract 5.3): a review written, a
+    profile completed, a visit to a store. `action_id` is unique per action, whatever the event
+    id; `occurred_at` defaults to the event's `time`."""
+
+    TYPE: ClassVar[str] = "member.action"
+
+    member_id: Id
+    action_id: Id
+    action: Annotated[str, Field(min_length=1, max_length=64)]
+    occurred_at: Rfc3339Time | None = None
+
+
 #: The purchase events as their handlers receive them.
 Purchase = Decoded[PurchaseCompletedV1]
 Refund = Decoded[PurchaseRefundedV1]

@@ -173,6 +173,23 @@ class Rewards(_Strict):
     coupon_reminder_days: int = Field(7, ge=1, le=365)
 
 
+class ActionRule(_Strict):
+    """Points for a `member.action` (contract 5.3): at most `per_day` a day (the program's time
+    zone), or only the first of the member's ever when `once`."""
+
+    points: int = Field(ge=1, le=1_000_000)
+    per_day: int | None = Field(default=None, ge=1, le=1000)
+    once: bool = False
+
+
+def _default_actions() -> dict[str, ActionRule]:
+    return {
+        "review.written": ActionRule(points=20, per_day=5),
+        "profile.completed": ActionRule(points=50, once=True),
+        "store.checkin": ActionRule(points=5, per_day=1),
+    }
+
+
 class Program(_Strict):
     currency: CurrencyCode
     #: The most points one adjustment by `loyalty:support` may grant or take (contract 5.1);
@@ -182,6 +199,8 @@ class Program(_Strict):
     tiers: Tiers
     feedback: Feedback = Field(default_factory=Feedback)
     rewards: Rewards = Field(default_factory=Rewards)
+    #: Points per `member.action`, by action; an action not named here earns nothing.
+    actions: dict[RuleName, ActionRule] = Field(default_factory=_default_actions)
 
     # Finance and program analytics (contract 5.5; docs/finance.md) ---------------------------
     #: Money per point in `currency`: what the liability report values an outstanding point at.

@@ -30,6 +30,7 @@ def export(clock: Clock) -> APIRouter:
             "member_tier": table("member_tier", order_by="member_id"),
             "reward_redemption": table("reward_redemption", order_by="seq"),
             "coupon": table("coupon", order_by="id"),
+            "member_action": table("member_action", order_by="occurred_at, action_id"),
             "parked_record": parked("points"),
         },
     )

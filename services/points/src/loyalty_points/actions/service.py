@@ -1,0 +1,95 @@
+"""Taking one `member.action`: the program's points for it, available at once and expiring like
+purchase points, once per `action_id` and within the action's cap (so many a day, days in the
+program's time zone, or the member's first only). The handler locks the members' accounts and
+settles them first, so concurrent batches count every cap once."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from loyalty_points.actions import repository
+from loyalty_points.actions.repository import TakenAction
+from loyalty_points.ledger import repository as ledger
+from loyalty_points.ledger.settlement import settle
+from loyalty_shared.db import Connection
+from loyalty_shared.events.commerce import MemberActionV1
+from loyalty_shared.events.decoding import Decoded, InvalidEvent
+from loyalty_shared.program.schema import ActionRule, Program
+
+#: How far ahead of the platform's clock an action may say it happened (clocks differ).
+FUTURE_SLACK = timedelta(days=1)
+
+
+def refusal(event: Decoded[MemberActionV1], now: datetime) -> InvalidEvent | None:
+    """Why the action is refused before anything is written, or None."""
+    action = event.data
+    occurred_at = action.occurred_at or event.envelope.time
+    if occurred_at > now + FUTURE_SLACK:
+        return InvalidEvent(
+            "invalid-data",
+            f"action {action.action_id} occurred_at {occurred_at.isoformat()} is more than a "
+            "day ahead",
+        )
+    return None
+
+
+async def take(
+    conn: Connection, program: Program, event: Decoded[MemberActionV1], now: datetime
+) -> None:
+    """Credit what an action that is not refused earns (its member's account locked). An action
+    the program does not name, or one taken before under the same `action_id`, earns nothing."""
+    action = event.data
+    occurred_at = action.occurred_at or event.envelope.time
+    rule = program.actions.get(action.action)
+    if rule is None or await repository.is_taken(conn, action.action_id):
+        return
+    earned_at = min(occurred_at, now)
+    day = earned_at.astimezone(ZoneInfo(program.time_zone)).date()
+    points = rule.points if await _under_cap(conn, rule, action, day) else 0
+    entry_id = None
+    if points:
+        lot_id = await ledger.add_lot(
+            conn,
+            member_id=action.member_id,
+            points=points,
+            earned_at=earned_at,
+            expires_at=earned_at + timedelta(days=program.earning.expiry_days),
+            origin="action",
+        )
+        entry_id = await ledger.move(
+            conn,
+            ledger.Movement(
+                member_id=action.member_id,
+                kind="earn",
+                actor="system:action",
+                occurred_at=earned_at,
+                available_delta=points,
+                lifetime_delta=points,
+                lot_id=lot_id,
+                cause_event_id=event.envelope.id,
+                details={"action": action.action, "action_id": action.action_id},
+            ),
+        )
+        await settle(conn, [action.member_id], now)  # reported after its points' expiry
+    await repository.record(
+        conn,
+        TakenAction(
+            action_id=action.action_id,
+            member_id=action.member_id,
+            action=action.action,
+            occurred_at=occurred_at,
+            local_day=day,
+            points=points,
+            entry_id=entry_id,
+            recorded_at=now,
+        ),
+    )
+
+
+async def _under_cap(conn: Connection, rule: ActionRule, action: MemberActionV1, day: date) -> bool:
+    if rule.once:
+        return await repository.rewarded(conn, action.member_id, action.action, None) == 0
+    if rule.per_day is None:
+        return True
+    return await repository.rewarded(conn, action.member_id, action.action, day) < rule.per_day
