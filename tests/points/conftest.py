@@ -18,6 +18,8 @@ from loyalty_devkit.local_broker import LocalBroker
 from loyalty_points.app import create_app
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_points.settings import PointsSettings
+from loyalty_points.state import PointsState
+from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_POINTS
 from loyalty_shared.runtime import runtime_of
 from tests.support.apps import client_of, running
@@ -101,7 +103,8 @@ class ClockedPoints:
         return items
 
     async def run_jobs(self) -> dict[str, int]:
-        return await run_due(runtime_of(self.app).pool, self.clock())
+        program = state_of(self.app, PointsState).program
+        return await run_due(runtime_of(self.app).pool, program, self.clock())
 
     async def events(self, expect: int) -> list[dict[str, Any]]:
         records = await read_all(self.broker.bootstrap, LOYALTY_POINTS, expect=expect, timeout_s=3)

@@ -14,12 +14,14 @@ from fastapi import FastAPI
 from loyalty_points.audit.service import audit
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_points.settings import PointsSettings
+from loyalty_shared.program.loader import load_program
 from loyalty_shared.runtime import runtime_of
 from tests.points.test_crediting_purchases import balance_of
 from tests.points.test_redemptions import grant
 from tests.support.tokens import bearer
 
 MEMBER = "m-hold"
+PROGRAM = load_program()
 
 
 async def hold(
@@ -94,9 +96,11 @@ async def test_a_hold_whose_time_ran_out_is_released_by_the_jobs(
     await grant(points_api, MEMBER, 100)
     hold_id = (await hold(points_api, 60, ttl_seconds=60)).json()["id"]
 
-    await run_due(runtime_of(points_app).pool, datetime.now(UTC) + timedelta(seconds=30))
+    await run_due(runtime_of(points_app).pool, PROGRAM, datetime.now(UTC) + timedelta(seconds=30))
     still = await points_api.get(f"/v1/members/{MEMBER}/holds/{hold_id}", headers=bearer(MEMBER))
-    done = await run_due(runtime_of(points_app).pool, datetime.now(UTC) + timedelta(minutes=2))
+    done = await run_due(
+        runtime_of(points_app).pool, PROGRAM, datetime.now(UTC) + timedelta(minutes=2)
+    )
     gone = await points_api.get(f"/v1/members/{MEMBER}/holds/{hold_id}", headers=bearer(MEMBER))
     commit = await settle(points_api, hold_id, "commit")
 

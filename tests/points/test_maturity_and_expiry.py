@@ -15,11 +15,14 @@ from loyalty_devkit.local_broker import LocalBroker
 from loyalty_points.app import create_app
 from loyalty_points.lifecycle.jobs import run_due
 from loyalty_points.settings import PointsSettings
+from loyalty_shared.program.loader import load_program
 from loyalty_shared.runtime import runtime_of
 from tests.points.conftest import ClockedPoints
 from tests.support.apps import client_of, running
 from tests.support.clock import ManualClock
 from tests.support.waiting import eventually
+
+PROGRAM = load_program()
 
 
 async def entries(service: ClockedPoints, kind: str) -> int:
@@ -84,7 +87,8 @@ async def test_two_replicas_running_the_jobs_at_once_handle_each_lot_once(
 
     later = clocked.clock() + timedelta(days=12)
     first, second = await asyncio.gather(
-        run_due(runtime_of(clocked.app).pool, later), run_due(runtime_of(clocked.app).pool, later)
+        run_due(runtime_of(clocked.app).pool, PROGRAM, later),
+        run_due(runtime_of(clocked.app).pool, PROGRAM, later),
     )
 
     assert first["settle"] + second["settle"] == len(members)

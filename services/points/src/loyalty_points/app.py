@@ -23,6 +23,7 @@ from loyalty_points.lots.endpoints import router as lots_router
 from loyalty_points.privacy.endpoints import export
 from loyalty_points.privacy.handlers import ERASURE
 from loyalty_points.redemptions.endpoints import router as redemptions_router
+from loyalty_points.referrals.handlers import on_enrolments
 from loyalty_points.refunds.handlers import refund_intake
 from loyalty_points.reports.endpoints import router as reports_router
 from loyalty_points.reports.jobs import FinanceGauges
@@ -35,6 +36,8 @@ from loyalty_points.tier_projection.handlers import tier_changed_handler
 from loyalty_points.transactions.endpoints import router as transactions_router
 from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import (
+    MEMBER_ENROLLED,
+    EnrolmentV1,
     ErasureRequestedV1,
     MemberActionV1,
     PurchaseCompletedV1,
@@ -88,7 +91,7 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
         hot_reads=[balance_read(clock)],
         loops={
             "lifecycle": lambda pool: LifecycleJob(
-                pool=pool, clock=clock, interval_s=settings.points_jobs_interval_s
+                pool=pool, program=program, clock=clock, interval_s=settings.points_jobs_interval_s
             ),
             # refunds parked while their purchase was being credited: applied; refunds whose
             # purchase never came: dead-lettered as unknown-order after the wait
@@ -129,6 +132,7 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
             COMMERCE_MEMBERS: {
                 ErasureRequestedV1.TYPE: ERASURE,
                 MemberActionV1.TYPE: Route(MemberActionV1, member_action_handler(program, clock)),
+                MEMBER_ENROLLED: Route(EnrolmentV1, on_enrolments),
             },
         },
     )

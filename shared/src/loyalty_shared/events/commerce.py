@@ -80,6 +80,14 @@ class MemberProfileV1(_Contract):
     consents: Consents
 
 
+class EnrolmentV1(_Contract):
+    """What the points service reads of `member.enrolled` (tolerant: the rest of the profile is
+    the notifications service's): who referred the new member, if anyone (contract 5.3)."""
+
+    member_id: Id
+    referred_by: Id | None = None
+
+
 MEMBER_ENROLLED = "member.enrolled"
 MEMBER_UPDATED = "member.updated"
 

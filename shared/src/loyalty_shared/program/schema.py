@@ -173,6 +173,16 @@ class Rewards(_Strict):
     coupon_reminder_days: int = Field(7, ge=1, le=365)
 
 
+class Referral(_Strict):
+    """Referral bonuses (contract 5.3): paid once the referred member's first purchase is
+    available (its return window over), once per referred member."""
+
+    referrer_points: int = Field(500, ge=0, le=1_000_000)
+    referee_points: int = Field(200, ge=0, le=1_000_000)
+    #: The most referral bonuses one referrer earns in any 365 days.
+    max_per_year: int = Field(20, ge=0, le=10_000)
+
+
 class ActionRule(_Strict):
     """Points for a `member.action` (contract 5.3): at most `per_day` a day (the program's time
     zone), or only the first of the member's ever when `once`."""
@@ -199,6 +209,7 @@ class Program(_Strict):
     tiers: Tiers
     feedback: Feedback = Field(default_factory=Feedback)
     rewards: Rewards = Field(default_factory=Rewards)
+    referral: Referral = Field(default_factory=Referral)
     #: Points per `member.action`, by action; an action not named here earns nothing.
     actions: dict[RuleName, ActionRule] = Field(default_factory=_default_actions)
 

@@ -49,27 +49,16 @@ async def take(
     points = rule.points if await _under_cap(conn, rule, action, day) else 0
     entry_id = None
     if points:
-        lot_id = await ledger.add_lot(
+        entry_id = await ledger.grant(
             conn,
             member_id=action.member_id,
             points=points,
             earned_at=earned_at,
             expires_at=earned_at + timedelta(days=program.earning.expiry_days),
             origin="action",
-        )
-        entry_id = await ledger.move(
-            conn,
-            ledger.Movement(
-                member_id=action.member_id,
-                kind="earn",
-                actor="system:action",
-                occurred_at=earned_at,
-                available_delta=points,
-                lifetime_delta=points,
-                lot_id=lot_id,
-                cause_event_id=event.envelope.id,
-                details={"action": action.action, "action_id": action.action_id},
-            ),
+            actor="system:action",
+            details={"action": action.action, "action_id": action.action_id},
+            cause_event_id=event.envelope.id,
         )
         await settle(conn, [action.member_id], now)  # reported after its points' expiry
     await repository.record(

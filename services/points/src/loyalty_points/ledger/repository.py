@@ -201,6 +201,44 @@ async def _return_to_lots(conn: Connection, *, from_entries: Sequence[int], entr
     )
 
 
+async def grant(
+    conn: Connection,
+    *,
+    member_id: str,
+    points: int,
+    earned_at: datetime,
+    expires_at: datetime,
+    origin: str,
+    actor: str,
+    details: dict[str, Any],
+    cause_event_id: str | None = None,
+) -> int:
+    """Earned points besides a purchase's (an action, a referral): available from `earned_at` in
+    a lot of their own, as an `earn` entry; returns the entry's id."""
+    lot_id = await add_lot(
+        conn,
+        member_id=member_id,
+        points=points,
+        earned_at=earned_at,
+        expires_at=expires_at,
+        origin=origin,
+    )
+    return await move(
+        conn,
+        Movement(
+            member_id=member_id,
+            kind="earn",
+            actor=actor,
+            occurred_at=earned_at,
+            available_delta=points,
+            lifetime_delta=points,
+            lot_id=lot_id,
+            cause_event_id=cause_event_id,
+            details=details,
+        ),
+    )
+
+
 async def add_lot(
     conn: Connection,
     *,

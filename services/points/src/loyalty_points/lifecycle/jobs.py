@@ -1,6 +1,7 @@
 """The scheduled jobs of the points' life: what time has decided for members nobody touched is
-written down (ledger/settlement.py), and members hear 30 days ahead of expiry
-(`points.expiring`). Each batch is its own transaction, safe beside replicas."""
+written down (ledger/settlement.py), members hear 30 days ahead of expiry (`points.expiring`),
+and referrals whose first purchase is available are paid. Each batch is its own transaction,
+safe beside replicas."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import asyncpg
 from loyalty_points.events import emit
 from loyalty_points.ledger.settlement import settle_due
 from loyalty_points.lifecycle import repository
+from loyalty_points.referrals.service import pay_due
 from loyalty_shared.background import PeriodicJob
 from loyalty_shared.clock import Clock
 from loyalty_shared.db import Connection
 from loyalty_shared.events.loyalty import PointsExpiringV1
 from loyalty_shared.observability.logging import get_logger
+from loyalty_shared.program.schema import Program
 
 log = get_logger(__name__)
 
@@ -48,14 +51,18 @@ async def warn(conn: Connection, now: datetime) -> int:
 
 
 Job = Callable[[Connection, datetime], Awaitable[int]]
-JOBS: tuple[Job, ...] = (settle, warn)
 
 
-async def run_due(pool: asyncpg.Pool, now: datetime) -> dict[str, int]:
-    """Run every job until nothing is due by `now`; returns how many members or lots each
-    handled."""
+async def run_due(pool: asyncpg.Pool, program: Program, now: datetime) -> dict[str, int]:
+    """Run every job until nothing is due by `now`; returns how many members, lots or
+    referrals each handled."""
+
+    async def pay_referrals(conn: Connection, now: datetime) -> int:
+        return await pay_due(conn, program, now, BATCH)
+
+    jobs: tuple[Job, ...] = (settle, warn, pay_referrals)
     done: dict[str, int] = {}
-    for job in JOBS:
+    for job in jobs:
         done[job.__name__] = 0
         while True:
             async with pool.acquire() as conn, conn.transaction():
@@ -69,12 +76,15 @@ async def run_due(pool: asyncpg.Pool, now: datetime) -> dict[str, int]:
 class LifecycleJob(PeriodicJob):
     failure = "points lifecycle jobs failed"
 
-    def __init__(self, *, pool: asyncpg.Pool, clock: Clock, interval_s: float) -> None:
+    def __init__(
+        self, *, pool: asyncpg.Pool, program: Program, clock: Clock, interval_s: float
+    ) -> None:
         super().__init__(name="points-lifecycle-jobs", interval_s=interval_s)
         self._pool = pool
+        self._program = program
         self._clock = clock
 
     async def run_once(self) -> None:
-        done = await run_due(self._pool, self._clock())
+        done = await run_due(self._pool, self._program, self._clock())
         if any(done.values()):
             log.info("points lifecycle jobs ran", **done)

@@ -31,6 +31,9 @@ def export(clock: Clock) -> APIRouter:
             "reward_redemption": table("reward_redemption", order_by="seq"),
             "coupon": table("coupon", order_by="id"),
             "member_action": table("member_action", order_by="occurred_at, action_id"),
+            "referral": table(
+                "referral", where="$1 IN (referee_id, referrer_id)", order_by="referred_at"
+            ),
             "parked_record": parked("points"),
         },
     )
