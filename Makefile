@@ -11,7 +11,8 @@ export UV_PYTHON := $(PYTHON)
 .PHONY: run demo test lint format sync bench clean help deploy-check chaos chaos-smoke fuzz soak audit
 
 help:
-	@echo "make run    start broker, PostgreSQL, the four services and the console on :8080 (Ctrl-C stops all)"
+	@echo "make run    start broker, PostgreSQL, the four services, the console on :8080 and the gateway"
+	@echo "           on :8000, the app's one base URL (Ctrl-C stops all)"
 	@echo "make test   run the whole test suite against a real broker and PostgreSQL"
 	@echo "make lint   ruff + mypy + dependency audit (make audit: the audit alone, strict)"
 	@echo "make chaos  2 replicas of every service under SIGKILLs, a PostgreSQL restart and a broker"

@@ -22,8 +22,10 @@ from tests.support.kafka import publish_events
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = (8001, 8002, 8003, 8004, 8080)
-SERVICES = ("points", "tiers", "notifications", "feedback", "console")
+#: Each port and what answers 200 there once it is ready (the gateway has no dependencies).
+PROBES = {8000: "/healthz", **dict.fromkeys((8001, 8002, 8003, 8004, 8080), "/readyz")}
+PORTS = tuple(PROBES)
+SERVICES = ("points", "tiers", "notifications", "feedback", "console", "gateway")
 
 
 def _listening(port: int) -> bool:
@@ -53,7 +55,10 @@ def _wait_all_ready(process: subprocess.Popen[bytes], log: Path, timeout_s: floa
         assert time.monotonic() < deadline, f"not ready: {pending}\n{log.read_text()[-4000:]}"
         for port in list(pending):
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                if (
+                    httpx.get(f"http://127.0.0.1:{port}{PROBES[port]}", timeout=1).status_code
+                    == 200
+                ):
                     pending.discard(port)
             except httpx.HTTPError:
                 pass
@@ -68,9 +73,9 @@ def _ctrl_c(process: subprocess.Popen[bytes], log: Path) -> None:
     assert log.read_text().count("all stopped") == before + 1, log.read_text()[-4000:]
 
 
-def _balance(member_id: str) -> dict[str, int]:
+def _balance(member_id: str, port: int = 8001) -> dict[str, int]:
     headers = {"Authorization": f"Bearer {make_token(member_id)}"}
-    url = f"http://127.0.0.1:8001/v1/members/{member_id}/points"
+    url = f"http://127.0.0.1:{port}/v1/members/{member_id}/points"
     body: dict[str, int] = httpx.get(url, headers=headers, timeout=5).json()
     return body
 
@@ -98,7 +103,7 @@ def _leftovers(local_dir: Path) -> list[str]:
 @pytest.mark.fixed_ports
 async def test_make_run_starts_everything_stops_cleanly_and_keeps_balances(tmp_path: Path) -> None:
     if any(_listening(port) for port in (*PORTS, 9092)):
-        pytest.fail("ports 8001-8004, 8080 or 9092 are taken; `make run` needs them")
+        pytest.fail("ports 8000-8004, 8080 or 9092 are taken; `make run` needs them")
     local_dir = tmp_path / "local"
     log = tmp_path / "make-run.log"
 
@@ -119,6 +124,7 @@ async def test_make_run_starts_everything_stops_cleanly_and_keeps_balances(tmp_p
     try:
         await asyncio.to_thread(_wait_all_ready, second, log)
         assert _balance("m-9001")["available"] == 88, "the local database keeps its data"
+        assert _balance("m-9001", port=8000) == _balance("m-9001"), "the gateway routes to points"
     finally:
         _ctrl_c(second, log)
     assert _leftovers(local_dir) == []

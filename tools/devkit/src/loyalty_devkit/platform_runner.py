@@ -1,11 +1,13 @@
 """`loyalty run`: the whole platform on one machine, in the foreground.
 
 Starts (unless told to use existing servers) a local PostgreSQL and the tansu broker, creates
-the topics, starts the four services and the operator console as child processes with their logs
-prefixed, waits until every /readyz answers 200 and says where everything is. Ctrl-C or SIGTERM
+the topics, starts the four services, the operator console and the gateway (every public /v1 path
+on one port, routed as in Kubernetes) as child processes with their logs prefixed, waits until
+every one answers its probe and says where everything is. Ctrl-C or SIGTERM
 stops the services first (they drain and commit), then the broker and PostgreSQL: nothing is
 left running. Each process's port is its usual variable (`LOYALTY_POINTS_PORT`, ...,
-`LOYALTY_CONSOLE_PORT`), so a test can run the platform beside another on ports of its own.
+`LOYALTY_CONSOLE_PORT`, `LOYALTY_GATEWAY_PORT`), so a test can run the platform beside another
+on ports of its own.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class ServiceProcess:
     name: str
     default_port: int
     colour: str
+    #: Answers 200 once the process is ready to serve.
+    probe: str = "/readyz"
 
     @property
     def port(self) -> int:
@@ -60,7 +64,9 @@ SERVICES = (
 )
 #: The operator console, on the four services' APIs; locally with the sign-in by role.
 CONSOLE = ServiceProcess("console", 8080, "blue")
-PROCESSES = (*SERVICES, CONSOLE)
+#: One base URL for the app team: each public path to its service, from the HTTPRoute's table.
+GATEWAY = ServiceProcess("gateway", 8000, "white", probe="/healthz")
+PROCESSES = (*SERVICES, CONSOLE, GATEWAY)
 
 
 def console_env() -> dict[str, str]:
@@ -70,6 +76,11 @@ def console_env() -> dict[str, str]:
     env["LOYALTY_CONSOLE_DEV_SIGN_IN"] = "true"
     env["LOYALTY_CONSOLE_SECURE_COOKIE"] = "false"
     return env
+
+
+def gateway_env() -> dict[str, str]:
+    """The gateway forwards to the services where this runner starts them."""
+    return {f"LOYALTY_GATEWAY_{s.name.upper()}_URL": s.url for s in SERVICES}
 
 
 def database_url_for(server_url: str, service: str) -> str:
@@ -95,7 +106,7 @@ async def _wait_ready(services: tuple[ServiceProcess, ...], timeout_s: float) ->
                 raise TimeoutError(f"not ready after {timeout_s:.0f}s: {names}")
             for service in list(pending):
                 with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{service.url}/readyz")).status_code == 200:
+                    if (await client.get(f"{service.url}{service.probe}")).status_code == 200:
                         pending.discard(service)
             await asyncio.sleep(0.3)
 
@@ -106,6 +117,7 @@ def _summary(bootstrap: str, database: str, local_dir: Path, mail: str) -> Table
     table.add_column()
     for service in SERVICES:
         table.add_row(service.name, f"{service.url}  (docs {service.url}/docs)")
+    table.add_row("gateway", f"{GATEWAY.url}  (every public /v1 path, routed as in Kubernetes)")
     table.add_row("console", f"{CONSOLE.url}  (sign in by role: local development only)")
     table.add_row("broker", bootstrap)
     table.add_row("postgres", database)
@@ -115,7 +127,7 @@ def _summary(bootstrap: str, database: str, local_dir: Path, mail: str) -> Table
     table.add_row(
         "member token",
         'curl -H "Authorization: Bearer $(.venv/bin/loyalty token m-0001)" '
-        f"{SERVICES[0].url}/v1/members/m-0001/points",
+        f"{GATEWAY.url}/v1/members/m-0001/points",
     )
     table.add_row("stop", "Ctrl-C")
     return table
@@ -174,6 +186,7 @@ async def run_platform(local_dir: Path, broker_port: int = 9092) -> int:
                 server_url, service.name
             )
         env.update(console_env())
+        env.update(gateway_env())
         pipes = []
         for service in PROCESSES:
             process = await asyncio.create_subprocess_exec(
