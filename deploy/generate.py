@@ -2,7 +2,8 @@
 
 The four services differ only in name, port, what they consume and produce, and a few
 extras; writing their Deployment, Service, PDB, HPA, NetworkPolicy, ServiceMonitor, migration
-Job, database, topics, users and scalers by hand four times would drift. Run
+Job, database, topics, users and scalers by hand four times would drift. The public HTTPRoute
+comes from the route table in loyalty_devkit.gateway.routes (the local gateway's too). Run
 `python deploy/generate.py` after changing a table; tests/deploy checks the committed files are
 what it writes.
 """
@@ -16,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from loyalty_devkit.gateway.routes import RULES, Rule
+
 HERE = Path(__file__).parent
 BASE = HERE / "base"
 KEDA = HERE / "components" / "keda"
@@ -24,6 +27,7 @@ NAMESPACE = "loyalty"
 KAFKA_CLUSTER = "loyalty"  # Strimzi names: loyalty-kafka-bootstrap, loyalty-cluster-ca-cert
 KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9093"
 GATEWAY_NAMESPACE = "gateway"
+API_HOST = "api.loyalty.example.com"
 MONITORING_NAMESPACE = "monitoring"
 IMAGE_REPO = "registry.example.com/loyalty"
 SITE_PACKAGES = "/app/.venv/lib/python3.11/site-packages"
@@ -192,6 +196,13 @@ PRESTOP_SLEEP_S = 5
 GRACE_PERIOD_S = PRESTOP_SLEEP_S + 30 + 25 + 10 + 10
 
 
+# Argo CD sync waves: the databases, Kafka and the rest (wave 0, the default), then the migration
+# Jobs, then the workloads and what scales them, so a first install (and every sync) migrates
+# before any pod of the new release starts. The pods also wait for their schema themselves.
+MIGRATIONS_WAVE = {"argocd.argoproj.io/sync-wave": "1"}
+APPS_WAVE = {"argocd.argoproj.io/sync-wave": "2"}
+
+
 def labels(svc: Service, component: str = "api") -> dict[str, str]:
     return {
         "app.kubernetes.io/name": svc.app,
@@ -348,7 +359,7 @@ def deployment(svc: Service) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "metadata": {"name": svc.app, "labels": labels(svc), "annotations": APPS_WAVE},
         "spec": {
             # No `replicas`: the HPA (or KEDA's) owns the count; an apply must not reset it.
             "revisionHistoryLimit": 5,
@@ -406,10 +417,14 @@ def migration_job(svc: Service) -> dict[str, Any]:
             "name": f"{svc.app}-migrate",
             "labels": labels(svc, "migrations"),
             "annotations": {
-                # Jobs are immutable: Argo CD recreates it before each sync; by hand, see
-                # docs/operations.md (delete, then apply).
-                "argocd.argoproj.io/hook": "PreSync",
+                # Jobs are immutable: Argo CD recreates it on each sync; by hand, see
+                # docs/operations.md (delete, then apply). A Sync hook, not PreSync: PreSync
+                # runs before anything is applied, so a first install had no database, service
+                # account or secrets for it yet; in its wave it runs after them (wave 0) and
+                # before the workloads (wave 2), which Argo CD applies once it has completed.
+                "argocd.argoproj.io/hook": "Sync",
                 "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+                **MIGRATIONS_WAVE,
             },
         },
         "spec": {
@@ -488,7 +503,7 @@ def hpa(svc: Service, max_replicas: int | None = None) -> dict[str, Any]:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "metadata": {"name": svc.app, "labels": labels(svc), "annotations": APPS_WAVE},
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": svc.app},
             "minReplicas": 2,
@@ -772,7 +787,7 @@ def scaled_object(svc: Service) -> dict[str, Any]:
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",
-        "metadata": {"name": svc.app, "labels": labels(svc)},
+        "metadata": {"name": svc.app, "labels": labels(svc), "annotations": APPS_WAVE},
         "spec": {
             "scaleTargetRef": {"name": svc.app},
             "minReplicaCount": 2,
@@ -926,8 +941,44 @@ def console_network_policy() -> dict[str, Any]:
     return policy
 
 
+def api_route_rule(rule: Rule) -> dict[str, Any]:
+    svc = next(s for s in SERVICES if s.name == rule.service)
+    doc: dict[str, Any] = {
+        "matches": [{"path": {"type": m.kind, "value": m.value}} for m in rule.matches]
+    }
+    if rule.rewrite:
+        doc["filters"] = [
+            {
+                "type": "URLRewrite",
+                "urlRewrite": {
+                    "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": rule.rewrite[1]}
+                },
+            }
+        ]
+    doc["backendRefs"] = [{"name": svc.app, "port": svc.port}]
+    doc["timeouts"] = {"request": f"{rule.timeout_s}s"}
+    return doc
+
+
+def api_route() -> dict[str, Any]:
+    """The public HTTPRoute, from the route table `loyalty run`'s local gateway uses as well."""
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "loyalty-api"},
+        "spec": {
+            "parentRefs": [
+                {"name": "public", "namespace": GATEWAY_NAMESPACE, "sectionName": "https"}
+            ],
+            "hostnames": [API_HOST],
+            "rules": [api_route_rule(rule) for rule in RULES],
+        },
+    }
+
+
 def dump(path: Path, docs: list[dict[str, Any]], header: str) -> str:
-    text = f"# {header}\n# Written by deploy/generate.py: change the tables there, not this file.\n"
+    text = "".join(f"# {line}\n" for line in header.splitlines())
+    text += "# Written by deploy/generate.py: change the tables there, not this file.\n"
     text += "---\n".join(yaml.safe_dump(doc, sort_keys=False, width=100) for doc in docs)
     return text
 
@@ -969,6 +1020,16 @@ def outputs() -> dict[Path, str]:
         ],
         "The operator console: workload, configuration, traffic, disruption, scaling, network, "
         "metrics (its route is gateway/console-route.yaml).",
+    )
+    files[BASE / "gateway" / "httproute.yaml"] = dump(
+        BASE / "gateway" / "httproute.yaml",
+        [api_route()],
+        "The mobile app's paths, from the shared Gateway (namespace `gateway`, listener `https`)\n"
+        "to the service that owns each; every service checks the JWT itself. The table, what\n"
+        "is kept off this public host (health, metrics, audit logs, dead letters, reports) and\n"
+        "why: tools/devkit/src/loyalty_devkit/gateway/routes.py, which `loyalty run`'s local\n"
+        "gateway (:8000) routes by as well. Member paths use RegularExpression matches\n"
+        "(Envoy Gateway, Istio, Cilium, NGINX Gateway Fabric, ... support them).",
     )
     files[BASE / "kafka" / "topics.yaml"] = dump(
         BASE / "kafka" / "topics.yaml",

@@ -172,6 +172,25 @@ def test_migration_jobs_run_the_services_migrate_command_against_the_primary(
         assert pod_env["LOYALTY_MIGRATE_AT_START"] == "false", "the Job migrates, not the pods"
 
 
+def _wave(obj: dict[str, Any]) -> int:
+    return int(obj["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", "0"))
+
+
+def test_argo_cd_runs_the_migration_jobs_after_the_databases_and_before_the_workloads(
+    rendered: list[dict[str, Any]],
+) -> None:
+    jobs = of_kind(rendered, "Job")
+    waves = {_wave(job) for job in jobs}
+    assert len(waves) == 1
+    (job_wave,) = waves
+    # not PreSync: that runs before the database, the service account and secrets exist
+    assert {job["metadata"]["annotations"]["argocd.argoproj.io/hook"] for job in jobs} == {"Sync"}
+    for kind in ("Cluster", "Pooler", "ServiceAccount", "KafkaUser"):
+        assert all(_wave(obj) < job_wave for obj in of_kind(rendered, kind)), kind
+    for kind in ("Deployment", "HorizontalPodAutoscaler", "ScaledObject"):
+        assert all(_wave(obj) > job_wave for obj in of_kind(rendered, kind)), kind
+
+
 def test_network_policies(rendered: list[dict[str, Any]]) -> None:
     policies = by_name(rendered, "NetworkPolicy")
     for name, svc in SERVICES.items():
@@ -303,7 +322,7 @@ def test_the_gateway_routes_every_documented_path(rendered: list[dict[str, Any]]
                 concrete = f"/{service}{concrete}"
             assert _route_of(rendered, concrete) == f"loyalty-{service}", (
                 f"{path} of docs/openapi/{service}.json is not routed to loyalty-{service}: "
-                "add a match to deploy/base/gateway/httproute.yaml"
+                "add a match to RULES in loyalty_devkit/gateway/routes.py"
             )
 
 

@@ -1,8 +1,8 @@
 """`loyalty-<service> migrate` is what the Kubernetes migration Job runs: it migrates the
 service's database and exits, safely twice; a service started with LOYALTY_MIGRATE_AT_START=false
-leaves the schema alone; no session sends a startup parameter (pgbouncer refuses those it does
-not know), and sessions plan as PostgreSQL does by default (the relay forces fresh plans in its
-own transactions only)."""
+leaves the schema alone (and waits for the Job); no session sends a startup parameter (pgbouncer
+refuses those it does not know), and sessions plan as PostgreSQL does by default (the relay
+forces fresh plans in its own transactions only)."""
 
 from __future__ import annotations
 
@@ -108,7 +108,9 @@ async def test_a_service_told_not_to_migrate_leaves_the_schema_alone(
         migrate_at_start=False,
     )
     async with serving(create_tiers_app(settings)) as api:
-        assert (await api.get("/readyz")).status_code == 200
+        ready = await api.get("/readyz")
+        assert ready.status_code == 503, "it waits for the Job (tests/platform/test_schema_behind)"
+        assert "waiting for migration 20261124000000_plan_cache_mode" in ready.text
     conn = await asyncpg.connect(dsn)
     try:
         assert not await conn.fetchval(

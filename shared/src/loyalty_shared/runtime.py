@@ -1,6 +1,6 @@
 """What a running service holds beside its routes: settings, the token verifier, the pool, the
-producer, the relay, the consumer and every loop. Built by the app factory's lifespan
-(service.py), reached through `runtime_of`."""
+producer, the relay, the consumer, every loop and the schema gate. Built by the app factory's
+lifespan (service.py), reached through `runtime_of`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from loyalty_shared.background import BackgroundLoop
     from loyalty_shared.db import Pool
     from loyalty_shared.db.relay import OutboxRelay
+    from loyalty_shared.db.schema import SchemaGate
     from loyalty_shared.http.auth import TokenVerifier
     from loyalty_shared.kafka.consumer import ConsumerRunner
     from loyalty_shared.settings import ServiceSettings
@@ -35,6 +36,8 @@ class Runtime:
     consumer: ConsumerRunner | None
     #: Every loop by name (relay, consumer, jobs): what the probes report.
     loops: Mapping[str, BackgroundLoop]
+    #: Open once the schema holds every migration the service ships (the loops start then).
+    schema: SchemaGate | None = None
 
     def on_commit(self) -> None:
         """A request's transaction committed: what it wrote to the outbox is published now."""

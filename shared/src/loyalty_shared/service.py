@@ -1,5 +1,6 @@
 """The app factory every service uses (its lifespan migrates, opens the pool and the producer, runs
-the relay, the consumer and the jobs, and stops them in reverse), and the service's command line."""
+the relay, the consumer and the jobs once the schema is current, and stops them in reverse), and
+the service's command line."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,6 +27,7 @@ from loyalty_shared.db.inbox_retention import InboxRetention
 from loyalty_shared.db.migrations import MigrationError, migrate
 from loyalty_shared.db.pool import create_pool
 from loyalty_shared.db.relay import OutboxRelay
+from loyalty_shared.db.schema import SchemaGate, shipped_migrations
 from loyalty_shared.dlq import endpoints as dead_letters
 from loyalty_shared.dlq.replay import Replayer
 from loyalty_shared.http import health
@@ -74,10 +76,13 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             await migrate(settings.database_url, spec.migrations_dir)
         pool = await create_pool(settings.database_url, settings)
         producer = make_producer(settings, client_id=f"loyalty-{spec.name}")
-        consumer: ConsumerRunner | None = None
-        relay: OutboxRelay | None = None
-        jobs: list[BackgroundLoop] = []
+        schema = SchemaGate(
+            pool,
+            shipped_migrations(spec.migrations_dir),
+            interval_s=settings.schema_check_interval_s,
+        )
         loops: dict[str, BackgroundLoop] = {}
+        waiting: asyncio.Task[None] | None = None
         try:
             await producer.start()
             relay = OutboxRelay(
@@ -87,58 +92,68 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 batch=settings.relay_batch,
                 idle_sleep_s=settings.relay_idle_sleep_s,
             )
-            await relay.start()
-            loops["relay"] = relay
-            if spec.routes:
-                consumer = ConsumerRunner(
-                    service=spec.name,
-                    consumer=make_consumer(
-                        settings, client_id=f"loyalty-{spec.name}", group_id=f"loyalty-{spec.name}"
-                    ),
-                    pool=pool,
-                    routes=spec.routes,
-                    traces=traces,
-                    on_committed=relay.wake,
-                )
-                await consumer.start()
-                loops["consumer"] = consumer
-                retention = InboxRetention(
-                    service=spec.name,
-                    pool=pool,
-                    days=settings.inbox_retention_days,
-                    interval_s=settings.inbox_retention_interval_s,
-                    dead_letter_days=settings.dead_letter_retention_days,
-                )
-                await retention.start()
-                jobs.append(retention)
-                loops["inbox-retention"] = retention
-            for name, build in spec.loops.items():
-                loop = build(pool)
-                await loop.start()
-                jobs.append(loop)
-                loops[name] = loop
-            attach_state(
-                app,
-                Runtime(
-                    settings=settings,
-                    tokens=TokenVerifier(settings),
-                    pool=pool,
-                    producer=producer,
-                    relay=relay,
-                    consumer=consumer,
-                    loops=loops,
-                ),
+            runtime = Runtime(
+                settings=settings,
+                tokens=TokenVerifier(settings),
+                pool=pool,
+                producer=producer,
+                relay=relay,
+                consumer=None,
+                loops=loops,
+                schema=schema,
             )
-            log.info("service started", topics=sorted(spec.routes), port=settings.port)
+            attach_state(app, runtime)
+
+            async def start() -> None:
+                """The relay, the consumer and the jobs: only on a schema that is current."""
+                await relay.start()
+                loops["relay"] = relay
+                if spec.routes:
+                    consumer = ConsumerRunner(
+                        service=spec.name,
+                        consumer=make_consumer(
+                            settings,
+                            client_id=f"loyalty-{spec.name}",
+                            group_id=f"loyalty-{spec.name}",
+                        ),
+                        pool=pool,
+                        routes=spec.routes,
+                        traces=traces,
+                        on_committed=relay.wake,
+                    )
+                    await consumer.start()
+                    loops["consumer"] = consumer
+                    attach_state(app, replace(runtime, consumer=consumer))
+                    loops["inbox-retention"] = InboxRetention(
+                        service=spec.name,
+                        pool=pool,
+                        days=settings.inbox_retention_days,
+                        interval_s=settings.inbox_retention_interval_s,
+                        dead_letter_days=settings.dead_letter_retention_days,
+                    )
+                    await loops["inbox-retention"].start()
+                for name, build in spec.loops.items():
+                    loop = build(pool)
+                    await loop.start()
+                    loops[name] = loop
+                log.info("service started", topics=sorted(spec.routes), port=settings.port)
+
+            if settings.migrate_at_start or await schema.check():
+                await start()
+                schema.open()
+            else:
+                # Serve the probes meanwhile: /readyz says why it is not ready, /healthz is 200.
+                waiting = asyncio.create_task(schema.open_when_current(start))
             yield
         finally:
             log.info("service stopping: draining the consumer, then the outbox")
-            for loop in reversed(jobs):
+            if waiting is not None:
+                waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiting
+            # jobs first, then the consumer, the relay last (the reverse of their start)
+            for loop in reversed(loops.values()):
                 await loop.stop()
-            if consumer is not None:
-                await consumer.stop()
-            if relay is not None:
-                await relay.stop()
             await producer.stop()
             await pool.close()
             await asyncio.to_thread(traces.shutdown)

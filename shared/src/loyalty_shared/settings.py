@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
     #: reach PostgreSQL through pgbouncer, where dbmate's session lock is unsafe: the migration
     #: Job runs `loyalty-<service> migrate` against the primary and the pods set this to false.
     migrate_at_start: bool = True
+    #: Without migrating, a service starts consuming and serving only once its database holds
+    #: every migration it ships; until then it checks this often and /readyz says what it waits for.
+    schema_check_interval_s: float = Field(3.0, gt=0)
 
     # Auth: HS256 with a shared secret, or RS256 with keys from a JWKS endpoint.
     jwt_secret: SecretStr | None = None

@@ -24,7 +24,10 @@ CHECK_TIMEOUT_S = 2.0
 async def healthz(request: Request) -> Response:
     # Dependencies (database, broker) are readiness; a dead consumer, relay or job loop never
     # comes back by itself, so it fails liveness and Kubernetes restarts the pod.
-    dead = [name for name, loop in runtime_of(request).loops.items() if not loop.healthy]
+    runtime = runtime_of(request)
+    dead = [name for name, loop in runtime.loops.items() if not loop.healthy]
+    if runtime.schema is not None and runtime.schema.failed:
+        dead.append("startup")  # the loops failed to start once the schema was current
     if dead:
         return JSONResponse({"status": "failed", "dead": dead}, status_code=503)
     return JSONResponse({"status": "ok"})
@@ -53,7 +56,11 @@ async def readyz(request: Request) -> Response:
             checks[name] = await asyncio.wait_for(check(request), timeout=CHECK_TIMEOUT_S)
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said in the body
             checks[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
-    for name, loop in runtime_of(request).loops.items():
+    runtime = runtime_of(request)
+    if runtime.schema is not None:
+        # Behind: the loops wait for the migration Job (liveness stays 200 meanwhile).
+        checks["schema"] = runtime.schema.behind or "ok"
+    for name, loop in runtime.loops.items():
         checks[name] = "ok" if loop.healthy else "failed: stopped"
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(

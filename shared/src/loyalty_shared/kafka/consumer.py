@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from loyalty_shared.background import BackgroundLoop
-from loyalty_shared.db.errors import is_transient
+from loyalty_shared.db.errors import is_schema_behind, is_transient
 from loyalty_shared.kafka.applying import Batch, BatchApplier
 from loyalty_shared.kafka.routing import Routes
 from loyalty_shared.observability import tracing
@@ -25,6 +25,7 @@ from loyalty_shared.observability.metrics import (
     BATCH_SECONDS,
     CONSUMER_LAG,
     PROCESSING_SECONDS,
+    SCHEMA_BEHIND_RETRIES,
 )
 
 log = get_logger(__name__)
@@ -114,7 +115,11 @@ class ConsumerRunner(BackgroundLoop):
             try:
                 await self.apply_batch(batch)
             except Exception as exc:
-                if not is_transient(exc):
+                if is_schema_behind(exc):
+                    # Transient too: the migration Job has not caught up with this code yet.
+                    SCHEMA_BEHIND_RETRIES.labels(self._service).inc()
+                    log.warning("schema behind the code: batch waits for the migration")
+                elif not is_transient(exc):
                     # A failure outside any one event (the transaction itself): treat as transient,
                     # never skip records; the logs say why the service is stuck.
                     log.exception("batch failed", error=repr(exc))

@@ -24,6 +24,13 @@ BATCH_RETRIES = Counter(
     "Batches retried after a transient failure (database or broker)",
     ["service"],
 )
+#: A subset of the retries: the batch met a table, column or function the schema lacks (the
+#: migration Job has not applied the release's migrations yet); never dead-lettered.
+SCHEMA_BEHIND_RETRIES = Counter(
+    "loyalty_consumer_schema_behind_retries_total",
+    "Batches retried because the database schema is behind the code (a migration not applied)",
+    ["service"],
+)
 OUTBOX_PUBLISHED = Counter(
     "loyalty_outbox_published_total", "Outbox records published to Kafka", ["service", "topic"]
 )
