@@ -176,3 +176,20 @@ def coupon_used(member_id: str, code: str) -> dict[str, Any]:
         },
         source="loyalty/points",
     )
+
+
+def referral_rewarded(
+    member_id: str, role: str, points: int, expires_at: datetime
+) -> dict[str, Any]:
+    return envelope(
+        "referral.rewarded",
+        {
+            "member_id": member_id,
+            "role": role,
+            "referee_id": "m-friend" if role == "referrer" else member_id,
+            "points": points,
+            "expires_at": expires_at.isoformat(),
+            "causation_id": str(uuid.uuid4()),
+        },
+        source="loyalty/points",
+    )

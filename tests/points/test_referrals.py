@@ -75,6 +75,13 @@ async def test_both_members_earn_once_the_first_purchase_is_past_its_return_wind
         "m-r2",
     )
     assert (await clocked.run_jobs())["pay_referrals"] == 0, "paid once"
+    told = [e for e in await clocked.events(expect=10) if e["type"] == "referral.rewarded"]
+    assert sorted(
+        (e["data"]["member_id"], e["data"]["role"], e["data"]["points"]) for e in told
+    ) == [
+        ("m-r1", "referrer", 500),
+        ("m-r2", "referee", 200),
+    ]
 
 
 async def test_a_member_is_referred_once_and_referring_oneself_earns_nothing(

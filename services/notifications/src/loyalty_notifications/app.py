@@ -36,6 +36,7 @@ from loyalty_shared.events.loyalty import (
     FeedbackRequestedV1,
     PointsEarnedV1,
     PointsExpiringV1,
+    ReferralRewardedV1,
     RewardRedeemedV1,
     TierChangedV1,
     TierDowngradeWarningV1,
@@ -87,6 +88,9 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
                 ),
                 PointsExpiringV1.TYPE: Route(
                     PointsExpiringV1, handlers.points_expiring_handler(planner, clock)
+                ),
+                ReferralRewardedV1.TYPE: Route(
+                    ReferralRewardedV1, handlers.referral_rewarded_handler(planner, clock)
                 ),
                 RewardRedeemedV1.TYPE: Route(
                     RewardRedeemedV1, handlers.reward_redeemed_handler(planner, clock)

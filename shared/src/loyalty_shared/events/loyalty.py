@@ -112,6 +112,22 @@ class PointsAdjustedV1(PlatformEvent):
     causation_id: str
 
 
+class ReferralRewardedV1(PlatformEvent):
+    """A referral paid its bonus to `member_id`: the referrer (`role` `referrer`) or the new
+    member (`referee`), once the new member's first purchase was past its return window."""
+
+    TYPE: ClassVar[str] = "referral.rewarded"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    role: Literal["referrer", "referee"]
+    #: The referred member: who the referral is.
+    referee_id: Id
+    points: int = Field(gt=0)
+    expires_at: datetime
+    causation_id: Id
+
+
 class PointsMaturedV1(PlatformEvent):
     """A purchase's return window ended: its pending points became available."""
 

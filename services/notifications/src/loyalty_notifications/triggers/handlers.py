@@ -26,6 +26,7 @@ from loyalty_shared.events.loyalty import (
     PlatformEvent,
     PointsEarnedV1,
     PointsExpiringV1,
+    ReferralRewardedV1,
     RewardRedeemedV1,
     TierChangedV1,
     TierDowngradeWarningV1,
@@ -193,6 +194,19 @@ def reward_redeemed_handler(planner: Planner, clock: Clock) -> BatchHandler[Rewa
             ),
             due_at=now,
             expires_at=data.coupon_expires_at,
+        )
+
+    return _per_event(planner, clock, rule)
+
+
+def referral_rewarded_handler(planner: Planner, clock: Clock) -> BatchHandler[ReferralRewardedV1]:
+    def rule(data: ReferralRewardedV1, recipient: Recipient, now: datetime) -> Message | None:
+        return Message(
+            payloads.REFERRAL_REWARDED,
+            payloads.referral_rewarded(
+                role=data.role, points=data.points, expires_at=data.expires_at
+            ),
+            due_at=now,
         )
 
     return _per_event(planner, clock, rule)

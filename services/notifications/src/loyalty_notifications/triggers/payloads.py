@@ -28,6 +28,7 @@ WIN_BACK = "win_back"
 TIER_DOWNGRADE_WARNING = "tier_downgrade_warning"
 REWARD_REDEEMED = "reward_redeemed"
 COUPON_EXPIRING = "coupon_expiring"
+REFERRAL_REWARDED = "referral_rewarded"
 
 TRIGGERS = (
     TIER_UPGRADED,
@@ -41,6 +42,7 @@ TRIGGERS = (
     TIER_DOWNGRADE_WARNING,
     REWARD_REDEEMED,
     COUPON_EXPIRING,
+    REFERRAL_REWARDED,
 )
 
 #: Messages about one coupon: not sent once the coupon was used or voided.
@@ -129,6 +131,12 @@ def coupon(
     }
 
 
+def referral_rewarded(*, role: str, points: int, expires_at: datetime) -> Payload:
+    """`role`: `referrer` (a friend they referred made a first purchase) or `referee` (their
+    welcome bonus). Who the friend is stays out of the message."""
+    return {"role": role, "points": points, "expires_at": expires_at.isoformat()}
+
+
 _AT = datetime.fromisoformat("2026-11-20T10:15:00+08:00")
 
 _SAMPLE_COUPON = coupon(
@@ -174,4 +182,5 @@ SAMPLES: dict[str, Payload] = {
     ),
     REWARD_REDEEMED: _SAMPLE_COUPON,
     COUPON_EXPIRING: _SAMPLE_COUPON,
+    REFERRAL_REWARDED: referral_rewarded(role="referrer", points=500, expires_at=_AT),
 }

@@ -1,20 +1,25 @@
 """Paying referrals: once the referred member's first purchase is available (its return window
 over), the new member earns the program's `referee_points` and the referrer `referrer_points`
 (none past `max_per_year` in any 365 days), each in a lot expiring like purchase points, with an
-`earn` entry naming the referral. A first purchase refunded in full by then voids it."""
+`earn` entry naming the referral and a `referral.rewarded` to tell them. A first purchase
+refunded in full by then voids it."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
+from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
 from loyalty_points.ledger.settlement import settle
 from loyalty_points.referrals import repository
 from loyalty_points.referrals.repository import DueReferral
 from loyalty_shared.db import Connection
+from loyalty_shared.events.loyalty import ReferralRewardedV1
 from loyalty_shared.program.schema import Program
 
 YEAR = timedelta(days=365)
+Role = Literal["referrer", "referee"]
 
 
 async def pay_due(conn: Connection, program: Program, now: datetime, limit: int) -> int:
@@ -46,22 +51,36 @@ async def _pay(conn: Connection, program: Program, referral: DueReferral, now: d
         referral.referee_id: rules.referee_points,
         referral.referrer_id: rules.referrer_points if paid_before < rules.max_per_year else 0,
     }
+    expires_at = now + timedelta(days=program.earning.expiry_days)
     for member_id, points in earned.items():
-        if points:
-            await ledger.grant(
-                conn,
+        if not points:
+            continue
+        role: Role = "referee" if member_id == referral.referee_id else "referrer"
+        await ledger.grant(
+            conn,
+            member_id=member_id,
+            points=points,
+            earned_at=now,
+            expires_at=expires_at,
+            origin="referral",
+            actor="system:referral",
+            details={
+                "referral": referral.referee_id,
+                "referrer": referral.referrer_id,
+                "order_id": referral.order_id,
+            },
+        )
+        await emit(
+            conn,
+            ReferralRewardedV1(
                 member_id=member_id,
+                role=role,
+                referee_id=referral.referee_id,
                 points=points,
-                earned_at=now,
-                expires_at=now + timedelta(days=program.earning.expiry_days),
-                origin="referral",
-                actor="system:referral",
-                details={
-                    "referral": referral.referee_id,
-                    "referrer": referral.referrer_id,
-                    "order_id": referral.order_id,
-                },
-            )
+                expires_at=expires_at,
+                causation_id=f"referral:{referral.referee_id}:{role}",
+            ),
+        )
     await repository.settle(
         conn,
         referral.referee_id,
