@@ -163,7 +163,17 @@ class TokenVerifier:
         return Principal(subject=subject, scopes=scopes), float(claims["exp"])
 
 
-_bearer = HTTPBearer(auto_error=False, description="A JWT: `sub` is the member id")
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description=(
+        "A JWT: `sub` is the member id (or the operator's id); the space-separated `scope` "
+        "claim carries the operator roles (`loyalty:support`, `loyalty:marketing`, "
+        "`loyalty:finance`; `loyalty:admin` grants everything). Each operation's security "
+        "requirement names the scopes that open it; none means any valid token (a member's "
+        "own endpoints: the path's member id then decides)."
+    ),
+)
 
 
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

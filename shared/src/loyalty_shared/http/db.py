@@ -7,7 +7,7 @@ key comes again), so the transaction commits and the error is still answered."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -50,3 +50,9 @@ Transaction = Annotated[Connection, Depends(_transaction, scope="function")]
 #: hottest endpoints, and a generator dependency holding a connection costs a tenth of a read.
 SingleStatement = Annotated[Pool, Depends(_pool)]
 ReadOnly = Annotated[Connection, Depends(_read_only)]
+
+#: The dependencies that reach the database: an operation using one can answer the 503 of a
+#: database away (documented by loyalty_shared.http.openapi).
+DATABASE_DEPENDENCIES: frozenset[Callable[..., object]] = frozenset(
+    {_transaction, _read_only, _pool}
+)

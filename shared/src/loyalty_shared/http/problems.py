@@ -15,6 +15,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from loyalty_shared.db.errors import is_transient
 
 PROBLEM_JSON = "application/problem+json"
+#: Where every problem response of an OpenAPI document points: one component, not a copy each.
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+class InvalidField(BaseModel):
+    """One thing wrong with a request: where (`body.points`, `query.limit`) and what."""
+
+    location: str
+    message: str
 
 
 class Problem(BaseModel):
@@ -23,7 +32,8 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     instance: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    #: On a 422 for a request of the wrong shape: each field that is wrong.
+    errors: list[InvalidField] | None = None
 
 
 class ProblemError(Exception):
@@ -74,29 +84,41 @@ def database_away(path: str) -> JSONResponse:
     )
 
 
+def problem_response_doc(status: int, description: str | None = None) -> dict[str, Any]:
+    """One OpenAPI response: a problem document (`#/components/schemas/Problem`)."""
+    return {
+        "description": description or HTTPStatus(status).phrase,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+    }
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """For a route's `responses=`: the problem statuses it can answer (and 422, which any route
-    with parameters can), documented in OpenAPI as `application/problem+json`."""
-    schema = Problem.model_json_schema()
-    return {
-        status: {
-            "description": HTTPStatus(status).phrase,
-            "content": {PROBLEM_JSON: {"schema": schema}},
-        }
-        for status in sorted({*statuses, 422})
-    }
+    with parameters can), documented in OpenAPI as `application/problem+json`, each pointing at
+    the one `Problem` component (added to the document by `install_problem_handlers`)."""
+    return {status: problem_response_doc(status) for status in sorted({*statuses, 422})}
+
+
+def problem_schemas() -> dict[str, dict[str, Any]]:
+    """`Problem` and what it refers to, as `components.schemas` entries."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas: dict[str, dict[str, Any]] = schema.pop("$defs", {})
+    return {**schemas, "Problem": schema}
 
 
 def _document_edge_answers(app: FastAPI) -> None:
     """Every operation that takes a body documents what is answered before its code runs: 400
     for a body that cannot be read at all (bytes that are not UTF-8: FastAPI's answer) and 413
-    for one over `LOYALTY_HTTP_MAX_BODY_BYTES`. The document is built on first use, with every
+    for one over `LOYALTY_HTTP_MAX_BODY_BYTES`; and the `Problem` component every problem
+    response refers to is in the document. The document is built on first use, with every
     router included by then."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = build()  # cached by FastAPI: changed in place once
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(problem_schemas())
             edge = problem_responses(400, 413)
             for operations in document.get("paths", {}).values():
                 for operation in operations.values():
@@ -138,7 +160,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = [
-            {"location": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            InvalidField(location=".".join(str(p) for p in e["loc"]), message=e["msg"])
             for e in exc.errors()
         ]
         return problem_response(
@@ -146,7 +168,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                 type="urn:loyalty:problem:invalid-request",
                 title="Invalid request",
                 status=422,
-                detail="; ".join(f"{e['location']}: {e['message']}" for e in errors[:5]),
+                detail="; ".join(f"{e.location}: {e.message}" for e in errors[:5]),
                 instance=request.url.path,
                 errors=errors,
             )

@@ -26,6 +26,7 @@ router = APIRouter(prefix="/v1/members/{member_id}/adjustments", tags=["adjustme
         "Recorded in the audit log (`points.adjust`)."
     ),
     responses=problem_responses(401, 403),
+    operation_id="createAdjustment",
 )
 async def adjust(
     member_id: MemberIdPath,

@@ -32,6 +32,7 @@ router = APIRouter(prefix="/v1/members/{member_id}/holds", tags=["holds"])
         "required: the same key and body answer the same hold; another body is 422."
     ),
     responses=problem_responses(400, 401, 403, 409, 422),
+    operation_id="createHold",
 )
 async def reserve(
     member_id: str,
@@ -73,6 +74,7 @@ async def get_hold(
     summary="Spend the held points (a redemption)",
     description="Committing a committed hold answers the same; a released or expired one is 409.",
     responses=problem_responses(401, 403, 404, 409),
+    operation_id="commitHold",
 )
 async def commit(
     member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction, state: State
@@ -92,6 +94,7 @@ async def commit(
     summary="Give the held points back",
     description="Releasing twice answers the same; a committed hold is 409.",
     responses=problem_responses(401, 403, 404, 409),
+    operation_id="releaseHold",
 )
 async def release(
     member_id: str, hold_id: UUID, principal: MemberAccess, conn: Transaction, state: State

@@ -23,6 +23,7 @@ router = APIRouter(prefix="/v1/members/{member_id}/redemptions", tags=["redempti
     status_code=status.HTTP_201_CREATED,
     summary="Spend points",
     responses=problem_responses(400, 401, 403, 409, 422),
+    operation_id="createRedemption",
 )
 async def redeem(
     member_id: str,
@@ -54,6 +55,7 @@ async def redeem(
     "/{redemption_id}/cancellation",
     summary="Cancel a redemption (admin): the points return to their lots",
     responses=problem_responses(401, 403, 404),
+    operation_id="cancelRedemption",
 )
 async def cancel(
     member_id: str, redemption_id: UUID, principal: AdminAccess, conn: Transaction, state: State

@@ -8,6 +8,7 @@ from fastapi import Header
 
 from loyalty_points.spending.errors import MissingIdempotencyKey
 from loyalty_shared.http.auth import Principal
+from loyalty_shared.http.openapi import REQUIRED_IN_OPENAPI
 
 IdempotencyKey = Annotated[
     str | None,
@@ -16,6 +17,8 @@ IdempotencyKey = Annotated[
         max_length=200,
         description="Required. The same key with the same body answers the same again and "
         "spends once; with another body it is 422.",
+        # None when missing, answered 400 `idempotency-key-required` by `required`
+        json_schema_extra={REQUIRED_IN_OPENAPI: True},
     ),
 ]
 
