@@ -193,3 +193,18 @@ def referral_rewarded(
         },
         source="loyalty/points",
     )
+
+
+def birthday_rewarded(member_id: str, year: int, points: int, tier: str = "gold") -> dict[str, Any]:
+    return envelope(
+        "birthday.rewarded",
+        {
+            "member_id": member_id,
+            "year": year,
+            "tier": tier,
+            "points": points,
+            "expires_at": datetime(year + 1, 3, 1, tzinfo=UTC).isoformat(),
+            "causation_id": f"birthday:{member_id}:{year}",
+        },
+        source="loyalty/points",
+    )

@@ -14,7 +14,7 @@ from loyalty_notifications.triggers.jobs import run_schedules
 from loyalty_shared.http.state import state_of
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_POINTS
 from loyalty_shared.runtime import runtime_of
-from tests.notifications.builders import member_enrolled, points_expiring
+from tests.notifications.builders import birthday_rewarded, member_enrolled, points_expiring
 from tests.notifications.conftest import MailServer, MovableClock
 from tests.notifications.helpers import body_of, mails, notifications_of, until_enrolled
 from tests.support.kafka import publish_events
@@ -80,6 +80,47 @@ async def test_a_birthday_greeting_goes_out_on_the_local_birthday_once_a_year(
     assert await run_schedules(pool, planner, clock) == {"birthday": 1, "win_back": 0}
     items = await notifications_of(notifications_api, SHANGHAI_MEMBER)
     assert [i["type"] for i in items] == ["birthday", "birthday"]
+
+
+async def test_the_birthday_greeting_mentions_the_birthday_points_in_the_members_language(
+    notifications_app: FastAPI,
+    notifications_api: httpx.AsyncClient,
+    broker: LocalBroker,
+    mail_server: MailServer,
+    clock: MovableClock,
+) -> None:
+    await two_members_in_two_time_zones(notifications_api, broker, birthday="1990-03-15")
+    pool, planner = (
+        runtime_of(notifications_app).pool,
+        state_of(notifications_app, NotificationsState).planner,
+    )
+    # the points service paid them at midnight in Shanghai
+    await publish_events(
+        broker.bootstrap,
+        LOYALTY_POINTS,
+        [
+            birthday_rewarded(SHANGHAI_MEMBER, 2027, 200),
+            birthday_rewarded(NEW_YORK_MEMBER, 2027, 1500, tier="platinum"),
+        ],
+    )
+    await eventually(lambda: pool.fetchval("SELECT count(*) FROM birthday_gift"), lambda n: n == 2)
+    assert await notifications_of(notifications_api, SHANGHAI_MEMBER) == [], "no message of its own"
+
+    clock.set(datetime(2027, 3, 15, 2, 30, tzinfo=UTC))  # 10:30 in Shanghai
+    assert (await run_schedules(pool, planner, clock))["birthday"] == 1
+    await eventually(lambda: mails(mail_server, "sh@example.com"), lambda n: n == 1)
+    assert "200 积分的生日礼物" in body_of(mail_server.to("sh@example.com")[0])
+
+    clock.set(datetime(2027, 3, 15, 14, 30, tzinfo=UTC))  # 10:30 in New York
+    assert (await run_schedules(pool, planner, clock))["birthday"] == 1
+    await eventually(lambda: mails(mail_server, "ny@example.com"), lambda n: n == 1)
+    assert "a gift of 1,500 points" in body_of(mail_server.to("ny@example.com")[0])
+
+    # a year without birthday points (a bronze member): the greeting alone
+    clock.set(datetime(2028, 3, 15, 3, 0, tzinfo=UTC))
+    assert (await run_schedules(pool, planner, clock))["birthday"] == 1
+    await eventually(lambda: mails(mail_server, "sh@example.com"), lambda n: n == 2)
+    assert "积分" not in body_of(mail_server.to("sh@example.com")[1])
 
 
 async def test_an_expiry_reminder_goes_out_30_days_ahead_at_10_local_time_in_each_time_zone(

@@ -159,6 +159,33 @@ def test_a_point_is_worth_a_fen_in_shanghai_unless_the_program_says_otherwise(
     assert (program.point_value, program.time_zone) == (Decimal("0.005"), "UTC")
 
 
+def test_a_birthday_brings_points_by_tier_and_the_program_may_say_how_many(
+    tmp_path: Path,
+) -> None:
+    default = load_program()
+    assert default.birthday_points == {"bronze": 0, "silver": 100, "gold": 200, "platinum": 500}
+    assert [default.birthday_bonus(t) for t in ("bronze", "platinum", "unknown")] == [0, 500, 0]
+    path = tmp_path / "program.toml"
+    path.write_text(
+        _broken('currency = "CNY"', 'currency = "CNY"\nbirthday_points = { gold = 300 }')
+    )
+    assert load_program(path).birthday_points == {"gold": 300}
+
+    path.write_text(
+        _broken('currency = "CNY"', 'currency = "CNY"\nbirthday_points = { platinum = 1 }')
+    )
+    with pytest.raises(ProgramError) as refused:
+        load_program(path)
+    assert "birthday_points" in str(refused.value)
+    assert "platinum" in str(refused.value)
+
+    path.write_text(
+        _broken('currency = "CNY"', 'currency = "CNY"\nbirthday_points = { gold = -1 }')
+    )
+    with pytest.raises(ProgramError):
+        load_program(path)
+
+
 def test_a_program_file_the_operator_writes_is_loaded_from_its_path(tmp_path: Path) -> None:
     path = tmp_path / "program.toml"
     path.write_text(VALID_PROGRAM, encoding="utf-8")

@@ -29,6 +29,7 @@ from loyalty_shared.events.commerce import (
     PurchaseCompletedV1,
 )
 from loyalty_shared.events.loyalty import (
+    BirthdayRewardedV1,
     CouponExpiringV1,
     CouponUsedV1,
     CouponVoidedV1,
@@ -98,6 +99,7 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
                 CouponExpiringV1.TYPE: Route(
                     CouponExpiringV1, handlers.coupon_expiring_handler(planner, clock)
                 ),
+                BirthdayRewardedV1.TYPE: Route(BirthdayRewardedV1, handlers.on_birthday_rewards),
                 CouponUsedV1.TYPE: Route(CouponUsedV1, handlers.coupon_settled_handler(clock)),
                 CouponVoidedV1.TYPE: Route(CouponVoidedV1, handlers.coupon_settled_handler(clock)),
             },

@@ -13,6 +13,7 @@ from loyalty_points.adjustments.endpoints import router as adjustments_router
 from loyalty_points.backtest.endpoints import router as backtest_router
 from loyalty_points.balances.endpoints import hot_read as balance_read
 from loyalty_points.balances.endpoints import router as balances_router
+from loyalty_points.birthdays.handlers import profile_handler
 from loyalty_points.campaigns.endpoints import router as campaigns_router
 from loyalty_points.campaigns.in_force import ProgramInForce
 from loyalty_points.earning.handlers import purchase_completed_handler
@@ -37,9 +38,11 @@ from loyalty_points.transactions.endpoints import router as transactions_router
 from loyalty_shared.clock import Clock, system_clock
 from loyalty_shared.events.commerce import (
     MEMBER_ENROLLED,
+    MEMBER_UPDATED,
     EnrolmentV1,
     ErasureRequestedV1,
     MemberActionV1,
+    MemberBirthdayV1,
     PurchaseCompletedV1,
     PurchaseRefundedV1,
 )
@@ -132,7 +135,8 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
             COMMERCE_MEMBERS: {
                 ErasureRequestedV1.TYPE: ERASURE,
                 MemberActionV1.TYPE: Route(MemberActionV1, member_action_handler(program, clock)),
-                MEMBER_ENROLLED: Route(EnrolmentV1, on_enrolments),
+                MEMBER_ENROLLED: Route(EnrolmentV1, profile_handler(clock, then=on_enrolments)),
+                MEMBER_UPDATED: Route(MemberBirthdayV1, profile_handler(clock)),
             },
         },
     )

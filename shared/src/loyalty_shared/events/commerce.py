@@ -5,11 +5,21 @@ Frozen and strict about what the contract says; unknown fields are ignored (tole
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from datetime import date
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+)
 
-from loyalty_shared.events.decoding import Decoded
+from loyalty_shared.events.decoding import Decoded, InvalidEvent
 from loyalty_shared.events.fields import (
     CurrencyCode,
     DateText,
@@ -80,11 +90,37 @@ class MemberProfileV1(_Contract):
     consents: Consents
 
 
-class EnrolmentV1(_Contract):
-    """What the points service reads of `member.enrolled` (tolerant: the rest of the profile is
-    the notifications service's): who referred the new member, if anyone (contract 5.3)."""
+class MemberBirthdayV1(_Contract):
+    """What the points service reads of `member.updated` (tolerant: the rest of the profile is
+    the notifications service's): the birthday, for the birthday bonus.
+
+    `birthday` is read as it came (any JSON value): one that is no `YYYY-MM-DD` date refuses the
+    event in the points service alone, with its own code (`birthday_date`), not as a profile
+    other services take."""
 
     member_id: Id
+    birthday: Any = None
+
+    def birthday_date(self) -> date | None:
+        """The birthday, None without one; raises `InvalidEvent` (`invalid-birthday`) for a
+        birthday that is no date."""
+        if self.birthday is None:
+            return None
+        try:
+            return _BIRTHDAY.validate_python(self.birthday)
+        except ValidationError:
+            raise InvalidEvent(
+                "invalid-birthday", "birthday must be a date written YYYY-MM-DD"
+            ) from None
+
+
+_BIRTHDAY: TypeAdapter[date] = TypeAdapter(DateText)
+
+
+class EnrolmentV1(MemberBirthdayV1):
+    """What the points service reads of `member.enrolled`: who referred the new member, if
+    anyone (contract 5.3), and the birthday."""
+
     referred_by: Id | None = None
 
 

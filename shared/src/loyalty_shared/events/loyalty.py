@@ -128,6 +128,23 @@ class ReferralRewardedV1(PlatformEvent):
     causation_id: Id
 
 
+class BirthdayRewardedV1(PlatformEvent):
+    """The member's birthday brought them the program's `birthday_points` for their `tier`
+    (once a `year`, on the birthday in the program's time zone); the birthday message mentions
+    them. A tier that earns nothing emits none."""
+
+    TYPE: ClassVar[str] = "birthday.rewarded"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    #: The year of the birthday (in the program's time zone).
+    year: int = Field(ge=1970, le=9999)
+    tier: Id
+    points: int = Field(gt=0)
+    expires_at: datetime
+    causation_id: Id
+
+
 class PointsMaturedV1(PlatformEvent):
     """A purchase's return window ended: its pending points became available."""
 

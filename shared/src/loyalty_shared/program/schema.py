@@ -192,6 +192,14 @@ class ActionRule(_Strict):
     once: bool = False
 
 
+#: Points a birthday brings a member of one tier.
+BirthdayPoints = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+def _default_birthday_points() -> dict[str, int]:
+    return {"bronze": 0, "silver": 100, "gold": 200, "platinum": 500}
+
+
 def _default_actions() -> dict[str, ActionRule]:
     return {
         "review.written": ActionRule(points=20, per_day=5),
@@ -212,6 +220,9 @@ class Program(_Strict):
     referral: Referral = Field(default_factory=Referral)
     #: Points per `member.action`, by action; an action not named here earns nothing.
     actions: dict[RuleName, ActionRule] = Field(default_factory=_default_actions)
+    #: Points on the member's birthday (in `time_zone`), once a year, by the member's tier; a
+    #: tier not named here (or 0) earns nothing. Every name must be a tier of the ladder.
+    birthday_points: dict[str, BirthdayPoints] = Field(default_factory=_default_birthday_points)
 
     # Finance and program analytics (contract 5.5; docs/finance.md) ---------------------------
     #: Money per point in `currency`: what the liability report values an outstanding point at.
@@ -219,6 +230,25 @@ class Program(_Strict):
     #: The program's own time zone: the liability report's months, run-time campaigns shown in
     #: local time.
     time_zone: TimeZoneName = "Asia/Shanghai"
+
+    @model_validator(mode="after")
+    def _birthday_tiers(self) -> Program:
+        names = [tier.name for tier in self.tiers.ladder]
+        unknown = sorted(set(self.birthday_points) - set(names))
+        if unknown and "birthday_points" in self.model_fields_set:
+            raise ValueError(
+                f"birthday_points names tiers the ladder does not have: {unknown} "
+                f"(the ladder: {names})"
+            )
+        # the defaults keep only the tiers this ladder has, so that the program shown (GET
+        # /v1/program, a campaign's program) validates again when read back (frozen: set once)
+        kept = {tier: points for tier, points in self.birthday_points.items() if tier in names}
+        object.__setattr__(self, "birthday_points", kept)
+        return self
+
+    def birthday_bonus(self, tier: str) -> int:
+        """The points a member of `tier` earns on their birthday (0: none)."""
+        return self.birthday_points.get(tier, 0)
 
     @property
     def base_tier(self) -> Tier:

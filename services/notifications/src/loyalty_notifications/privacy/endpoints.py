@@ -11,5 +11,6 @@ router = export_router(
         "member_preference": table("member_preference", order_by="member_id"),
         "member_activity": table("member_activity", order_by="member_id"),
         "notification": table("notification", order_by="seq"),
+        "birthday_gift": table("birthday_gift", order_by="year"),
     },
 )

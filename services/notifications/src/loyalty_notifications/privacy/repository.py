@@ -17,8 +17,8 @@ async def erase(conn: Connection, member_ids: Sequence[str], now: datetime) -> N
     member stays enrolled, so a later message is suppressed at once, for want of an address);
     preferences go; messages still to send are suppressed; every message loses its contents (the
     template variables: survey links, comments, figures); birthday greetings go altogether, as
-    their date is the birthday. A message being sent right now finishes (its contents are
-    already in the sender's hands)."""
+    their date is the birthday, and so do the birthday gifts kept for them. A message being sent
+    right now finishes (its contents are already in the sender's hands)."""
     members = list(member_ids)
     await conn.execute(
         """
@@ -31,6 +31,7 @@ async def erase(conn: Connection, member_ids: Sequence[str], now: datetime) -> N
         now,
     )
     await conn.execute("DELETE FROM member_preference WHERE member_id = ANY($1::text[])", members)
+    await conn.execute("DELETE FROM birthday_gift WHERE member_id = ANY($1::text[])", members)
     await conn.execute(
         """
         DELETE FROM notification

@@ -18,6 +18,7 @@ from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded
 from loyalty_shared.events.loyalty import (
+    BirthdayRewardedV1,
     CouponExpiringV1,
     CouponUsedV1,
     CouponVoidedV1,
@@ -253,6 +254,19 @@ def coupon_settled_handler(clock: Clock) -> BatchHandler[CouponUsedV1 | CouponVo
         return ()
 
     return handle
+
+
+async def on_birthday_rewards(
+    conn: Connection, events: Sequence[Decoded[BirthdayRewardedV1]]
+) -> Sequence[Refusal]:
+    """No message of its own: the birthday greeting of that year mentions the points."""
+    await repository.record_birthday_gifts(
+        conn,
+        member_ids=[e.data.member_id for e in events],
+        years=[e.data.year for e in events],
+        points=[e.data.points for e in events],
+    )
+    return ()
 
 
 async def on_purchases(

@@ -47,7 +47,7 @@ async def run_schedules(pool: asyncpg.Pool, planner: Planner, clock: Clock) -> d
     def greeting(birthday: Birthday, now: datetime) -> tuple[str, Message]:
         message = Message(
             payloads.BIRTHDAY,
-            payloads.birthday(year=birthday.year),
+            payloads.birthday(year=birthday.year, points=birthday.points),
             due_at=now,
             expires_at=now + timedelta(days=1),
         )

@@ -77,8 +77,9 @@ def points_expiring(*, points: int, expires_at: datetime) -> Payload:
     return {"points": points, "expires_at": expires_at.isoformat()}
 
 
-def birthday(*, year: int) -> Payload:
-    return {"year": year}
+def birthday(*, year: int, points: int = 0) -> Payload:
+    """`points`: the birthday points the member earned this year (0: none to mention)."""
+    return {"year": year, "points": points}
 
 
 def feedback_invitation(*, order_id: str, survey_url: str, expires_at: datetime) -> Payload:
@@ -159,7 +160,7 @@ SAMPLES: dict[str, Payload] = {
     TIER_DOWNGRADED: tier_changed(from_tier="gold", to_tier="silver", valid_until=_AT),
     POINTS_DIGEST: points_digest(day=_AT.date(), points=1234, purchases=2),
     POINTS_EXPIRING: points_expiring(points=1500, expires_at=_AT),
-    BIRTHDAY: birthday(year=2026),
+    BIRTHDAY: birthday(year=2026, points=200),
     FEEDBACK_INVITATION: feedback_invitation(
         order_id="o-1", survey_url="https://shop.example.com/survey?token=t", expires_at=_AT
     ),

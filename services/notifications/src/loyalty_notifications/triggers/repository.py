@@ -15,6 +15,8 @@ class Birthday:
     member_id: str
     #: The local year of the birthday: a member is greeted once a year.
     year: int
+    #: The birthday points the points service gave for that year (0: none, or not yet told).
+    points: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +153,10 @@ async def birthdays_due(
               AND (extract(month FROM c.birthday), extract(day FROM c.birthday)) IN (
                   SELECT * FROM unnest($5::int[], $6::int[]))
         )
-        SELECT l.member_id, extract(year FROM l.at)::int AS year
+        SELECT l.member_id, extract(year FROM l.at)::int AS year, coalesce(g.points, 0) AS points
         FROM local l
+        LEFT JOIN birthday_gift g
+               ON g.member_id = l.member_id AND g.year = extract(year FROM l.at)::int
         WHERE extract(hour FROM l.at) >= $3
           AND extract(month FROM l.birthday) = extract(month FROM l.at)
           AND (extract(day FROM l.birthday) = extract(day FROM l.at)
@@ -175,6 +179,32 @@ async def birthdays_due(
         mdays,
     )
     return [Birthday(**row) for row in rows]
+
+
+async def record_birthday_gifts(
+    conn: Connection, *, member_ids: Sequence[str], years: Sequence[int], points: Sequence[int]
+) -> None:
+    """Keep each gift for the year's greeting, and put it into a greeting recorded already but
+    not sent yet (the gift came after it was planned)."""
+    await conn.execute(
+        """
+        WITH gift AS (
+            INSERT INTO birthday_gift (member_id, year, points)
+            SELECT * FROM unnest($1::text[], $2::int[], $3::int[])
+            ON CONFLICT (member_id, year) DO NOTHING
+            RETURNING member_id, year, points
+        )
+        UPDATE notification n
+           SET payload = n.payload || jsonb_build_object('points', gift.points)
+          FROM gift
+         WHERE n.trigger = 'birthday' AND n.status = 'scheduled'
+           AND n.member_id = gift.member_id
+           AND n.cause = 'birthday:' || gift.member_id || ':' || gift.year
+        """,
+        list(member_ids),
+        list(years),
+        list(points),
+    )
 
 
 async def win_backs_due(conn: Connection, *, before: datetime, limit: int) -> list[Absence]:

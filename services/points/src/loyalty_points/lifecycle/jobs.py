@@ -1,7 +1,7 @@
 """The scheduled jobs of the points' life: what time has decided for members nobody touched is
 written down (ledger/settlement.py), members hear 30 days ahead of expiry (`points.expiring`),
-and referrals whose first purchase is available are paid. Each batch is its own transaction,
-safe beside replicas."""
+referrals whose first purchase is available are paid, and birthdays bring their points. Each
+batch is its own transaction, safe beside replicas."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from loyalty_points.birthdays.service import pay_due as pay_birthdays_due
 from loyalty_points.events import emit
 from loyalty_points.ledger.settlement import settle_due
 from loyalty_points.lifecycle import repository
@@ -60,7 +61,10 @@ async def run_due(pool: asyncpg.Pool, program: Program, now: datetime) -> dict[s
     async def pay_referrals(conn: Connection, now: datetime) -> int:
         return await pay_due(conn, program, now, BATCH)
 
-    jobs: tuple[Job, ...] = (settle, warn, pay_referrals)
+    async def pay_birthdays(conn: Connection, now: datetime) -> int:
+        return await pay_birthdays_due(conn, program, now, BATCH)
+
+    jobs: tuple[Job, ...] = (settle, warn, pay_referrals, pay_birthdays)
     done: dict[str, int] = {}
     for job in jobs:
         done[job.__name__] = 0

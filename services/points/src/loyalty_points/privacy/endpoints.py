@@ -34,6 +34,8 @@ def export(clock: Clock) -> APIRouter:
             "referral": table(
                 "referral", where="$1 IN (referee_id, referrer_id)", order_by="referred_at"
             ),
+            "member_birthday": table("member_birthday", order_by="member_id"),
+            "birthday_bonus": table("birthday_bonus", order_by="year"),
             "parked_record": parked("points"),
         },
     )
