@@ -133,7 +133,7 @@ async def _seed(platform: Platform) -> None:
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     ensure_chromium()
     base = tmp_path_factory.mktemp("platform")
-    ports = {name: free_port() for name in (*SERVICES, "console")}
+    ports = {name: free_port() for name in (*SERVICES, "console", "gateway")}
     started = Platform(ports=ports, bootstrap=f"127.0.0.1:{free_port()}")
     log = base / "loyalty-run.log"
     process = _start(base / "local", log, started)

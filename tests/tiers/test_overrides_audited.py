@@ -1,14 +1,19 @@
 """A tier set by hand is an admin's act, recorded in the tiers service's audit log with who, the
-scope and what changed; support may read a member's tier (recorded) but not set it."""
+scope and what changed; support may read a member's tier (recorded) but not set it, and many such
+reads at once all get their answer."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from loyalty_shared.http.auth import ADMIN_SCOPE, SUPPORT_SCOPE
+from loyalty_tiers.app import create_app
+from loyalty_tiers.settings import TiersSettings
+from tests.support.apps import client_of, running
 from tests.support.tokens import bearer
 
 ADMIN = bearer("ops-1", admin=True)
@@ -38,3 +43,15 @@ async def test_a_tier_override_is_in_the_audit_log_with_its_actor(
         "tier": "gold",
         "until": until.isoformat(),
     }
+
+
+async def test_operator_reads_many_at_once_never_wait_for_a_connection_for_ever(
+    tiers_settings: TiersSettings,
+) -> None:
+    """Each operator read records itself: with the record written while the read still held its
+    connection, reads as many as the pool's connections each waited for one more, for ever."""
+    app = create_app(tiers_settings.model_copy(update={"db_pool_min": 0, "db_pool_max": 2}))
+    async with running(app), client_of(app) as api:
+        reads = [api.get(f"/v1/members/m-o{n}/tier", headers=AGENT) for n in range(12)]
+        answers = await asyncio.wait_for(asyncio.gather(*reads), timeout=60)
+    assert [a.status_code for a in answers] == [200] * 12

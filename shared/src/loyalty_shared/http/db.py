@@ -7,7 +7,7 @@ key comes again), so the transaction commits and the error is still answered."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -33,8 +33,11 @@ async def _transaction(request: Request) -> AsyncIterator[Connection]:
         runtime.on_commit()  # the transaction may have written events
 
 
-async def _read_only(request: Request) -> AsyncIterator[Connection]:
-    async with runtime_of(request).pool.acquire() as conn, conn.transaction(readonly=True):
+async def _read_only(request: Request) -> AsyncGenerator[Connection, None]:
+    # one snapshot for every statement: a tier read before a consumer's commit and the spend
+    # after it (or the other way round) would answer a silver member with no spend
+    pool = runtime_of(request).pool
+    async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         yield conn
 
 
@@ -49,6 +52,7 @@ Transaction = Annotated[Connection, Depends(_transaction, scope="function")]
 #: connection and gives it back. BEGIN and COMMIT would triple the round trips of the app's
 #: hottest endpoints, and a generator dependency holding a connection costs a tenth of a read.
 SingleStatement = Annotated[Pool, Depends(_pool)]
+#: A read of several statements, all from one snapshot (repeatable read).
 ReadOnly = Annotated[Connection, Depends(_read_only)]
 
 #: The dependencies that reach the database: an operation using one can answer the 503 of a
