@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from loyalty_devkit.chaos.model import MemberModel, Purchase, Refund, earn
+from loyalty_devkit.chaos.model import Action, MemberModel, Purchase, Refund, earn
 from loyalty_devkit.chaos.oracle import check_earn_tiers, expected_for, identity_left
 from loyalty_devkit.chaos.workload import Gate, Publish, generate
 
@@ -84,6 +84,23 @@ def test_redemptions_adjustments_and_goodwill() -> None:
     e = expected_for(m, earn_tiers={}, redeemed=300, adjusted=-50, answer_scores=[9, 3, 2])
     assert (e.available, e.lifetime_earned) == (1000 - 300 - 50 + 100, 1000 - 50 + 100)
     assert e.notifications["detractor_alert"] == 2
+
+
+def test_actions_earn_once_each_within_their_caps_in_the_program_s_days() -> None:
+    m = MemberModel("m-1", NOW)
+    evening = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
+    reviews = [Action(f"e-{n}", f"a-{n}", "review.written", evening) for n in range(6)]
+    for action in [
+        *reviews,
+        Action("e-6", "a-6", "review.written", evening + timedelta(hours=1)),  # the next day
+        Action("e-7", "a-0", "review.written", NOW),  # an action id again: nothing
+        Action("e-8", "a-8", "profile.completed", NOW),
+        Action("e-9", "a-9", "profile.completed", NOW),  # once per member
+        Action("e-10", "a-10", "newsletter.opened", NOW),  # not in the program
+    ]:
+        m.act(action)
+    e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
+    assert (e.available, e.ledger["earn"]) == (5 * 20 + 20 + 50, 5 * 20 + 20 + 50)
 
 
 def test_the_workload_is_replayable_and_gated_where_tiers_change() -> None:

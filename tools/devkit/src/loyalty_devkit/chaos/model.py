@@ -15,14 +15,18 @@ member's events share a key, hence a partition, hence their order):
   points are pending, else from available; a refund that arrives before its purchase waits (in
   every service) and is applied when the purchase comes, before the upgrade check;
 - qualifying spend: CNY purchases within 365 days (by day) minus refunds; an upgrade when a
-  purchase lifts the spend over a threshold (several thresholds at once: one change).
+  purchase lifts the spend over a threshold (several thresholds at once: one change);
+- a member action (contract 5.3) earns the default program's points for it at once, once per
+  action id, the first `per_day` of a local day (Asia/Shanghai) or the member's first only;
+  an action the program does not name earns nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from zoneinfo import ZoneInfo
 
 TIERS: tuple[tuple[str, Decimal, Decimal], ...] = (
     ("bronze", Decimal(0), Decimal("1.0")),
@@ -37,6 +41,13 @@ EXPIRY = timedelta(days=365)
 QUALIFYING_DAYS = 365
 CURRENCY = "CNY"
 GOODWILL_POINTS = 100
+PROGRAM_ZONE = ZoneInfo("Asia/Shanghai")
+#: action: (points, at most this many a local day or None, once per member)
+ACTIONS: dict[str, tuple[int, int | None, bool]] = {
+    "review.written": (20, 5, False),
+    "profile.completed": (50, None, True),
+    "store.checkin": (5, 1, False),
+}
 
 
 def floor(value: Decimal) -> int:
@@ -76,6 +87,14 @@ class Refund:
     time: datetime
 
 
+@dataclass(frozen=True)
+class Action:
+    event_id: str
+    action_id: str
+    action: str
+    time: datetime
+
+
 @dataclass
 class Order:
     purchase: Purchase
@@ -108,6 +127,9 @@ class MemberModel:
     feedback_refunds: dict[str, Refund] = field(default_factory=dict)
     seen_events: set[str] = field(default_factory=set)
     segment_start_tier: list[str] = field(default_factory=lambda: ["bronze"])
+    action_points: int = 0
+    actions_taken: set[str] = field(default_factory=set)
+    actions_rewarded: dict[tuple[str, date | None], int] = field(default_factory=dict)
 
     def _in_window(self, time: datetime) -> bool:
         start = self.now.date() - timedelta(days=QUALIFYING_DAYS)
@@ -147,6 +169,21 @@ class MemberModel:
             self.segment_start_tier.append(reached)
             return True
         return False
+
+    def act(self, a: Action) -> None:
+        if a.event_id in self.seen_events:
+            return
+        self.seen_events.add(a.event_id)
+        rule = ACTIONS.get(a.action)
+        if rule is None or a.action_id in self.actions_taken:
+            return
+        self.actions_taken.add(a.action_id)
+        points, per_day, once = rule
+        key = (a.action, None if once else a.time.astimezone(PROGRAM_ZONE).date())
+        limit = 1 if once else per_day
+        if limit is None or self.actions_rewarded.get(key, 0) < limit:
+            self.actions_rewarded[key] = self.actions_rewarded.get(key, 0) + 1
+            self.action_points += points
 
     def refund(self, r: Refund) -> None:
         if r.event_id in self.seen_events:

@@ -114,10 +114,11 @@ def expected_for(
         if p.currency == CURRENCY:
             e.clv += p.total - refunded
     goodwill = GOODWILL_POINTS if any(score <= 6 for score in answer_scores) else 0
-    e.available += -expired - redeemed + cancelled + adjusted + goodwill
-    e.lifetime_earned = earned - reversed_total + adjusted + goodwill
+    actions = model.action_points
+    e.available += -expired - redeemed + cancelled + adjusted + goodwill + actions
+    e.lifetime_earned = earned - reversed_total + adjusted + goodwill + actions
     e.ledger = {
-        "earn": earned,
+        "earn": earned + actions,
         "reverse": -reversed_total,
         "expire": -expired,
         "redeem": -redeemed,

@@ -64,7 +64,7 @@ class Publisher:
             sent += 1
             self.report.events = sent
             effect = step.effect
-            if step.kind == "purchase" and effect is not None:
+            if step.kind == "purchase" and isinstance(effect, Purchase):
                 self.purchase_out(effect.order_id).set()
             if len(pending_futures) >= 200:
                 await asyncio.gather(*pending_futures)

@@ -17,6 +17,10 @@ right answer whatever the timing (docs/operations.md#chaos explains each choice)
 - `answerer`: answers NPS about some of its orders in the app (a detractor gets 100 goodwill
   points once; customer service gets an alert per detractor answer).
 
+Every role also reports member actions (reviews, check-ins, a completed profile, one the program
+does not name) over the last three days, some again under a new event id: their points are
+available at once and expire a year later, so no run sees them expire.
+
 Some enrolled `plain` members ask to be forgotten (`member.erasure_requested`) somewhere after
 their enrolment, while their purchases and refunds still come: they must end with the same
 figures as if they had not, and no service may still show their name or email (`identity`).
@@ -38,7 +42,14 @@ from typing import Any, Literal
 
 import orjson
 
-from loyalty_devkit.chaos.model import EXPIRY, RETURN_WINDOW, MemberModel, Purchase, Refund
+from loyalty_devkit.chaos.model import (
+    EXPIRY,
+    RETURN_WINDOW,
+    Action,
+    MemberModel,
+    Purchase,
+    Refund,
+)
 from loyalty_shared.events.envelope import cloud_event
 
 PURCHASES = "commerce.purchases"
@@ -55,8 +66,9 @@ class Publish:
     topic: str
     value: bytes
     key: bytes
-    #: what the oracle applies: a Purchase, a Refund, or None (enrolment, invalid, unknown type)
-    effect: Purchase | Refund | None = None
+    #: what the oracle applies: a Purchase, a Refund, an Action, or None (enrolment, invalid,
+    #: unknown type)
+    effect: Purchase | Refund | Action | None = None
     #: an event the services must apply (an id the inbox keeps), for the gates
     valid_event_id: str | None = None
     kind: str = "event"
@@ -277,6 +289,9 @@ def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
                 Publish(member_id, PURCHASES, orjson.dumps(body), key, kind="duplicate-order")
             )
             continue
+        if roll < 0.07:
+            raw.append(_action(g, member_id, raw))
+            continue
         if g.refund_probes and roll < 0.075 and purchases:
             raw.append(_probe(g, member_id, raw, [(p, age) for _, p, age in purchases]))
             continue
@@ -332,6 +347,41 @@ def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
         raw.insert(rng.randint(enrolment + 1, len(raw)), _erasure(g, member_id))
     plan.steps = _gate(model, raw)
     _http_plans(g, plan, [(p, age) for _, p, age in purchases])
+
+
+def _action(g: _Generator, member_id: str, raw: list[Publish]) -> Publish:
+    """A member action of the last three days; sometimes one reported before, again under a
+    new event id (it earns once)."""
+    rng = g.rng
+    earlier = [pub.effect for pub in raw if isinstance(pub.effect, Action)]
+    if earlier and rng.random() < 0.15:
+        again = rng.choice(earlier)
+        action = Action(g.uuid(), again.action_id, again.action, again.time)
+    else:
+        name = rng.choice(
+            ["review.written"] * 4
+            + ["store.checkin"] * 3
+            + ["profile.completed"] * 2
+            + ["newsletter.opened"]
+        )
+        time = g.now - timedelta(days=3 * rng.random())
+        action = Action(g.uuid(), f"a-{g.uuid()}", name, time)
+    data = {
+        "member_id": member_id,
+        "action_id": action.action_id,
+        "action": action.action,
+        "occurred_at": action.time.isoformat(),
+    }
+    body = _event("member.action", action.event_id, member_id, data, g.now)
+    return Publish(
+        member_id,
+        MEMBERS,
+        orjson.dumps(body),
+        member_id.encode(),
+        action,
+        action.event_id,
+        "action",
+    )
 
 
 def _erasure(g: _Generator, member_id: str) -> Publish:
@@ -450,6 +500,8 @@ def _gate(model: MemberModel, raw: list[Publish]) -> list[Step]:
             steps.append(Gate(pub.member_id, pub.valid_event_id, model.tier))
         elif isinstance(effect, Refund):
             model.refund(effect)
+        elif isinstance(effect, Action):
+            model.act(effect)
     return steps
 
 
