@@ -31,11 +31,11 @@ from loyalty_shared.db.schema import SchemaGate, shipped_migrations
 from loyalty_shared.dlq import endpoints as dead_letters
 from loyalty_shared.dlq.replay import Replayer
 from loyalty_shared.http import health
-from loyalty_shared.http.auth import TokenVerifier, document_access
+from loyalty_shared.http.auth import TokenVerifier
 from loyalty_shared.http.hot_reads import HotRead, HotReads
 from loyalty_shared.http.limits import LimitRequestBody
 from loyalty_shared.http.observe import ObserveRequests
-from loyalty_shared.http.openapi import document_for_clients, operation_id
+from loyalty_shared.http.openapi import document_operations, operation_id
 from loyalty_shared.http.problems import install_problem_handlers
 from loyalty_shared.http.state import attach_state
 from loyalty_shared.kafka.client import make_consumer, make_producer
@@ -169,8 +169,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     )
     attach_state(app, Replayer(spec.name, spec.routes, spec.clock))
     install_problem_handlers(app)
-    document_access(app)
-    document_for_clients(app)
+    document_operations(app)
     # bodies over LOYALTY_HTTP_MAX_BODY_BYTES: 413 before any handler runs
     app.add_middleware(LimitRequestBody, max_bytes=settings.http_max_body_bytes)
     if spec.hot_reads:

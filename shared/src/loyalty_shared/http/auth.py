@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import httpx
 import jwt
-from fastapi import Depends, FastAPI, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, TypeAdapter, ValidationError
 
@@ -228,7 +227,7 @@ class Admits:
         return f"{who}; an operator's read is in the audit log" if self.recorded else who
 
 
-#: Every access dependency and whom it admits (read by `document_access` for OpenAPI).
+#: Every access dependency and whom it admits (read by http/openapi.py for the documents).
 ADMITS: dict[Callable[..., object], Admits] = {}
 
 
@@ -281,43 +280,16 @@ ADMITS.update(
 )
 
 
-def _admits_of(dependant: Dependant) -> Iterator[Admits]:
+def admits_of(dependant: Dependant) -> Admits | None:
+    """Whom an endpoint admits: the first access dependency it (or one of its dependencies)
+    has, None for an open endpoint."""
     for dependency in dependant.dependencies:
         found = ADMITS.get(dependency.call) if dependency.call else None
+        if found is None:
+            found = admits_of(dependency)
         if found is not None:
-            yield found
-        yield from _admits_of(dependency)
-
-
-def document_access(app: FastAPI) -> None:
-    """Every operation's OpenAPI says whom it admits: the scopes in its security requirement
-    (OpenAPI 3.1 allows role names there for any scheme) and a line of its description."""
-    build = app.openapi
-    done = False
-
-    def openapi() -> dict[str, Any]:
-        nonlocal done
-        document = build()
-        if not done:
-            done = True
-            for context in iter_route_contexts(app.routes):
-                route = context.original_route
-                if not isinstance(route, APIRoute) or not route.include_in_schema:
-                    continue
-                admits = next(_admits_of(route.dependant), None)
-                if admits is None:
-                    continue
-                # a member's own endpoints take any valid token (then the path decides)
-                scopes = [] if admits.member else [*admits.scopes, ADMIN_SCOPE]
-                for method in context.methods or ():
-                    operation = document["paths"][context.path_format][method.lower()]
-                    operation["security"] = [{"HTTPBearer": scopes}]
-                    who = f"**Who:** {admits.describe()}."
-                    text = operation.get("description")
-                    operation["description"] = f"{text}\n\n{who}" if text else who
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
+            return found
+    return None
 
 
 #: The member themself or an admin: what spends or changes a member's own things.

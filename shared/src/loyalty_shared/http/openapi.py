@@ -2,8 +2,9 @@
 ids (`getPoints`, not `get_points_v1_members__member_id__points_get`), a 503 on every operation
 that reaches the database, headers the endpoint refuses to do without marked `required`, and
 a title of its own for each of a model's `-Input` and `-Output` schemas (`ProgramInput`).
-The problem responses point at one `Problem` component (http/problems.py) and each operation's
-security requirement names its scopes (http/auth.py `document_access`)."""
+The problem responses point at one `Problem` component (http/problems.py), and each operation's
+security requirement names the scopes it admits (http/auth.py `ADMITS`) and its description
+says whom."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from loyalty_shared.http.auth import ADMIN_SCOPE, Admits, admits_of
 from loyalty_shared.http.db import DATABASE_DEPENDENCIES
 from loyalty_shared.http.problems import problem_response_doc
 
@@ -70,9 +72,10 @@ def _title_twins(document: dict[str, Any]) -> None:
             schema["title"] = f"{base}{side}"
 
 
-def document_for_clients(app: FastAPI) -> None:
-    """Add to every operation the 503 of a database away (with `Retry-After`, as answered by the
-    problem handlers) when it reaches the database, and mark the headers it requires."""
+def document_operations(app: FastAPI) -> None:
+    """Amend the app's document, once, when first built: every operation says whom it admits,
+    the 503 of a database away (with `Retry-After`, as the problem handlers answer it) when it
+    reaches the database, and which headers it requires."""
     build = app.openapi
     done = False
 
@@ -85,9 +88,12 @@ def document_for_clients(app: FastAPI) -> None:
                 route = context.original_route
                 if not isinstance(route, APIRoute) or not route.include_in_schema:
                     continue
+                admits = admits_of(route.dependant)
                 database = _reaches_the_database(route.dependant)
                 for method in context.methods or ():
                     operation = document["paths"][context.path_format][method.lower()]
+                    if admits is not None:
+                        _access(operation, admits)
                     if database:
                         operation["responses"].setdefault("503", DATABASE_AWAY)
                     for parameter in operation.get("parameters", ()):
@@ -96,3 +102,14 @@ def document_for_clients(app: FastAPI) -> None:
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _access(operation: dict[str, Any], admits: Admits) -> None:
+    """The scopes in the security requirement (OpenAPI 3.1 allows role names there for any
+    scheme) and a line of the description; a member's own endpoints take any valid token (then
+    the path decides)."""
+    scopes = [] if admits.member else [*admits.scopes, ADMIN_SCOPE]
+    operation["security"] = [{"HTTPBearer": scopes}]
+    who = f"**Who:** {admits.describe()}."
+    text = operation.get("description")
+    operation["description"] = f"{text}\n\n{who}" if text else who
