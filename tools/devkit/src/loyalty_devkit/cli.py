@@ -1,5 +1,6 @@
 """The project's CLI: `loyalty run | demo | token | audit | topics | openapi | dlq replay |
-member erase | member export | member reapply-erasures | chaos | deps-audit | soak`."""
+member erase | member export | member reapply-erasures | import balances | chaos | deps-audit |
+soak`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import os
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -41,6 +42,10 @@ dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 member_app = typer.Typer(help="A member's data rights: erasure, export.", no_args_is_help=True)
 app.add_typer(member_app, name="member")
+import_app = typer.Typer(
+    help="Bringing data over from the loyalty system this one replaces.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
 console = Console()
 
 
@@ -449,6 +454,90 @@ def member_reapply_erasures(
     console.print(table)
     verb = "would publish" if dry_run else "published"
     console.print(f"{verb} {len(due)} erasure request(s) again")
+
+
+@import_app.command("balances")
+def import_balances(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with a header, or NDJSON (.ndjson/.jsonl): member_id, points, "
+            "expires_at (optional), source, id (optional; the line number otherwise)",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LOYALTY_POINTS_DATABASE_URL",
+            help="The points database (default: the one `make run` keeps in .local)",
+        ),
+    ] = None,
+    program_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="LOYALTY_PROGRAM_FILE",
+            help="The program whose earning.expiry_days dates rows without expires_at",
+        ),
+    ] = None,
+    refused_csv: Annotated[
+        Path | None, typer.Option(help="Also write the refused rows (line, reason) to this CSV")
+    ] = None,
+) -> None:
+    """Members' opening balances from the system this one replaces: each row an available lot
+    and an `opening` ledger entry, once (a run again skips the rows done, so an interrupted
+    import is finished by running it again). Exit 1 if a row was refused."""
+    from loyalty_points.opening.service import ImportReport, csv_of
+    from loyalty_points.opening.service import import_balances as run_import
+    from loyalty_shared.program.loader import ProgramError, load_program
+
+    if database_url is None:
+        local = LocalPostgres(Path(".local") / "pgdata")
+        database_url = database_url_for(local.dsn(), "points")
+    try:
+        program = load_program(program_file)
+    except ProgramError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    started = last = time.monotonic()
+
+    def progress(report: ImportReport) -> None:
+        nonlocal last
+        if time.monotonic() - last < 2:
+            return
+        last = time.monotonic()
+        rate = report.rows / (last - started)
+        console.print(f"{report.line()} ({rate:,.0f} rows/s)", markup=False, highlight=False)
+
+    try:
+        report = asyncio.run(
+            run_import(
+                database_url,
+                file,
+                now=datetime.now(UTC),
+                expiry_days=program.earning.expiry_days,
+                on_progress=progress,
+            )
+        )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        console.print("interrupted: the batches done are imported; run again to finish")
+        raise typer.Exit(130) from None
+    for refusal in report.refused[:100]:
+        console.print(f"refused line {refusal.line}: {refusal.reason}", markup=False)
+    if len(report.refused) > 100:
+        console.print(f"... and {len(report.refused) - 100} more refused rows", markup=False)
+    if refused_csv is not None:
+        refused_csv.write_text(csv_of(report), encoding="utf-8")
+        console.print(f"wrote {refused_csv}")
+    elapsed = time.monotonic() - started
+    typer.echo(
+        f"{report.line()} in {elapsed:.1f} s ({report.rows / max(elapsed, 1e-6):,.0f} rows/s)"
+    )
+    raise typer.Exit(1 if report.refused else 0)
 
 
 @app.command()

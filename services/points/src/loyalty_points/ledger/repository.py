@@ -22,6 +22,7 @@ EntryKind = Literal[
     "adjust",
     "hold",
     "hold_release",
+    "opening",
 ]
 
 

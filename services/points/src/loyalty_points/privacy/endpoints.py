@@ -36,6 +36,7 @@ def export(clock: Clock) -> APIRouter:
             ),
             "member_birthday": table("member_birthday", order_by="member_id"),
             "birthday_bonus": table("birthday_bonus", order_by="year"),
+            "opening_balance": table("opening_balance", order_by="imported_at, source, row_key"),
             "parked_record": parked("points"),
         },
     )

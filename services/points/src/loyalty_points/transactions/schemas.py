@@ -31,6 +31,7 @@ class Transaction(BaseModel):
         "adjust",
         "hold",
         "hold_release",
+        "opening",
     ]
     points: int = Field(
         description="Change to the member's points (available + pending + held): a hold moves "

@@ -1,0 +1,1 @@
+"""Opening balances brought over from the loyalty system this one replaces."""
