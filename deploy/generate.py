@@ -350,7 +350,7 @@ def deployment(svc: Service) -> dict[str, Any]:
         # and joining the consumer group. 2 minutes leaves room for a slow broker.
         "startupProbe": probe("/healthz", period=5, failures=24),
         "livenessProbe": probe("/healthz", period=10, failures=3),
-        # /readyz asks the database and the broker, 2 s each at most.
+        # /readyz asks the database and the broker, 2 s each at most (the broker is only reported).
         "readinessProbe": probe("/readyz", period=5, failures=2, timeout=5),
         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_S}}},
         "securityContext": CONTAINER_SECURITY,

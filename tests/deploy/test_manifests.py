@@ -75,6 +75,41 @@ def test_kafka_is_kraft_with_node_pools(rendered: list[dict[str, Any]], overlay:
     assert brokers >= 3, "replicas 3 needs three brokers"
 
 
+#: Objects whose volumes hold data: the Kafka cluster and its node pools (Strimzi), the
+#: services' PostgreSQL clusters (CloudNativePG).
+DATA_KINDS = {("kafka.strimzi.io", "Kafka"), ("kafka.strimzi.io", "KafkaNodePool")}
+DATA_KINDS |= {("postgresql.cnpg.io", "Cluster")}
+
+
+def _deleted_claims(node: Any, path: str = "") -> list[str]:
+    """Where under `node` a `deleteClaim: true` is (storage, JBOD volumes, at any depth)."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "deleteClaim" and value is not False:
+                found.append(f"{path}.{key}={value!r}")
+            found += _deleted_claims(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for n, item in enumerate(node):
+            found += _deleted_claims(item, f"{path}[{n}]")
+    return found
+
+
+def test_deleting_a_data_holding_object_never_deletes_its_volumes(
+    rendered: list[dict[str, Any]],
+) -> None:
+    """Pruning or deleting a Kafka, KafkaNodePool or PostgreSQL cluster object (a sync that drops
+    it, a mistaken `kubectl delete -k`) must leave its PersistentVolumeClaims, and the data."""
+    holders = [o for o in rendered if (o["apiVersion"].split("/")[0], o["kind"]) in DATA_KINDS]
+    assert {o["kind"] for o in holders} == {"Kafka", "KafkaNodePool", "Cluster"}
+    wrong = [
+        f"{o['kind']}/{o['metadata']['name']}: {where}"
+        for o in holders
+        for where in _deleted_claims(o.get("spec", {}), "spec")
+    ]
+    assert wrong == [], "deleteClaim must be false on what holds data:\n" + "\n".join(wrong)
+
+
 def test_kafka_users_reach_only_their_own_topics_and_group(rendered: list[dict[str, Any]]) -> None:
     users = by_name(rendered, "KafkaUser")
     for name, svc in SERVICES.items():
