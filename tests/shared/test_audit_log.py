@@ -4,15 +4,21 @@ newest first, cursor-paged, by member and by actor, to admins only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 
+from loyalty_devkit.openapi_export import SERVICES, _builders
 from loyalty_shared import audit_log
+from loyalty_shared.audit_log.reads import _audited_member_read
 from loyalty_shared.http.auth import MARKETING_SCOPE, SUPPORT_SCOPE, Principal
+from loyalty_shared.http.db import _read_only, _transaction
 from loyalty_shared.runtime import runtime_of
 from tests.support.tokens import bearer
 
@@ -120,3 +126,34 @@ async def test_a_bad_filter_or_cursor_is_a_problem_not_an_error(
     response = await points_api.get("/v1/audit-log", params=query, headers=ADMIN)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def _connections_after_the_audited_read(dependant: Dependant) -> Iterator[str]:
+    """Why an endpoint's read could hold its connection while it records itself, if it could."""
+    calls = [d.call for d in dependant.dependencies]
+    if _audited_member_read not in calls:
+        return
+    audited = calls.index(_audited_member_read)
+    for n, dependency in enumerate(dependant.dependencies):
+        if dependency.call not in (_read_only, _transaction):
+            continue
+        if n < audited:
+            yield "its connection comes before AuditedMemberRead"
+        if dependency.scope != "function":
+            yield "its connection is kept until the answer is sent"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_an_audited_read_gives_its_connection_back_before_it_records_itself(service: str) -> None:
+    """Recorded after the endpoint with a connection of its own: the read's connection must be
+    back in the pool first, or as many operator reads as connections wait for ever."""
+    app = _builders()[service]()
+    routes = [c.original_route for c in iter_route_contexts(app.routes)]
+    audited = [r for r in routes if isinstance(r, APIRoute) and "member_id" in r.path]
+    wrong = [
+        f"{route.path}: {why}"
+        for route in audited
+        for why in _connections_after_the_audited_read(route.dependant)
+    ]
+    assert audited
+    assert wrong == []

@@ -53,7 +53,9 @@ Transaction = Annotated[Connection, Depends(_transaction, scope="function")]
 #: hottest endpoints, and a generator dependency holding a connection costs a tenth of a read.
 SingleStatement = Annotated[Pool, Depends(_pool)]
 #: A read of several statements, all from one snapshot (repeatable read).
-ReadOnly = Annotated[Connection, Depends(_read_only)]
+#: Function-scoped like `Transaction`: the connection goes back to the pool when the endpoint
+#: returns, before the answer (and before an audited read records itself with another).
+ReadOnly = Annotated[Connection, Depends(_read_only, scope="function")]
 
 #: The dependencies that reach the database: an operation using one can answer the 503 of a
 #: database away (documented by loyalty_shared.http.openapi).
