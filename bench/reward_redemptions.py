@@ -120,9 +120,9 @@ async def seed_members(dsn: str, members: list[str]) -> None:
         await conn.execute(
             """
             INSERT INTO points_lot (member_id, points, remaining, status, available_at,
-                                    expires_at, origin)
+                                    expires_at, origin, earned_at)
             SELECT m, 100000, 100000, 'available', now(), now() + make_interval(days => d),
-                   'adjustment'
+                   'adjustment', now()
             FROM unnest($1::text[]) AS m, generate_series(100, 300, 100) AS d
             """,
             members,
