@@ -89,23 +89,31 @@ def token(
     typer.echo(member_token(member_id, admin, [s.value for s in scope or ()]))
 
 
+#: The points database (`loyalty audit`, `loyalty import`).
+PointsDatabase = Annotated[
+    str | None,
+    typer.Option(
+        envvar="LOYALTY_POINTS_DATABASE_URL",
+        help="The points database (default: the one `make run` keeps in .local)",
+    ),
+]
+
+
+def _points_database(url: str | None) -> str:
+    """`url`, or the points database `make run` keeps in .local."""
+    if url is not None:
+        return url
+    return database_url_for(LocalPostgres(Path(".local") / "pgdata").dsn(), "points")
+
+
 @app.command()
 def audit(
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            envvar="LOYALTY_POINTS_DATABASE_URL",
-            help="The points database (default: the one `make run` keeps in .local)",
-        ),
-    ] = None,
+    database_url: PointsDatabase = None,
 ) -> None:
     """Recompute every member's balances from the points ledger; exit 1 on any difference."""
     from loyalty_points.audit.service import audit as run_audit
 
-    if database_url is None:
-        local = LocalPostgres(Path(".local") / "pgdata")
-        database_url = database_url_for(local.dsn(), "points")
-    report = asyncio.run(run_audit(database_url))
+    report = asyncio.run(run_audit(_points_database(database_url)))
     for line in report.lines():
         console.print(line, markup=False)
     raise typer.Exit(0 if report.clean else 1)
@@ -467,13 +475,7 @@ def import_balances(
             dir_okay=False,
         ),
     ],
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            envvar="LOYALTY_POINTS_DATABASE_URL",
-            help="The points database (default: the one `make run` keeps in .local)",
-        ),
-    ] = None,
+    database_url: PointsDatabase = None,
     program_file: Annotated[
         Path | None,
         typer.Option(
@@ -492,9 +494,6 @@ def import_balances(
     from loyalty_points.opening.service import import_balances as run_import
     from loyalty_shared.program.loader import ProgramError, load_program
 
-    if database_url is None:
-        local = LocalPostgres(Path(".local") / "pgdata")
-        database_url = database_url_for(local.dsn(), "points")
     try:
         program = load_program(program_file)
     except ProgramError as exc:
@@ -513,7 +512,7 @@ def import_balances(
     try:
         report = asyncio.run(
             run_import(
-                database_url,
+                _points_database(database_url),
                 file,
                 now=datetime.now(UTC),
                 expiry_days=program.earning.expiry_days,
