@@ -3,11 +3,14 @@ knows a member."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.message import EmailMessage
 from functools import partial
 from typing import Any
 
+import asyncpg
 import httpx
+import orjson
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_NOTIFICATIONS
@@ -54,3 +57,28 @@ def body_of(mail: EmailMessage) -> str:
     assert part is not None, "a mail without a body"
     text: str = part.get_content()
     return text
+
+
+def the_mail_to(server: MailServer, address: str) -> str:
+    """The text of the one mail `address` received."""
+    [mail] = server.to(address)
+    return body_of(mail)
+
+
+def latest_is(status: str) -> Callable[[list[dict[str, Any]]], bool]:
+    """A probe's condition: the member's newest message has `status`."""
+    return lambda items: bool(items) and items[0]["status"] == status
+
+
+async def stored_payload(database_url: str, member_id: str, trigger: str) -> Any:
+    """What the service keeps of the member's message of `trigger` (rendered when it is sent)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        payload = await conn.fetchval(
+            "SELECT payload FROM notification WHERE member_id = $1 AND trigger = $2",
+            member_id,
+            trigger,
+        )
+    finally:
+        await conn.close()
+    return orjson.loads(payload)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import asyncpg
 import httpx
-import orjson
 from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
@@ -16,8 +14,13 @@ from loyalty_notifications.settings import NotificationsSettings
 from loyalty_shared.kafka.topics import LOYALTY_POINTS
 from tests.notifications.builders import member_enrolled, referral_rewarded
 from tests.notifications.conftest import MailServer
-from tests.notifications.helpers import notifications_of
-from tests.notifications.test_reward_messages import body_of, enrolled, latest_is
+from tests.notifications.helpers import (
+    enrol,
+    latest_is,
+    notifications_of,
+    stored_payload,
+    the_mail_to,
+)
 from tests.support.kafka import publish_events
 from tests.support.waiting import eventually
 
@@ -29,7 +32,7 @@ async def test_both_sides_of_a_paid_referral_hear_of_their_points(
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
-    await enrolled(
+    await enrol(
         notifications_api,
         broker,
         member_enrolled("m-f1", "王芳", email="f1@example.com"),
@@ -48,21 +51,14 @@ async def test_both_sides_of_a_paid_referral_hear_of_their_points(
     for member in ("m-f1", "m-f2"):
         await eventually(lambda m=member: notifications_of(notifications_api, m), latest_is("sent"))  # type: ignore[misc]
     referrer, referee = (
-        body_of(mail_server, "f1@example.com"),
-        body_of(mail_server, "f2@example.com"),
+        the_mail_to(mail_server, "f1@example.com"),
+        the_mail_to(mail_server, "f2@example.com"),
     )
     assert all(text in referrer for text in ("好友", "500", "2027年12月5日"))
     assert all(text in referee for text in ("welcome", "200", "December 5, 2027"))
     assert "m-friend" not in referrer
-    conn = await asyncpg.connect(notifications_settings.database_url)
-    try:
-        payload = await conn.fetchval(
-            "SELECT payload FROM notification WHERE member_id = 'm-f1' AND trigger = $1",
-            "referral_rewarded",
-        )
-    finally:
-        await conn.close()
-    assert orjson.loads(payload) == {
+    payload = await stored_payload(notifications_settings.database_url, "m-f1", "referral_rewarded")
+    assert payload == {
         "role": "referrer",
         "points": 500,
         "expires_at": expires.isoformat(),

@@ -4,18 +4,14 @@ consent and quiet-hour rules of every other message."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import asyncpg
 import httpx
-import orjson
 from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_notifications.settings import NotificationsSettings
-from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_POINTS, LOYALTY_TIERS
+from loyalty_shared.kafka.topics import LOYALTY_POINTS, LOYALTY_TIERS
 from tests.notifications.builders import (
     coupon_expiring,
     coupon_used,
@@ -24,31 +20,18 @@ from tests.notifications.builders import (
     tier_changed,
 )
 from tests.notifications.conftest import MailServer, MovableClock
-from tests.notifications.helpers import notifications_of
+from tests.notifications.helpers import (
+    enrol,
+    latest_is,
+    notifications_of,
+    stored_payload,
+    the_mail_to,
+)
 from tests.support.kafka import publish_events
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
 CODE = "7KQX-M3PA-WZ9D"
-
-
-async def enrolled(api: httpx.AsyncClient, broker: LocalBroker, *events: dict[str, object]) -> None:
-    await publish_events(broker.bootstrap, COMMERCE_MEMBERS, list(events))
-    for event in events:
-        member = str(event["subject"])
-        await eventually(
-            lambda m=member: api.get(f"/v1/members/{m}/preferences", headers=bearer(m)),  # type: ignore[misc]
-            lambda r: r.json()["enrolled"],
-        )
-
-
-def latest_is(status: str) -> Callable[[list[dict[str, Any]]], bool]:
-    return lambda items: bool(items) and items[0]["status"] == status
-
-
-def body_of(server: MailServer, address: str) -> str:
-    [mail] = server.to(address)
-    return str(mail.get_body().get_content())  # type: ignore[union-attr]
 
 
 async def test_a_redeemed_reward_sends_its_coupon_code_in_the_members_language(
@@ -58,7 +41,7 @@ async def test_a_redeemed_reward_sends_its_coupon_code_in_the_members_language(
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
-    await enrolled(
+    await enrol(
         notifications_api,
         broker,
         member_enrolled("m-r1", "王芳", email="wang@example.com"),
@@ -75,21 +58,13 @@ async def test_a_redeemed_reward_sends_its_coupon_code_in_the_members_language(
     await eventually(lambda: notifications_of(notifications_api, "m-r2"), latest_is("sent"))
     await eventually(lambda: notifications_of(notifications_api, "m-r1"), latest_is("sent"))
     chinese, english = (
-        body_of(mail_server, "wang@example.com"),
-        body_of(mail_server, "ann@example.com"),
+        the_mail_to(mail_server, "wang@example.com"),
+        the_mail_to(mail_server, "ann@example.com"),
     )
     assert all(text in chinese for text in (CODE, "咖啡券", "2027年1月10日"))
     assert all(text in english for text in ("CIN-0001", "Coffee voucher", "January 10, 2027"))
-    conn = await asyncpg.connect(notifications_settings.database_url)
-    try:
-        payload = await conn.fetchval(
-            "SELECT payload FROM notification WHERE member_id = $1 AND trigger = $2",
-            "m-r1",
-            "reward_redeemed",
-        )
-    finally:
-        await conn.close()
-    assert set(orjson.loads(payload)) == {
+    payload = await stored_payload(notifications_settings.database_url, "m-r1", "reward_redeemed")
+    assert set(payload) == {
         "reward_name",
         "coupon_code",
         "coupon_value",
@@ -106,9 +81,7 @@ async def test_a_coupon_reminder_waits_for_the_morning_and_for_the_end_of_quiet_
     clock: MovableClock,
 ) -> None:
     clock.set(datetime(2027, 1, 2, 20, 0, tzinfo=UTC))  # 04:00 on the 3rd in Shanghai
-    await enrolled(
-        notifications_api, broker, member_enrolled("m-r3", "王芳", email="r3@example.com")
-    )
+    await enrol(notifications_api, broker, member_enrolled("m-r3", "王芳", email="r3@example.com"))
     await notifications_api.put(
         "/v1/members/m-r3/preferences",
         json={"quiet_hours": {"start": "09:00", "end": "12:00"}},
@@ -135,7 +108,7 @@ async def test_a_coupon_reminder_waits_for_the_morning_and_for_the_end_of_quiet_
     assert mail_server.to("r3@example.com") == []
     clock.set(datetime(2027, 1, 3, 4, 5, tzinfo=UTC))  # 12:05
     await eventually(lambda: notifications_of(notifications_api, "m-r3"), latest_is("sent"))
-    assert CODE in body_of(mail_server, "r3@example.com")
+    assert CODE in the_mail_to(mail_server, "r3@example.com")
     assert deferred["type"] == "coupon_expiring"
 
 
@@ -147,9 +120,7 @@ async def test_a_coupon_used_before_its_reminder_goes_out_is_not_reminded_of(
     clock: MovableClock,
 ) -> None:
     clock.set(datetime(2027, 1, 2, 20, 0, tzinfo=UTC))
-    await enrolled(
-        notifications_api, broker, member_enrolled("m-r4", "王芳", email="r4@example.com")
-    )
+    await enrol(notifications_api, broker, member_enrolled("m-r4", "王芳", email="r4@example.com"))
     await publish_events(
         broker.bootstrap,
         LOYALTY_POINTS,
@@ -171,7 +142,7 @@ async def test_a_coupon_used_before_its_reminder_goes_out_is_not_reminded_of(
 async def test_a_reward_message_without_consent_is_suppressed_like_any_other(
     notifications_app: FastAPI, notifications_api: httpx.AsyncClient, broker: LocalBroker
 ) -> None:
-    await enrolled(
+    await enrol(
         notifications_api,
         broker,
         member_enrolled("m-r5", "王芳", consents={"email": False, "sms": False, "push": False}),
@@ -196,7 +167,7 @@ async def test_a_tier_upgrade_lists_the_benefits_the_member_did_not_have(
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
-    await enrolled(
+    await enrol(
         notifications_api,
         broker,
         member_enrolled("m-r6", "Ann", email="r6@example.com", locale="en"),
@@ -219,5 +190,5 @@ async def test_a_tier_upgrade_lists_the_benefits_the_member_did_not_have(
         lambda: notifications_of(notifications_api, "m-r6"),
         latest_is("sent"),
     )
-    body = body_of(mail_server, "r6@example.com").replace("\r\n", "\n")
+    body = the_mail_to(mail_server, "r6@example.com").replace("\r\n", "\n")
     assert "- Free shipping on every order\n- Early access to new products" in body
