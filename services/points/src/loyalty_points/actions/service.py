@@ -49,18 +49,20 @@ async def take(
     points = rule.points if await _under_cap(conn, rule, action, day) else 0
     entry_id = None
     if points:
+        expires_at = earned_at + timedelta(days=program.earning.expiry_days)
         entry_id = await ledger.grant(
             conn,
             member_id=action.member_id,
             points=points,
             earned_at=earned_at,
-            expires_at=earned_at + timedelta(days=program.earning.expiry_days),
+            expires_at=expires_at,
             origin="action",
             actor="system:action",
             details={"action": action.action, "action_id": action.action_id},
             cause_event_id=event.envelope.id,
         )
-        await settle(conn, [action.member_id], now)  # reported after its points' expiry
+        if expires_at <= now:  # reported after its points' expiry: expired at once
+            await settle(conn, [action.member_id], now)
     await repository.record(
         conn,
         TakenAction(
