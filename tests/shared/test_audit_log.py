@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from loyalty_devkit.openapi_export import SERVICES, _builders
+from loyalty_devkit.openapi_export import SERVICES, app_builders
 from loyalty_shared import audit_log
 from loyalty_shared.audit_log.reads import _audited_member_read
 from loyalty_shared.http.auth import MARKETING_SCOPE, SUPPORT_SCOPE, Principal
@@ -147,7 +147,7 @@ def _connections_after_the_audited_read(dependant: Dependant) -> Iterator[str]:
 def test_an_audited_read_gives_its_connection_back_before_it_records_itself(service: str) -> None:
     """Recorded after the endpoint with a connection of its own: the read's connection must be
     back in the pool first, or as many operator reads as connections wait for ever."""
-    app = _builders()[service]()
+    app = app_builders()[service]()
     routes = [c.original_route for c in iter_route_contexts(app.routes)]
     audited = [r for r in routes if isinstance(r, APIRoute) and "member_id" in r.path]
     wrong = [

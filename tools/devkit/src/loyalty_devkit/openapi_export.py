@@ -35,7 +35,8 @@ def dummy_settings(settings_type: type[S]) -> S:
     return settings_type.model_validate(values)
 
 
-def _builders() -> dict[str, Callable[[], FastAPI]]:
+def app_builders() -> dict[str, Callable[[], FastAPI]]:
+    """Each service's app, built on dummy settings (nothing connects until its lifespan)."""
     from loyalty_feedback.app import create_app as feedback_app
     from loyalty_feedback.settings import FeedbackSettings
     from loyalty_notifications.app import create_app as notifications_app
@@ -60,7 +61,7 @@ def render(document: dict[str, Any]) -> str:
 
 def openapi_documents() -> dict[str, str]:
     """`<service>.json` -> the document the service's app produces now, rendered."""
-    builders = _builders()
+    builders = app_builders()
     return {f"{name}.json": render(builders[name]().openapi()) for name in SERVICES}
 
 
