@@ -19,7 +19,8 @@ help:
 	@echo "            pause; 50,000 events checked against an oracle (CHAOS_ARGS=\"--seed 7\")"
 	@echo "make fuzz   schemathesis over every API and hypothesis over every event, full budget"
 	@echo "make soak   10 minutes of steady load: memory, outbox backlog and lag plotted to PNG"
-	@echo "make deploy-check   render deploy/overlays/{dev,prod}, validate them offline, policy check"
+	@echo "make deploy-check   render deploy/overlays/{dev,prod}/{platform,apps}, validate them and"
+	@echo "           the alert rules (promtool) offline, policy check"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -57,9 +58,25 @@ audit: sync
 	$(UV) export --quiet --frozen --no-emit-workspace --format requirements-txt -o $(TOOLS)/requirements.txt
 	$(VENV)/bin/loyalty deps-audit $(TOOLS)/requirements.txt $(AUDIT_ARGS)
 
-# Kubernetes manifests: generated files up to date, both overlays render (kubectl kustomize),
-# built-in kinds and custom resources valid against schemas kept offline, policy check.
-deploy-check: sync
+# promtool (checks and unit-tests the PrometheusRules) from Debian's `prometheus` package, pinned
+# to the upstream release; only the one binary is kept, in .tools (nothing is installed system-wide,
+# nothing is fetched at check time). An apt list older than the pin is refreshed once (as root).
+PROMETHEUS_VERSION := 2.42.0
+PROMTOOL := $(TOOLS)/bin/promtool
+$(PROMTOOL): | $(UV)
+	rm -rf $(TOOLS)/prometheus-deb && mkdir -p $(TOOLS)/prometheus-deb
+	cd $(TOOLS)/prometheus-deb && { apt-get download -q prometheus || { apt-get update -q && apt-get download -q prometheus; }; }
+	dpkg-deb -f $(TOOLS)/prometheus-deb/prometheus_*.deb Version | grep -q '^$(PROMETHEUS_VERSION)+' \
+		|| { echo "Debian's prometheus is not $(PROMETHEUS_VERSION): update PROMETHEUS_VERSION"; exit 1; }
+	dpkg-deb -x $(TOOLS)/prometheus-deb/prometheus_*.deb $(TOOLS)/prometheus-deb/root
+	cp $(TOOLS)/prometheus-deb/root/usr/bin/promtool $@
+	rm -rf $(TOOLS)/prometheus-deb
+	$@ --version
+
+# Kubernetes manifests: generated files up to date, both overlays' platform and apps render
+# (kubectl kustomize), built-in kinds and custom resources valid against schemas kept offline,
+# alert rules checked and unit-tested by promtool, policy check.
+deploy-check: sync $(PROMTOOL)
 	$(VENV)/bin/python deploy/generate.py --check
 	$(VENV)/bin/python deploy/check/deploy_check.py
 

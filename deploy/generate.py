@@ -1,8 +1,11 @@
-"""Write the per-service manifests of deploy/base and deploy/components/keda from one table.
+"""Write the per-service manifests of deploy/platform, deploy/apps and deploy/components/keda
+from one table.
 
 The four services differ only in name, port, what they consume and produce, and a few
 extras; writing their Deployment, Service, PDB, HPA, NetworkPolicy, ServiceMonitor, migration
-Job, database, topics, users and scalers by hand four times would drift. The public HTTPRoute
+Job, database, topics, users and scalers by hand four times would drift. What holds data (the
+databases, topics, users) goes to deploy/platform, the rest to deploy/apps: deleting or pruning
+the apps never touches data. The public HTTPRoute
 comes from the route table in loyalty_devkit.gateway.routes (the local gateway's too). Run
 `python deploy/generate.py` after changing a table; tests/deploy checks the committed files are
 what it writes.
@@ -17,18 +20,23 @@ from typing import Any
 
 import yaml
 
-from loyalty_devkit.gateway.routes import RULES, Rule
+from loyalty_devkit.gateway.routes import PUBLIC_HOST, RULES, Rule
 
 HERE = Path(__file__).parent
-BASE = HERE / "base"
+PLATFORM = HERE / "platform"
+APPS = HERE / "apps"
 KEDA = HERE / "components" / "keda"
 
 NAMESPACE = "loyalty"
 KAFKA_CLUSTER = "loyalty"  # Strimzi names: loyalty-kafka-bootstrap, loyalty-cluster-ca-cert
 KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9093"
 GATEWAY_NAMESPACE = "gateway"
-API_HOST = "api.loyalty.example.com"
+API_HOST = PUBLIC_HOST
 MONITORING_NAMESPACE = "monitoring"
+#: The OpenTelemetry collector the services may export traces to (OTLP/HTTP 4318, gRPC 4317)
+#: once `OTEL_EXPORTER_OTLP_ENDPOINT` is set: in the monitoring namespace, by its chart's label.
+OTLP_COLLECTOR = {"app.kubernetes.io/name": "opentelemetry-collector"}
+OTLP_PORTS = (4317, 4318)
 IMAGE_REPO = "registry.example.com/loyalty"
 SITE_PACKAGES = "/app/.venv/lib/python3.11/site-packages"
 
@@ -196,9 +204,11 @@ PRESTOP_SLEEP_S = 5
 GRACE_PERIOD_S = PRESTOP_SLEEP_S + 30 + 25 + 10 + 10
 
 
-# Argo CD sync waves: the databases, Kafka and the rest (wave 0, the default), then the migration
-# Jobs, then the workloads and what scales them, so a first install (and every sync) migrates
-# before any pod of the new release starts. The pods also wait for their schema themselves.
+# Argo CD: the platform (databases, Kafka, deploy/platform) is an Application of its own, synced
+# before the apps and never pruned. Within the apps: their configuration, service accounts and
+# the rest (wave 0, the default), then the migration Jobs, then the workloads and what scales
+# them, so a first install (and every sync) migrates before any pod of the new release starts.
+# The pods also wait for their schema themselves.
 MIGRATIONS_WAVE = {"argocd.argoproj.io/sync-wave": "1"}
 APPS_WAVE = {"argocd.argoproj.io/sync-wave": "2"}
 
@@ -242,15 +252,24 @@ def common_env(svc: Service) -> list[dict[str, Any]]:
         {"name": "LOYALTY_KAFKA_SASL_PASSWORD", "valueFrom": secret_ref(svc.app, "password")},
         {"name": "LOYALTY_KAFKA_SSL_CAFILE", "value": "/etc/kafka-ca/ca.crt"},
         {"name": "LOYALTY_KAFKA_IDEMPOTENT_PRODUCER", "value": "true"},
-        {"name": "LOYALTY_JWT_SECRET", "valueFrom": secret_ref("loyalty-jwt", "secret")},
-        # Operators' tokens come from the identity provider, signed RS256 (the console's).
-        {"name": "LOYALTY_JWT_JWKS_URL", "valueFrom": config_ref(OIDC_CONFIG, "jwks-url")},
+        *jwks_env(),
         *(
             [{"name": "LOYALTY_PROGRAM_FILE", "value": "/etc/loyalty/program/program.toml"}]
             if svc.reads_program
             else []
         ),
         *({"name": k, "value": v} for k, v in svc.extra_env),
+    ]
+
+
+def jwks_env() -> list[dict[str, Any]]:
+    """Tokens are checked against the identity provider's keys (JWKS), for this audience and
+    issuer only. No HS256 secret: a pod holding it could mint any token, admin's included (the
+    dev overlay adds one; `make deploy-check` refuses it in prod)."""
+    return [
+        {"name": "LOYALTY_JWT_JWKS_URL", "valueFrom": config_ref(OIDC_CONFIG, "jwks-url")},
+        {"name": "LOYALTY_JWT_AUDIENCE", "valueFrom": config_ref(OIDC_CONFIG, "audience")},
+        {"name": "LOYALTY_JWT_ISSUER", "valueFrom": config_ref(OIDC_CONFIG, "issuer")},
     ]
 
 
@@ -408,7 +427,7 @@ def migration_job(svc: Service) -> dict[str, Any]:
             "value": database_url(svc, f"{svc.db}-rw"),
         },
         {"name": "PGPASSWORD", "valueFrom": secret_ref(f"{svc.db}-app", "password")},
-        {"name": "LOYALTY_JWT_SECRET", "valueFrom": secret_ref("loyalty-jwt", "secret")},
+        *jwks_env(),
     ]
     return {
         "apiVersion": "batch/v1",
@@ -458,6 +477,51 @@ def migration_job(svc: Service) -> dict[str, Any]:
                         }
                     ],
                     "volumes": [volumes(svc)[0]],
+                },
+            },
+        },
+    }
+
+
+#: The ledger audit: daily, in the quiet hour after the backups (02:00).
+LEDGER_AUDIT_SCHEDULE = "30 3 * * *"
+LEDGER_AUDIT = "loyalty-points-audit"
+
+
+def ledger_audit() -> dict[str, Any]:
+    """`loyalty-points audit` every night: every balance recomputed from the ledger, lots, holds
+    and refunds. It exits 1 on any difference, so a drift is a failed Job; the
+    LoyaltyLedgerAuditFailed alert reads it from kube-state-metrics (`kube_job_status_failed`):
+    no Pushgateway needed. One try (`backoffLimit: 0`): a drift does not go away on a retry."""
+    svc = next(s for s in SERVICES if s.name == "points")
+    job = migration_job(svc)
+    pod = job["spec"]["template"]
+    pod["metadata"]["labels"] = labels(svc, "audit")
+    (container,) = pod["spec"]["containers"]
+    container["name"] = "audit"
+    container["command"] = [f"/app/.venv/bin/{svc.app}", "audit"]
+    # Reads only, but in one consistent pass over the whole ledger: the primary, not the pooler.
+    container["resources"] = {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "1", "memory": "256Mi"},
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": LEDGER_AUDIT, "labels": labels(svc, "audit")},
+        "spec": {
+            "schedule": LEDGER_AUDIT_SCHEDULE,
+            "timeZone": "Etc/UTC",
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 3600,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "metadata": {"labels": labels(svc, "audit")},
+                "spec": {
+                    "backoffLimit": 0,
+                    "activeDeadlineSeconds": 3600,
+                    "template": pod,
                 },
             },
         },
@@ -553,8 +617,9 @@ def network_policy(svc: Service) -> dict[str, Any]:
         },
         pods({"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/kind": "Kafka"}, 9093),
         pods({"cnpg.io/poolerName": f"{svc.db}-pooler-rw"}, 5432),
-        pods({"cnpg.io/cluster": svc.db}, 5432),  # the migration Job goes to the primary
+        pods({"cnpg.io/cluster": svc.db}, 5432),  # the migration and audit Jobs: the primary
         identity_egress(),
+        otlp_egress(),
     ]
     if svc.external_egress:
         # SMTP (submission, implicit TLS) and HTTPS webhooks / push and SMS providers, outside
@@ -606,6 +671,15 @@ def network_policy(svc: Service) -> dict[str, Any]:
             ],
             "egress": egress,
         },
+    }
+
+
+def otlp_egress() -> dict[str, Any]:
+    """Traces to the OpenTelemetry collector (only sent once OTEL_EXPORTER_OTLP_ENDPOINT is set)."""
+    namespace = {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}}
+    return {
+        "to": [{"namespaceSelector": namespace, "podSelector": {"matchLabels": OTLP_COLLECTOR}}],
+        "ports": [tcp(port) for port in OTLP_PORTS],
     }
 
 
@@ -874,6 +948,8 @@ def oidc_config() -> dict[str, Any]:
         "data": {
             "issuer": issuer,
             "jwks-url": f"{issuer}/protocol/openid-connect/certs",
+            # The `aud` every token for the services' APIs must carry (the console's too).
+            "audience": "loyalty-api",
             "console-client-id": "loyalty-console",
         },
     }
@@ -891,8 +967,7 @@ def console_deployment() -> dict[str, Any]:
             "name": "LOYALTY_CONSOLE_OIDC_CLIENT_ID",
             "valueFrom": config_ref(OIDC_CONFIG, "console-client-id"),
         },
-        {"name": "LOYALTY_JWT_JWKS_URL", "valueFrom": config_ref(OIDC_CONFIG, "jwks-url")},
-        {"name": "LOYALTY_JWT_ISSUER", "valueFrom": config_ref(OIDC_CONFIG, "issuer")},
+        *jwks_env(),
         *({"name": name, "value": url} for name, url in SERVICE_URLS),
         {
             "name": "LOYALTY_CONSOLE_OIDC_CLIENT_SECRET",
@@ -937,7 +1012,7 @@ def console_network_policy() -> dict[str, Any]:
         {"to": [{"podSelector": {"matchLabels": selector(svc)}}], "ports": [tcp(svc.port)]}
         for svc in SERVICES
     ]
-    spec["egress"] = [dns, *apis, identity_egress()]
+    spec["egress"] = [dns, *apis, identity_egress(), otlp_egress()]
     return policy
 
 
@@ -976,18 +1051,150 @@ def api_route() -> dict[str, Any]:
     }
 
 
+#: Where each alert's runbook is: its row in docs/operations.md, "Alerts" (an anchor named after
+#: the alert, lower case; `make deploy-check` checks every runbook_url's anchor exists).
+RUNBOOKS = "https://git.example.com/loyalty/platform/-/blob/main/docs/operations.md"
+
+
+@dataclass(frozen=True)
+class Slo:
+    """A service level objective: the share of good events over 30 days. The SLI is counted
+    from two series (PromQL selectors): `counted` events among `events`, where the counted ones
+    are the good ones (`counts_good`, a histogram bucket) or the bad ones (5xx)."""
+
+    alert: str
+    name: str
+    objective: float
+    counted: str
+    events: str
+    counts_good: bool
+    what: str
+    by: tuple[str, ...] = ()
+
+    @property
+    def budget(self) -> float:
+        return round(1 - self.objective, 6)
+
+    def record(self, window: str) -> str:
+        return f"slo:{self.name}:ratio_rate{window}"
+
+    def bad_ratio(self, window: str) -> str:
+        """The share of bad events over `window`."""
+        total = f"sum by ({', '.join(self.by)})" if self.by else "sum"
+        counted = f"{total} (rate({self.counted}[{window}]))"
+        events = f"{total} (rate({self.events}[{window}]))"
+        if self.counts_good:
+            return f"1 - (\n  {counted}\n  /\n  {events}\n)"
+        return f"{counted}\n/\n{events}"
+
+
+BALANCE_READS = 'service="points", method="GET", route="/v1/members/{member_id}/points"'
+SLOS = [
+    Slo(
+        "LoyaltyBalanceReadAvailability",
+        "balance_read_errors",
+        0.999,
+        "loyalty_http_requests_total{" + BALANCE_READS + ', status=~"5.."}',
+        "loyalty_http_requests_total{" + BALANCE_READS + "}",
+        counts_good=False,
+        what="99.9 % of balance reads (GET /v1/members/{member_id}/points) answer without a 5xx",
+    ),
+    Slo(
+        "LoyaltyBalanceReadLatency",
+        "balance_read_slow",
+        0.99,
+        "loyalty_http_request_duration_seconds_bucket{" + BALANCE_READS + ', le="0.25"}',
+        "loyalty_http_request_duration_seconds_count{" + BALANCE_READS + "}",
+        counts_good=True,
+        what="99 % of balance reads are served within 250 ms",
+    ),
+    Slo(
+        "LoyaltyEventFreshness",
+        "events_late",
+        0.99,
+        # prometheus_client writes bucket bounds as floats: le="60.0"
+        'loyalty_event_processing_seconds_bucket{le="60.0"}',
+        "loyalty_event_processing_seconds_count",
+        counts_good=True,
+        what="99 % of the events a service applies are applied within 60 s of reaching Kafka",
+        by=("service",),
+    ),
+]
+# Multiwindow, multi-burn-rate alerts (Google SRE workbook, "Alerting on SLOs"): a long window
+# says the budget really burns, a short one (1/12 of it) that it still does, so the alert resets
+# soon after a fix. Fast: 2 % of a 30-day budget in an hour, or 5 % in 6 hours, pages; slow: 10 %
+# in 3 days or in one, a ticket.
+BURN_RATES = {
+    "FastBurn": ("critical", ((14.4, "1h", "5m"), (6, "6h", "30m"))),
+    "SlowBurn": ("warning", ((3, "1d", "2h"), (1, "3d", "6h"))),
+}
+SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+
+def slo_rules() -> dict[str, Any]:
+    groups = []
+    for slo in SLOS:
+        records: list[dict[str, Any]] = [
+            {"record": slo.record(window), "expr": Block(slo.bad_ratio(window))}
+            for window in SLO_WINDOWS
+        ]
+        alerts: list[dict[str, Any]] = []
+        for suffix, (severity, pairs) in BURN_RATES.items():
+            expr = "\nor\n".join(
+                f"(\n  {slo.record(long)} > ({rate} * {slo.budget})\n"
+                f"  and\n  {slo.record(short)} > ({rate} * {slo.budget})\n)"
+                for rate, long, short in pairs
+            )
+            alert = f"{slo.alert}{suffix}"
+            windows = " or ".join(f"{long}/{short} at {rate}x" for rate, long, short in pairs)
+            who = "{{ $labels.service }}: " if "service" in slo.by else ""
+            alerts.append(
+                {
+                    "alert": alert,
+                    "expr": Block(expr),
+                    "labels": {"severity": severity, "slo": slo.name},
+                    "annotations": {
+                        "summary": f'{who}the error budget of "{slo.what}" burns too fast',
+                        "description": f"Burn rate over {windows} the budget's rate "
+                        f"({slo.budget:g} of the events over 30 days).",
+                        "runbook_url": f"{RUNBOOKS}#{alert.lower()}",
+                    },
+                }
+            )
+        groups.append({"name": f"loyalty.slo.{slo.name}", "rules": records + alerts})
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "loyalty-slo"},
+        "spec": {"groups": groups},
+    }
+
+
+class Block(str):
+    """A string written as a YAML block (`|`): PromQL over several lines stays readable."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    Block, lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|")
+)
+
+
 def dump(path: Path, docs: list[dict[str, Any]], header: str) -> str:
     text = "".join(f"# {line}\n" for line in header.splitlines())
     text += "# Written by deploy/generate.py: change the tables there, not this file.\n"
-    text += "---\n".join(yaml.safe_dump(doc, sort_keys=False, width=100) for doc in docs)
+    text += "---\n".join(yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=100) for doc in docs)
     return text
 
 
 def outputs() -> dict[Path, str]:
     files: dict[Path, str] = {}
     for svc in SERVICES:
-        files[BASE / "services" / f"{svc.name}.yaml"] = dump(
-            BASE / "services" / f"{svc.name}.yaml",
+        files[APPS / "services" / f"{svc.name}.yaml"] = dump(
+            APPS / "services" / f"{svc.name}.yaml",
             [
                 service_account(svc),
                 deployment(svc),
@@ -1001,13 +1208,25 @@ def outputs() -> dict[Path, str]:
             f"The {svc.name} service: workload, traffic, disruption, scaling, network, metrics, "
             "migrations.",
         )
-        files[BASE / "postgres" / f"{svc.name}.yaml"] = dump(
-            BASE / "postgres" / f"{svc.name}.yaml",
+        files[PLATFORM / "postgres" / f"{svc.name}.yaml"] = dump(
+            PLATFORM / "postgres" / f"{svc.name}.yaml",
             postgres(svc),
             f"The {svc.name} service's own PostgreSQL cluster, its pgbouncer pooler and backups.",
         )
-    files[BASE / "console" / "console.yaml"] = dump(
-        BASE / "console" / "console.yaml",
+    files[APPS / "jobs" / "ledger-audit.yaml"] = dump(
+        APPS / "jobs" / "ledger-audit.yaml",
+        [ledger_audit()],
+        "The nightly ledger audit of the points service: a failed Job is a drift (its alert: "
+        "LoyaltyLedgerAuditFailed).",
+    )
+    files[APPS / "observability" / "slo.yaml"] = dump(
+        APPS / "observability" / "slo.yaml",
+        [slo_rules()],
+        "SLO burn-rate alerts: balance reads (availability, latency) and event freshness, with\n"
+        "the recording rules they read (30-day objectives, multiwindow multi-burn-rate).",
+    )
+    files[APPS / "console" / "console.yaml"] = dump(
+        APPS / "console" / "console.yaml",
         [
             service_account(CONSOLE),
             oidc_config(),
@@ -1021,8 +1240,8 @@ def outputs() -> dict[Path, str]:
         "The operator console: workload, configuration, traffic, disruption, scaling, network, "
         "metrics (its route is gateway/console-route.yaml).",
     )
-    files[BASE / "gateway" / "httproute.yaml"] = dump(
-        BASE / "gateway" / "httproute.yaml",
+    files[APPS / "gateway" / "httproute.yaml"] = dump(
+        APPS / "gateway" / "httproute.yaml",
         [api_route()],
         "The mobile app's paths, from the shared Gateway (namespace `gateway`, listener `https`)\n"
         "to the service that owns each; every service checks the JWT itself. The table, what\n"
@@ -1031,14 +1250,14 @@ def outputs() -> dict[Path, str]:
         "gateway (:8000) routes by as well. Member paths use RegularExpression matches\n"
         "(Envoy Gateway, Istio, Cilium, NGINX Gateway Fabric, ... support them).",
     )
-    files[BASE / "kafka" / "topics.yaml"] = dump(
-        BASE / "kafka" / "topics.yaml",
+    files[PLATFORM / "kafka" / "topics.yaml"] = dump(
+        PLATFORM / "kafka" / "topics.yaml",
         kafka_topics(),
         "Every topic of the contract and its dead-letter twin (partitions explained in "
         "deploy/generate.py and docs/operations.md).",
     )
-    files[BASE / "kafka" / "users.yaml"] = dump(
-        BASE / "kafka" / "users.yaml",
+    files[PLATFORM / "kafka" / "users.yaml"] = dump(
+        PLATFORM / "kafka" / "users.yaml",
         [kafka_user(svc) for svc in SERVICES],
         "One Kafka user per service: read what it consumes, write what it emits and the "
         "dead-letter topics of what it consumes, its own consumer group only.",

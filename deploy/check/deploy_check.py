@@ -1,6 +1,7 @@
 """`make deploy-check`: render both overlays and check every object, offline.
 
-1. `kubectl kustomize deploy/overlays/<dev|prod>` renders each overlay.
+1. `kubectl kustomize deploy/overlays/<dev|prod>/<platform|apps>` renders each overlay's two
+   layers: the platform (what holds data) and the apps (everything else).
 2. Built-in kinds are validated by kubernetes-validate in strict mode (unknown fields are
    errors) against the Kubernetes version the clusters run.
 3. Custom resources (Strimzi, CloudNativePG, Barman Cloud, KEDA, Prometheus-operator, Gateway
@@ -8,7 +9,12 @@
    the way the API server's strict field validation is (unknown fields are errors unless the
    schema preserves them). A kind that is neither built in nor in deploy/crds is an error:
    nothing is skipped silently.
-4. A policy check (policy.py) finds nothing above low.
+4. A policy check (policy.py) finds nothing above low; it also holds each layer to what it may
+   contain (nothing that holds data among the apps, nothing of the platform prunable) and prod
+   to JWKS without the HS256 secret.
+5. No object is in both layers (applying one would take it over from the other).
+6. The alert rules (rules.py): every alert has a severity and a runbook_url whose anchor
+   docs/operations.md has; promtool checks the rules and runs their unit tests.
 
 Exit status 0 when all pass, 1 otherwise. `--root DIR` checks another copy of deploy/.
 """
@@ -32,9 +38,13 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 from policy import Finding, check_policy
+from rules import check_runbooks, find_promtool, run_promtool
 
 KUBERNETES_VERSION = "1.32.0"
 OVERLAYS = ("dev", "prod")
+LAYERS = ("platform", "apps")
+REPO = Path(__file__).resolve().parents[2]
+OPERATIONS = REPO / "docs" / "operations.md"
 
 
 def render(overlay: Path) -> list[dict[str, Any]]:
@@ -123,36 +133,83 @@ def validate(
     return errors, counts
 
 
-def check(root: Path) -> int:
+def check(root: Path, operations: Path = OPERATIONS, overlays: tuple[str, ...] = OVERLAYS) -> int:
     started = time.monotonic()
     crds = load_crds(root / "crds")
+    promtool = find_promtool(REPO)
+    tests = [
+        t for layer in LAYERS for t in sorted((root / layer / "observability").glob("*.test.yaml"))
+    ]
     failed = False
-    for overlay in OVERLAYS:
-        try:
-            objs = render(root / "overlays" / overlay)
-        except RenderError as exc:
-            print(f"FAIL {overlay}: {exc}")  # noqa: T201
-            failed = True
+    for overlay in overlays:
+        rendered: dict[str, list[dict[str, Any]]] = {}
+        for layer in LAYERS:
+            name = f"{overlay}/{layer}"
+            try:
+                objs = render(root / "overlays" / overlay / layer)
+            except RenderError as exc:
+                print(f"FAIL {name}: {exc}")  # noqa: T201
+                failed = True
+                continue
+            rendered[layer] = objs
+            failed = _check_layer(name, objs, crds, layer=layer, overlay=overlay) or failed
+        if len(rendered) != len(LAYERS):
             continue
-        errors, counts = validate(objs, crds)
-        findings = check_policy(objs)
-        blocking = [f for f in findings if f.blocking]
+        everything = [obj for objs in rendered.values() for obj in objs]
+        errors = _in_both(rendered) + check_runbooks(everything, operations)
+        unit_tests = 0
+        if promtool is None:
+            errors.append("promtool not found: `make deploy-check` installs it into .tools/bin")
+        else:
+            problems, unit_tests = run_promtool(promtool, everything, tests)
+            errors += problems
         for error in errors:
-            print(f"FAIL {overlay}: schema: {error}")  # noqa: T201
-        for finding in blocking:
-            print(f"FAIL {overlay}: {finding}")  # noqa: T201
-        severities = Counter(f.severity for f in findings)
-        lows = Counter(f.rule for f in findings if not f.blocking)
-        print(  # noqa: T201
-            f"{'FAIL' if errors or blocking else 'ok  '} {overlay}: {len(objs)} objects, "
-            f"{counts['built-in']} built-in (kubernetes-validate --strict, {KUBERNETES_VERSION}), "
-            f"{counts['custom']} custom resources (CRD schemas), {len(errors)} schema errors; "
-            f"policy: {severities['high']} high, {severities['medium']} medium, "
-            f"{severities['low']} low" + (f" ({_rules(lows)})" if lows else "")
+            print(f"FAIL {overlay}: {error}")  # noqa: T201
+        alerts = sum(
+            1
+            for obj in everything
+            if obj.get("kind") == "PrometheusRule"
+            for group in obj["spec"]["groups"]
+            for rule in group["rules"]
+            if "alert" in rule
         )
-        failed = failed or bool(errors or blocking)
+        print(  # noqa: T201
+            f"{'FAIL' if errors else 'ok  '} {overlay}: layers apart, {alerts} alerts with "
+            f"runbooks, rules checked and {unit_tests} unit tests run by promtool"
+        )
+        failed = failed or bool(errors)
     print(f"deploy-check {'FAILED' if failed else 'passed'} in {time.monotonic() - started:.1f}s")  # noqa: T201
     return 1 if failed else 0
+
+
+def _check_layer(
+    name: str, objs: list[dict[str, Any]], crds: dict[tuple[str, str], Any], **where: str
+) -> bool:
+    errors, counts = validate(objs, crds)
+    findings = check_policy(objs, **where)
+    blocking = [f for f in findings if f.blocking]
+    for error in errors:
+        print(f"FAIL {name}: schema: {error}")  # noqa: T201
+    for finding in blocking:
+        print(f"FAIL {name}: {finding}")  # noqa: T201
+    severities = Counter(f.severity for f in findings)
+    lows = Counter(f.rule for f in findings if not f.blocking)
+    print(  # noqa: T201
+        f"{'FAIL' if errors or blocking else 'ok  '} {name}: {len(objs)} objects, "
+        f"{counts['built-in']} built-in (kubernetes-validate --strict, {KUBERNETES_VERSION}), "
+        f"{counts['custom']} custom resources (CRD schemas), {len(errors)} schema errors; "
+        f"policy: {severities['high']} high, {severities['medium']} medium, "
+        f"{severities['low']} low" + (f" ({_rules(lows)})" if lows else "")
+    )
+    return bool(errors or blocking)
+
+
+def _in_both(rendered: dict[str, list[dict[str, Any]]]) -> list[str]:
+    def keys(objs: list[dict[str, Any]]) -> set[str]:
+        return {name_of(obj) for obj in objs}
+
+    platform, apps = (keys(rendered[layer]) for layer in LAYERS)
+    return [f"{key} is in both the platform and the apps" for key in sorted(platform & apps)]
 
 
 def _rules(counter: Counter[str]) -> str:

@@ -3,8 +3,11 @@ few of our own, on the rendered objects.
 
 Why not checkov itself: checkov 3.3 resolves in the uv workspace only by pinning `packaging`
 down to 23.2 and `pytest` from 9.2 to 9.1, for everyone, and brings ~85 packages (boto3,
-networkx, ...) into every `make test`. These rules cover the checkov CKV_K8S checks that apply
-to these manifests (ids in brackets), with the severities checkov's policy catalogue gives them;
+networkx, ...) into every `make test`. kube-linter, Kyverno's CLI and kubeconform are not
+installable from the registries this project uses (deploy/README.md). These rules cover the
+checkov CKV_K8S checks that apply to these manifests (ids in brackets), with the severities
+checkov's policy catalogue gives them, and the project's own (LOY-...): what holds data stays in
+the platform and is never pruned or deleted with its volumes, and prod mounts no HS256 secret.
 `make deploy-check` fails on anything above low.
 """
 
@@ -21,6 +24,27 @@ WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", 
 #: sign-in by role (anyone could be admin) and its session cookie over plain HTTP.
 LOCAL_ONLY = {"LOYALTY_CONSOLE_DEV_SIGN_IN": "false", "LOYALTY_CONSOLE_SECURE_COOKIE": "true"}
 SECRETISH = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)", re.IGNORECASE)
+#: What holds data (or is the platform the data lives on): only in the platform layer, where
+#: Argo CD never prunes nor deletes it. Deleting a CloudNativePG Cluster deletes its volumes; a
+#: KafkaTopic, the topic and its records; the Namespace, everything in it.
+DATA_KINDS = {
+    "Namespace",
+    "PersistentVolumeClaim",
+    "Kafka",
+    "KafkaNodePool",
+    "KafkaTopic",
+    "Cluster",
+    "ObjectStore",
+    "ScheduledBackup",
+}
+PLATFORM_KINDS = DATA_KINDS | {"KafkaUser", "Pooler"}
+KEEP = ("Prune=false", "Delete=false")
+#: The HS256 secret: whoever holds it can mint any token, admin's included. Never in prod.
+HS256_SECRET = "LOYALTY_JWT_SECRET"  # noqa: S105 - the variable's name, not a secret
+HS256_SECRET_OBJECT = "loyalty-jwt"  # noqa: S105 - the Secret object's name
+#: Prod checks tokens against the identity provider's keys, for one audience and issuer.
+JWKS_SETTINGS = ("LOYALTY_JWT_JWKS_URL", "LOYALTY_JWT_AUDIENCE", "LOYALTY_JWT_ISSUER")
+OUR_IMAGES = "registry.example.com/loyalty/"
 
 
 @dataclass(frozen=True)
@@ -62,8 +86,15 @@ def where(obj: dict[str, Any], container: str | None = None) -> str:
     return f"{name}[{container}]" if container else name
 
 
-def check_policy(objs: list[dict[str, Any]]) -> list[Finding]:
+def check_policy(
+    objs: list[dict[str, Any]], *, layer: str | None = None, overlay: str | None = None
+) -> list[Finding]:
+    """The findings on one rendered layer (`platform` or `apps`) of an overlay (`dev`, `prod`)."""
     findings: list[Finding] = []
+    for obj in objs:
+        findings.extend(_data_rules(obj, layer))
+        if overlay == "prod":
+            findings.extend(_prod_token_rules(obj))
     policies = [o for o in objs if o.get("kind") == "NetworkPolicy"]
     accounts = {o["metadata"]["name"]: o for o in objs if o.get("kind") == "ServiceAccount"}
     pdbs = [o for o in objs if o.get("kind") == "PodDisruptionBudget"]
@@ -92,6 +123,87 @@ def check_policy(objs: list[dict[str, Any]]) -> list[Finding]:
         ):
             findings.append(Finding("LOY-PDB", MEDIUM, where(obj), "no PodDisruptionBudget"))
     return findings
+
+
+def _data_rules(obj: dict[str, Any], layer: str | None) -> Iterator[Finding]:
+    kind = obj.get("kind")
+    for path in _deleted_claims(obj.get("spec") or {}, "spec"):
+        yield Finding(
+            "LOY-DELETE-CLAIM",
+            HIGH,
+            where(obj),
+            f"{path}: deleting the object would delete its volumes and their data",
+        )
+    if layer == "apps" and kind in PLATFORM_KINDS:
+        yield Finding(
+            "LOY-LAYER",
+            HIGH,
+            where(obj),
+            "belongs to the platform (deploy/platform): deleting or pruning the apps would take it",
+        )
+    if layer == "platform" and kind in DATA_KINDS:
+        options = (obj.get("metadata", {}).get("annotations") or {}).get(
+            "argocd.argoproj.io/sync-options", ""
+        )
+        missing = [o for o in KEEP if o not in options.split(",")]
+        if missing:
+            yield Finding(
+                "LOY-KEEP-DATA",
+                HIGH,
+                where(obj),
+                f"argocd.argoproj.io/sync-options lacks {','.join(missing)}: a sync or a deleted "
+                "Application would delete it",
+            )
+
+
+def _deleted_claims(node: Any, path: str) -> Iterator[str]:
+    """Where under `node` a `deleteClaim` is not false (Strimzi storage, JBOD volumes)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "deleteClaim" and value is not False:
+                yield f"{path}.{key}={value!r}"
+            yield from _deleted_claims(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for n, item in enumerate(node):
+            yield from _deleted_claims(item, f"{path}[{n}]")
+
+
+def _prod_token_rules(obj: dict[str, Any]) -> Iterator[Finding]:
+    spec = pod_spec(obj)
+    if spec is None:
+        return
+    for volume in spec.get("volumes", []) or []:
+        if (volume.get("secret") or {}).get("secretName") == HS256_SECRET_OBJECT:
+            yield Finding(
+                "LOY-HS256", HIGH, where(obj), f"mounts the Secret {HS256_SECRET_OBJECT} in prod"
+            )
+    for container in [*spec.get("initContainers", []), *spec.get("containers", [])]:
+        at = where(obj, container.get("name"))
+        env = {e["name"]: e for e in container.get("env", []) or []}
+        secret_refs = [
+            (e.get("valueFrom") or {}).get("secretKeyRef", {}).get("name") for e in env.values()
+        ]
+        from_secrets = [
+            (source.get("secretRef") or {}).get("name")
+            for source in container.get("envFrom", []) or []
+        ]
+        if HS256_SECRET in env or HS256_SECRET_OBJECT in secret_refs + from_secrets:
+            yield Finding(
+                "LOY-HS256",
+                HIGH,
+                at,
+                f"{HS256_SECRET} (the HS256 secret, {HS256_SECRET_OBJECT}) in prod: whoever "
+                "holds it can mint any token; prod checks tokens with JWKS only",
+            )
+        if str(container.get("image", "")).startswith(OUR_IMAGES):
+            missing = [name for name in JWKS_SETTINGS if name not in env]
+            if missing:
+                yield Finding(
+                    "LOY-JWKS",
+                    HIGH,
+                    at,
+                    f"checks tokens without {', '.join(missing)} in prod",
+                )
 
 
 def _object_rules(obj: dict[str, Any]) -> Iterator[Finding]:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import DEPLOY, deploy_check, needs_kubectl
+from tests.deploy.conftest import DEPLOY, deploy_check, needs_kubectl, needs_promtool
 
-pytestmark = needs_kubectl
+pytestmark = [needs_kubectl, needs_promtool]
 
 
 def run_check(root: Path) -> subprocess.CompletedProcess[str]:
@@ -28,11 +28,14 @@ def run_check(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def check_copy(root: Path) -> subprocess.CompletedProcess[str]:
-    """The same check in this process (no interpreter start per case), same result shape."""
+def check_copy(
+    root: Path, overlays: tuple[str, ...] = ("prod",)
+) -> subprocess.CompletedProcess[str]:
+    """The same check in this process (no interpreter start per case), same result shape; of
+    the prod overlay only unless told (a base broken on purpose breaks both)."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        status = deploy_check.check(root)
+        status = deploy_check.check(root, overlays=overlays)
     return subprocess.CompletedProcess([], status, out.getvalue(), "")
 
 
@@ -54,11 +57,13 @@ def test_passes_on_the_repository() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "deploy-check passed" in result.stdout
     for overlay in ("dev", "prod"):
-        assert f"ok   {overlay}:" in result.stdout
+        assert f"ok   {overlay}/platform:" in result.stdout
+        assert f"ok   {overlay}/apps:" in result.stdout
+        assert f"ok   {overlay}: layers apart" in result.stdout
 
 
 def test_fails_on_an_unknown_field_in_a_built_in_kind(copy: Path) -> None:
-    edit(copy / "base/services/tiers.yaml", "timeoutSeconds: 3", "timeoutSecond: 3")
+    edit(copy / "apps/services/tiers.yaml", "timeoutSeconds: 3", "timeoutSecond: 3")
     result = check_copy(copy)
     assert result.returncode == 1
     assert "Deployment/loyalty-tiers" in result.stdout
@@ -66,8 +71,8 @@ def test_fails_on_an_unknown_field_in_a_built_in_kind(copy: Path) -> None:
 
 
 def test_fails_on_a_bad_field_in_a_custom_resource(copy: Path) -> None:
-    edit(copy / "base/postgres/points.yaml", "poolMode: transaction", "poolMode: statements")
-    edit(copy / "base/kafka/kafka.yaml", "  entityOperator:", "  entityOperators:")
+    edit(copy / "platform/postgres/points.yaml", "poolMode: transaction", "poolMode: statements")
+    edit(copy / "platform/kafka/kafka.yaml", "  entityOperator:", "  entityOperators:")
     result = check_copy(copy)
     assert result.returncode == 1
     assert "Pooler/points-db-pooler-rw" in result.stdout
@@ -76,21 +81,17 @@ def test_fails_on_a_bad_field_in_a_custom_resource(copy: Path) -> None:
 
 
 def test_fails_on_a_wrong_type_in_a_custom_resource(copy: Path) -> None:
-    edit(copy / "base/kafka/topics.yaml", "partitions: 12", "partitions: twelve")
+    edit(copy / "platform/kafka/topics.yaml", "partitions: 12", "partitions: twelve")
     result = check_copy(copy)
     assert result.returncode == 1
     assert "KafkaTopic/commerce-purchases" in result.stdout
 
 
 def test_fails_on_a_kind_it_has_no_schema_for(copy: Path) -> None:
-    (copy / "base/extra.yaml").write_text(
+    (copy / "apps/extra.yaml").write_text(
         "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n", encoding="utf-8"
     )
-    edit(
-        copy / "base/kustomization.yaml",
-        "  - namespace.yaml\n",
-        "  - namespace.yaml\n  - extra.yaml\n",
-    )
+    edit(copy / "apps/kustomization.yaml", "resources:\n", "resources:\n  - extra.yaml\n")
     result = check_copy(copy)
     assert result.returncode == 1
     assert "Widget/w" in result.stdout
@@ -99,12 +100,12 @@ def test_fails_on_a_kind_it_has_no_schema_for(copy: Path) -> None:
 
 def test_fails_on_a_policy_violation(copy: Path) -> None:
     edit(
-        copy / "base/services/points.yaml",
+        copy / "apps/services/points.yaml",
         "allowPrivilegeEscalation: false",
         "allowPrivilegeEscalation: true",
     )
     edit(
-        copy / "base/services/feedback.yaml",
+        copy / "apps/services/feedback.yaml",
         "readOnlyRootFilesystem: true",
         "readOnlyRootFilesystem: false",
     )
@@ -115,16 +116,12 @@ def test_fails_on_a_policy_violation(copy: Path) -> None:
 
 
 def test_fails_on_a_committed_secret_value(copy: Path) -> None:
-    (copy / "base/secret.yaml").write_text(
+    (copy / "apps/secret.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: loyalty-jwt\n"
         "stringData:\n  secret: not-a-real-one-but-still-committed\n",
         encoding="utf-8",
     )
-    edit(
-        copy / "base/kustomization.yaml",
-        "  - namespace.yaml\n",
-        "  - namespace.yaml\n  - secret.yaml\n",
-    )
+    edit(copy / "apps/kustomization.yaml", "resources:\n", "resources:\n  - secret.yaml\n")
     result = check_copy(copy)
     assert result.returncode == 1
     assert "LOY-SECRET Secret/loyalty-jwt" in result.stdout
@@ -132,22 +129,144 @@ def test_fails_on_a_committed_secret_value(copy: Path) -> None:
 
 def test_fails_when_an_overlay_does_not_render(copy: Path) -> None:
     edit(
-        copy / "overlays/prod/kustomization.yaml", "../../components/keda", "../../components/nope"
+        copy / "overlays/prod/apps/kustomization.yaml",
+        "../../../components/keda",
+        "../../../components/nope",
     )
     result = check_copy(copy)
     assert result.returncode == 1
     assert "kubectl kustomize" in result.stdout
 
 
+def add_env(overlay: Path, kind: str, name: str, env: str) -> None:
+    """A patch in `overlay`'s kustomization adding the variable `env` (YAML) to a workload."""
+    with (overlay / "kustomization.yaml").open("a", encoding="utf-8") as out:
+        out.write(
+            f"patches:\n  - target:\n      kind: {kind}\n      name: {name}\n"
+            "    patch: |\n      - op: add\n        path: /spec/template/spec/containers/0/env/-\n"
+            f"        value: {env}\n"
+        )
+
+
 def test_fails_when_an_overlay_turns_on_the_console_s_development_sign_in(copy: Path) -> None:
-    edit(
-        copy / "overlays/prod/kustomization.yaml",
-        "patches:\n",
-        "patches:\n"
-        "  - target:\n      kind: Deployment\n      name: loyalty-console\n"
-        "    patch: |\n      - op: add\n        path: /spec/template/spec/containers/0/env/-\n"
-        '        value: {name: LOYALTY_CONSOLE_DEV_SIGN_IN, value: "true"}\n',
+    add_env(
+        copy / "overlays/prod/apps",
+        "Deployment",
+        "loyalty-console",
+        '{name: LOYALTY_CONSOLE_DEV_SIGN_IN, value: "true"}',
     )
     result = check_copy(copy)
     assert result.returncode == 1
     assert "[high] LOY-LOCAL-ONLY Deployment/loyalty-console" in result.stdout
+
+
+def test_fails_when_prod_mounts_the_hs256_secret_in_a_pod_or_a_migration_job(copy: Path) -> None:
+    secret = (
+        "{name: LOYALTY_JWT_SECRET, valueFrom: {secretKeyRef: {name: loyalty-jwt, key: secret}}}"
+    )
+    add_env(copy / "overlays/prod/apps", "Job", "loyalty-tiers-migrate", secret)
+    result = check_copy(copy, overlays=("dev", "prod"))
+    assert result.returncode == 1
+    assert "FAIL prod/apps: [high] LOY-HS256 Job/loyalty-tiers-migrate[migrate]" in result.stdout
+    assert "FAIL dev/apps" not in result.stdout, "dev may keep HS256"
+
+
+def test_fails_when_prod_checks_tokens_without_an_audience(copy: Path) -> None:
+    edit(
+        copy / "apps/services/feedback.yaml",
+        "        - name: LOYALTY_JWT_AUDIENCE\n",
+        "        - name: LOYALTY_JWT_AUDIENCE_UNUSED\n",
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "[high] LOY-JWKS Deployment/loyalty-feedback[feedback]" in result.stdout
+
+
+def test_fails_when_the_apps_hold_data(copy: Path) -> None:
+    """Deleting or pruning the apps must never touch data: a database among them is refused."""
+    moved = "  - postgres/tiers.yaml\n"
+    edit(copy / "platform/kustomization.yaml", moved, "")
+    shutil.move(copy / "platform/postgres/tiers.yaml", copy / "apps/tiers-db.yaml")
+    edit(copy / "apps/kustomization.yaml", "resources:\n", "resources:\n  - tiers-db.yaml\n")
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "[high] LOY-LAYER Cluster/tiers-db" in result.stdout
+    assert "[high] LOY-LAYER Pooler/tiers-db-pooler-rw" in result.stdout
+
+
+def test_fails_when_a_data_volume_would_be_deleted_with_its_object(copy: Path) -> None:
+    edit(
+        copy / "overlays/prod/platform/kafka-nodepools.yaml",
+        "deleteClaim: false",
+        "deleteClaim: true",
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "[high] LOY-DELETE-CLAIM KafkaNodePool/controllers" in result.stdout
+
+
+def test_fails_when_argo_cd_could_prune_a_database(copy: Path) -> None:
+    edit(
+        copy / "platform/kustomization.yaml",
+        "  argocd.argoproj.io/sync-options: Prune=false,Delete=false\n",
+        "  argocd.argoproj.io/sync-options: Delete=false\n",
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "[high] LOY-KEEP-DATA Cluster/points-db" in result.stdout
+    assert "lacks Prune=false" in result.stdout
+
+
+def test_fails_when_an_object_is_in_both_layers(copy: Path) -> None:
+    shutil.copyfile(copy / "platform/kafka/users.yaml", copy / "apps/users.yaml")
+    edit(copy / "apps/kustomization.yaml", "resources:\n", "resources:\n  - users.yaml\n")
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "KafkaUser/loyalty-points (kafka.strimzi.io/v1) is in both" in result.stdout
+
+
+def test_fails_on_an_alert_whose_runbook_anchor_does_not_exist(copy: Path) -> None:
+    edit(
+        copy / "apps/observability/prometheusrule.yaml",
+        "operations.md#loyaltyoutboxstuck",
+        "operations.md#loyalty-outbox-stuck",
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "alert LoyaltyOutboxStuck: runbook_url anchor #loyalty-outbox-stuck" in result.stdout
+
+
+def test_fails_on_an_alert_without_a_runbook(copy: Path) -> None:
+    edit(
+        copy / "platform/observability/prometheusrule.yaml",
+        "            runbook_url: https://git.example.com/loyalty/platform/-/blob/main/docs/"
+        "operations.md#loyaltydatabasebackuptooold\n",
+        "",
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "alert LoyaltyDatabaseBackupTooOld: no runbook_url" in result.stdout
+
+
+def test_promtool_refuses_a_broken_rule(copy: Path) -> None:
+    edit(
+        copy / "apps/observability/prometheusrule.yaml",
+        "max by (service) (loyalty_outbox_oldest_age_seconds) > 300",
+        "max by (service) (loyalty_outbox_oldest_age_seconds > 300",
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "promtool check rules" in result.stdout
+
+
+def test_promtool_runs_the_alerts_unit_tests(copy: Path) -> None:
+    """An alert that no longer fires on what should page fails its unit test."""
+    edit(
+        copy / "platform/observability/prometheusrule.yaml",
+        "kafka_topic_partition_under_replicated_partition{topic=~",
+        "kafka_topic_partition_under_replicated_partitions{topic=~",
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "promtool test rules" in result.stdout
+    assert "LoyaltyKafkaUnderReplicatedPartitions" in result.stdout

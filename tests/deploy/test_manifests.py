@@ -1,6 +1,7 @@
-"""What the rendered overlays must say: every topic sized and replicated, least-privilege Kafka
-users, scaling bounded by partitions, pods that drain and run locked down, routes for every
-path of the contract, settings the services really read, alerts on metrics that exist."""
+"""What the rendered overlays must say: the data apart from the apps, every topic sized and
+replicated, least-privilege Kafka users, scaling bounded by partitions, pods that drain and run
+locked down, routes for every path of the contract, settings the services really read, tokens
+checked with JWKS in prod, alerts on metrics that exist, with runbooks and SLO burn rates."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fastapi import FastAPI
 from prometheus_client.metrics import MetricWrapperBase
 
 from loyalty_console.settings import ConsoleSettings
+from loyalty_devkit.gateway.routes import OPERATOR_PATHS
 from loyalty_feedback.settings import FeedbackSettings
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_points.settings import PointsSettings
@@ -24,7 +26,7 @@ from loyalty_shared.program.loader import default_program_path
 from loyalty_shared.service import ServiceSpec
 from loyalty_shared.settings import ServiceSettings
 from loyalty_tiers.settings import TiersSettings
-from tests.deploy.conftest import DEPLOY, REPO, by_name, generate, of_kind
+from tests.deploy.conftest import DEPLOY, REPO, by_name, generate, of_kind, policy, rules
 
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "points": PointsSettings,
@@ -39,9 +41,9 @@ UVICORN_GRACEFUL_S = 30  # loyalty_shared.service.serve timeout_graceful_shutdow
 
 
 def test_program_copy_is_the_packaged_default() -> None:
-    copy = DEPLOY / "base" / "program" / "program.toml"
+    copy = DEPLOY / "apps" / "program" / "program.toml"
     assert copy.read_bytes() == default_program_path().read_bytes(), (
-        "deploy/base/program/program.toml differs from the packaged default: copy it again"
+        "deploy/apps/program/program.toml differs from the packaged default: copy it again"
     )
 
 
@@ -157,9 +159,15 @@ def test_pods_drain_before_they_are_killed(rendered: list[dict[str, Any]]) -> No
         assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
 
 
+def _pod_template(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+    return dict(spec["template"])
+
+
 def test_pods_are_locked_down(rendered: list[dict[str, Any]]) -> None:
-    for obj in of_kind(rendered, "Deployment") + of_kind(rendered, "Job"):
-        pod = obj["spec"]["template"]["spec"]
+    workloads = of_kind(rendered, "Deployment") + of_kind(rendered, "Job")
+    for obj in workloads + of_kind(rendered, "CronJob"):
+        pod = _pod_template(obj)["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
         assert pod["automountServiceAccountToken"] is False
@@ -211,19 +219,47 @@ def _wave(obj: dict[str, Any]) -> int:
     return int(obj["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", "0"))
 
 
-def test_argo_cd_runs_the_migration_jobs_after_the_databases_and_before_the_workloads(
-    rendered: list[dict[str, Any]],
+def test_argo_cd_runs_the_migration_jobs_after_the_apps_configuration_and_before_the_workloads(
+    layers: dict[str, list[dict[str, Any]]],
 ) -> None:
-    jobs = of_kind(rendered, "Job")
+    apps = layers["apps"]
+    jobs = of_kind(apps, "Job")
     waves = {_wave(job) for job in jobs}
     assert len(waves) == 1
     (job_wave,) = waves
-    # not PreSync: that runs before the database, the service account and secrets exist
+    # not PreSync: that runs before the service accounts and configuration exist
     assert {job["metadata"]["annotations"]["argocd.argoproj.io/hook"] for job in jobs} == {"Sync"}
-    for kind in ("Cluster", "Pooler", "ServiceAccount", "KafkaUser"):
-        assert all(_wave(obj) < job_wave for obj in of_kind(rendered, kind)), kind
+    for kind in ("ServiceAccount", "ConfigMap"):
+        assert all(_wave(obj) < job_wave for obj in of_kind(apps, kind)), kind
     for kind in ("Deployment", "HorizontalPodAutoscaler", "ScaledObject"):
-        assert all(_wave(obj) > job_wave for obj in of_kind(rendered, kind)), kind
+        assert all(_wave(obj) > job_wave for obj in of_kind(apps, kind)), kind
+
+
+def test_what_holds_data_is_in_the_platform_never_among_the_apps(
+    layers: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Deleting or pruning the apps (`kubectl delete -k .../apps`, an Argo CD Application
+    removed) must leave every database, topic, volume and the namespace."""
+    platform, apps = layers["platform"], layers["apps"]
+    assert not [o["kind"] for o in apps if o["kind"] in policy.PLATFORM_KINDS]
+    assert {o["kind"] for o in platform} >= {"Namespace", "Kafka", "KafkaTopic", "Cluster"}
+    workloads = {"Deployment", "Job", "CronJob", "HorizontalPodAutoscaler", "HTTPRoute"}
+    assert not [o["kind"] for o in platform if o["kind"] in workloads], "the apps' own objects"
+    names = [(o["kind"], o["metadata"]["name"]) for o in platform + apps]
+    assert len(names) == len(set(names)), "an object in both layers"
+
+
+def test_argo_cd_never_prunes_nor_deletes_the_platform(
+    layers: dict[str, list[dict[str, Any]]],
+) -> None:
+    for obj in layers["platform"]:
+        options = obj["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-options")
+        assert set(str(options).split(",")) >= {"Prune=false", "Delete=false"}, (
+            f"{obj['kind']}/{obj['metadata']['name']}"
+        )
+    for layer, objs in layers.items():
+        for obj in objs:
+            assert obj["metadata"]["labels"]["loyalty.example.com/layer"] == layer, obj["kind"]
 
 
 def test_network_policies(rendered: list[dict[str, Any]]) -> None:
@@ -250,6 +286,79 @@ def test_network_policies(rendered: list[dict[str, Any]]) -> None:
         ]
         databases = {v for p in pods for k, v in p.items() if k.startswith("cnpg.io/")}
         assert databases == {f"{name}-db", f"{name}-db-pooler-rw"}, "its own database only"
+
+
+def test_every_pod_may_send_traces_to_the_collector(rendered: list[dict[str, Any]]) -> None:
+    for name in [*SERVICES, "console"]:
+        spec = by_name(rendered, "NetworkPolicy")[f"loyalty-{name}"]["spec"]
+        collector = [
+            rule
+            for rule in spec["egress"]
+            for peer in rule["to"]
+            if peer.get("podSelector", {}).get("matchLabels") == generate.OTLP_COLLECTOR
+        ]
+        assert collector, f"loyalty-{name} cannot reach the OTLP collector"
+        ((peer,),) = [rule["to"] for rule in collector]
+        namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        assert namespace == "monitoring"
+        assert {p["port"] for rule in collector for p in rule["ports"]} == {4317, 4318}
+
+
+def _env(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def _containers(rendered: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    workloads = of_kind(rendered, "Deployment") + of_kind(rendered, "Job")
+    return [
+        (f"{obj['kind']}/{obj['metadata']['name']}", container)
+        for obj in workloads + of_kind(rendered, "CronJob")
+        for container in _pod_template(obj)["spec"]["containers"]
+    ]
+
+
+def test_prod_checks_tokens_with_jwks_and_mounts_no_hs256_secret(
+    rendered: list[dict[str, Any]], overlay: str
+) -> None:
+    """Whoever holds the HS256 secret can mint any token, admin's included: no pod and no Job
+    of prod has it. Every one checks tokens against the identity provider's keys, for one
+    audience and one issuer (the dev overlay may add HS256 for tokens minted in tests)."""
+    hs256 = []
+    for where, container in _containers(rendered):
+        env = _env(container)
+        for setting in ("LOYALTY_JWT_JWKS_URL", "LOYALTY_JWT_AUDIENCE", "LOYALTY_JWT_ISSUER"):
+            assert env[setting]["valueFrom"]["configMapKeyRef"]["name"] == "loyalty-oidc", where
+        if "LOYALTY_JWT_SECRET" in env:
+            hs256.append(where)
+    if overlay == "prod":
+        assert hs256 == []
+        assert not [o for o in rendered if "loyalty-jwt" in str(o)], "nothing refers to it"
+    else:
+        assert "Deployment/loyalty-console" not in hs256, "the console never mints tokens"
+    config = by_name(rendered, "ConfigMap")["loyalty-oidc"]["data"]
+    assert config["audience"]
+    assert config["jwks-url"].startswith(config["issuer"])
+
+
+def test_the_ledger_audit_runs_nightly_and_a_drift_fails_its_job(
+    rendered: list[dict[str, Any]],
+) -> None:
+    cronjob = by_name(rendered, "CronJob")[generate.LEDGER_AUDIT]
+    job = cronjob["spec"]["jobTemplate"]["spec"]
+    assert job["backoffLimit"] == 0, "a drift does not go away on a retry"
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    (container,) = job["template"]["spec"]["containers"]
+    assert container["command"] == ["/app/.venv/bin/loyalty-points", "audit"]
+    url = _env(container)["LOYALTY_POINTS_DATABASE_URL"]["value"]
+    assert "@points-db-rw:" in url, "one consistent pass on the primary, not through pgbouncer"
+    known = {f"LOYALTY_{field.upper()}" for field in PointsSettings.model_fields} | {"PGPASSWORD"}
+    assert set(_env(container)) <= known
+    labels = job["template"]["metadata"]["labels"]
+    policy = by_name(rendered, "NetworkPolicy")["loyalty-points"]["spec"]["podSelector"]
+    assert all(labels[k] == v for k, v in policy["matchLabels"].items()), "under its policy"
+    alert = _alerts(rendered)["LoyaltyLedgerAuditFailed"]
+    assert "kube_job_status_failed" in alert["expr"]
+    assert f'job_name=~"{generate.LEDGER_AUDIT}-.*"' in alert["expr"]
 
 
 def _route_of(rendered: list[dict[str, Any]], path: str) -> str | None:
@@ -282,7 +391,8 @@ CONTRACT_PATHS = {
 #: Paths for operators (and the console), with everything under them: reached inside the
 #: cluster, never from the internet. Every service has an audit log and dead letters; reports
 #: span services (tiers' members, points' flows).
-NOT_PUBLIC = {"/v1/audit-log", "/v1/dead-letters", "/v1/reports"}
+#: The table may name more (OPERATOR_PATHS); these three never leave it.
+NOT_PUBLIC = {"/v1/audit-log", "/v1/dead-letters", "/v1/reports"} | set(OPERATOR_PATHS)
 
 
 def _not_public(path: str) -> bool:
@@ -366,7 +476,21 @@ KAFKA_EXPORTER = {
     "kafka_consumergroup_lag",
     "kafka_topic_partition_current_offset",
     "kafka_topic_partition_oldest_offset",
+    "kafka_topic_partition_under_replicated_partition",
 }
+
+
+def _rules(rendered: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        rule
+        for obj in of_kind(rendered, "PrometheusRule")
+        for group in obj["spec"]["groups"]
+        for rule in group["rules"]
+    ]
+
+
+def _alerts(rendered: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {rule["alert"]: rule for rule in _rules(rendered) if "alert" in rule}
 
 
 METRIC_MODULES = [
@@ -397,18 +521,21 @@ def _used(exprs: list[str]) -> set[str]:
 
 
 def test_alerts_and_dashboard_use_metrics_that_exist(rendered: list[dict[str, Any]]) -> None:
-    (rule,) = of_kind(rendered, "PrometheusRule")
-    exprs = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]]
-    dashboard = json.loads((DEPLOY / "base/observability/dashboard.json").read_text())
+    exprs = [r["expr"] for r in _rules(rendered)]
+    dashboard = json.loads((DEPLOY / "apps/observability/dashboard.json").read_text())
     exprs += [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     exposed = _exposed() | KAFKA_EXPORTER | {"up"}
     used = {m for m in _used(exprs) if not m.startswith("loyalty-")}
     missing = used - exposed
     assert not missing, f"no such metric: {sorted(missing)}"
-    alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
     documented = (REPO / "docs/operations.md").read_text()
-    for alert in alerts:
+    anchors = rules.anchors(documented)
+    for alert, rule in _alerts(rendered).items():
         assert alert in documented, f"docs/operations.md does not say what {alert} means"
+        url = rule["annotations"]["runbook_url"]
+        assert url == f"{generate.RUNBOOKS}#{alert.lower()}", alert
+        assert alert.lower() in anchors, f"no anchor for {alert} in docs/operations.md"
+    assert generate.RUNBOOKS == rules.RUNBOOKS
 
 
 #: What issue 8 asks to observe, by the metric that shows it.
@@ -428,17 +555,53 @@ OBSERVED = {
 def test_the_dashboard_shows_and_the_alerts_watch_what_the_services_measure(
     rendered: list[dict[str, Any]],
 ) -> None:
-    dashboard = json.loads((DEPLOY / "base/observability/dashboard.json").read_text())
+    dashboard = json.loads((DEPLOY / "apps/observability/dashboard.json").read_text())
     shown = _used([t["expr"] for p in dashboard["panels"] for t in p["targets"]])
     for what, metric in OBSERVED.items():
         assert metric in shown, f"no dashboard panel on {what} ({metric})"
-    (rule,) = of_kind(rendered, "PrometheusRule")
-    watched = {r["alert"]: _used([r["expr"]]) for g in rule["spec"]["groups"] for r in g["rules"]}
+    watched = {name: _used([rule["expr"]]) for name, rule in _alerts(rendered).items()}
     assert "kafka_consumergroup_lag" in watched["LoyaltyConsumerLagGrowing"]
     assert "loyalty_dead_letters_total" in watched["LoyaltyDeadLettersWritten"]
     assert "loyalty_outbox_oldest_age_seconds" in watched["LoyaltyOutboxStuck"]
     assert "loyalty_http_requests_total" in watched["LoyaltyHttpErrorRate"]
     assert "loyalty_event_processing_seconds_bucket" in watched["LoyaltyEventProcessingSlow"]
+    assert "loyalty_consumer_schema_behind_retries_total" in watched["LoyaltySchemaBehind"]
+    under = "kafka_topic_partition_under_replicated_partition"
+    assert under in watched["LoyaltyKafkaUnderReplicatedPartitions"]
+    alerts = _alerts(rendered)
+    absent = alerts["LoyaltyScrapeTargetAbsent"]["expr"]
+    for name in [*SERVICES, "console"]:
+        assert f'absent(up{{namespace="loyalty", job="loyalty-{name}"}})' in absent, name
+    for name in SERVICES:
+        assert f'cluster="{name}-db"' in alerts["LoyaltyDatabaseAbsent"]["expr"], name
+    assert (
+        "cnpg_pg_stat_archiver_last_failed_time"
+        in alerts["LoyaltyDatabaseWalArchivingFailing"]["expr"]
+    )
+    assert "last_failed_backup_timestamp" in alerts["LoyaltyDatabaseBackupFailed"]["expr"]
+
+
+def test_slo_alerts_are_multiwindow_multi_burn_rate(rendered: list[dict[str, Any]]) -> None:
+    """Each SLO pages on a fast burn (1h with 5m, 6h with 30m) and opens a ticket on a slow one
+    (1d with 2h, 3d with 6h), reading recording rules that exist (Google SRE workbook)."""
+    recorded = {rule["record"]: rule["expr"] for rule in _rules(rendered) if "record" in rule}
+    alerts = _alerts(rendered)
+    windows = {"FastBurn": ("1h", "5m", "6h", "30m"), "SlowBurn": ("1d", "2h", "3d", "6h")}
+    assert {slo.name for slo in generate.SLOS} == {
+        "balance_read_errors",
+        "balance_read_slow",
+        "events_late",
+    }
+    for slo in generate.SLOS:
+        for suffix, severity in (("FastBurn", "critical"), ("SlowBurn", "warning")):
+            rule = alerts[f"{slo.alert}{suffix}"]
+            assert rule["labels"]["severity"] == severity
+            used = set(re.findall(r"slo:[a-z_]+:ratio_rate\w+", rule["expr"]))
+            assert used == {slo.record(w) for w in windows[suffix]}
+            assert used <= set(recorded), "every window it reads is recorded"
+    balance = '{service="points", method="GET", route="/v1/members/{member_id}/points"'
+    assert balance.rstrip("}") in recorded["slo:balance_read_errors:ratio_rate5m"]
+    assert "loyalty_event_processing_seconds_bucket" in recorded["slo:events_late:ratio_rate1h"]
 
 
 @pytest.mark.parametrize("kind", ["Secret"])

@@ -1,0 +1,114 @@
+"""The alert rules of `make deploy-check`: every alert has a severity and a runbook that exists,
+and promtool (Prometheus's own tool, vendored into .tools by the Makefile) checks the rendered
+PrometheusRules and runs their unit tests (`<layer>/observability/*.test.yaml`), offline."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: Where every runbook_url points: a row of docs/operations.md, by its anchor.
+RUNBOOKS = "https://git.example.com/loyalty/platform/-/blob/main/docs/operations.md"
+SEVERITIES = {"critical", "warning", "info"}
+_EXPLICIT_ANCHOR = re.compile(r"""<a\s+(?:id|name)=["']([^"']+)["']""")
+
+
+def anchors(markdown: str) -> set[str]:
+    """The anchors a Markdown page has: its headings' (GitHub's slugs) and explicit `<a id>`s."""
+    found = set(_EXPLICIT_ANCHOR.findall(markdown))
+    seen: dict[str, int] = {}
+    fenced = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        match = None if fenced else re.match(r"#{1,6}\s+(.*)", line)
+        if match is None:
+            continue
+        slug = re.sub(r"[^\w\- ]", "", match.group(1).strip().lower()).replace(" ", "-")
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        found.add(slug if count == 0 else f"{slug}-{count}")
+    return found
+
+
+def alerts(objs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(the PrometheusRule's name, the rule) for every alerting rule rendered."""
+    return [
+        (obj["metadata"]["name"], rule)
+        for obj in objs
+        if obj.get("kind") == "PrometheusRule"
+        for group in obj["spec"].get("groups", [])
+        for rule in group.get("rules", [])
+        if "alert" in rule
+    ]
+
+
+def check_runbooks(objs: list[dict[str, Any]], operations: Path) -> list[str]:
+    """Every alert: a known severity, and a runbook_url whose anchor docs/operations.md has."""
+    known = anchors(operations.read_text(encoding="utf-8"))
+    errors = []
+    for source, rule in alerts(objs):
+        name = f"PrometheusRule/{source}: alert {rule['alert']}"
+        severity = (rule.get("labels") or {}).get("severity")
+        if severity not in SEVERITIES:
+            errors.append(f"{name}: severity {severity!r} is not one of {sorted(SEVERITIES)}")
+        url = (rule.get("annotations") or {}).get("runbook_url")
+        if url is None:
+            errors.append(f"{name}: no runbook_url")
+            continue
+        base, _, anchor = str(url).partition("#")
+        if base != RUNBOOKS or not anchor:
+            errors.append(f"{name}: runbook_url {url!r} is not {RUNBOOKS}#<anchor>")
+        elif anchor not in known:
+            errors.append(f"{name}: runbook_url anchor #{anchor} is not in {operations.name}")
+    return errors
+
+
+def find_promtool(repo: Path) -> str | None:
+    vendored = repo / ".tools" / "bin" / "promtool"
+    return str(vendored) if vendored.exists() else shutil.which("promtool")
+
+
+def run_promtool(
+    promtool: str, objs: list[dict[str, Any]], tests: list[Path]
+) -> tuple[list[str], int]:
+    """`promtool check rules` on every rendered PrometheusRule (written as `<name>.yaml`), then
+    `promtool test rules` on the unit tests, which name those files. Errors and the test count."""
+    errors: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="promtool-") as tmp:
+        directory = Path(tmp)
+        files = []
+        for obj in objs:
+            if obj.get("kind") != "PrometheusRule":
+                continue
+            path = directory / f"{obj['metadata']['name']}.yaml"
+            path.write_text(yaml.safe_dump(obj["spec"], sort_keys=False), encoding="utf-8")
+            files.append(path)
+        if files:
+            errors += _promtool(promtool, ["check", "rules", *map(str, files)], directory)
+        copies = []
+        count = 0
+        for n, test in enumerate(tests):
+            copy = directory / f"{n}-{test.name}"
+            shutil.copyfile(test, copy)
+            copies.append(str(copy))
+            count += len((yaml.safe_load(test.read_text(encoding="utf-8")) or {}).get("tests", []))
+        if copies:
+            errors += _promtool(promtool, ["test", "rules", *copies], directory)
+    return errors, count
+
+
+def _promtool(promtool: str, args: list[str], cwd: Path) -> list[str]:
+    result = subprocess.run(  # noqa: S603 - the vendored promtool on our own files
+        [promtool, *args], capture_output=True, text=True, cwd=cwd, check=False, timeout=120
+    )
+    if result.returncode == 0:
+        return []
+    output = (result.stdout + result.stderr).strip().replace(str(cwd) + "/", "")
+    return [f"promtool {args[0]} {args[1]}:\n{output}"]
