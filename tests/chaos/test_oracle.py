@@ -6,8 +6,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from loyalty_devkit.chaos.model import Action, MemberModel, Purchase, Refund, earn
-from loyalty_devkit.chaos.oracle import check_earn_tiers, expected_for, identity_left
+import orjson
+
+from loyalty_devkit.chaos.model import (
+    RETURN_WINDOW,
+    Action,
+    MemberModel,
+    Purchase,
+    Refund,
+    earn,
+)
+from loyalty_devkit.chaos.oracle import (
+    check_earn_tiers,
+    expected_for,
+    identity_left,
+    ledger_bonuses,
+)
 from loyalty_devkit.chaos.workload import Gate, Publish, generate
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
@@ -101,6 +115,106 @@ def test_actions_earn_once_each_within_their_caps_in_the_program_s_days() -> Non
         m.act(action)
     e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
     assert (e.available, e.ledger["earn"]) == (5 * 20 + 20 + 50, 5 * 20 + 20 + 50)
+
+
+def test_a_referral_pays_both_members_once_and_their_ledgers_name_it() -> None:
+    referee, referrer = MemberModel("m-2", NOW), MemberModel("m-1", NOW)
+    referee.purchase(purchase(1, "100.00", 20))
+    referee.referral("m-2", "m-1", 200)
+    referrer.referral("m-2", "m-1", 500)
+    referrer.referral("m-3", "m-1", 500)
+
+    e = expected_for(referrer, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
+    assert (e.available, e.lifetime_earned, e.ledger["earn"]) == (1000, 1000, 1000)
+    assert e.notifications["referral_rewarded"] == 2
+    assert e.bonuses == [("referral of m-2 by m-1", 500), ("referral of m-3 by m-1", 500)]
+    e = expected_for(referee, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
+    assert (e.available, e.lifetime_earned) == (100 + 200, 100 + 200)
+    entry = {"type": "earn", "points": 200, "details": {"referral": "m-2", "referrer": "m-1"}}
+    purchase_entry = {"type": "earn", "points": 100, "details": {"tier": "bronze"}}
+    assert ledger_bonuses([purchase_entry, entry]) == e.bonuses
+    assert ledger_bonuses([purchase_entry, entry, entry]) != e.bonuses  # paid twice
+
+
+def test_the_birthday_bonus_is_the_tier_the_member_ends_with_and_bronze_earns_none() -> None:
+    m = MemberModel("m-1", NOW, birthday_year=2026)
+    assert m.bonuses() == []  # bronze: 0 points, no entry
+    m.purchase(purchase(1, "21000.00", 20))  # gold
+    e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
+    assert e.bonuses == [("birthday 2026 at gold", 200)]
+    assert e.lifetime_earned == 21000 + 200
+    entry = {"type": "earn", "points": 200, "details": {"birthday": 2026, "tier": "gold"}}
+    assert ledger_bonuses([entry]) == e.bonuses
+    assert ledger_bonuses([{**entry, "details": {"birthday": 2026, "tier": "silver"}}]) != e.bonuses
+
+
+def test_referred_members_buy_only_past_the_return_window_and_never_refund() -> None:
+    workload = generate(5, events=3000, members=300, now=NOW, refund_probes=True, drive_s=60)
+    plans = workload.members
+    referees = [p for p in plans.values() if p.referred_by not in (None, p.member_id)]
+
+    assert referees, "nobody is referred"
+    assert any(p.referred_by == p.member_id for p in plans.values()), "nobody refers themself"
+    load = [p.referred_by for p in referees]
+    for plan in referees:
+        referrer = plans[str(plan.referred_by)]
+        assert plan.role in ("plain", "answerer")
+        assert referrer.role in ("plain", "answerer")
+        assert referrer.referred_by is None  # no cycles
+        assert load.count(referrer.member_id) <= 3
+        assert not plan.identity
+        assert not referrer.identity
+        published = [s for s in plan.steps if isinstance(s, Publish)]
+        kinds = [s.kind for s in published]
+        assert "refund" not in kinds
+        enrolment = orjson.loads(published[kinds.index("enrolment")].value)
+        assert enrolment["data"]["referred_by"] == referrer.member_id
+        assert plan.model is not None
+        for order in plan.model.orders.values():
+            assert order.purchase.time + RETURN_WINDOW < NOW
+            assert order.refunded == 0
+        if plan.model.orders:
+            assert (plan.member_id, referrer.member_id) in plan.model.referrals
+
+
+def test_a_birthday_today_is_published_after_the_member_s_last_tier_gate() -> None:
+    workload = generate(5, events=3000, members=300, now=NOW, drive_s=60)
+    birthdays = [p for p in workload.members.values() if p.model and p.model.birthday_year]
+
+    assert any(p.model and p.model.tier != "bronze" for p in birthdays)
+    for plan in birthdays:
+        assert plan.role in ("plain", "answerer")
+        assert not plan.identity
+        assert plan.model is not None
+        assert plan.model.birthday_year == 2026
+        last = plan.steps[-1]
+        assert isinstance(last, Publish)
+        assert last.kind in ("enrolment", "duplicate")
+        profile = orjson.loads(last.value)["data"]
+        assert profile["birthday"].endswith("-11-24")  # 20:00 in Shanghai
+        gates = [n for n, s in enumerate(plan.steps) if isinstance(s, Gate)]
+        with_birthday = [
+            n
+            for n, s in enumerate(plan.steps)
+            if isinstance(s, Publish) and s.kind in ("enrolment", "duplicate") and _birthday(s)
+        ]
+        assert min(with_birthday) > max(gates, default=-1)
+
+
+def _birthday(step: Publish) -> str | None:
+    try:
+        data = orjson.loads(step.value).get("data", {})
+    except orjson.JSONDecodeError:
+        return None
+    birthday = data.get("birthday")
+    return birthday if isinstance(birthday, str) and birthday.endswith("-11-24") else None
+
+
+def test_no_birthday_is_due_when_the_run_could_end_on_another_day_in_the_program_s_zone() -> None:
+    late = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
+    workload = generate(5, events=600, members=60, now=late, drive_s=60)
+
+    assert not any(p.model and p.model.birthday_year for p in workload.members.values())
 
 
 def test_the_workload_is_replayable_and_gated_where_tiers_change() -> None:

@@ -20,6 +20,7 @@ from loyalty_devkit.chaos.oracle import (
     check_earn_tiers,
     expected_for,
     identity_left,
+    ledger_bonuses,
 )
 from loyalty_devkit.chaos.report import log
 from loyalty_devkit.chaos.workload import MemberPlan, Workload
@@ -132,6 +133,7 @@ def _compare(plan: MemberPlan, actual: dict[str, Any], outcomes: Outcomes) -> li
         by_type[item["type"]] += item["points"]
     for kind, expected in e.ledger.items():
         check(f"ledger {kind} points", expected, by_type.get(kind, 0))
+    check("referral and birthday entries", e.bonuses, ledger_bonuses(ledger))
     tier = actual["tier"]
     check("tier", e.tier, tier["tier"])
     check("qualifying_spend", e.qualifying_spend, Decimal(str(tier["qualifying_spend"])))
@@ -169,6 +171,8 @@ def _summarise(workload: Workload, outcomes: Outcomes) -> None:
         totals["lifetime"] += e.lifetime_earned
         totals["expired"] -= e.ledger["expire"]
         totals["upgrades"] += e.notifications["tier_upgraded"]
+        totals["referral_bonuses"] += e.notifications["referral_rewarded"]
+        totals["birthday_bonuses"] += sum(1 for what, _ in e.bonuses if what.startswith("birth"))
         totals["orders"] += e.purchases
     totals["redeemed"] = sum(outcomes.redeemed.values())
     totals["cancelled"] = sum(outcomes.cancelled.values())

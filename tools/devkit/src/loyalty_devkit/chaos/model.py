@@ -18,7 +18,14 @@ member's events share a key, hence a partition, hence their order):
   purchase lifts the spend over a threshold (several thresholds at once: one change);
 - a member action (contract 5.3) earns the default program's points for it at once, once per
   action id, the first `per_day` of a local day (Asia/Shanghai) or the member's first only;
-  an action the program does not name earns nothing.
+  an action the program does not name earns nothing;
+- a referral (contract 5.3) pays the referred member 200 and the referrer 500 once the referred
+  member has a purchase past its return window (the workload gives referred members only
+  purchases past it and no refunds, so the first is available and never voided); referring
+  oneself earns nothing;
+- a birthday that is today in the program's time zone earns the tier's `birthday_points` (bronze
+  0, silver 100, gold 200, platinum 500) once, at the tier the member ends with (the workload
+  makes the birthday known only after the member's last tier gate).
 """
 
 from __future__ import annotations
@@ -48,6 +55,9 @@ ACTIONS: dict[str, tuple[int, int | None, bool]] = {
     "profile.completed": (50, None, True),
     "store.checkin": (5, 1, False),
 }
+REFERRER_POINTS = 500
+REFEREE_POINTS = 200
+BIRTHDAY_POINTS = {"bronze": 0, "silver": 100, "gold": 200, "platinum": 500}
 
 
 def floor(value: Decimal) -> int:
@@ -130,6 +140,10 @@ class MemberModel:
     action_points: int = 0
     actions_taken: set[str] = field(default_factory=set)
     actions_rewarded: dict[tuple[str, date | None], int] = field(default_factory=dict)
+    #: referral bonuses this member earns: (referee, referrer) -> points
+    referrals: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: the program's year of a birthday that is today in its time zone (None: no bonus due)
+    birthday_year: int | None = None
 
     def _in_window(self, time: datetime) -> bool:
         start = self.now.date() - timedelta(days=QUALIFYING_DAYS)
@@ -184,6 +198,22 @@ class MemberModel:
         if limit is None or self.actions_rewarded.get(key, 0) < limit:
             self.actions_rewarded[key] = self.actions_rewarded.get(key, 0) + 1
             self.action_points += points
+
+    def referral(self, referee_id: str, referrer_id: str, points: int) -> None:
+        """This member earns `points` for the referral of `referee_id` by `referrer_id`."""
+        self.referrals[(referee_id, referrer_id)] = points
+
+    def bonuses(self) -> list[tuple[str, int]]:
+        """The earn entries of referrals and the birthday, as (what they name, points), sorted:
+        the ledger must hold exactly these."""
+        found = [
+            (f"referral of {referee} by {referrer}", points)
+            for (referee, referrer), points in self.referrals.items()
+        ]
+        birthday = BIRTHDAY_POINTS[self.tier] if self.birthday_year is not None else 0
+        if birthday:
+            found.append((f"birthday {self.birthday_year} at {self.tier}", birthday))
+        return sorted(found)
 
     def refund(self, r: Refund) -> None:
         if r.event_id in self.seen_events:

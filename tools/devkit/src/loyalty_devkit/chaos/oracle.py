@@ -9,6 +9,9 @@ platform, each checked before it is used:
   accepted only if it is the tier before or after the member's stretch, old tier first
   (see workload.py on gates); anything else is a mismatch of its own.
 
+Referral and birthday bonuses are the model's (`MemberModel.bonuses`): the ledger must hold
+exactly those `earn` entries, each once (`ledger_bonuses` reads them back).
+
 An erased member's figures are expected as if nothing had happened; on top, each service's
 export of them must hold nothing of who they were and record the erasure (`identity_left`).
 """
@@ -54,6 +57,8 @@ class Expected:
     purchases: int = 0
     orders: int = 0
     clv: Decimal = Decimal(0)
+    #: the earn entries naming a referral or a birthday, as (what they name, points), sorted
+    bonuses: list[tuple[str, int]] = field(default_factory=list)
 
 
 def check_earn_tiers(model: MemberModel, earn_tiers: dict[str, str]) -> list[str]:
@@ -114,11 +119,12 @@ def expected_for(
         if p.currency == CURRENCY:
             e.clv += p.total - refunded
     goodwill = GOODWILL_POINTS if any(score <= 6 for score in answer_scores) else 0
-    actions = model.action_points
-    e.available += -expired - redeemed + cancelled + adjusted + goodwill + actions
-    e.lifetime_earned = earned - reversed_total + adjusted + goodwill + actions
+    e.bonuses = model.bonuses()
+    granted = model.action_points + sum(points for _, points in e.bonuses)
+    e.available += -expired - redeemed + cancelled + adjusted + goodwill + granted
+    e.lifetime_earned = earned - reversed_total + adjusted + goodwill + granted
     e.ledger = {
-        "earn": earned + actions,
+        "earn": earned + granted,
         "reverse": -reversed_total,
         "expire": -expired,
         "redeem": -redeemed,
@@ -131,8 +137,27 @@ def expected_for(
         "tier_upgraded": model.upgrades,
         "tier_downgraded": 0,
         "detractor_alert": sum(1 for score in answer_scores if score <= 6),
+        "referral_rewarded": len(model.referrals),
     }
     return e
+
+
+def ledger_bonuses(ledger: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """The member's earn entries naming a referral or a birthday, in the form of
+    `Expected.bonuses` (from the transactions API's items)."""
+    found = []
+    for item in ledger:
+        details = item.get("details") or {}
+        if item["type"] != "earn":
+            continue
+        if "referral" in details:
+            found.append(
+                (f"referral of {details['referral']} by {details.get('referrer')}", item["points"])
+            )
+        elif "birthday" in details:
+            what = f"birthday {details['birthday']} at {details.get('tier')}"
+            found.append((what, item["points"]))
+    return sorted(found)
 
 
 SERVICES = ("points", "tiers", "notifications", "feedback")

@@ -1,12 +1,14 @@
 """Coming to rest after the drive: a sentinel on every input partition applied by every
-consumer, then outboxes empty and the counts of applied events and ledger entries stable."""
+consumer, then outboxes empty, no referral or birthday bonus due and unpaid (the points
+lifecycle job's work), and the counts of applied events and ledger entries stable."""
 
 from __future__ import annotations
 
 import asyncio
+import calendar
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import httpx
 import orjson
@@ -15,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from loyalty_devkit.chaos.cluster import Cluster
 from loyalty_devkit.chaos.config import PARTITIONS
 from loyalty_devkit.chaos.databases import DB_ERRORS, fetch
+from loyalty_devkit.chaos.model import PROGRAM_ZONE
 from loyalty_devkit.chaos.publishing import HEADERS
 from loyalty_devkit.chaos.report import log
 from loyalty_devkit.chaos.workload import MEMBERS, PURCHASES
@@ -22,6 +25,45 @@ from loyalty_shared.events.envelope import cloud_event
 
 #: the sentinels each service applies: one per partition of each input topic it reads
 READERS = {"points": 4, "tiers": 4, "feedback": 4, "notifications": 8}
+
+#: What the points lifecycle job still owes: referrals whose referred member's first purchase
+#: is available, and birthdays today (in the program's zone) without this year's decision.
+#: Both are paid by the job every few seconds; "quiet" waits until it has.
+BONUSES_DUE = """
+SELECT
+  (SELECT count(*) FROM referral r
+   CROSS JOIN LATERAL (SELECT available_at FROM purchase WHERE member_id = r.referee_id
+                       ORDER BY purchased_at, order_id LIMIT 1) p
+   WHERE r.status = 'waiting' AND p.available_at <= now()) AS referrals,
+  (SELECT count(*) FROM member_birthday b
+   WHERE (b.month, b.day) IN (SELECT * FROM unnest($1::smallint[], $2::smallint[]))
+     AND NOT EXISTS (SELECT 1 FROM birthday_bonus g
+                     WHERE g.member_id = b.member_id AND g.year = $3)) AS birthdays
+"""
+
+
+def birthdays_on(day: date) -> list[tuple[int, int]]:
+    """The (month, day) birthdays celebrated on `day`: 29 February on 28 February too in a year
+    without one (docs/events.md#birthday-points)."""
+    days = [(day.month, day.day)]
+    if (day.month, day.day) == (2, 28) and not calendar.isleap(day.year):
+        days.append((2, 29))
+    return days
+
+
+async def bonuses_due(cluster: Cluster) -> int:
+    """How many referral and birthday bonuses the points job owes right now."""
+    today = datetime.now(PROGRAM_ZONE).date()
+    days = birthdays_on(today)
+    rows = await fetch(
+        cluster,
+        "points",
+        BONUSES_DUE,
+        [m for m, _ in days],
+        [d for _, d in days],
+        today.year,
+    )
+    return int(rows[0]["referrals"]) + int(rows[0]["birthdays"])
 
 
 async def send_sentinels(producer: AIOKafkaProducer) -> list[str]:
@@ -134,6 +176,7 @@ async def wait_quiet(cluster: Cluster, sentinel_ids: list[str], timeout_s: float
                 figures.append(rows[0]["p"])
             ledger = await fetch(cluster, "points", "SELECT count(*) AS n FROM ledger_entry")
             figures.append(ledger[0]["n"])
+            backlog += await bonuses_due(cluster)
         except DB_ERRORS:
             figures = [-1]
         stable = stable + 1 if backlog == 0 and figures == previous else 0

@@ -21,6 +21,21 @@ Every role also reports member actions (reviews, check-ins, a completed profile,
 does not name) over the last three days, some again under a new event id: their points are
 available at once and expire a year later, so no run sees them expire.
 
+Referrals and birthdays (contract 5.3, the program's `birthday_points`), among `plain` and
+`answerer` members who are never erased, so each bonus has one right answer whatever the timing:
+
+- a referred member's enrolment names another member of the run (`referred_by`; a referrer has
+  at most three, far below the yearly cap, and is never referred: no cycles). Their purchases
+  are all older than the return window (backdated or old) and never refunded, so whichever
+  purchase points sees first is available and stays so: the bonus is due as soon as points has
+  the enrolment and one purchase, and can never be voided. A few members refer themselves
+  (nothing is paid).
+- a birthday member's enrolment says their birthday is today in the program's time zone, and is
+  published after the member's last tier gate (moved to the end of their events): points knows
+  the tier the member ends with before the birthday can be paid, so the bonus is that tier's.
+  Left out when the run could cross midnight in the program's zone. Other enrolments may carry a
+  birthday at least three days away (no bonus).
+
 Some enrolled `plain` members ask to be forgotten (`member.erasure_requested`) somewhere after
 their enrolment, while their purchases and refunds still come: they must end with the same
 figures as if they had not, and no service may still show their name or email (`identity`).
@@ -35,8 +50,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -44,6 +59,9 @@ import orjson
 
 from loyalty_devkit.chaos.model import (
     EXPIRY,
+    PROGRAM_ZONE,
+    REFEREE_POINTS,
+    REFERRER_POINTS,
     RETURN_WINDOW,
     Action,
     MemberModel,
@@ -58,6 +76,14 @@ Role = Literal["plain", "redeemer", "adjuster", "answerer"]
 CATEGORIES = ("apparel", "beauty", "electronics", "grocery", "home")
 #: The share of enrolled plain members who ask to be erased during the run.
 ERASED_SHARE = 0.05
+#: Who may refer, be referred or have a birthday bonus: roles whose balance no HTTP call reads
+#: while the bonus may land (see the module's docstring).
+BONUS_ROLES: tuple[Role, ...] = ("plain", "answerer")
+#: The share of members referred by another member of the run, and of those referring themselves.
+REFERRED_SHARE = 0.06
+SELF_REFERRED_SHARE = 0.01
+#: At most this many referred members per referrer (the program's yearly cap is 20).
+REFEREES_PER_REFERRER = 3
 
 
 @dataclass(frozen=True)
@@ -111,6 +137,10 @@ class MemberPlan:
     model: MemberModel | None = None
     #: What identified an erased member (their profile's name and email); empty if not erased.
     identity: tuple[str, ...] = ()
+    #: The member their enrolment names as referrer (themselves for a self-referral).
+    referred_by: str | None = None
+    #: Another member names this one as referrer: never erased.
+    refers: bool = False
 
 
 @dataclass
@@ -142,6 +172,9 @@ class _Generator:
         #: how long the drive lasts: purchases whose window or expiry ends within it (0: none)
         self.drive_s = 0.0
         self.orders: list[str] = []  # every order generated so far, for cross-member probes
+        #: today in the program's time zone, when no part of the run can fall on another day
+        #: (birthday members only then)
+        self.today: date | None = None
 
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -182,8 +215,8 @@ class _Generator:
             when, age = self.now - timedelta(days=self.rng.uniform(16, 300)), "backdated"
         return when.replace(microsecond=0), age
 
-    def profile(self, member_id: str) -> dict[str, Any]:
-        return {
+    def profile(self, member_id: str, referred_by: str | None = None) -> dict[str, Any]:
+        profile: dict[str, Any] = {
             "member_id": member_id,
             "name": f"Member {member_id}",
             "email": f"{member_id}@example.com",
@@ -194,6 +227,17 @@ class _Generator:
                 "push": self.rng.random() < 0.5,
             },
         }
+        if self.rng.random() < 0.3:  # a birthday at least three days from today: no bonus
+            profile["birthday"] = self.birthday(days_away=self.rng.randint(3, 360))
+        if referred_by is not None:
+            profile["referred_by"] = referred_by
+        return profile
+
+    def birthday(self, *, days_away: int) -> str:
+        """A birth date `days_away` days after today in the program's zone, in a leap year (so
+        29 February is a date too)."""
+        day = self.now.astimezone(PROGRAM_ZONE).date() + timedelta(days=days_away)
+        return day.replace(year=self.rng.choice(range(1960, 2008, 4))).isoformat()
 
 
 def _role(rng: random.Random) -> Role:
@@ -226,16 +270,53 @@ def generate(
     if midnight - now > timedelta(seconds=drive_s + 3600):
         # not across a UTC midnight: the qualifying window's first day must not move meanwhile
         g.drive_s = drive_s
+    local = now.astimezone(PROGRAM_ZONE)
+    local_midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    if local_midnight - local > timedelta(seconds=drive_s + 3600):
+        # the run ends on the day it began in the program's zone: birthdays today are paid today
+        g.today = local.date()
     rng = g.rng
     member_ids = [f"m-{n:05d}" for n in range(1, members + 1)]
     plans = {m: MemberPlan(m, _role(rng)) for m in member_ids}
+    _referrals(rng, plans)
     budget = {m: 0 for m in member_ids}
     for _ in range(max(events, members)):
         budget[rng.choice(member_ids)] += 1
     for member_id in member_ids:
         _member_script(g, plans[member_id], max(budget[member_id], 2))
+    for plan in plans.values():
+        referrer = plans.get(plan.referred_by or "")
+        if referrer is None or referrer is plan:
+            continue
+        assert plan.model is not None
+        assert referrer.model is not None
+        enrolled = any(isinstance(s, Publish) and s.kind == "enrolment" for s in plan.steps)
+        if enrolled and plan.model.orders:  # a purchase: due at once, never voided
+            plan.model.referral(plan.member_id, referrer.member_id, REFEREE_POINTS)
+            referrer.model.referral(plan.member_id, referrer.member_id, REFERRER_POINTS)
     order = _interleave(rng, plans)
     return Workload(seed=seed, now=now, members=plans, order=order)
+
+
+def _referrals(rng: random.Random, plans: dict[str, MemberPlan]) -> None:
+    """Who refers whom: referred members and their referrers among `BONUS_ROLES`, two sets
+    apart (no cycles), at most `REFEREES_PER_REFERRER` each; and a few self-referrals."""
+    eligible = [m for m, plan in plans.items() if plan.role in BONUS_ROLES]
+    rng.shuffle(eligible)
+    referred = round(len(plans) * REFERRED_SHARE)
+    selves = round(len(plans) * SELF_REFERRED_SHARE)
+    referees, referrers = eligible[:referred], eligible[referred + selves :]
+    for member in eligible[referred : referred + selves]:
+        plans[member].referred_by = member
+    load: dict[str, int] = {}
+    for referee in referees:
+        open_ = [r for r in referrers if load.get(r, 0) < REFEREES_PER_REFERRER]
+        if not open_:
+            break
+        referrer = rng.choice(open_)
+        load[referrer] = load.get(referrer, 0) + 1
+        plans[referee].referred_by = referrer
+        plans[referrer].refers = True
 
 
 def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
@@ -247,6 +328,10 @@ def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
     raw: list[Publish] = []  # before gates, in order
     enrol_at = rng.random()
     enrolled = rng.random() < 0.9
+    if plan.referred_by is not None:  # enrolled, in the first half of their events
+        enrol_at, enrolled = enrol_at / 2, True
+    #: referred by another member: purchases available at once and never refunded
+    referee = plan.referred_by not in (None, member_id)
     purchases: list[tuple[Publish, Purchase, str]] = []
     n = 0
     while len(raw) < budget:
@@ -254,7 +339,8 @@ def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
         if enrolled and enrol_at <= len(raw) / budget:
             enrolled = False
             event_type = "member.enrolled"
-            body = _event(event_type, g.uuid(), member_id, g.profile(member_id), g.now)
+            profile = g.profile(member_id, plan.referred_by)
+            body = _event(event_type, g.uuid(), member_id, profile, g.now)
             raw.append(Publish(member_id, MEMBERS, orjson.dumps(body), key, kind="enrolment"))
             continue
         roll = rng.random()
@@ -295,7 +381,7 @@ def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
         if g.refund_probes and roll < 0.075 and purchases:
             raw.append(_probe(g, member_id, raw, [(p, age) for _, p, age in purchases]))
             continue
-        if roll < 0.20 and purchases:
+        if roll < 0.20 and purchases and not referee:
             refundable = [
                 (pub, p)
                 for pub, p, age in purchases
@@ -311,6 +397,8 @@ def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
         # a purchase
         time, age = g.purchase_time(plan.role)
         if plan.role in ("redeemer", "adjuster") and age == "old":
+            time, age = g.now - timedelta(days=100), "backdated"
+        if referee and age in ("recent", "maturing"):
             time, age = g.now - timedelta(days=100), "backdated"
         currency = "USD" if rng.random() < 0.01 else "CNY"
         total = g.total()
@@ -336,17 +424,42 @@ def _member_script(g: _Generator, plan: MemberPlan, budget: int) -> None:
         g.orders.append(order_id)
         purchases.append((pub, p, age))
         # sometimes a refund of this order was published just before it (out of order)
-        if age != "old" and currency == "CNY" and rng.random() < 0.03:
+        if age != "old" and currency == "CNY" and rng.random() < 0.03 and not referee:
             raw.append(_refund(g, member_id, p, g.money(0.01, float(total))))
         raw.append(pub)
     # refunds published before their purchase must come before it: _refund placed them there
     enrolment = next((n for n, pub in enumerate(raw) if pub.kind == "enrolment"), None)
-    if plan.role == "plain" and enrolment is not None and rng.random() < ERASED_SHARE:
+    bonus = plan.referred_by is not None or plan.refers
+    if plan.role == "plain" and enrolment is not None and rng.random() < ERASED_SHARE and not bonus:
         profile = orjson.loads(raw[enrolment].value)["data"]
         plan.identity = (profile["name"], profile["email"])
         raw.insert(rng.randint(enrolment + 1, len(raw)), _erasure(g, member_id))
     plan.steps = _gate(model, raw)
+    # most members who reached a tier with a birthday bonus, a few who did not
+    birthday_share = 0.5 if model.tier != "bronze" else 0.05
+    if g.today and plan.role in BONUS_ROLES and not plan.identity and rng.random() < birthday_share:
+        _birthday_today(g, plan)
     _http_plans(g, plan, [(p, age) for _, p, age in purchases])
+
+
+def _birthday_today(g: _Generator, plan: MemberPlan) -> None:
+    """Make today the member's birthday: their enrolment says so and moves after every other
+    step, so after their last tier gate (points knows their final tier before it can pay)."""
+    assert g.today is not None
+    assert plan.model is not None
+    enrolment = next(
+        (s for s in plan.steps if isinstance(s, Publish) and s.kind == "enrolment"), None
+    )
+    if enrolment is None:
+        return
+    body = orjson.loads(enrolment.value)
+    body["data"]["birthday"] = g.birthday(days_away=0)
+    value = orjson.dumps(body)
+    # the enrolment and its exact copies (same event id) all move, or a copy would come first
+    copies = [s for s in plan.steps if isinstance(s, Publish) and s.value == enrolment.value]
+    plan.steps = [s for s in plan.steps if not any(s is c for c in copies)]
+    plan.steps += [replace(c, value=value) for c in copies]
+    plan.model.birthday_year = g.today.year
 
 
 def _action(g: _Generator, member_id: str, raw: list[Publish]) -> Publish:
