@@ -287,6 +287,7 @@ async def main() -> None:
         common = {
             "LOYALTY_KAFKA_BOOTSTRAP": broker.bootstrap,
             "LOYALTY_JWT_SECRET": LOCAL_JWT_SECRET,
+            "LOYALTY_ENVIRONMENT": "development",  # the development secret is accepted only there
             "LOYALTY_LOG_LEVEL": "WARNING",
             # no scheduled job during the measurement
             "LOYALTY_POINTS_JOBS_INTERVAL_S": "3600",

@@ -108,6 +108,45 @@ CANNED: dict[tuple[str, str], Any] = {
         "created_at": T,
     },
     ("POST", f"/v1/members/m-1/redemptions/{REDEMPTION}/cancellation"): {"id": REDEMPTION},
+    ("GET", "/v1/members/m-1/review"): {
+        "member_id": "m-1",
+        "flagged": True,
+        "held_points": 300,
+        "held_lots": [
+            {
+                "id": 2,
+                "order_id": "o-2",
+                "points": 300,
+                "earned_at": T,
+                "available_at": T,
+                "expires_at": T,
+            }
+        ],
+        "flags": [
+            {
+                "id": 4,
+                "member_id": "m-1",
+                "reason": "refunds",
+                "threshold": "3",
+                "observed": "4",
+                "local_day": None,
+                "flagged_at": T,
+                "event_id": "9f3c0e1e-6c1b-4a53-9d0b-0d8f1f0a2b12",
+                "status": "open",
+                "review_id": None,
+            }
+        ],
+    },
+    ("POST", "/v1/members/m-1/review"): {
+        "id": 1,
+        "member_id": "m-1",
+        "decision": "release",
+        "reason": "x",
+        "points": 300,
+        "flag_ids": [4],
+        "decided_by": "support:agent-7",
+        "decided_at": T,
+    },
     ("GET", "/v1/reports/points-flow"): {
         "weeks": 12,
         "items": [
@@ -460,6 +499,8 @@ class FakeServices:
     calls: list[tuple[str, str, Any, str]] = field(default_factory=list)
     #: Paths that answer 404 as an unknown route would (an endpoint not built yet).
     missing: set[str] = field(default_factory=set)
+    #: The Idempotency-Key of every call that sent one, in order.
+    idempotency_keys: list[str] = field(default_factory=list)
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -471,6 +512,8 @@ class FakeServices:
             token = request.headers.get("authorization", "").removeprefix("Bearer ")
             claims = jwt.decode(token, options={"verify_signature": False}) if token else {}
             self.calls.append((request.method, route, body, claims.get("scope", "")))
+            if "idempotency-key" in request.headers:
+                self.idempotency_keys.append(request.headers["idempotency-key"])
             if route in self.missing or (request.method, route) not in CANNED:
                 return JSONResponse({"title": "Not Found", "status": 404}, status_code=404)
             return JSONResponse(CANNED[(request.method, route)])

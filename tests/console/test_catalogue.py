@@ -25,7 +25,11 @@ DYNAMIC = {
         "adjust",
         "hold",
         "hold_release",
+        "review_void",
     ],
+    "review.reason_": ["refunds", "refund_ratio", "points_per_day", "actions_per_day"],
+    "review.review_": ["release", "void"],
+    "review.done_": ["release", "void"],
     "lots.": ["pending", "available"],
     "tier.reason_": ["spend", "evaluation", "admin"],
     "segment.": [

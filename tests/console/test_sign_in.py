@@ -22,6 +22,7 @@ def _oidc_settings(issuer: str, client_id: str, secret: str, **more: object) -> 
         jwt_secret=None,
         jwt_jwks_url=f"{issuer}/jwks",
         jwt_issuer=issuer,
+        jwt_audience="loyalty-api",
         console_dev_sign_in=False,
         console_session_secret="a-session-secret-of-at-least-32-characters",
         console_oidc_issuer=issuer,

@@ -1,9 +1,13 @@
-"""Real servers for the notifications scenarios: an SMTP server (aiosmtpd) and an HTTP server
-(the customer-service webhook) started here, plus the service on a clock the test can move."""
+"""Real servers for the notifications scenarios: an SMTP server (aiosmtpd, STARTTLS required,
+with a self-signed certificate made for the test session) and an HTTP server (the
+customer-service webhook) started here, plus the service on a clock the test can move."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
+import tempfile
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -12,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,11 +26,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker, free_port
+from loyalty_devkit.local_tls import LocalCertificate, self_signed_certificate
 from loyalty_notifications.app import create_app
 from loyalty_notifications.settings import NotificationsSettings
 from tests.support.apps import client_of, on_test_broker, running
 
-WEBHOOK_SECRET = "cs-webhook-secret-for-tests"
+#: A Standard Webhooks secret: `whsec_` and the base64 of 32 bytes.
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"cs-webhook-key-for-tests-32bytes").decode()
 
 
 class MovableClock:
@@ -46,6 +53,8 @@ class MailServer:
     """Keeps every message it accepted; `replies` are answered to DATA first, then 250."""
 
     port: int = 0
+    #: The certificate it offers with STARTTLS: what a client trusts (its `cert_file`).
+    certificate: LocalCertificate | None = None
     received: list[EmailMessage] = field(default_factory=list)
     replies: deque[str] = field(default_factory=deque)
     data_commands: int = 0
@@ -69,11 +78,31 @@ class MailServer:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.received if m["To"] == address]
 
+    @property
+    def ca_file(self) -> Path:
+        assert self.certificate is not None
+        return self.certificate.cert_file
+
+
+@functools.cache
+def local_certificate() -> LocalCertificate:
+    """One self-signed certificate per test process (a function, not a fixture, so the suites
+    that borrow `mail_server` need nothing more)."""
+    return self_signed_certificate(Path(tempfile.mkdtemp(prefix="loyalty-test-tls-")))
+
 
 @pytest.fixture
 def mail_server() -> Iterator[MailServer]:
-    server = MailServer(port=free_port())
-    controller = Controller(server, hostname="127.0.0.1", port=server.port)
+    """Refuses mail before STARTTLS, as a real submission server does."""
+    certificate = local_certificate()
+    server = MailServer(port=free_port(), certificate=certificate)
+    controller = Controller(
+        server,
+        hostname="127.0.0.1",
+        port=server.port,
+        tls_context=certificate.server_context(),
+        require_starttls=True,
+    )
     controller.start()
     try:
         yield server
@@ -144,8 +173,11 @@ def notifications_settings(
     return NotificationsSettings(
         notifications_database_url=new_database("notifications"),
         **on_test_broker(broker),
+        # the receivers below listen on plain http on this machine
+        environment="development",
         notifications_smtp_host="127.0.0.1",
         notifications_smtp_port=mail_server.port,
+        notifications_smtp_ca_file=mail_server.ca_file,
         notifications_cs_webhook_url=cs_webhook.url,
         notifications_webhook_secret=WEBHOOK_SECRET,
         notifications_dispatch_interval_s=0.05,

@@ -1,19 +1,22 @@
-"""The other moments: a detractor alert to customer service over a signed webhook, a survey
-invitation with its link, one points digest a day, a member not enrolled yet, a win-back."""
+"""The other moments: a detractor alert to customer service over a webhook signed the Standard
+Webhooks way, a survey invitation with its link, one points digest a day, a member not enrolled
+yet, a win-back."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-import orjson
+import pytest
 from fastapi import FastAPI
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from loyalty_devkit.local_broker import LocalBroker
+from loyalty_notifications.channels.webhook import sign
+from loyalty_notifications.settings import webhook_key
 from loyalty_notifications.state import NotificationsState
 from loyalty_notifications.triggers.jobs import run_schedules
 from loyalty_shared.http.state import state_of
@@ -40,13 +43,14 @@ from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+OTHER_SECRET = "whsec_" + base64.b64encode(b"another-key-of-thirty-two-bytes!").decode()
 
 
 async def requests(receiver: Receiver) -> int:
     return len(receiver.requests)
 
 
-async def test_a_detractor_alerts_customer_service_with_a_body_signed_by_the_shared_secret(
+async def test_a_detractor_alert_is_verified_by_a_standard_webhooks_library_with_the_secret(
     notifications_api: httpx.AsyncClient,
     broker: LocalBroker,
     cs_webhook: Receiver,
@@ -61,14 +65,13 @@ async def test_a_detractor_alerts_customer_service_with_a_body_signed_by_the_sha
 
     await eventually(lambda: requests(cs_webhook), lambda n: n >= 1)
     [(headers, body)] = cs_webhook.requests
-    # what the CS system does: recompute the HMAC over "<timestamp>.<body>" with its secret
-    timestamp = headers["x-loyalty-timestamp"]
-    expected = hmac.new(WEBHOOK_SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    assert hmac.compare_digest(headers["x-loyalty-signature"], f"sha256={expected.hexdigest()}")
-    assert abs(int(timestamp) - time.time()) < 60
-    forged = hmac.new(b"another secret", f"{timestamp}.".encode() + body, hashlib.sha256)
-    assert headers["x-loyalty-signature"] != f"sha256={forged.hexdigest()}"
-    alert = orjson.loads(body)
+    # what the CS system does: hand the body and headers to a ready verifier with its secret
+    alert = Webhook(WEBHOOK_SECRET).verify(body, headers)
+    assert headers["webhook-id"] == alert["notification_id"]
+    with pytest.raises(WebhookVerificationError):
+        Webhook(OTHER_SECRET).verify(body, headers)
+    with pytest.raises(WebhookVerificationError):  # a body changed on the way
+        Webhook(WEBHOOK_SECRET).verify(body.replace(b"m-c1", b"m-c2"), headers)
     assert (alert["type"], alert["member_id"], alert["data"]["score"]) == (
         "detractor_alert",
         "m-c1",
@@ -103,6 +106,23 @@ async def test_a_webhook_answering_503_is_retried_and_404_fails(
     [item] = items.json()["items"]
     assert item["attempts"] == 2
     assert "404" in item["reason"]
+    # each attempt is signed anew, under the same id, on which the receiver dedupes
+    assert len({headers["webhook-id"] for headers, _ in cs_webhook.requests}) == 1
+    for headers, body in cs_webhook.requests:
+        Webhook(WEBHOOK_SECRET).verify(body, headers)
+
+
+def test_a_delivery_replayed_after_the_five_minute_window_is_refused_by_the_verifier() -> None:
+    body, message_id = b'{"type":"detractor_alert"}', "3f1c2f52-5a51-4b55-9d3c-2b1f5c0d9a10"
+    six_minutes_ago = str(int(time.time()) - 360)
+    headers = {
+        "webhook-id": message_id,
+        "webhook-timestamp": six_minutes_ago,
+        "webhook-signature": sign(webhook_key(WEBHOOK_SECRET), message_id, six_minutes_ago, body),
+    }
+
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(WEBHOOK_SECRET).verify(body, headers)
 
 
 async def test_a_survey_invitation_carries_the_link_with_the_token(

@@ -82,6 +82,7 @@ async def test_killed_between_attempt_recorded_and_sent_the_email_goes_at_most_o
             "LOYALTY_KAFKA_BOOTSTRAP": broker.bootstrap,
             "LOYALTY_KAFKA_SESSION_TIMEOUT_MS": "6000",
             "LOYALTY_NOTIFICATIONS_SMTP_PORT": str(mail_server.port),
+            "LOYALTY_NOTIFICATIONS_SMTP_CA_FILE": str(mail_server.ca_file),
             "LOYALTY_NOTIFICATIONS_DISPATCH_INTERVAL_S": "0.05",
             "LOYALTY_NOTIFICATIONS_SEND_TIMEOUT_S": "2",
             "LOYALTY_NOTIFICATIONS_SEND_LEASE_S": "3",

@@ -1,39 +1,46 @@
-"""`make run` keeps the mail the platform sends as files a developer can open."""
+"""`make run` keeps the mail the platform sends as files a developer can open, received over
+STARTTLS (the service's default) with a certificate made when it starts."""
 
 from __future__ import annotations
 
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
+
 from loyalty_devkit.local_broker import free_port
 from loyalty_devkit.local_mail import LocalMailServer
-from loyalty_notifications.channels.base import Message
+from loyalty_devkit.local_tls import self_signed_certificate
+from loyalty_notifications.channels.base import Message, PermanentFailure
 from loyalty_notifications.channels.email import EmailChannel
 from loyalty_notifications.settings import NotificationsSettings
 from tests.support.tokens import SECRET
 
+BIRTHDAY = Message(
+    notification_id="3f1c2f52-5a51-4b55-9d3c-2b1f5c0d9a10",
+    member_id="m-1",
+    trigger="birthday",
+    channel="email",
+    to="wang.fang@example.com",
+    subject="王芳, 生日快乐",
+    body="祝您生日快乐\n",
+    language="zh-CN",
+)
+
 
 async def test_the_local_mail_server_keeps_each_email_as_an_eml_file(tmp_path: Path) -> None:
-    server = LocalMailServer(tmp_path / "mail", free_port())
+    certificate = self_signed_certificate(tmp_path / "tls")
+    server = LocalMailServer(tmp_path / "mail", free_port(), certificate=certificate)
     server.start()
     try:
         settings = NotificationsSettings(
             notifications_database_url="postgresql://unused/x",
             jwt_secret=SECRET,
             notifications_smtp_port=server.port,
+            notifications_smtp_ca_file=certificate.cert_file,
         )
-        await EmailChannel(settings).send(
-            Message(
-                notification_id="3f1c2f52-5a51-4b55-9d3c-2b1f5c0d9a10",
-                member_id="m-1",
-                trigger="birthday",
-                channel="email",
-                to="wang.fang@example.com",
-                subject="王芳, 生日快乐",
-                body="祝您生日快乐\n",
-                language="zh-CN",
-            )
-        )
+        assert settings.notifications_smtp_tls == "starttls"
+        await EmailChannel(settings).send(BIRTHDAY)
     finally:
         server.stop()
 
@@ -41,3 +48,22 @@ async def test_the_local_mail_server_keeps_each_email_as_an_eml_file(tmp_path: P
     mail = message_from_bytes(kept.read_bytes(), policy=policy.default)
     assert mail["Subject"] == "王芳, 生日快乐"
     assert mail["To"] == "wang.fang@example.com"
+
+
+async def test_the_local_mail_server_takes_no_mail_in_plain_text(tmp_path: Path) -> None:
+    certificate = self_signed_certificate(tmp_path / "tls")
+    server = LocalMailServer(tmp_path / "mail", free_port(), certificate=certificate)
+    server.start()
+    try:
+        settings = NotificationsSettings(
+            notifications_database_url="postgresql://unused/x",
+            jwt_secret=SECRET,
+            notifications_smtp_port=server.port,
+            notifications_smtp_tls="none",
+        )
+        with pytest.raises(PermanentFailure, match="STARTTLS"):
+            await EmailChannel(settings).send(BIRTHDAY)
+    finally:
+        server.stop()
+
+    assert list((tmp_path / "mail").glob("*.eml")) == []

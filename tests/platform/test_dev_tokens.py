@@ -15,7 +15,9 @@ from loyalty_shared.settings import ServiceSettings
 async def principal_of(*args: str) -> tuple[str, frozenset[str]]:
     result = CliRunner().invoke(app, ["token", *args])
     assert result.exit_code == 0, result.output
-    verifier = TokenVerifier(ServiceSettings(jwt_secret=LOCAL_JWT_SECRET))
+    verifier = TokenVerifier(
+        ServiceSettings(jwt_secret=LOCAL_JWT_SECRET, environment="development")
+    )
     principal = await verifier.verify(result.stdout.strip())
     return principal.subject, principal.scopes
 

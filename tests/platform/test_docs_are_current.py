@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from loyalty_devkit.openapi_export import SERVICES, openapi_documents
+from loyalty_devkit.openapi_export import GATEWAY_FILE, SERVICES, openapi_documents
 from loyalty_shared.events import commerce, loyalty
 from loyalty_shared.kafka.topics import ALL_TOPICS, dlq_topic
 
@@ -39,12 +39,15 @@ def asyncapi() -> dict[str, Any]:
     return document
 
 
-def test_every_service_has_a_committed_openapi_document() -> None:
+OPENAPI_FILES = [*(f"{name}.json" for name in SERVICES), GATEWAY_FILE]
+
+
+def test_every_service_and_the_gateway_have_a_committed_openapi_document() -> None:
     committed = sorted(path.name for path in (DOCS / "openapi").glob("*.json"))
-    assert committed == sorted(f"{name}.json" for name in SERVICES), REGENERATE
+    assert committed == sorted(OPENAPI_FILES), REGENERATE
 
 
-@pytest.mark.parametrize("filename", [f"{name}.json" for name in SERVICES])
+@pytest.mark.parametrize("filename", OPENAPI_FILES)
 def test_the_committed_openapi_document_is_what_the_app_serves(filename: str) -> None:
     path = DOCS / "openapi" / filename
     assert path.is_file(), f"{path} is missing: {REGENERATE}"

@@ -1,5 +1,6 @@
-"""The OpenAPI documents are fit to generate clients from (no broker, no database): short unique
-operation ids, one `Problem` component, the 503 of a database away, scopes, required headers."""
+"""The OpenAPI documents, the services' and the gateway's, are fit to generate clients from (no
+broker, no database): short unique operation ids, one `Problem` component, the 503 of a database
+away, scopes, required headers."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 #: What needs no token and reaches no database.
 PROBES = {"/healthz", "/readyz", "/metrics"}
+#: The services' documents and the gateway's (their routed operations merged into one)
+NAMES = [*SERVICES, "gateway"]
 
 
 def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -27,7 +30,7 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
             yield method.upper(), path, operation
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", NAMES)
 def test_operation_ids_are_short_camel_case_and_unique(service: str) -> None:
     ids = [operation["operationId"] for _, _, operation in operations(DOCUMENTS[service])]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
@@ -42,7 +45,7 @@ def test_operation_ids_are_derived_from_the_route_functions() -> None:
     assert ids["GET", "/v1/dead-letters/{dead_letter_id}"] == "getDeadLetter"
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", NAMES)
 def test_every_problem_response_refers_to_the_one_problem_component(service: str) -> None:
     document = DOCUMENTS[service]
     problem = document["components"]["schemas"]["Problem"]
@@ -59,7 +62,7 @@ def test_every_problem_response_refers_to_the_one_problem_component(service: str
     assert '"title": "Problem"' not in text.replace(json.dumps(problem), "")
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", NAMES)
 def test_every_operation_that_reaches_the_database_documents_its_503(service: str) -> None:
     missing = [
         f"{method} {path}"
@@ -76,7 +79,7 @@ def test_the_backtest_documents_its_429() -> None:
     assert backtest["responses"]["429"]["content"]["application/problem+json"]["schema"] == PROBLEM
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", NAMES)
 def test_the_bearer_scheme_is_a_jwt_and_operations_name_their_scopes(service: str) -> None:
     document = DOCUMENTS[service]
     scheme = document["components"]["securitySchemes"]["HTTPBearer"]
@@ -107,7 +110,7 @@ def test_idempotency_key_is_required_where_a_spend_refuses_to_go_without_it() ->
         assert "x-loyalty-required" not in json.dumps(key)
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", NAMES)
 def test_no_two_schemas_share_a_title(service: str) -> None:
     """A generator makes one class per title: `Program-Input` and `Program-Output` under one
     title were both left out of the client."""

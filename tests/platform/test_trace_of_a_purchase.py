@@ -91,6 +91,7 @@ async def three_services(
         notifications_database_url=new_database("notifications"),
         notifications_smtp_host="127.0.0.1",
         notifications_smtp_port=smtp[0],
+        notifications_smtp_tls="none",  # a plain mail server on this machine
         notifications_dispatch_interval_s=0.05,
         **common,
     )

@@ -6,13 +6,14 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES, LOYALTY_TIERS
 from loyalty_shared.runtime import runtime_of
-from tests.support.events import purchase, tier_changed
-from tests.support.kafka import publish_events
+from tests.support.events import encode, purchase, tier_changed
+from tests.support.kafka import CE_HEADERS, publish_events, publish_records
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
@@ -135,3 +136,21 @@ async def test_the_balance_as_recorded_at_a_past_time_answers_what_the_ledger_sa
     assert (then["available"], then["lifetime_earned"]) == (0, 0)
     assert (now["available"], now["lifetime_earned"]) == (75, 75)
     assert now["as_recorded_at"]
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+async def test_a_purchase_in_a_batch_compressed_with_any_kafka_codec_is_credited(
+    points_api: httpx.AsyncClient, broker: LocalBroker, codec: str
+) -> None:
+    member_id = f"m-codec-{codec}"
+    event = purchase(member_id, "88.00", days_ago=20)
+    await publish_records(
+        broker.bootstrap,
+        COMMERCE_PURCHASES,
+        [(member_id.encode(), encode(event), CE_HEADERS)],
+        compression=codec,
+    )
+
+    body = await eventually(lambda: balance_of(points_api, member_id), lambda b: b["available"])
+
+    assert body["available"] == 88

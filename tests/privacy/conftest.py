@@ -62,6 +62,7 @@ def notifications_settings(
         kafka_session_timeout_ms=6000,
         notifications_smtp_host="127.0.0.1",
         notifications_smtp_port=mailbox.port,
+        notifications_smtp_tls="none",  # a plain mailbox on this machine
         notifications_dispatch_interval_s=0.05,
         notifications_schedule_interval_s=NEVER_S,
     )

@@ -83,6 +83,9 @@ WHO_MAY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/v1/members/{member_id}/reward-redemptions/{redemption_id}"): MEMBER_DATA,
     ("POST", "/v1/members/{member_id}/reward-redemptions/{redemption_id}/cancellation"): SUPPORT,
     ("GET", "/v1/reports/liability"): FINANCE,
+    ("GET", "/v1/members/{member_id}/review"): SUPPORT,
+    ("POST", "/v1/members/{member_id}/review"): SUPPORT,
+    ("GET", "/v1/reviews"): SUPPORT,
     # tiers
     ("GET", "/v1/members/{member_id}/tier"): MEMBER_DATA,
     ("GET", "/v1/members/{member_id}/tier/history"): MEMBER_DATA,

@@ -121,6 +121,9 @@ async def test_no_log_line_holds_a_secret_a_token_an_email_or_a_phone_number(
         "notifications": {
             "LOYALTY_NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
             "LOYALTY_NOTIFICATIONS_SMTP_PORT": str(mail_server.port),
+            "LOYALTY_NOTIFICATIONS_SMTP_CA_FILE": str(mail_server.ca_file),
+            # the webhook and the provider below listen on plain http on this machine
+            "LOYALTY_ENVIRONMENT": "development",
             "LOYALTY_NOTIFICATIONS_CS_WEBHOOK_URL": cs_webhook.url,
             "LOYALTY_NOTIFICATIONS_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "LOYALTY_NOTIFICATIONS_PROVIDER_URL": provider.url,

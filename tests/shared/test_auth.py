@@ -7,16 +7,20 @@ import json
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+import structlog
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from loyalty_points.app import create_app
 from loyalty_points.settings import PointsSettings
-from loyalty_shared.http.auth import TokenVerifier
+from loyalty_shared.http.auth import JwksCache, TokenVerifier
 from loyalty_shared.http.problems import Unauthorized
 from tests.support.apps import serving
 from tests.support.tokens import SECRET, bearer, token
@@ -94,21 +98,54 @@ async def test_health_readiness_metrics_and_openapi_need_no_token(
         assert (await points_api.get(path)).status_code == 200, path
 
 
-# RS256 with keys from a JWKS endpoint, as in production: a real HTTP server serves the keys.
+# Keys from the identity provider's JWKS, as in production: a real HTTP server publishes them.
 
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+AUDIENCE = "loyalty-api"
+ISSUER = "https://id.example.com/"
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PSS_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+OTHER_RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+OTHER_EC_KEY = ec.generate_private_key(ec.SECP256R1())
+#: The algorithm each published key is for, its kid and the private key that signs with it.
+SIGNERS: dict[str, tuple[str, Any]] = {
+    "RS256": ("rsa-1", RSA_KEY),
+    "PS256": ("pss-1", PSS_KEY),
+    "ES256": ("ec-1", EC_KEY),
+}
+FORGERS: dict[str, Any] = {"RS256": OTHER_RSA_KEY, "PS256": OTHER_RSA_KEY, "ES256": OTHER_EC_KEY}
 
 
-@pytest.fixture(scope="module")
-def jwks_url() -> Iterator[str]:
-    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
-    body = json.dumps({"keys": [{**public, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
+def published_keys() -> list[dict[str, Any]]:
+    return [
+        {**RSAAlgorithm.to_jwk(RSA_KEY.public_key(), as_dict=True), "kid": "rsa-1", "alg": "RS256"},
+        {**RSAAlgorithm.to_jwk(PSS_KEY.public_key(), as_dict=True), "kid": "pss-1", "alg": "PS256"},
+        {**ECAlgorithm.to_jwk(EC_KEY.public_key(), as_dict=True), "kid": "ec-1", "use": "sig"},
+    ]
+
+
+@dataclass
+class IdentityProvider:
+    """Publishes `keys` as a JWKS, or answers every fetch with `status` when it is not 200."""
+
+    keys: list[dict[str, Any]] = field(default_factory=published_keys)
+    status: int = 200
+    fetches: int = 0
+    url: str = ""
+
+
+@pytest.fixture
+def idp() -> Iterator[IdentityProvider]:
+    provider = IdentityProvider()
 
     class Jwks(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            provider.fetches += 1
+            ok = provider.status == 200
+            body = json.dumps({"keys": provider.keys}).encode() if ok else b"db-7 crashed"
+            self.send_response(provider.status)
+            self.send_header("Content-Type", "application/json" if ok else "text/plain")
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
@@ -117,31 +154,210 @@ def jwks_url() -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    provider.url = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    yield provider
     server.shutdown()
+    server.server_close()
+
+
+class Monotonic:
+    """The JWKS cache's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def signed(
+    algorithm: str,
+    *,
+    key: Any = None,
+    kid: str | None = None,
+    claims: dict[str, object] | None = None,
+) -> str:
+    """A token as the identity provider issues it; a claim given as None is left out."""
+    default_kid, default_key = SIGNERS[algorithm]
+    now = int(time.time())
+    payload = {"sub": "m-1001", "exp": now + 300, "aud": AUDIENCE, "iss": ISSUER, **(claims or {})}
+    payload = {name: value for name, value in payload.items() if value is not None}
+    headers = {"kid": kid or default_kid}
+    return jwt.encode(payload, key or default_key, algorithm=algorithm, headers=headers)
+
+
+def jwks_settings(url: str) -> PointsSettings:
+    return PointsSettings(
+        points_database_url="postgresql://unused/db",
+        jwt_jwks_url=url,
+        jwt_audience=AUDIENCE,
+        jwt_issuer=ISSUER,
+    )
 
 
 @pytest.fixture
-async def rs256_api(
-    points_settings: PointsSettings, jwks_url: str
+async def jwks_api(
+    points_settings: PointsSettings, idp: IdentityProvider
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = points_settings.model_copy(update={"jwt_secret": None, "jwt_jwks_url": jwks_url})
+    settings = PointsSettings.model_validate(
+        {
+            **points_settings.model_dump(),
+            "jwt_secret": None,
+            "jwt_jwks_url": idp.url,
+            "jwt_audience": AUDIENCE,
+            "jwt_issuer": ISSUER,
+        }
+    )
     async with serving(create_app(settings)) as client:
         yield client
 
 
-def rs256(sub: str, *, key: rsa.RSAPrivateKey = KEY, kid: str = "k1") -> dict[str, str]:
-    claims = {"sub": sub, "exp": int(time.time()) + 300}
-    encoded = jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
-    return {"Authorization": f"Bearer {encoded}"}
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
-async def test_rs256_tokens_are_checked_against_the_jwks_keys(rs256_api: httpx.AsyncClient) -> None:
-    assert (await rs256_api.get(PATH, headers=rs256("m-1001"))).status_code == 200
-    assert (await rs256_api.get(PATH, headers=rs256("m-1001", key=OTHER_KEY))).status_code == 401
-    assert (await rs256_api.get(PATH, headers=rs256("m-1001", kid="unknown"))).status_code == 401
+async def test_rs256_ps256_and_es256_tokens_are_checked_against_the_jwks_keys(
+    jwks_api: httpx.AsyncClient,
+) -> None:
+    for algorithm in ("RS256", "PS256", "ES256"):
+        accepted = await jwks_api.get(PATH, headers=auth(signed(algorithm)))
+        forged = await jwks_api.get(PATH, headers=auth(signed(algorithm, key=FORGERS[algorithm])))
+        unknown = await jwks_api.get(PATH, headers=auth(signed(algorithm, kid="unknown")))
+        assert accepted.status_code == 200, (algorithm, accepted.text)
+        assert (forged.status_code, unknown.status_code) == (401, 401), algorithm
     # with no shared secret configured, an HS256 token is refused outright
-    assert (await rs256_api.get(PATH, headers=bearer("m-1001"))).status_code == 401
+    assert (await jwks_api.get(PATH, headers=bearer("m-1001"))).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "kid", "key"),
+    [
+        pytest.param("PS256", "rsa-1", RSA_KEY, id="PS256 with a key published for RS256"),
+        pytest.param("RS256", "pss-1", PSS_KEY, id="RS256 with a key published for PS256"),
+        pytest.param("RS256", "ec-1", RSA_KEY, id="RS256 naming an EC key"),
+        pytest.param("ES384", "ec-1", None, id="ES384, not accepted"),
+    ],
+)
+async def test_a_token_signed_with_an_algorithm_its_key_is_not_for_is_refused(
+    idp: IdentityProvider, algorithm: str, kid: str, key: Any
+) -> None:
+    verifier = TokenVerifier(jwks_settings(idp.url))
+    if key is None:
+        key = ec.generate_private_key(ec.SECP384R1())
+    now = int(time.time())
+    claims = {"sub": "m-1001", "exp": now + 300, "aud": AUDIENCE, "iss": ISSUER}
+    token = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid})
+
+    with pytest.raises(Unauthorized):
+        await verifier.verify(token)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"aud": None}, id="no audience"),
+        pytest.param({"aud": "another-app"}, id="another audience"),
+        pytest.param({"iss": None}, id="no issuer"),
+        pytest.param({"iss": "https://evil.example.com/"}, id="another issuer"),
+    ],
+)
+async def test_with_jwks_a_token_without_or_with_the_wrong_audience_or_issuer_is_refused(
+    idp: IdentityProvider, claims: dict[str, object]
+) -> None:
+    verifier = TokenVerifier(jwks_settings(idp.url))
+    assert (await verifier.verify(signed("ES256"))).subject == "m-1001"
+
+    with pytest.raises(Unauthorized):
+        await verifier.verify(signed("ES256", claims=claims))
+
+
+async def test_two_requests_naming_new_keys_at_once_fetch_the_keys_once(
+    idp: IdentityProvider,
+) -> None:
+    cache = JwksCache(idp.url)
+
+    rsa_key, ec_key = await asyncio.gather(
+        cache.key_for("rsa-1", "RS256"), cache.key_for("ec-1", "ES256")
+    )
+
+    assert (rsa_key.algorithm_name, ec_key.algorithm_name) == ("RS256", "ES256")
+    assert idp.fetches == 1
+
+
+async def test_two_requests_naming_unknown_keys_at_once_fetch_the_keys_once(
+    idp: IdentityProvider,
+) -> None:
+    clock = Monotonic()
+    cache = JwksCache(idp.url, min_refresh_s=10, monotonic=clock)
+    await cache.key_for("rsa-1", "RS256")
+    clock.now += 11  # a key not seen may be a rotation: worth one fetch, not one each
+
+    refused = await asyncio.gather(
+        cache.key_for("forged-1", "RS256"),
+        cache.key_for("forged-2", "RS256"),
+        return_exceptions=True,
+    )
+
+    assert [type(r) for r in refused] == [Unauthorized, Unauthorized]
+    assert idp.fetches == 2
+
+
+async def test_while_the_identity_provider_is_down_its_keys_are_fetched_only_after_a_backoff(
+    idp: IdentityProvider,
+) -> None:
+    clock = Monotonic()
+    cache = JwksCache(idp.url, min_refresh_s=10, max_backoff_s=300, monotonic=clock)
+    idp.status = 503
+
+    for kid in ("rsa-1", "pss-1", "ec-1", "forged"):
+        with pytest.raises(Unauthorized):
+            await cache.key_for(kid, "RS256")
+    assert idp.fetches == 1, "every request fetched while the IdP was down"
+    clock.now += 10
+    with pytest.raises(Unauthorized):
+        await cache.key_for("rsa-1", "RS256")
+    assert idp.fetches == 2
+    clock.now += 19  # the second failure doubled the wait to 20 s
+    with pytest.raises(Unauthorized):
+        await cache.key_for("rsa-1", "RS256")
+    assert idp.fetches == 2
+
+    idp.status = 200
+    clock.now += 1
+    assert (await cache.key_for("rsa-1", "RS256")).key_id == "rsa-1"
+    assert idp.fetches == 3
+
+
+async def test_keys_fetched_before_are_kept_while_the_identity_provider_is_down(
+    idp: IdentityProvider,
+) -> None:
+    clock = Monotonic()
+    cache = JwksCache(idp.url, ttl_s=300, monotonic=clock)
+    await cache.key_for("rsa-1", "RS256")
+    idp.status = 500
+    clock.now += 301  # stale: fetched again, and the fetch fails
+
+    assert (await cache.key_for("rsa-1", "RS256")).key_id == "rsa-1"
+    assert idp.fetches == 2
+
+
+async def test_why_the_keys_could_not_be_fetched_is_logged_not_told_to_the_caller(
+    jwks_api: httpx.AsyncClient, idp: IdentityProvider
+) -> None:
+    idp.status = 500
+
+    with structlog.testing.capture_logs() as logged:
+        response = await jwks_api.get(PATH, headers=auth(signed("RS256")))
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["detail"] == "the token's signing keys cannot be checked right now"
+    assert "500" not in response.text
+    assert "127.0.0.1" not in response.text
+    [failure] = [e for e in logged if e["event"] == "jwks fetch failed"]
+    assert "500" in failure["error"]
+    assert failure["url"] == idp.url
 
 
 async def test_a_token_accepted_before_is_refused_once_it_has_expired() -> None:

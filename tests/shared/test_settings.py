@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from loyalty_devkit.dev_tokens import LOCAL_JWT_SECRET
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.service import load_settings
 
@@ -48,14 +49,67 @@ def test_a_complete_environment_starts_the_points_service_on_its_default_port() 
 
 
 @pytest.mark.usefixtures("good_environment")
-def test_a_jwks_url_alone_is_enough_to_check_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_jwks_url_with_its_audience_and_issuer_is_enough_to_check_tokens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("LOYALTY_JWT_SECRET")
     monkeypatch.setenv("LOYALTY_JWT_JWKS_URL", "https://auth.example.com/.well-known/jwks.json")
+    monkeypatch.setenv("LOYALTY_JWT_AUDIENCE", "loyalty-api")
+    monkeypatch.setenv("LOYALTY_JWT_ISSUER", "https://auth.example.com/")
 
     settings = load_settings(PointsSettings)
 
     assert settings.jwt_secret is None
     assert settings.jwt_jwks_url == "https://auth.example.com/.well-known/jwks.json"
+
+
+@pytest.mark.usefixtures("good_environment")
+@pytest.mark.parametrize("missing", ["LOYALTY_JWT_AUDIENCE", "LOYALTY_JWT_ISSUER"])
+def test_with_a_jwks_url_the_audience_and_the_issuer_are_required(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], missing: str
+) -> None:
+    monkeypatch.delenv("LOYALTY_JWT_SECRET")
+    monkeypatch.setenv("LOYALTY_JWT_JWKS_URL", "https://auth.example.com/.well-known/jwks.json")
+    monkeypatch.setenv("LOYALTY_JWT_AUDIENCE", "loyalty-api")
+    monkeypatch.setenv("LOYALTY_JWT_ISSUER", "https://auth.example.com/")
+    monkeypatch.delenv(missing)
+
+    message = refused_with(capsys)
+
+    assert "LOYALTY_JWT_AUDIENCE and LOYALTY_JWT_ISSUER are required" in message
+
+
+@pytest.mark.usefixtures("good_environment")
+def test_the_development_secret_is_refused_outside_development(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOYALTY_JWT_SECRET", LOCAL_JWT_SECRET)  # what make run signs with
+
+    message = refused_with(capsys)
+
+    assert "LOYALTY_JWT_SECRET is the development secret" in message
+    assert "LOYALTY_ENVIRONMENT=development" in message
+    assert LOCAL_JWT_SECRET not in message
+
+
+@pytest.mark.usefixtures("good_environment")
+def test_the_development_secret_is_accepted_in_development(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOYALTY_JWT_SECRET", LOCAL_JWT_SECRET)
+    monkeypatch.setenv("LOYALTY_ENVIRONMENT", "development")
+
+    assert load_settings(PointsSettings).environment == "development"
+
+
+@pytest.mark.usefixtures("good_environment")
+def test_a_service_is_in_production_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert load_settings(PointsSettings).environment == "production"
+
+    monkeypatch.setenv("LOYALTY_ENVIRONMENT", "dev")
+    assert "LOYALTY_ENVIRONMENT" in refused_with(capsys)
 
 
 @pytest.mark.usefixtures("good_environment")

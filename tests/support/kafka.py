@@ -25,10 +25,17 @@ async def publish(
     await publish_records(bootstrap, topic, [(key, value, CE_HEADERS) for key, value in messages])
 
 
-async def publish_records(bootstrap: str, topic: str, records: Iterable[Record]) -> None:
+async def publish_records(
+    bootstrap: str, topic: str, records: Iterable[Record], *, compression: str | None = None
+) -> None:
     """(key, value, headers) records, in order, headers as given (a binary-mode CloudEvent
-    carries its attributes in them)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
+    carries its attributes in them), in batches compressed with `compression` if given."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=False,
+        linger_ms=5,
+        compression_type=compression,
+    )
     await producer.start()
     try:
         for key, value, headers in records:

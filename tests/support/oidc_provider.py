@@ -45,6 +45,8 @@ class Grant:
 class OidcProvider:
     issuer: str
     client_id: str = "loyalty-console"
+    #: The APIs' audience, in every access token (the services require it with JWKS).
+    api_audience: str = "loyalty-api"
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     person: Person = field(default_factory=lambda: Person("alice", "Alice", ("loyalty:support",)))
     key: RSAKey = field(
@@ -138,6 +140,7 @@ class OidcProvider:
                 {
                     "iss": self.issuer,
                     "sub": person.sub,
+                    "aud": self.api_audience,
                     "iat": now,
                     "exp": now + 600,
                     "scope": " ".join(("openid", *person.scopes)),

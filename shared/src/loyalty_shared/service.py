@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import ValidationError
+from starlette.types import ASGIApp
 
 from loyalty_shared import audit_log
 from loyalty_shared.background import BackgroundLoop
@@ -213,16 +214,25 @@ def load_settings(settings_type: type[S]) -> S:
 def serve(build: Callable[[S], FastAPI], settings: S, *, service: str) -> None:
     """Run one service in the foreground under uvicorn (uvloop), as `make run` and the image do."""
     configure_logging(service=service, level=settings.log_level, fmt=settings.log_format)
-    config = uvicorn.Config(
-        build(settings),
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=30,
+    config = uvicorn_config(
+        build(settings), host=settings.host, port=settings.port, access_log=settings.log_access
     )
     _DrainedServer(config).run()
+
+
+def uvicorn_config(app: ASGIApp, *, host: str, port: int, access_log: bool) -> uvicorn.Config:
+    """uvicorn as a service runs it: `log_config=None`, so uvicorn installs no handlers or
+    formats of its own and its records (access lines too) reach the JSON pipeline
+    `configure_logging` set up."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        log_config=None,
+        access_log=access_log,
+        timeout_graceful_shutdown=30,
+    )
 
 
 class _DrainedServer(uvicorn.Server):

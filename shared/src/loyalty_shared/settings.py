@@ -11,9 +11,18 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The HS256 secret `make run` and `loyalty token` sign with (loyalty_devkit.dev_tokens). It is
+#: in this repository, so anyone can mint admin tokens with it: refused outside development.
+DEVELOPMENT_JWT_SECRET = "local-development-only-secret-0123456789abcdef"  # noqa: S105
+
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOYALTY_", extra="ignore", frozen=True)
+
+    #: `development` only on a developer's machine (`make run`, tests): it admits what a
+    #: deployment must refuse (the published development secret, plain-HTTP webhooks to
+    #: loopback). Anything else is `production`, a development cluster included.
+    environment: Literal["development", "production"] = "production"
 
     # Kafka (tansu locally, Strimzi in production)
     kafka_bootstrap: str = Field("127.0.0.1:9092", min_length=1)
@@ -41,7 +50,8 @@ class ServiceSettings(BaseSettings):
     #: every migration it ships; until then it checks this often and /readyz says what it waits for.
     schema_check_interval_s: float = Field(3.0, gt=0)
 
-    # Auth: HS256 with a shared secret, or RS256 with keys from a JWKS endpoint.
+    # Auth: HS256 with a shared secret, or RS256, PS256 and ES256 with keys from a JWKS endpoint
+    # (which then requires the audience and the issuer: every token must name both).
     jwt_secret: SecretStr | None = None
     jwt_jwks_url: str | None = None
     jwt_audience: str | None = None
@@ -53,6 +63,9 @@ class ServiceSettings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+    #: A line per request (method, the path with its identifiers masked, status; not the
+    #: probes). Off by default: the traces and the HTTP metrics already say as much.
+    log_access: bool = False
     host: str = "127.0.0.1"
 
     relay_batch: int = Field(500, ge=1, le=10_000)
@@ -80,9 +93,23 @@ class ServiceSettings(BaseSettings):
     def _one_way_to_check_tokens(self) -> ServiceSettings:
         if self.jwt_secret is None and self.jwt_jwks_url is None:
             raise ValueError(
-                "set LOYALTY_JWT_SECRET (HS256) or LOYALTY_JWT_JWKS_URL (RS256): "
+                "set LOYALTY_JWT_SECRET (HS256) or LOYALTY_JWT_JWKS_URL (RS256, PS256, ES256): "
                 "the APIs refuse to run without a way to check tokens"
             )
-        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
-            raise ValueError("LOYALTY_JWT_SECRET must be at least 32 characters")
+        if self.jwt_secret is not None:
+            secret = self.jwt_secret.get_secret_value()
+            if len(secret) < 32:
+                raise ValueError("LOYALTY_JWT_SECRET must be at least 32 characters")
+            if secret == DEVELOPMENT_JWT_SECRET and self.environment != "development":
+                raise ValueError(
+                    "LOYALTY_JWT_SECRET is the development secret published in this repository "
+                    "(anyone can mint admin tokens with it): set a secret of your own, or "
+                    "LOYALTY_ENVIRONMENT=development on a developer's machine"
+                )
+        if self.jwt_jwks_url is not None and (not self.jwt_audience or not self.jwt_issuer):
+            raise ValueError(
+                "LOYALTY_JWT_AUDIENCE and LOYALTY_JWT_ISSUER are required with "
+                "LOYALTY_JWT_JWKS_URL: a token the identity provider issued for another "
+                "application or another tenant must not open these APIs"
+            )
         return self

@@ -5,14 +5,49 @@ Every one is an environment variable with the `LOYALTY_` prefix (`LOYALTY_NOTIFI
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 from datetime import time
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from loyalty_shared.settings import ServiceSettings
+
+#: Standard Webhooks secrets: `whsec_` and the base64 of the key, at least 32 bytes of it.
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105
+WEBHOOK_SECRET_MIN_BYTES = 32
+
+
+def is_loopback(host: str | None) -> bool:
+    """`localhost` or a loopback address (127.0.0.0/8, ::1): this machine, never the network."""
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def webhook_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret (`whsec_<base64>`); ValueError if it is not one
+    or holds fewer than 32 bytes."""
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+        raise ValueError(f"must start with {WEBHOOK_SECRET_PREFIX!r} (Standard Webhooks format)")
+    encoded = secret.removeprefix(WEBHOOK_SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except binascii.Error:
+        raise ValueError(f"must be {WEBHOOK_SECRET_PREFIX!r} followed by base64") from None
+    if len(key) < WEBHOOK_SECRET_MIN_BYTES:
+        raise ValueError(f"must hold at least {WEBHOOK_SECRET_MIN_BYTES} bytes once decoded")
+    return key
 
 
 class NotificationsSettings(ServiceSettings):
@@ -59,20 +94,27 @@ class NotificationsSettings(ServiceSettings):
     notifications_retry_base_s: float = Field(30.0, gt=0, le=3600)
     notifications_retry_max_s: float = Field(3600.0, gt=0, le=86_400)
 
-    # Email over SMTP
+    # Email over SMTP: STARTTLS unless told otherwise; `none` (plain text) only to a loopback
+    # host, `tls` for implicit TLS (port 465).
     notifications_smtp_host: str = "127.0.0.1"
     notifications_smtp_port: int = Field(25, ge=1, le=65535)
-    notifications_smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    notifications_smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
     notifications_smtp_username: str | None = None
     notifications_smtp_password: SecretStr | None = None
     notifications_smtp_validate_certs: bool = True
+    #: CA certificates (PEM) the mail server's certificate is checked against, instead of the
+    #: system's: a private CA, or `make run`'s self-signed local server.
+    notifications_smtp_ca_file: Path | None = None
     notifications_mail_from: str = "Loyalty <loyalty@example.com>"
 
-    # Customer-service webhook (detractor alerts), signed with HMAC-SHA256
+    # Customer-service webhook (detractor alerts), signed the Standard Webhooks way
+    # (channels/webhook.py). https only; http only to loopback in development.
     notifications_cs_webhook_url: str | None = None
+    #: `whsec_` + base64 of at least 32 random bytes, as Standard Webhooks verifiers take it.
     notifications_webhook_secret: SecretStr | None = None
 
-    # HTTP push/SMS provider (one JSON API for both); without a URL those channels are off
+    # HTTP push/SMS provider (one JSON API for both); without a URL those channels are off.
+    # https only, like the webhook (the API key and phone numbers travel in it).
     notifications_provider_url: str | None = None
     notifications_provider_api_key: SecretStr | None = None
 
@@ -109,4 +151,38 @@ class NotificationsSettings(ServiceSettings):
                 "LOYALTY_NOTIFICATIONS_WEBHOOK_SECRET is required with a customer-service "
                 "webhook URL: the CS system checks every body's signature"
             )
+        if self.notifications_webhook_secret is not None:
+            try:
+                webhook_key(self.notifications_webhook_secret.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(
+                    f"LOYALTY_NOTIFICATIONS_WEBHOOK_SECRET {exc}; make one with: python -c "
+                    '\'import base64,secrets;print("whsec_"+base64.b64encode('
+                    "secrets.token_bytes(32)).decode())'"
+                ) from None
+        for name, url in (
+            ("LOYALTY_NOTIFICATIONS_CS_WEBHOOK_URL", self.notifications_cs_webhook_url),
+            ("LOYALTY_NOTIFICATIONS_PROVIDER_URL", self.notifications_provider_url),
+        ):
+            if url:
+                self._check_outbound_url(name, url)
+        if self.notifications_smtp_tls == "none" and not is_loopback(self.notifications_smtp_host):
+            raise ValueError(
+                "LOYALTY_NOTIFICATIONS_SMTP_TLS=none sends mail (and any SMTP password) in plain "
+                "text: it is allowed only to a loopback host (127.0.0.1, ::1, localhost); use "
+                "starttls (the default) or tls"
+            )
         return self
+
+    def _check_outbound_url(self, name: str, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme == "https" and parts.hostname:
+            return
+        if parts.scheme == "http" and is_loopback(parts.hostname):
+            if self.environment == "development":
+                return
+            raise ValueError(
+                f"{name} may use http only to a loopback host with "
+                "LOYALTY_ENVIRONMENT=development; use an https URL"
+            )
+        raise ValueError(f"{name} must be an https URL (with a host)")

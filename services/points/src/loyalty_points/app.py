@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from loyalty_points.abuse.endpoints import router as reviews_router
 from loyalty_points.actions.handlers import member_action_handler
 from loyalty_points.activity.endpoints import router as activity_router
 from loyalty_points.adjustments.endpoints import router as adjustments_router
@@ -64,7 +65,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> FastAPI:
     program = load_program(settings.program_file)
     in_force = ProgramInForce(program)
-    refunds = refund_intake(program.earning.refund_policy, clock)
+    refunds = refund_intake(program.earning.refund_policy, clock, program=program)
     spec = ServiceSpec(
         name="points",
         title="Loyalty points",
@@ -90,6 +91,7 @@ def create_app(settings: PointsSettings, *, clock: Clock = system_clock) -> Fast
             reports_router,
             lots_router,
             activity_router,
+            reviews_router,
         ],
         hot_reads=[balance_read(clock)],
         loops={

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from loyalty_points.campaigns.in_force import ProgramInForce
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_shared.clock import Clock
 from loyalty_shared.http.state import depends_on
 from loyalty_shared.program.schema import Program
@@ -23,6 +24,11 @@ class PointsState:
     backtest_timeout_s: float
     #: one backtest at a time per process: it holds a connection and a core while it runs
     backtest_slot: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def expiry(self) -> LotExpiry:
+        """The program's expiry policy, which dates lots and, rolling, pushes them on a spend."""
+        return LotExpiry.of(self.program)
 
 
 State = Annotated[PointsState, depends_on(PointsState)]

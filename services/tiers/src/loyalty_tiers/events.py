@@ -24,7 +24,7 @@ def tier_changed(
     member_id: str,
     from_tier: str,
     to_tier: str,
-    reason: Literal["spend", "evaluation", "admin"],
+    reason: Literal["spend", "evaluation", "admin", "import"],
     spend: Decimal,
     valid_until: datetime,
     cause: str,

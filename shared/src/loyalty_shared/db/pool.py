@@ -28,6 +28,13 @@ async def _keep_session(conn: Connection) -> None:
     transaction mode a session reset would not even reach the same server connection."""
 
 
+async def connect(dsn: str) -> Connection:
+    """One connection, its codecs as the pool's (for a tool outside a service: an import)."""
+    conn: Connection = await asyncpg.connect(dsn)
+    await _init_connection(conn)
+    return conn
+
+
 async def create_pool(dsn: str, settings: ServiceSettings) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,

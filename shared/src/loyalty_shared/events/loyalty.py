@@ -6,7 +6,7 @@ e-commerce backend's events: a service trusts no topic.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,7 +66,7 @@ class TierChangedV1(PlatformEvent):
     from_tier: str | None
     to_tier: str = Field(min_length=1, max_length=32)
     direction: Literal["up", "down", "same"]
-    reason: Literal["spend", "evaluation", "admin"]
+    reason: Literal["spend", "evaluation", "admin", "import"]
     qualifying_spend: Money
     valid_until: Rfc3339Time | None = None
     multiplier: DecimalText | None = None
@@ -142,6 +142,31 @@ class BirthdayRewardedV1(PlatformEvent):
     tier: Id
     points: int = Field(gt=0)
     expires_at: datetime
+    causation_id: Id
+
+
+#: Which of the program's `[abuse]` thresholds a member went over.
+FlagReason = Literal["refunds", "refund_ratio", "points_per_day", "actions_per_day"]
+
+
+class MemberFlaggedV1(PlatformEvent):
+    """The member went over one of the program's `[abuse]` thresholds: flagged for review, once
+    per threshold and window; the points they earn stay pending until support or an admin
+    releases or voids them (`POST /v1/members/{member_id}/review`)."""
+
+    TYPE: ClassVar[str] = "member.flagged"
+    VERSION: ClassVar[int] = 1
+
+    member_id: Id
+    flag_id: int = Field(ge=1)
+    reason: FlagReason
+    #: The program's threshold and what was counted, as decimal text (`"3"`, `"0.5"`).
+    threshold: DecimalText
+    observed: DecimalText
+    #: The day a daily threshold counted, in the program's time zone (null: the last 30 days).
+    local_day: date | None
+    flagged_at: datetime
+    #: The event that took the member over.
     causation_id: Id
 
 

@@ -1,4 +1,5 @@
-"""Bearer JWTs per the contract: HS256 with `LOYALTY_JWT_SECRET` or RS256 keys from a JWKS URL.
+"""Bearer JWTs per the contract: HS256 with `LOYALTY_JWT_SECRET`, or RS256, PS256 and ES256 with
+keys from a JWKS URL (then `aud` and `iss` are required and checked).
 
 `sub` is the member id (or the operator's id); the space-separated `scope` claim carries the
 operator roles of contract 5.1, `loyalty:admin` granting everything. Who may call what:
@@ -23,6 +24,7 @@ from pydantic import AfterValidator, TypeAdapter, ValidationError
 
 from loyalty_shared.events.fields import Id
 from loyalty_shared.http.problems import Forbidden, Unauthorized
+from loyalty_shared.observability.logging import get_logger
 from loyalty_shared.runtime import runtime_of
 from loyalty_shared.settings import ServiceSettings
 
@@ -32,6 +34,8 @@ SUPPORT_SCOPE = "loyalty:support"
 MARKETING_SCOPE = "loyalty:marketing"
 FINANCE_SCOPE = "loyalty:finance"
 OPERATOR_SCOPES = (ADMIN_SCOPE, SUPPORT_SCOPE, MARKETING_SCOPE, FINANCE_SCOPE)
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,42 +65,130 @@ class Principal:
         return self.is_admin or not self.scopes.isdisjoint(scopes)
 
 
-class JwksCache:
-    """RS256 public keys fetched from the identity provider, refreshed when a new `kid` appears
-    (key rotation) but at most every `min_refresh_s`, so forged kids cannot hammer the IdP."""
+#: The algorithms accepted with keys from the identity provider's JWKS, and the key type (and
+#: curve) each needs. HS256 is for the shared secret alone, never for a published key.
+JWKS_ALGORITHMS: dict[str, tuple[str, str | None]] = {
+    "RS256": ("RSA", None),
+    "PS256": ("RSA", None),
+    "ES256": ("EC", "P-256"),
+}
 
-    def __init__(self, url: str, *, ttl_s: float = 300, min_refresh_s: float = 10) -> None:
+
+def _usable(jwk: dict[str, Any]) -> dict[str, jwt.PyJWK]:
+    """The algorithms a published signing key verifies, each with the key bound to it: the one
+    the key declares (`alg`), or every accepted one its type allows when it declares none."""
+    if jwk.get("use", "sig") != "sig":
+        return {}
+    declared = jwk.get("alg")
+    usable: dict[str, jwt.PyJWK] = {}
+    for algorithm, (kty, crv) in JWKS_ALGORITHMS.items():
+        if declared not in (None, algorithm) or jwk.get("kty") != kty:
+            continue
+        if crv is not None and jwk.get("crv") != crv:
+            continue
+        try:
+            usable[algorithm] = jwt.PyJWK(jwk, algorithm=algorithm)
+        except jwt.PyJWTError:
+            continue
+    return usable
+
+
+def _signing_keys(document: object) -> dict[str, dict[str, jwt.PyJWK]]:
+    """A JWKS document's usable keys by `kid` (a key without one under "")."""
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise ValueError("the document is not a JWK set")
+    keys: dict[str, dict[str, jwt.PyJWK]] = {}
+    for jwk in document["keys"]:
+        if isinstance(jwk, dict) and (usable := _usable(jwk)):
+            keys[str(jwk.get("kid") or "")] = usable
+    if not keys:
+        raise ValueError(f"no key for {', '.join(JWKS_ALGORITHMS)} in the JWK set")
+    return keys
+
+
+class JwksCache:
+    """Public keys fetched from the identity provider, refreshed every `ttl_s` and when a token
+    names a key not seen yet (rotation), but at most every `min_refresh_s`, so forged kids
+    cannot hammer the IdP. A failed fetch keeps the keys it had and is tried again only after a
+    backoff that doubles up to `max_backoff_s`: while the IdP is down, requests do not each
+    fetch. Why a fetch failed is logged, never told to the caller."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        ttl_s: float = 300,
+        min_refresh_s: float = 10,
+        max_backoff_s: float = 300,
+        timeout_s: float = 5,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._url = url
         self._ttl_s = ttl_s
         self._min_refresh_s = min_refresh_s
-        self._keys: dict[str, Any] = {}
-        self._fetched_at = 0.0
+        self._max_backoff_s = max_backoff_s
+        self._timeout_s = timeout_s
+        self._monotonic = monotonic
+        self._keys: dict[str, dict[str, jwt.PyJWK]] = {}
+        self._fetched_at: float | None = None
+        #: No fetch before this moment (the minimum interval, or the backoff after failures).
+        self._next_fetch_at = 0.0
+        self._failures = 0
         self._lock = asyncio.Lock()
 
-    async def key_for(self, kid: str | None) -> Any:
-        now = time.monotonic()
-        stale = now - self._fetched_at > self._ttl_s
-        if stale or (kid not in self._keys and now - self._fetched_at > self._min_refresh_s):
-            await self._refresh()
+    async def key_for(self, kid: str | None, algorithm: str) -> jwt.PyJWK:
+        """The key `kid` names, bound to `algorithm`; Unauthorized when there is none."""
+        if self._wants_fetch(kid):
+            await self._refresh(kid)
+        usable = self._lookup(kid)
+        if usable is None:
+            if not self._keys:
+                raise Unauthorized("the token's signing keys cannot be checked right now")
+            raise Unauthorized("the token's signing key is unknown")
+        if algorithm not in usable:
+            raise Unauthorized(f"the token's signing key is not for {algorithm!r}")
+        return usable[algorithm]
+
+    def _lookup(self, kid: str | None) -> dict[str, jwt.PyJWK] | None:
         if kid is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))
-        if kid not in self._keys:
-            raise Unauthorized("the token's signing key is unknown")
-        return self._keys[kid]
+        return self._keys.get(kid) if kid is not None else None
 
-    async def _refresh(self) -> None:
+    def _wants_fetch(self, kid: str | None) -> bool:
+        now = self._monotonic()
+        if now < self._next_fetch_at:
+            return False
+        if self._fetched_at is None or now - self._fetched_at >= self._ttl_s:
+            return True
+        return self._lookup(kid) is None
+
+    async def _refresh(self, kid: str | None) -> None:
         async with self._lock:
+            # Checked again under the lock: another request may have fetched meanwhile.
+            if not self._wants_fetch(kid):
+                return
             try:
-                async with httpx.AsyncClient(timeout=5) as client:
+                async with httpx.AsyncClient(timeout=self._timeout_s) as client:
                     response = await client.get(self._url)
                     response.raise_for_status()
-                jwks = jwt.PyJWKSet.from_dict(response.json())
-            except (httpx.HTTPError, jwt.PyJWKSetError, ValueError) as exc:
-                if not self._keys:
-                    raise Unauthorized(f"signing keys unavailable: {exc}") from None
-                return  # keep the keys we have
-            self._keys = {k.key_id or "": k.key for k in jwks.keys}
-            self._fetched_at = time.monotonic()
+                keys = _signing_keys(response.json())
+            except (httpx.HTTPError, ValueError) as exc:
+                self._failures += 1
+                backoff = min(self._max_backoff_s, self._min_refresh_s * 2 ** (self._failures - 1))
+                self._next_fetch_at = self._monotonic() + backoff
+                log.warning(
+                    "jwks fetch failed",
+                    url=self._url,
+                    error=f"{type(exc).__name__}: {exc}",
+                    failures=self._failures,
+                    retry_in_s=backoff,
+                    keys_kept=len(self._keys),
+                )
+                return
+            self._keys = keys
+            self._failures = 0
+            self._fetched_at = self._monotonic()
+            self._next_fetch_at = self._fetched_at + self._min_refresh_s
 
 
 class TokenVerifier:
@@ -130,25 +222,27 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise Unauthorized("the bearer token is not a JWT") from None
         algorithm = header.get("alg")
-        key: Any
+        key: str | jwt.PyJWK
         if algorithm == "HS256" and self._settings.jwt_secret is not None:
             key = self._settings.jwt_secret.get_secret_value()
-        elif algorithm == "RS256" and self._jwks is not None:
-            key = await self._jwks.key_for(header.get("kid"))
+        elif algorithm in JWKS_ALGORITHMS and self._jwks is not None:
+            kid = header.get("kid")
+            key = await self._jwks.key_for(kid if isinstance(kid, str) else None, algorithm)
         else:
             raise Unauthorized(f"tokens signed with {algorithm!r} are not accepted")
+        s = self._settings
+        required = ["exp", "sub"]
+        required += ["aud"] if s.jwt_audience else []
+        required += ["iss"] if s.jwt_issuer else []
         try:
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=[algorithm],
-                audience=self._settings.jwt_audience,
-                issuer=self._settings.jwt_issuer,
-                leeway=self._settings.jwt_leeway_s,
-                options={
-                    "require": ["exp", "sub"],
-                    "verify_aud": self._settings.jwt_audience is not None,
-                },
+                audience=s.jwt_audience,
+                issuer=s.jwt_issuer,
+                leeway=s.jwt_leeway_s,
+                options={"require": required, "verify_aud": s.jwt_audience is not None},
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired") from None

@@ -73,7 +73,9 @@ class Campaign(_Strict):
 class Earning(_Strict):
     rates: dict[CurrencyCode, Rate]
     return_window_days: int = Field(ge=0, le=365)
-    expiry_days: int = Field(ge=1, le=3650)
+    #: Points expire this many days after they were earned (`per_lot`); the program's `[expiry]`
+    #: says it otherwise, and one of the two must be given.
+    expiry_days: int | None = Field(default=None, ge=1, le=3650)
     #: Bonus by item category, on the category's share of the order.
     categories: dict[Category, BonusMultiplier] = Field(default_factory=dict)
     #: Bonus by the channel the purchase was made on.
@@ -89,6 +91,45 @@ class Earning(_Strict):
         names = [campaign.name for campaign in self.campaigns]
         if len(set(names)) != len(names):
             raise ValueError(f"campaign names must be unique: {names}")
+        return self
+
+
+ExpiryPolicy = Literal["per_lot", "rolling", "calendar"]
+
+
+class Expiry(_Strict):
+    """When points expire (docs/points.md#expiry-policies): `per_lot`, `days` after the lot was
+    earned; `rolling`, `days` after the member's latest earning or spending; `calendar`, points
+    earned in year Y at the end of year Y + `years` in the program's `time_zone`."""
+
+    policy: ExpiryPolicy = "per_lot"
+    days: int | None = Field(default=None, ge=1, le=3650)
+    years: int | None = Field(default=None, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _one_measure(self) -> Expiry:
+        if self.policy == "calendar":
+            if self.days is not None:
+                raise ValueError(
+                    'policy "calendar" counts whole years: write years = N (points earned in '
+                    "year Y expire at the end of year Y + N), not days"
+                )
+            if self.years is None:
+                raise ValueError(
+                    'policy "calendar" needs years = N: points earned in year Y expire at the '
+                    "end of year Y + N"
+                )
+        else:
+            if self.years is not None:
+                raise ValueError(
+                    f'policy "{self.policy}" counts days: write days = N (years is for '
+                    'policy "calendar")'
+                )
+            if self.days is None:
+                raise ValueError(
+                    f'policy "{self.policy}" needs days = N: how many days points live after '
+                    + ("they were earned" if self.policy == "per_lot" else "the last activity")
+                )
         return self
 
 
@@ -192,6 +233,36 @@ class ActionRule(_Strict):
     once: bool = False
 
 
+class Abuse(_Strict):
+    """Thresholds past which a member is flagged for review (docs/points.md#abuse-controls):
+    while a flag is open the points they earn stay pending until support or an admin releases
+    or voids them. Each threshold is off unless set; a member goes over one when what it counts
+    is above it."""
+
+    #: Refunds recorded for the member in the last 30 days.
+    refunds_per_30_days: int | None = Field(default=None, ge=0, le=100_000)
+    #: Amount refunded over amount purchased in the last 30 days (`"0.5"`: half)...
+    refund_ratio: Decimal | None = Field(default=None, gt=0, le=1)
+    #: ...once the member made at least this many purchases in those 30 days.
+    refund_ratio_min_purchases: int = Field(default=3, ge=1, le=100_000)
+    #: Points earned by purchases and actions on one day (the program's time zone).
+    points_per_day: int | None = Field(default=None, ge=1, le=100_000_000)
+    #: `member.action`s the program names, taken on one day (the program's time zone).
+    actions_per_day: int | None = Field(default=None, ge=1, le=100_000)
+
+    @property
+    def enabled(self) -> bool:
+        return any(
+            value is not None
+            for value in (
+                self.refunds_per_30_days,
+                self.refund_ratio,
+                self.points_per_day,
+                self.actions_per_day,
+            )
+        )
+
+
 #: Points a birthday brings a member of one tier.
 BirthdayPoints = Annotated[int, Field(ge=0, le=1_000_000)]
 
@@ -223,6 +294,8 @@ class Program(_Strict):
     #: Points on the member's birthday (in `time_zone`), once a year, by the member's tier; a
     #: tier not named here (or 0) earns nothing. Every name must be a tier of the ladder.
     birthday_points: dict[str, BirthdayPoints] = Field(default_factory=_default_birthday_points)
+    #: Thresholds that flag a member for review (all off by default).
+    abuse: Abuse = Field(default_factory=Abuse)
 
     # Finance and program analytics (contract 5.5; docs/finance.md) ---------------------------
     #: Money per point in `currency`: what the liability report values an outstanding point at.
@@ -230,6 +303,30 @@ class Program(_Strict):
     #: The program's own time zone: the liability report's months, run-time campaigns shown in
     #: local time.
     time_zone: TimeZoneName = "Asia/Shanghai"
+    #: When points expire, if not `earning.expiry_days` after they were earned.
+    expiry: Expiry | None = None
+
+    @model_validator(mode="after")
+    def _expiry_said_once(self) -> Program:
+        if self.expiry is not None and self.earning.expiry_days is not None:
+            raise ValueError(
+                "earning.expiry_days and [expiry] both say when points expire: keep [expiry] "
+                "(policy, days or years) and remove earning.expiry_days"
+            )
+        if self.expiry is None and self.earning.expiry_days is None:
+            raise ValueError(
+                "the program must say when points expire: earning.expiry_days = N, or an "
+                '[expiry] section (policy = "per_lot", "rolling" or "calendar", with days or '
+                "years)"
+            )
+        return self
+
+    @property
+    def points_expiry(self) -> Expiry:
+        """The expiry in force: `[expiry]`, or `per_lot` after `earning.expiry_days`."""
+        if self.expiry is not None:
+            return self.expiry
+        return Expiry(policy="per_lot", days=self.earning.expiry_days)
 
     @model_validator(mode="after")
     def _birthday_tiers(self) -> Program:

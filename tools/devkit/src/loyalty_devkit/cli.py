@@ -1,6 +1,6 @@
 """The project's CLI: `loyalty run | demo | token | audit | topics | openapi | dlq replay |
-member erase | member export | member reapply-erasures | import balances | chaos | deps-audit |
-soak`."""
+member erase | member export | member reapply-erasures | import balances | import members |
+chaos | deps-audit | soak`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
@@ -36,6 +36,9 @@ from loyalty_shared.http.auth import (
 )
 from loyalty_shared.kafka.client import make_producer
 from loyalty_shared.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from loyalty_points.opening.service import ImportReport
 
 app = typer.Typer(help="The loyalty platform's developer CLI.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True)
@@ -89,21 +92,31 @@ def token(
     typer.echo(member_token(member_id, admin, [s.value for s in scope or ()]))
 
 
-#: The points database (`loyalty audit`, `loyalty import`).
-PointsDatabase = Annotated[
-    str | None,
-    typer.Option(
-        envvar="LOYALTY_POINTS_DATABASE_URL",
-        help="The points database (default: the one `make run` keeps in .local)",
-    ),
+def _database_option(service: str, *names: str) -> typer.models.OptionInfo:
+    """A service's database: the option (`names`, or one named after the parameter) and the
+    variable the service itself reads (LOYALTY_<SERVICE>_DATABASE_URL)."""
+    option: typer.models.OptionInfo = typer.Option(
+        *names,
+        envvar=f"LOYALTY_{service.upper()}_DATABASE_URL",
+        help=f"The {service} database (default: the one `make run` keeps in .local)",
+    )
+    return option
+
+
+#: The points database (`loyalty audit`, `loyalty import balances`).
+PointsDatabase = Annotated[str | None, _database_option("points")]
+#: The tiers and notifications databases (`loyalty import members`).
+TiersDatabase = Annotated[str | None, _database_option("tiers", "--tiers-database-url")]
+NotificationsDatabase = Annotated[
+    str | None, _database_option("notifications", "--notifications-database-url")
 ]
 
 
-def _points_database(url: str | None) -> str:
-    """`url`, or the points database `make run` keeps in .local."""
+def _database(service: str, url: str | None) -> str:
+    """`url`, or the service's database `make run` keeps in .local."""
     if url is not None:
         return url
-    return database_url_for(LocalPostgres(Path(".local") / "pgdata").dsn(), "points")
+    return database_url_for(LocalPostgres(Path(".local") / "pgdata").dsn(), service)
 
 
 @app.command()
@@ -113,7 +126,7 @@ def audit(
     """Recompute every member's balances from the points ledger; exit 1 on any difference."""
     from loyalty_points.audit.service import audit as run_audit
 
-    report = asyncio.run(run_audit(_points_database(database_url)))
+    report = asyncio.run(run_audit(_database("points", database_url)))
     for line in report.lines():
         console.print(line, markup=False)
     raise typer.Exit(0 if report.clean else 1)
@@ -133,7 +146,8 @@ def openapi(
     ] = False,
     out: Annotated[Path, typer.Option(help="Where the documents live")] = DEFAULT_OPENAPI_DIR,
 ) -> None:
-    """Write each service's OpenAPI document to docs/openapi/<service>.json."""
+    """Write each service's OpenAPI document to docs/openapi/<service>.json, and the gateway's
+    (every public path, one base URL) to docs/openapi/gateway.json."""
     if check:
         stale = stale_documents(out)
         for path in stale:
@@ -480,7 +494,7 @@ def import_balances(
         Path | None,
         typer.Option(
             envvar="LOYALTY_PROGRAM_FILE",
-            help="The program whose earning.expiry_days dates rows without expires_at",
+            help="The program whose expiry policy dates rows without expires_at",
         ),
     ] = None,
     refused_csv: Annotated[
@@ -490,7 +504,7 @@ def import_balances(
     """Members' opening balances from the system this one replaces: each row an available lot
     and an `opening` ledger entry, once (a run again skips the rows done, so an interrupted
     import is finished by running it again). Exit 1 if a row was refused."""
-    from loyalty_points.opening.service import ImportReport, csv_of
+    from loyalty_points.ledger.expiry import LotExpiry
     from loyalty_points.opening.service import import_balances as run_import
     from loyalty_shared.program.loader import ProgramError, load_program
 
@@ -512,10 +526,10 @@ def import_balances(
     try:
         report = asyncio.run(
             run_import(
-                _points_database(database_url),
+                _database("points", database_url),
                 file,
                 now=datetime.now(UTC),
-                expiry_days=program.earning.expiry_days,
+                expiry=LotExpiry.of(program),
                 on_progress=progress,
             )
         )
@@ -525,6 +539,14 @@ def import_balances(
     except KeyboardInterrupt:
         console.print("interrupted: the batches done are imported; run again to finish")
         raise typer.Exit(130) from None
+    _import_ended(report, refused_csv, time.monotonic() - started)
+
+
+def _import_ended(report: ImportReport, refused_csv: Path | None, elapsed: float) -> None:
+    """An import's refused rows (the first 100, all of them in `refused_csv`), its figures,
+    and exit 1 if a row was refused."""
+    from loyalty_points.opening.service import csv_of
+
     for refusal in report.refused[:100]:
         console.print(f"refused line {refusal.line}: {refusal.reason}", markup=False)
     if len(report.refused) > 100:
@@ -532,11 +554,81 @@ def import_balances(
     if refused_csv is not None:
         refused_csv.write_text(csv_of(report), encoding="utf-8")
         console.print(f"wrote {refused_csv}")
-    elapsed = time.monotonic() - started
     typer.echo(
         f"{report.line()} in {elapsed:.1f} s ({report.rows / max(elapsed, 1e-6):,.0f} rows/s)"
     )
     raise typer.Exit(1 if report.refused else 0)
+
+
+@import_app.command("members")
+def import_members(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with a header, or NDJSON (.ndjson/.jsonl): member_id, source, and "
+            "contacts (name, email, phone, locale, consent_email, consent_sms, consent_push) "
+            "and/or tier, tier_valid_until, qualifying_spend",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    tiers_database_url: TiersDatabase = None,
+    notifications_database_url: NotificationsDatabase = None,
+    program_file: Annotated[
+        Path | None,
+        typer.Option(envvar="LOYALTY_PROGRAM_FILE", help="The program whose tiers rows name"),
+    ] = None,
+    refused_csv: Annotated[
+        Path | None, typer.Option(help="Also write the refused rows (line, reason) to this CSV")
+    ] = None,
+) -> None:
+    """Members from the system this one replaces: contacts and consents to the notifications
+    service, tier, its validity and qualifying spend to the tiers service, each row once (a
+    run again skips the rows done, so an interrupted import is finished by running it again).
+    Exit 1 if a row was refused."""
+    from loyalty_devkit.member_import import MembersReport
+    from loyalty_devkit.member_import import import_members as run_import
+    from loyalty_shared.program.loader import ProgramError, load_program
+
+    try:
+        program = load_program(program_file)
+    except ProgramError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    started = time.monotonic()
+    columns = (
+        TextColumn("importing members"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[summary]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("rows", total=None, summary="reading the file")
+
+        def progress(report: MembersReport) -> None:
+            summary = f"imported {report.imported:,} refused {len(report.refused):,}"
+            bar.update(task, completed=report.rows, summary=summary)
+
+        try:
+            report = asyncio.run(
+                run_import(
+                    _database("tiers", tiers_database_url),
+                    _database("notifications", notifications_database_url),
+                    file,
+                    program=program,
+                    now=datetime.now(UTC),
+                    on_total=lambda total: bar.update(task, total=total, summary=""),
+                    on_progress=progress,
+                )
+            )
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            console.print("interrupted: the batches done are imported; run again to finish")
+            raise typer.Exit(130) from None
+    _import_ended(report, refused_csv, time.monotonic() - started)
 
 
 @app.command()

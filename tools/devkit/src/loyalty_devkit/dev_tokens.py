@@ -8,9 +8,11 @@ from collections.abc import Sequence
 import jwt
 
 from loyalty_shared.http.auth import ADMIN_SCOPE
+from loyalty_shared.settings import DEVELOPMENT_JWT_SECRET
 
-#: Used by `make run` when LOYALTY_JWT_SECRET is not set. Never valid anywhere but a laptop.
-LOCAL_JWT_SECRET = "local-development-only-secret-0123456789abcdef"  # noqa: S105
+#: Used by `make run` when LOYALTY_JWT_SECRET is not set. The services refuse it unless
+#: LOYALTY_ENVIRONMENT=development: never valid anywhere but a laptop.
+LOCAL_JWT_SECRET = DEVELOPMENT_JWT_SECRET
 
 
 def make_token(

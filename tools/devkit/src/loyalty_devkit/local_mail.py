@@ -1,5 +1,6 @@
 """A local SMTP server for `make run`: it accepts every message the notifications service sends
-and keeps it as an `.eml` file, so a developer can read what members would receive.
+and keeps it as an `.eml` file, so a developer can read what members would receive. Given a
+certificate it offers STARTTLS and requires it, as the service's default (`starttls`) expects.
 
 aiosmtpd is a dependency of the devkit (and what the tests use too).
 """
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from loyalty_devkit.local_tls import LocalCertificate
 
 
 class _KeepAsFiles:
@@ -27,15 +30,23 @@ class _KeepAsFiles:
 
 
 class LocalMailServer:
-    def __init__(self, directory: Path, port: int) -> None:
+    def __init__(
+        self, directory: Path, port: int, *, certificate: LocalCertificate | None = None
+    ) -> None:
         self.directory = directory
         self.port = port
+        self.certificate = certificate
         self._controller: Controller | None = None
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+        tls = self.certificate
         self._controller = Controller(
-            _KeepAsFiles(self.directory), hostname="127.0.0.1", port=self.port
+            _KeepAsFiles(self.directory),
+            hostname="127.0.0.1",
+            port=self.port,
+            tls_context=tls.server_context() if tls else None,
+            require_starttls=tls is not None,
         )
         self._controller.start()
 

@@ -1,4 +1,5 @@
-"""`loyalty openapi`: each service's OpenAPI document, committed under docs/openapi/.
+"""`loyalty openapi`: each service's OpenAPI document and the gateway's (the routed operations of
+the four in one, `gateway/openapi.py`), committed under docs/openapi/.
 
 The documents are built from the apps themselves (`create_app(settings)`), so they say what the
 code serves. Building an app connects to nothing (the lifespan does not run): the settings are
@@ -15,10 +16,12 @@ from typing import Any, TypeVar
 
 from fastapi import FastAPI
 
+from loyalty_devkit.gateway.openapi import gateway_document
 from loyalty_shared.settings import ServiceSettings
 
 SERVICES = ("points", "tiers", "notifications", "feedback")
 DEFAULT_DIR = Path("docs/openapi")
+GATEWAY_FILE = "gateway.json"
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -60,9 +63,12 @@ def render(document: dict[str, Any]) -> str:
 
 
 def openapi_documents() -> dict[str, str]:
-    """`<service>.json` -> the document the service's app produces now, rendered."""
+    """`<service>.json` -> the document the service's app produces now, and `gateway.json` ->
+    the gateway's, merged from them by its route table; rendered."""
     builders = app_builders()
-    return {f"{name}.json": render(builders[name]().openapi()) for name in SERVICES}
+    documents = {name: builders[name]().openapi() for name in SERVICES}
+    rendered = {f"{name}.json": render(document) for name, document in documents.items()}
+    return {**rendered, GATEWAY_FILE: render(gateway_document(documents))}
 
 
 def write_documents(out_dir: Path = DEFAULT_DIR) -> list[Path]:

@@ -31,6 +31,7 @@ from loyalty_devkit.dev_tokens import LOCAL_JWT_SECRET, make_token
 from loyalty_devkit.local_broker import LocalBroker, create_topics, free_port
 from loyalty_devkit.local_mail import LocalMailServer
 from loyalty_devkit.local_postgres import LocalPostgres
+from loyalty_devkit.local_tls import self_signed_certificate
 
 console = Console(stderr=True, highlight=False)
 
@@ -164,23 +165,30 @@ async def run_platform(local_dir: Path, broker_port: int = 9092) -> int:
                 f"{os.environ['LOYALTY_NOTIFICATIONS_SMTP_HOST']} (LOYALTY_NOTIFICATIONS_SMTP_*)"
             )
         else:
-            # the notifications service sends its email here; each message is kept as a file
-            mail = LocalMailServer(local_dir / "mail", free_port())
+            # the notifications service sends its email here (STARTTLS, its default, with a
+            # certificate made now); each message is kept as a file
+            certificate = self_signed_certificate(local_dir / "tls")
+            mail = LocalMailServer(local_dir / "mail", free_port(), certificate=certificate)
             mail.start()
             console.print(
-                f"local SMTP server on 127.0.0.1:{mail.port}, keeping mail in {mail.directory}"
+                f"local SMTP server (STARTTLS) on 127.0.0.1:{mail.port}, "
+                f"keeping mail in {mail.directory}"
             )
             mail_note = f"sent email is kept in {mail.directory} (.eml files)"
         env = {
             **os.environ,
             "LOYALTY_KAFKA_BOOTSTRAP": bootstrap,
             "LOYALTY_LOG_FORMAT": os.environ.get("LOYALTY_LOG_FORMAT", "console"),
+            # a developer's machine: the development secret (and http webhooks to loopback) are
+            # accepted here only
+            "LOYALTY_ENVIRONMENT": os.environ.get("LOYALTY_ENVIRONMENT", "development"),
             "LOYALTY_JWT_SECRET": os.environ.get("LOYALTY_JWT_SECRET", LOCAL_JWT_SECRET),
         }
-        if mail is not None:
+        if mail is not None and mail.certificate is not None:
             env["LOYALTY_NOTIFICATIONS_SMTP_HOST"] = "127.0.0.1"
             env["LOYALTY_NOTIFICATIONS_SMTP_PORT"] = str(mail.port)
-            env["LOYALTY_NOTIFICATIONS_SMTP_TLS"] = "none"
+            env["LOYALTY_NOTIFICATIONS_SMTP_TLS"] = "starttls"
+            env["LOYALTY_NOTIFICATIONS_SMTP_CA_FILE"] = str(mail.certificate.cert_file)
         for service in SERVICES:
             env[f"LOYALTY_{service.name.upper()}_DATABASE_URL"] = database_url_for(
                 server_url, service.name

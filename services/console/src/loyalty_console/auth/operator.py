@@ -98,6 +98,10 @@ class Can:
         return self._any(SUPPORT_SCOPE)
 
     @property
+    def review_flags(self) -> bool:  # release or void what a flagged member's points hold
+        return self._any(SUPPORT_SCOPE)
+
+    @property
     def see_reports(self) -> bool:  # program, campaigns, simulation, rewards, NPS, loyalty
         return self._any(MARKETING_SCOPE)
 

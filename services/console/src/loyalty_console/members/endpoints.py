@@ -1,7 +1,8 @@
 """Member 360: one member from every service (balance and lots, ledger, tier and its history,
-messages, survey answers, segment, rewards, and for admins the audit log), and the actions an
-operator's role allows, each reviewed before it is made: an adjustment, a tier override, a
-redemption's cancellation, an export, an erasure request. The services record each one."""
+messages, survey answers, segment, rewards, a flag for review and the points it holds, and for
+admins the audit log), and the actions an operator's role allows, each reviewed before it is
+made: an adjustment, a tier override, a redemption's cancellation, releasing or voiding a
+flagged member's held points, an export, an erasure request. The services record each one."""
 
 from __future__ import annotations
 
@@ -117,6 +118,7 @@ async def _read_member(platform: Platform, operator: Operator, member_id: str) -
         "answers": platform.get(operator, "feedback", f"{m}/feedback", {"limit": 10}),
         "insight": platform.get(operator, "feedback", f"{m}/insight"),
         "rewards": platform.get(operator, "points", f"{m}/reward-redemptions", {"limit": 10}),
+        "review": platform.get(operator, "points", f"{m}/review"),
     }
     return await gather(calls)
 
@@ -317,6 +319,47 @@ async def cancel_redemption(
             f"/v1/members/{quote(member_id, safe='')}/{collection}/{redemption_id}/cancellation",
         ),
         done=fmt.t("cancel.done"),
+    )
+
+
+@router.post("/{member_id}/review", include_in_schema=False)
+async def review_flag(
+    request: Request,
+    state: State,
+    operator: CurrentOperator,
+    member_id: str,
+    decision: Annotated[str, Form(pattern="^(release|void)$")],
+    reason: Annotated[str, Form(min_length=3, max_length=500)],
+    points: Annotated[int, Form(ge=0)] = 0,
+    key: Annotated[str, Form(pattern="^[0-9a-f-]{0,36}$")] = "",
+    confirmed: Annotated[bool, Form()] = False,
+) -> Response:
+    """Release or void the points a flagged member's review holds. The review carries one
+    Idempotency-Key to its confirmation, so a confirmation sent twice decides once."""
+    require(Can(operator).review_flags)
+    _member(member_id)
+    fmt = formatter(request, state.settings)
+    key = key or str(uuid.uuid4())
+    return await _act(
+        request,
+        state,
+        operator,
+        member_id,
+        confirmed=confirmed,
+        review={
+            "target": f"{_path(member_id)}/review",
+            "text": fmt.t(f"review.review_{decision}", points=fmt.num(points), member=member_id),
+            "fields": {"decision": decision, "reason": reason, "points": points, "key": key},
+            "detail": reason,
+        },
+        call=lambda: state.platform.post(
+            operator,
+            "points",
+            f"/v1/members/{quote(member_id, safe='')}/review",
+            {"decision": decision, "reason": reason},
+            headers={"Idempotency-Key": f"console-{key}"},
+        ),
+        done=fmt.t(f"review.done_{decision}"),
     )
 
 

@@ -1,4 +1,5 @@
-"""Email over SMTP with aiosmtplib: plain, STARTTLS or implicit TLS, with optional auth.
+"""Email over SMTP with aiosmtplib: STARTTLS (the default), implicit TLS, or plain text to a
+loopback host only (settings.py), with optional auth.
 
 The Message-ID derives from the notification id, so if a send is ever repeated (a crash after
 the server accepted it, see delivery/) the member's mail client sees the same message twice, not
@@ -68,6 +69,9 @@ class EmailChannel:
                 use_tls=s.notifications_smtp_tls == "tls",
                 start_tls=s.notifications_smtp_tls == "starttls",
                 validate_certs=s.notifications_smtp_validate_certs,
+                cert_bundle=str(s.notifications_smtp_ca_file)
+                if s.notifications_smtp_ca_file
+                else None,
                 timeout=s.notifications_send_timeout_s,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:

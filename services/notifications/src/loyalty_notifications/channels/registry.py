@@ -8,7 +8,7 @@ from loyalty_notifications.channels.base import Channel
 from loyalty_notifications.channels.email import EmailChannel
 from loyalty_notifications.channels.provider import ProviderChannel
 from loyalty_notifications.channels.webhook import WebhookChannel
-from loyalty_notifications.settings import NotificationsSettings
+from loyalty_notifications.settings import NotificationsSettings, webhook_key
 
 #: Channels that reach the member, in the order tried when choosing where a message goes.
 MEMBER_CHANNELS = ("email", "sms", "push")
@@ -20,7 +20,7 @@ def build_channels(settings: NotificationsSettings) -> dict[str, Channel]:
     if settings.notifications_cs_webhook_url:
         channels["webhook"] = WebhookChannel(
             url=settings.notifications_cs_webhook_url,
-            secret=secret.get_secret_value().encode() if secret else b"",
+            key=webhook_key(secret.get_secret_value()) if secret else b"",
             timeout_s=settings.notifications_send_timeout_s,
         )
     if settings.notifications_provider_url:

@@ -1,13 +1,16 @@
-"""Webhooks (the customer-service system) over httpx, each body signed.
+"""Webhooks (the customer-service system) over httpx, each body signed the Standard Webhooks way
+(https://www.standardwebhooks.com), so a receiver verifies it with a ready library.
 
-Headers: `X-Loyalty-Timestamp` (Unix seconds) and `X-Loyalty-Signature: sha256=<hex>`, the
-HMAC-SHA256 with the shared secret of `<timestamp>.<body>` (the exact bytes sent). A receiver
-recomputes it, compares in constant time and refuses timestamps more than a few minutes old
-(replay). `X-Loyalty-Notification-Id` is the same on a repeated delivery: receivers dedupe on it.
+Headers: `webhook-id` (the notification id: the same on every attempt, receivers dedupe on it),
+`webhook-timestamp` (Unix seconds of this attempt) and `webhook-signature: v1,<base64>`, the
+HMAC-SHA256, keyed with the decoded `whsec_` secret, of `<id>.<timestamp>.<body>` (the exact
+bytes sent). Receivers refuse a timestamp more than 5 minutes from their clock (the replay window
+of the Standard Webhooks verifiers) and an id they have already handled.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
@@ -22,25 +25,23 @@ from loyalty_notifications.channels.base import (
     from_http_status,
 )
 
-TIMESTAMP_HEADER = "X-Loyalty-Timestamp"
-SIGNATURE_HEADER = "X-Loyalty-Signature"
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
 
 
-def sign(secret: bytes, timestamp: str, body: bytes) -> str:
-    digest = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-def verify(secret: bytes, timestamp: str, body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+def sign(key: bytes, message_id: str, timestamp: str, body: bytes) -> str:
+    """The `webhook-signature` value: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 class WebhookChannel:
     name = "webhook"
 
-    def __init__(self, *, url: str | None, secret: bytes, timeout_s: float) -> None:
+    def __init__(self, *, url: str | None, key: bytes, timeout_s: float) -> None:
         self._url = url
-        self._secret = secret
+        self._key = key
         self._client = httpx.AsyncClient(timeout=timeout_s)
 
     def body(self, message: Message) -> bytes:
@@ -63,9 +64,9 @@ class WebhookChannel:
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
+            ID_HEADER: message.notification_id,
             TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(self._secret, timestamp, body),
-            "X-Loyalty-Notification-Id": message.notification_id,
+            SIGNATURE_HEADER: sign(self._key, message.notification_id, timestamp, body),
         }
         try:
             response = await self._client.post(self._url, content=body, headers=headers)

@@ -12,5 +12,6 @@ router = export_router(
         "member_activity": table("member_activity", order_by="member_id"),
         "notification": table("notification", order_by="seq"),
         "birthday_gift": table("birthday_gift", order_by="year"),
+        "imported_contact": table("imported_contact", order_by="imported_at, source"),
     },
 )

@@ -69,8 +69,8 @@ def _per_event(planner: Planner, clock: Clock, rule: Rule[Event]) -> BatchHandle
 
 def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler[TierChangedV1]:
     def rule(data: TierChangedV1, recipient: Recipient, now: datetime) -> Message | None:
-        if data.direction == "same":
-            return None
+        if data.direction == "same" or data.reason == "import":
+            return None  # an imported tier is the one the member had: nothing to congratulate
         return Message(
             payloads.TIER_UPGRADED if data.direction == "up" else payloads.TIER_DOWNGRADED,
             payloads.tier_changed(

@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from loyalty_points.abuse.flagging import watch_action
 from loyalty_points.actions import repository
 from loyalty_points.actions.repository import TakenAction
 from loyalty_points.ledger import repository as ledger
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.ledger.settlement import settle
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import MemberActionV1
@@ -47,21 +49,30 @@ async def take(
     earned_at = min(occurred_at, now)
     day = earned_at.astimezone(ZoneInfo(program.time_zone)).date()
     points = rule.points if await _under_cap(conn, rule, action, day) else 0
+    await watch_action(
+        conn,
+        program,
+        member_id=action.member_id,
+        day=day,
+        points=points,
+        cause_event_id=event.envelope.id,
+        now=now,
+    )
     entry_id = None
     if points:
-        expires_at = earned_at + timedelta(days=program.earning.expiry_days)
+        expiry = LotExpiry.of(program)
         entry_id = await ledger.grant(
             conn,
             member_id=action.member_id,
             points=points,
             earned_at=earned_at,
-            expires_at=expires_at,
+            expiry=expiry,
             origin="action",
             actor="system:action",
             details={"action": action.action, "action_id": action.action_id},
             cause_event_id=event.envelope.id,
         )
-        if expires_at <= now:  # reported after its points' expiry: expired at once
+        if expiry.expires_at(earned_at) <= now:  # reported after its expiry: expired at once
             await settle(conn, [action.member_id], now)
     await repository.record(
         conn,

@@ -4,11 +4,12 @@ be possible even when the points are gone). Both count in `lifetime_earned`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from loyalty_points.adjustments.schemas import Adjustment, AdjustmentCreate
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.ledger.settlement import open_account
 from loyalty_shared.db import Connection
 from loyalty_shared.events.loyalty import PointsAdjustedV1
@@ -28,6 +29,7 @@ async def adjust(
 ) -> Adjustment:
     """`cause_event_id` names the event that asked for it (a goodwill grant), if any."""
     await open_account(conn, member_id, now)
+    expiry = LotExpiry.of(program)
     lot_id = None
     if request.points > 0:
         lot_id = await ledger.add_lot(
@@ -35,7 +37,7 @@ async def adjust(
             member_id=member_id,
             points=request.points,
             earned_at=now,
-            expires_at=now + timedelta(days=program.earning.expiry_days),
+            expires_at=expiry.expires_at(now),
             origin="adjustment",
         )
     entry_id = await ledger.move(
@@ -51,6 +53,7 @@ async def adjust(
             cause_event_id=cause_event_id,
             details={"reason": request.reason, **(details or {})},
         ),
+        expiry=expiry,
     )
     await emit(
         conn,

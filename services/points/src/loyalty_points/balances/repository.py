@@ -87,7 +87,7 @@ async def balance_at(conn: Connection, member_id: str, at: datetime) -> Balance:
                    ), 0) AS points
             FROM points_lot l
             WHERE l.member_id = $1 AND l.earned_at <= $2 AND l.available_at <= $2
-              AND l.expires_at > $2
+              AND l.expires_at > $2 AND NOT l.under_review
         )
         SELECT totals.*,
                CASE WHEN totals.available <= 0 THEN '[]'::jsonb ELSE coalesce((

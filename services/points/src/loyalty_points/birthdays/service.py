@@ -6,12 +6,13 @@ the birthday message. A tier that earns nothing is decided all the same (0 point
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from loyalty_points.birthdays import repository
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.ledger.settlement import settle
 from loyalty_points.tier_projection.repository import current_tiers
 from loyalty_shared.db import Connection
@@ -40,7 +41,8 @@ async def pay_due(conn: Connection, program: Program, now: datetime, limit: int)
     earning = [m for m in members if program.birthday_bonus(tiers.get(m, program.base_tier.name))]
     await ledger.lock_accounts(conn, earning)
     await settle(conn, earning, now)
-    expires_at = now + timedelta(days=program.earning.expiry_days)
+    expiry = LotExpiry.of(program)
+    expires_at = expiry.expires_at(now)
     for member_id in members:
         tier = tiers.get(member_id, program.base_tier.name)
         points = program.birthday_bonus(tier)
@@ -51,7 +53,7 @@ async def pay_due(conn: Connection, program: Program, now: datetime, limit: int)
                 member_id=member_id,
                 points=points,
                 earned_at=now,
-                expires_at=expires_at,
+                expiry=expiry,
                 origin="birthday",
                 actor="system:birthday",
                 details={"birthday": today.year, "tier": tier},

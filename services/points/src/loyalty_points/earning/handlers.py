@@ -5,8 +5,10 @@ had (both written down in the same transaction)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
+from loyalty_points.abuse.flagging import Earning, watch_purchases
 from loyalty_points.campaigns.in_force import ProgramInForce
 from loyalty_points.earning import repository
 from loyalty_points.earning.repository import Credit
@@ -66,6 +68,20 @@ def _credit(
     )
 
 
+def _earning(credit: Credit) -> Earning:
+    return Earning(
+        credit.event_id, credit.member_id, credit.order_id, credit.points, credit.purchased_at
+    )
+
+
+def _held(credit: Credit) -> Credit:
+    """The credit of a member flagged for review: pending until the review (points that
+    expired already expire at once all the same)."""
+    if credit.status == "expired":
+        return credit
+    return replace(credit, status="pending", held=True)
+
+
 def _points_earned(credit: Credit) -> PointsEarnedV1:
     return PointsEarnedV1(
         member_id=credit.member_id,
@@ -99,6 +115,8 @@ def purchase_completed_handler(
             _credit(e, tiers.get(e.data.member_id, program.base_tier.name), rules, now)
             for e in events
         ]
+        held = await watch_purchases(conn, program, [_earning(c) for c in credits], now)
+        credits = [_held(c) if c.event_id in held else c for c in credits]
         credited = await repository.credit_purchases(conn, credits)
         earned = [c for c in credits if c.event_id in credited.event_ids and c.points > 0]
         await emit(conn, *(_points_earned(c) for c in earned))
@@ -108,6 +126,10 @@ def purchase_completed_handler(
             )
         expired = sorted({c.member_id for c in earned if c.status == "expired"})
         await settle(conn, expired, now)
+        # a purchase is the member's activity at its time (rolling: their points live on)
+        await ledger.push_expiries(
+            conn, rules.expiry, [(c.member_id, c.purchased_at) for c in earned], now=now
+        )
         await refunds.unpark(
             conn, [c.order_id for c in credits if c.event_id in credited.event_ids]
         )

@@ -33,6 +33,8 @@ class Credit:
     details: dict[str, Any]
     #: each category's list value, kept with the purchase for backtests
     categories: dict[str, str]
+    #: its member is flagged for review: pending (`status`), held until the review (abuse/)
+    held: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +61,10 @@ async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> Credi
             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                  $6::numeric[], $7::text[], $8::numeric[], $9::bigint[],
                                  $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
-                                 $13::jsonb[], $14::bool[], $15::jsonb[])
+                                 $13::jsonb[], $14::bool[], $15::jsonb[], $16::bool[])
                    WITH ORDINALITY AS i (order_id, member_id, event_id, channel, currency, total,
                                          tier, multiplier, points, purchased_at, available_at,
-                                         expires_at, details, late, categories, n)
+                                         expires_at, details, late, categories, held, n)
         ), p AS (
             INSERT INTO purchase (order_id, member_id, event_id, channel, currency, total, tier,
                                   multiplier, points, purchased_at, available_at, expires_at,
@@ -76,10 +78,10 @@ async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> Credi
             SELECT i.* FROM input i JOIN p USING (order_id, event_id)
         ), lot AS (
             INSERT INTO points_lot (member_id, order_id, points, remaining, status,
-                                    available_at, expires_at, earned_at)
+                                    available_at, expires_at, earned_at, under_review)
             SELECT member_id, order_id, points, points,
                    CASE WHEN late THEN 'available' ELSE 'pending' END, available_at, expires_at,
-                   purchased_at
+                   purchased_at, held
             FROM credited WHERE points > 0 ORDER BY n
             RETURNING id, order_id
         ), entry AS (
@@ -138,4 +140,5 @@ def _row(c: Credit) -> tuple[Any, ...]:
         c.details,
         c.status != "pending",
         c.categories,
+        c.held,
     )

@@ -20,6 +20,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_shared.events.commerce import LineItem, PurchaseCompletedV1
 from loyalty_shared.program.schema import Campaign, Program, Tier
 
@@ -175,7 +176,7 @@ class EarningRules:
         )
         self._cap = earning.max_points_per_order
         self._window = timedelta(days=earning.return_window_days)
-        self._lifetime = timedelta(days=earning.expiry_days)
+        self._expiry = LotExpiry.of(program)
 
     @classmethod
     def of(cls, program: Program) -> EarningRules:
@@ -191,6 +192,10 @@ class EarningRules:
     @property
     def program(self) -> Program:
         return self._program
+
+    @property
+    def expiry(self) -> LotExpiry:
+        return self._expiry
 
     @property
     def uses_categories(self) -> bool:
@@ -226,7 +231,7 @@ class EarningRules:
             tier=tier_rule.name,
             multiplier=tier_rule.multiplier,
             available_at=purchased_at + self._window,
-            expires_at=purchased_at + self._lifetime,
+            expires_at=self._expiry.expires_at(purchased_at),
             lines=tuple(lines),
         )
 

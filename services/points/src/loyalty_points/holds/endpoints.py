@@ -48,6 +48,7 @@ async def reserve(
         key=required(idempotency_key),
         request=body,
         actor=actor_of(principal, member_id),
+        expiry=state.expiry,
         now=state.clock(),
     )
     return await _recorded(conn, principal, "points.hold", hold)
@@ -84,6 +85,7 @@ async def commit(
         member_id=member_id,
         hold_id=hold_id,
         actor=actor_of(principal, member_id),
+        expiry=state.expiry,
         now=state.clock(),
     )
     return await _recorded(conn, principal, "points.hold_commit", hold)

@@ -18,6 +18,7 @@ from loyalty_points.holds.errors import HoldSettled
 from loyalty_points.holds.repository import HoldRow
 from loyalty_points.holds.schemas import Hold, HoldCreate
 from loyalty_points.ledger import repository as ledger
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.ledger.settlement import open_account, settle
 from loyalty_points.redemptions import repository as redemptions
 from loyalty_points.redemptions.service import emit_redeemed
@@ -41,8 +42,16 @@ def view(row: HoldRow) -> Hold:
 
 
 async def reserve(
-    conn: Connection, *, member_id: str, key: str, request: HoldCreate, actor: str, now: datetime
+    conn: Connection,
+    *,
+    member_id: str,
+    key: str,
+    request: HoldCreate,
+    actor: str,
+    expiry: LotExpiry,
+    now: datetime,
 ) -> Hold:
+    """`expiry`: the program's (`rolling`: the hold pushes the member's points' expiry)."""
     digest = request_hash(request)
     stored = await stored_or_opened(
         conn,
@@ -79,6 +88,7 @@ async def reserve(
             hold_id=row.id,
             details={"reference": request.reference, "idempotency_key": key},
         ),
+        expiry=expiry,
     )
     return view(row)
 
@@ -92,9 +102,15 @@ async def _active(conn: Connection, member_id: str, hold_id: UUID, now: datetime
 
 
 async def commit(
-    conn: Connection, *, member_id: str, hold_id: UUID, actor: str, now: datetime
+    conn: Connection,
+    *,
+    member_id: str,
+    hold_id: UUID,
+    actor: str,
+    expiry: LotExpiry,
+    now: datetime,
 ) -> Hold:
-    """Spend the held points; committing twice answers the same."""
+    """Spend the held points; committing twice answers the same. `expiry`: as for `reserve`."""
     row = await _active(conn, member_id, hold_id, now)
     if row.status == "committed":
         return view(row)
@@ -124,6 +140,7 @@ async def commit(
             hold_id=hold_id,
             details={"reward": row.reference, "hold_id": str(hold_id)},
         ),
+        expiry=expiry,
     )
     row = await repository.settle(
         conn, hold_id, status="committed", actor=actor, at=now, redemption_id=redemption.id

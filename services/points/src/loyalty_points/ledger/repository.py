@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_shared.db import Connection
 
 EntryKind = Literal[
@@ -23,6 +24,7 @@ EntryKind = Literal[
     "hold",
     "hold_release",
     "opening",
+    "review_void",
 ]
 
 
@@ -50,11 +52,18 @@ async def move(
     *,
     returning_from: Sequence[int] = (),
     first_from: tuple[int, int] | None = None,
+    expiry: LotExpiry | None = None,
 ) -> int:
     """Record `movement` and make the member's lots agree with the new balance; returns the
     entry's id. `returning_from`: entries whose points come back to the lots they took them from
     (a cancelled redemption, a released hold), at their original expiry. `first_from`: a lot and
-    the points the entry takes from it before any other (a refund, from its order's lot)."""
+    the points the entry takes from it before any other (a refund, from its order's lot).
+    `expiry`: the program's, for a movement that is the member's activity (points granted, a
+    redemption, a hold): under `rolling` it pushes their points' expiry (`push_expiries`; the
+    caller settled the member to now, as `open_account` does)."""
+    if expiry is not None and (movement.kind in ("redeem", "hold") or movement.lifetime_delta > 0):
+        at = movement.occurred_at
+        await push_expiries(conn, expiry, [(movement.member_id, at)], now=at)
     entry_id = await _record(conn, movement)
     if returning_from:
         await _return_to_lots(conn, from_entries=returning_from, entry_id=entry_id)
@@ -208,21 +217,25 @@ async def grant(
     member_id: str,
     points: int,
     earned_at: datetime,
-    expires_at: datetime,
+    expiry: LotExpiry,
     origin: str,
     actor: str,
     details: dict[str, Any],
     cause_event_id: str | None = None,
 ) -> int:
     """Earned points besides a purchase's (an action, a referral): available from `earned_at` in
-    a lot of their own, as an `earn` entry; returns the entry's id."""
+    a lot of their own expiring as `expiry` dates it, as an `earn` entry (under `rolling` it
+    pushes the member's other points too); returns the entry's id. A member flagged for review
+    gets them pending, held until the review (abuse/)."""
+    held = await under_review(conn, member_id)
     lot_id = await add_lot(
         conn,
         member_id=member_id,
         points=points,
         earned_at=earned_at,
-        expires_at=expires_at,
+        expires_at=expiry.expires_at(earned_at),
         origin=origin,
+        held=held,
     )
     return await move(
         conn,
@@ -231,12 +244,47 @@ async def grant(
             kind="earn",
             actor=actor,
             occurred_at=earned_at,
-            available_delta=points,
+            available_delta=0 if held else points,
+            pending_delta=points if held else 0,
             lifetime_delta=points,
             lot_id=lot_id,
             cause_event_id=cause_event_id,
             details=details,
         ),
+        expiry=expiry,
+    )
+
+
+async def push_expiries(
+    conn: Connection,
+    expiry: LotExpiry,
+    activity: Sequence[tuple[str, datetime]],
+    *,
+    now: datetime,
+) -> None:
+    """Under `rolling`, each (member, time) of `activity` (an earning or a spending, at the time
+    it took effect) moves every lot of the member that still holds points and has expired
+    neither by that time nor by `now` to the expiry `expiry` dates from that time, never to an
+    earlier one; such a lot is warned of its new expiry again. Under other policies, nothing."""
+    if not expiry.rolls or not activity:
+        return
+    await conn.execute(
+        """
+        WITH pushed AS (
+            SELECT l.id, max(a.until) AS until
+            FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[])
+                 AS a (member_id, at, until)
+            JOIN points_lot l ON l.member_id = a.member_id AND l.remaining > 0
+                             AND l.expires_at > greatest(a.at, $4) AND l.expires_at < a.until
+            GROUP BY l.id
+        )
+        UPDATE points_lot l SET expires_at = pushed.until, expiry_notice_at = NULL
+        FROM pushed WHERE l.id = pushed.id
+        """,
+        [member_id for member_id, _ in activity],
+        [at for _, at in activity],
+        [expiry.expires_at(at) for _, at in activity],
+        now,
     )
 
 
@@ -248,13 +296,16 @@ async def add_lot(
     earned_at: datetime,
     expires_at: datetime,
     origin: str,
+    held: bool = False,
 ) -> int:
-    """A lot available from `earned_at` (a grant); `move` then makes it repay any debt."""
+    """A lot available from `earned_at` (a grant); `move` then makes it repay any debt. `held`:
+    pending instead, under review until its member's flag is reviewed."""
     lot_id: int = await conn.fetchval(
         """
         INSERT INTO points_lot (member_id, points, remaining, status, available_at, expires_at,
-                                origin, earned_at)
-        VALUES ($1, $2, $2, 'available', $3, $4, $5, $3)
+                                origin, earned_at, under_review)
+        VALUES ($1, $2, $2, CASE WHEN $6 THEN 'pending' ELSE 'available' END, $3, $4, $5, $3,
+                $6)
         RETURNING id
         """,
         member_id,
@@ -262,5 +313,15 @@ async def add_lot(
         earned_at,
         expires_at,
         origin,
+        held,
     )
     return lot_id
+
+
+async def under_review(conn: Connection, member_id: str) -> bool:
+    """Whether the member has a flag open (abuse/): what they earn is held until its review."""
+    flagged: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM member_flag WHERE member_id = $1 AND status = 'open')",
+        member_id,
+    )
+    return flagged

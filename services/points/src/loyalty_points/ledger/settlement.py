@@ -31,6 +31,8 @@ class _Lot:
     expires_at: datetime
     #: the latest time points came back to it (a cancelled spend): it cannot expire before
     returned_at: datetime | None
+    #: held for the review of its member's flag (abuse/): it does not mature meanwhile
+    under_review: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +61,13 @@ async def settle(
         for row in await conn.fetch(
             """
             SELECT l.id, l.member_id, l.order_id, l.status, l.remaining, l.available_at,
-                   l.expires_at,
+                   l.expires_at, l.under_review,
                    (SELECT max(e.occurred_at) FROM lot_allocation a
                     JOIN ledger_entry e ON e.id = a.ledger_entry_id
                     WHERE a.lot_id = l.id AND a.points < 0) AS returned_at
             FROM points_lot l
             WHERE l.member_id = ANY($1::text[])
-              AND ((l.status = 'pending' AND l.available_at <= $2)
+              AND ((l.status = 'pending' AND l.available_at <= $2 AND NOT l.under_review)
                    OR (l.remaining > 0 AND l.expires_at <= $2))
             ORDER BY l.id
             FOR UPDATE OF l
@@ -130,7 +132,7 @@ def _happen(lots: list[_Lot], balance: int, now: datetime) -> list[_Entry]:
     entries: list[_Entry] = []
     happenings: list[tuple[datetime, int, _Lot]] = []
     for lot in lots:
-        if lot.status == "pending" and lot.available_at <= now:
+        if lot.status == "pending" and lot.available_at <= now and not lot.under_review:
             happenings.append((lot.available_at, 0, lot))
         if lot.expires_at <= now:
             at = max(lot.expires_at, lot.returned_at or lot.expires_at)
@@ -248,7 +250,8 @@ async def _write(conn: Connection, lots: Sequence[_Lot], entries: Sequence[_Entr
 DUE_POINTS = """
     SELECT EXISTS (SELECT 1 FROM points_lot
                    WHERE member_id = $1 AND remaining > 0
-                     AND (expires_at <= $2 OR (status = 'pending' AND available_at <= $2)))
+                     AND (expires_at <= $2
+                          OR (status = 'pending' AND available_at <= $2 AND NOT under_review)))
         OR EXISTS (SELECT 1 FROM points_hold
                    WHERE member_id = $1 AND status = 'active' AND expires_at <= $2)
 """
@@ -281,7 +284,8 @@ async def settle_due(conn: Connection, now: datetime, *, limit: int, wait: bool 
             WITH due AS (
                 SELECT DISTINCT member_id FROM (
                     (SELECT member_id FROM points_lot
-                     WHERE status = 'pending' AND available_at <= $1 LIMIT $2)
+                     WHERE status = 'pending' AND available_at <= $1 AND NOT under_review
+                     LIMIT $2)
                     UNION ALL
                     (SELECT member_id FROM points_lot
                      WHERE remaining > 0 AND expires_at <= $1 LIMIT $2)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from loyalty_points.birthdays.service import pay_due as pay_birthdays_due
-from loyalty_points.events import emit
+from loyalty_points.events import emit_caused
 from loyalty_points.ledger.settlement import settle_due
 from loyalty_points.lifecycle import repository
 from loyalty_points.referrals.service import pay_due
@@ -36,17 +36,22 @@ async def settle(conn: Connection, now: datetime) -> int:
 
 async def warn(conn: Connection, now: datetime) -> int:
     lots = await repository.warn_expiring(conn, now=now, horizon=now + EXPIRY_NOTICE, limit=BATCH)
-    await emit(
+    # the id derives from the expiry too: a lot whose expiry activity pushed (rolling) is warned
+    # again, of its new one
+    await emit_caused(
         conn,
-        *(
-            PointsExpiringV1(
-                member_id=lot.member_id,
-                points=lot.points,
-                expires_at=lot.expires_at,
-                causation_id=f"lot:{lot.id}:expiring",
+        [
+            (
+                PointsExpiringV1(
+                    member_id=lot.member_id,
+                    points=lot.points,
+                    expires_at=lot.expires_at,
+                    causation_id=f"lot:{lot.id}:expiring",
+                ),
+                f"lot:{lot.id}:expiring:{lot.expires_at.isoformat()}",
             )
             for lot in lots
-        ),
+        ],
     )
     return len(lots)
 

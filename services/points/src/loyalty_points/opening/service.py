@@ -2,10 +2,11 @@
 replaces, read from a CSV file (with a header) or NDJSON, one transaction per batch of rows.
 
 Each row: `member_id`, `points` (a positive integer), `expires_at` (RFC 3339 with an offset;
-optional: the program's `earning.expiry_days` from now), `source` (the old system, at most 64
-characters) and optionally `id` (the row's id in the old system; the line number otherwise). A row
-is imported at most once per (source, member_id, id or line): a second run, or a run again after
-an interruption, skips the rows done and reports them as already imported."""
+optional: as the program's expiry policy dates points earned now), `source` (the old system, at
+most 64 characters) and optionally `id` (the row's id in the old system; the line number
+otherwise). A row is imported at most once per (source, member_id, id or line): a second run,
+or a run again after an interruption, skips the rows done and reports them as already
+imported."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
 
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.ledger.repository import lock_accounts
 from loyalty_points.opening.repository import OpeningRow, import_rows
 from loyalty_shared.db import Connection
@@ -83,7 +85,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
 
 
 def parse_row(
-    line: int, fields: dict[str, Any], *, now: datetime, expiry_days: int
+    line: int, fields: dict[str, Any], *, now: datetime, expiry: LotExpiry
 ) -> OpeningRow | str:
     """The row to import, or why it is refused."""
     member_id = fields.get("member_id")
@@ -100,7 +102,7 @@ def parse_row(
         return f"bad points: {points} is too large"
     raw_expiry = fields.get("expires_at")
     if raw_expiry is None:
-        expires_at = now + timedelta(days=expiry_days)
+        expires_at = expiry.expires_at(now)
     else:
         if not isinstance(raw_expiry, str):
             return "bad expires_at: not an RFC 3339 time"
@@ -134,12 +136,19 @@ async def import_balances(
     path: Path,
     *,
     now: datetime,
-    expiry_days: int,
+    expiry: LotExpiry | None = None,
+    expiry_days: int | None = None,
     batch: int = BATCH,
     on_progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import the file's rows, a transaction per `batch`; rows refused are reported, not
-    imported, and do not stop the others. Interrupted, a run again finishes the job."""
+    imported, and do not stop the others. Interrupted, a run again finishes the job. A row
+    without `expires_at` expires as the program's `expiry` dates points earned now (or
+    `expiry_days` after now, for a caller that knows only that)."""
+    if expiry is None:
+        if expiry_days is None:
+            raise ValueError("say how rows without expires_at expire: expiry or expiry_days")
+        expiry = LotExpiry.after_days(expiry_days)
     report = ImportReport()
     conn: Connection = await asyncpg.connect(dsn)
     try:
@@ -149,7 +158,7 @@ async def import_balances(
             parsed = (
                 fields
                 if isinstance(fields, str)
-                else parse_row(line, fields, now=now, expiry_days=expiry_days)
+                else parse_row(line, fields, now=now, expiry=expiry)
             )
             if isinstance(parsed, str):
                 report.refused.append(Refusal(line, parsed))

@@ -37,6 +37,8 @@ def export(clock: Clock) -> APIRouter:
             "member_birthday": table("member_birthday", order_by="member_id"),
             "birthday_bonus": table("birthday_bonus", order_by="year"),
             "opening_balance": table("opening_balance", order_by="imported_at, source, row_key"),
+            "member_flag": table("member_flag", order_by="id"),
+            "flag_review": table("flag_review", order_by="id"),
             "parked_record": parked("points"),
         },
     )

@@ -39,6 +39,7 @@ async def redeem(
         key=required(idempotency_key),
         request=body,
         actor=actor_of(principal, member_id),
+        expiry=state.expiry,
         now=state.clock(),
     )
     await audit_log.record_operator(

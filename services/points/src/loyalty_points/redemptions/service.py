@@ -9,6 +9,7 @@ from uuid import UUID
 
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.ledger.settlement import open_account, settle
 from loyalty_points.redemptions import repository
 from loyalty_points.redemptions.repository import RedemptionRow
@@ -38,8 +39,10 @@ async def redeem(
     key: str,
     request: RedemptionCreate,
     actor: str,
+    expiry: LotExpiry,
     now: datetime,
 ) -> Redemption:
+    """`expiry`: the program's (`rolling`: the spend pushes the member's points' expiry)."""
     digest = request_hash(request)
     stored = await stored_or_opened(
         conn,
@@ -74,6 +77,7 @@ async def redeem(
             redemption_id=row.id,
             details={"reward": request.reward, "idempotency_key": key},
         ),
+        expiry=expiry,
     )
     await emit_redeemed(conn, row, status="completed")
     return view(row)

@@ -11,6 +11,7 @@ from typing import Literal
 
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.ledger.settlement import settle
 from loyalty_points.referrals import repository
 from loyalty_points.referrals.repository import DueReferral
@@ -51,7 +52,8 @@ async def _pay(conn: Connection, program: Program, referral: DueReferral, now: d
         referral.referee_id: rules.referee_points,
         referral.referrer_id: rules.referrer_points if paid_before < rules.max_per_year else 0,
     }
-    expires_at = now + timedelta(days=program.earning.expiry_days)
+    expiry = LotExpiry.of(program)
+    expires_at = expiry.expires_at(now)
     for member_id, points in earned.items():
         if not points:
             continue
@@ -61,7 +63,7 @@ async def _pay(conn: Connection, program: Program, referral: DueReferral, now: d
             member_id=member_id,
             points=points,
             earned_at=now,
-            expires_at=expires_at,
+            expiry=expiry,
             origin="referral",
             actor="system:referral",
             details={

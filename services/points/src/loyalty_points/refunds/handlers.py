@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
+from loyalty_points.abuse.flagging import watch_refund
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
 from loyalty_points.ledger.settlement import open_account
@@ -24,7 +25,7 @@ from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import Refund
 from loyalty_shared.events.loyalty import PointsReversedV1
 from loyalty_shared.events.refunds import RefundIntake
-from loyalty_shared.program.schema import RefundPolicy
+from loyalty_shared.program.schema import Program, RefundPolicy
 
 
 def cumulative_reversal(points: int, total: Decimal, refunded: Decimal) -> int:
@@ -48,14 +49,25 @@ def _reversal(*, due: int, bucket: str, available: int, policy: RefundPolicy) ->
     return Reversal(taken, due - taken)
 
 
-def refund_intake(policy: RefundPolicy, clock: Clock) -> RefundIntake:
+def refund_intake(
+    policy: RefundPolicy, clock: Clock, *, program: Program | None = None
+) -> RefundIntake:
     """How the points service takes `purchase.refunded` (every service's judging and parking),
-    each accepted refund reversed by `policy` at the batch's instant."""
+    each accepted refund reversed by `policy` at the batch's instant, and its member watched
+    against `program`'s `[abuse]` thresholds (abuse/flagging.py)."""
 
     async def reverse(conn: Connection, accepted: Sequence[Refund]) -> None:
         now = clock()
         for event in accepted:
             await _reverse(conn, event, policy, now)
+            if program is not None:
+                await watch_refund(
+                    conn,
+                    program,
+                    member_id=event.data.member_id,
+                    cause_event_id=event.envelope.id,
+                    now=now,
+                )
 
     return RefundIntake(service="points", orders=repository.orders_for_update, record=reverse)
 
@@ -65,10 +77,13 @@ async def _reverse(conn: Connection, event: Refund, policy: RefundPolicy, now: d
     refund = event.data
     order = await repository.order(conn, refund.order_id)
     refunded = order.refunded_total + refund.amount
-    due = (
+    due = max(
+        0,
         cumulative_reversal(order.points, order.total, refunded)
         - order.points_reversed
         - order.points_forgiven
+        # a review voided them already (abuse/): gone, not to be taken twice
+        - order.points_voided,
     )
     # what time has decided first: the order's lot may have matured (or expired) by now
     available = await open_account(conn, refund.member_id, now)

@@ -36,12 +36,14 @@ class CreditedOrder:
     refunded_total: Decimal
     points_reversed: int
     points_forgiven: int
+    #: taken by a review's void (abuse/)
+    points_voided: int
 
 
 async def order(conn: Connection, order_id: str) -> CreditedOrder:
     row = await conn.fetchrow(
         """
-        SELECT total, points, refunded_total, points_reversed, points_forgiven
+        SELECT total, points, refunded_total, points_reversed, points_forgiven, points_voided
         FROM purchase WHERE order_id = $1
         """,
         order_id,

@@ -9,7 +9,10 @@ from pydantic import BaseModel, Field
 
 class MonthExpiry(BaseModel):
     month: str = Field(description="YYYY-MM, in the program's `time_zone`")
-    points: int = Field(description="Points the members hold that expire that month, if unspent")
+    points: int = Field(
+        description="Points the members hold that expire that month, if unspent (under a "
+        "`rolling` expiry policy, if the members are not active again before)"
+    )
 
 
 class BreakageForecast(BaseModel):
@@ -19,8 +22,9 @@ class BreakageForecast(BaseModel):
     )
     value: str = Field(description="`points` x `point_value`, money")
     full_history: bool = Field(
-        description="Whether the ledger goes back 365 days plus the program's expiry: until it "
-        "does, few points have had the time to expire and the rate reads low"
+        description="Whether the ledger goes back 365 days plus the longest the program's "
+        "expiry policy lets points wait for their expiry: until it does, few points have had "
+        "the time to expire and the rate reads low"
     )
 
 
@@ -55,8 +59,8 @@ class LiabilityReport(BaseModel):
         description="The month of `as_of` and the 11 after it, in `time_zone`"
     )
     expiring_later: int = Field(
-        description="Points expiring after the last month listed (earned this month, they "
-        "expire in the same month next year)"
+        description="Points expiring after the last month listed (under the default program, "
+        "those earned this month expire in the same month next year)"
     )
     breakage_forecast: BreakageForecast
     time_zone: str = Field(description="The program's time zone (`time_zone`), of the months")

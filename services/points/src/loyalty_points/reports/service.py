@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.ledger.settlement import settle_due
 from loyalty_points.reports import repository
 from loyalty_points.reports.repository import Balances, Spent
@@ -100,8 +101,8 @@ async def liability(pool: Pool, program: Program, now: datetime) -> Liability:
     forecast_points = int(
         (sum(points for _, points in expiring_by_month) * rate).to_integral_value(ROUND_HALF_EVEN)
     )
-    full_history = began is not None and began <= now - BREAKAGE_WINDOW - timedelta(
-        days=program.earning.expiry_days
+    full_history = (
+        began is not None and began <= now - BREAKAGE_WINDOW - LotExpiry.of(program).longest
     )
     return Liability(
         as_of=now,

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.ledger.settlement import open_account, settle_if_due
 from loyalty_points.rewards import catalogue, codes, repository, spending
 from loyalty_points.rewards.errors import (
@@ -155,6 +156,7 @@ async def redeem(
         reward_id=reward.reward_id,
         request_hash=digest,
         actor=actor,
+        expiry=LotExpiry.of(program),
         at=now,
     )
     unit, code = issued or await _issue_new(conn, reward, member_id, redemption_id, now, expires_at)

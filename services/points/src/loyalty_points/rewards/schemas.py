@@ -9,7 +9,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from loyalty_shared.events.fields import CurrencyCode, LocalizedText, PositiveMoney
+from loyalty_shared.events.fields import CurrencyCode, LocalizedText, PositiveMoney, Rfc3339Time
 
 #: A reward's id as marketing chooses it: letters, digits and `._:-`, up to 64 characters.
 RewardId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
@@ -61,8 +60,8 @@ class RewardDefinition(BaseModel):
         "unused codes: leave it null.",
     )
     min_tier: str | None = Field(None, description="Members below this tier may not redeem it")
-    available_from: AwareDatetime | None = None
-    available_until: AwareDatetime | None = Field(None, description="Excluded")
+    available_from: Rfc3339Time | None = None
+    available_until: Rfc3339Time | None = Field(None, description="Excluded")
     per_member_limit: int | None = Field(
         None, ge=1, le=10_000, description="Redemptions per member (cancelled ones not counted)"
     )

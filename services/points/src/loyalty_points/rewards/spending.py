@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from loyalty_points.ledger import repository as ledger
+from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.redemptions import repository as redemptions
 from loyalty_points.redemptions import service as redemption_service
 from loyalty_points.redemptions.service import emit_redeemed
@@ -22,10 +23,12 @@ async def spend(
     reward_id: str,
     request_hash: str,
     actor: str,
+    expiry: LotExpiry,
     at: datetime,
 ) -> None:
-    """Spend `points`, soonest to expire first (ledger entry, lots, `points.redeemed`). The
-    caller opened the member's account (`open_account`) and checked the points are available."""
+    """Spend `points`, soonest to expire first (ledger entry, lots, `points.redeemed`; under a
+    `rolling` `expiry`, the member's points' expiry pushed). The caller opened the member's
+    account (`open_account`) and checked the points are available."""
     row = await redemptions.insert(
         conn,
         redemption_id=redemption_id,
@@ -47,6 +50,7 @@ async def spend(
             redemption_id=redemption_id,
             details={"reward_id": reward_id},
         ),
+        expiry=expiry,
     )
     await emit_redeemed(conn, row, status="completed")
 

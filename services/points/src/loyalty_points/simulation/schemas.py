@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from loyalty_points.campaigns.schemas import CampaignRequest
 from loyalty_shared.events.commerce import PurchaseCompletedV1
-from loyalty_shared.events.fields import Id
+from loyalty_shared.events.fields import Id, Rfc3339Time
 from loyalty_shared.program.schema import Program
 
 
@@ -16,7 +16,7 @@ class SimulationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     purchase: PurchaseCompletedV1 = Field(description="The `data` of a `purchase.completed`")
-    time: AwareDatetime = Field(description="The purchase's `time` (campaigns, window, expiry)")
+    time: Rfc3339Time = Field(description="The purchase's `time` (campaigns, window, expiry)")
     tier: str | None = Field(
         None,
         max_length=32,

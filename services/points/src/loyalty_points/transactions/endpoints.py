@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from loyalty_points.ledger.settlement import settle_if_due
 from loyalty_points.state import State
 from loyalty_points.transactions import repository
 from loyalty_points.transactions.schemas import Cause, Transaction, TransactionPage
 from loyalty_shared.audit_log import AuditedMemberRead
+from loyalty_shared.events.fields import Rfc3339Time
 from loyalty_shared.http import db
 from loyalty_shared.http.paging import PageCursor, before_id
 from loyalty_shared.http.problems import problem_responses
@@ -39,11 +39,11 @@ async def list_transactions(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: PageCursor = None,
     from_: Annotated[
-        AwareDatetime | None,
+        Rfc3339Time | None,
         Query(alias="from", description="Entries that took effect at or after this time"),
     ] = None,
     to: Annotated[
-        AwareDatetime | None, Query(description="Entries that took effect before this time")
+        Rfc3339Time | None, Query(description="Entries that took effect before this time")
     ] = None,
 ) -> TransactionPage:
     await settle_if_due(conn, member_id, state.clock())

@@ -32,6 +32,7 @@ class Transaction(BaseModel):
         "hold",
         "hold_release",
         "opening",
+        "review_void",
     ]
     points: int = Field(
         description="Change to the member's points (available + pending + held): a hold moves "

@@ -16,6 +16,7 @@ router = export_router(
             where="order_id IN (SELECT order_id FROM order_day WHERE member_id = $1)",
             order_by="refunded_at, refund_id",
         ),
+        "imported_member": table("imported_member", order_by="imported_at, source"),
         "parked_record": parked("tiers"),
     },
 )

@@ -23,7 +23,7 @@ class TierChangeRow:
     from_tier: str
     to_tier: str
     direction: Literal["up", "down", "same"]
-    reason: Literal["spend", "evaluation", "admin"]
+    reason: Literal["spend", "evaluation", "admin", "import"]
     qualifying_spend: Decimal
     valid_until: datetime
     changed_at: datetime

@@ -6,9 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from loyalty_shared.events.fields import LocalizedText
+from loyalty_shared.events.fields import LocalizedText, Rfc3339Time
 
 
 class Benefit(BaseModel):
@@ -42,7 +42,7 @@ class TierChange(BaseModel):
     from_tier: str
     to_tier: str
     direction: Literal["up", "down", "same"]
-    reason: Literal["spend", "evaluation", "admin"]
+    reason: Literal["spend", "evaluation", "admin", "import"]
     qualifying_spend: Decimal
     valid_until: datetime
     changed_at: datetime
@@ -58,4 +58,4 @@ class TierOverride(BaseModel):
 
     tier: str = Field(description="A tier of the program")
     reason: str = Field(min_length=3, max_length=500, description="Status match, service recovery…")
-    expires_at: AwareDatetime = Field(description="Until then the evaluation leaves the tier alone")
+    expires_at: Rfc3339Time = Field(description="Until then the evaluation leaves the tier alone")

@@ -1,5 +1,5 @@
 """Which service owns each public path: the one table behind the Kubernetes HTTPRoute
-(deploy/generate.py writes deploy/base/gateway/httproute.yaml from it) and the local gateway.
+(deploy/generate.py writes deploy/apps/gateway/httproute.yaml from it) and the local gateway.
 
 Not routed, on purpose: /healthz, /readyz, /metrics, /openapi.json and what is for operators
 inside the cluster (OPERATOR_PATHS: each service's audit log and dead letters, and the reports
@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 SERVICES = ("points", "tiers", "notifications", "feedback")
+#: The public API's host in Kubernetes (the HTTPRoute's hostname; the gateway document's server).
+PUBLIC_HOST = "api.loyalty.example.com"
 #: Operators' paths, with everything under them: inside the cluster (the console), never public.
-OPERATOR_PATHS = ("/v1/audit-log", "/v1/dead-letters", "/v1/reports")
+OPERATOR_PATHS = ("/v1/audit-log", "/v1/dead-letters", "/v1/reports", "/v1/reviews")
 DEFAULT_TIMEOUT_S = 15
 
 
@@ -69,7 +71,13 @@ RULES: tuple[Rule, ...] = (
         "points",
         (
             member(
-                "points", "redemptions", "adjustments", "holds", "rewards", "reward-redemptions"
+                "points",
+                "redemptions",
+                "adjustments",
+                "holds",
+                "rewards",
+                "reward-redemptions",
+                "review",
             ),
             # the operators' program, rewards and campaigns (their scopes, checked there)
             prefix("/v1/program"),

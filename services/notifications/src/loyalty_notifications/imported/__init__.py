@@ -1,0 +1,1 @@
+"""Members brought over from the loyalty system this one replaces: their contacts."""
