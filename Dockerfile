@@ -3,6 +3,11 @@
 # virtual environment, installed from uv.lock exactly as `make run` does, and starts the same
 # console script (`loyalty-points`, ...). Kubernetes probes /healthz and /readyz: no HEALTHCHECK.
 
+# Bases by tag, so that this builds anywhere; a release build pins each by digest, which names
+# one image where a tag can be pushed again: `--build-arg PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:…`
+# (`docker buildx imagetools inspect <image:tag>` or `crane digest <image:tag>` gives it; no
+# registry is reachable where this repository is checked, so none is committed here:
+# docs/operations.md, "Images pinned by digest").
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
 

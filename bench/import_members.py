@@ -6,8 +6,10 @@ the same rows into a scratch table, in the same database.
 A fresh PostgreSQL with the tiers and notifications schemas; a CSV of `--rows` members (each
 with a name, an email or a phone, consents and locale; a qualifying spend; a fifth of them a
 tier above the base with its valid-until), imported through the same code path the CLI runs,
-then imported again (every row skipped). Prints rows/s of each and the reference's, the
-machine's load average, and the command that reproduces them.
+then imported again (every row skipped). Prints rows/s of each and the reference's, the CPU
+time each took (the importer; PostgreSQL), the machine's load average,
+and the command that reproduces them. The CPU figures hardly depend on what else the machine
+runs; the seconds do.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.cpu import _tree_seconds
 from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_devkit.member_import import import_members
 from loyalty_notifications.app import MIGRATIONS as NOTIFICATIONS_MIGRATIONS
@@ -89,14 +93,25 @@ async def main(rows: int) -> None:
         copy_s = await reference(tiers, path)
         print(f"reference: COPY of {rows:,} rows {copy_s:.1f} s ({rows / copy_s:,.0f} rows/s)")
         program = load_program(None)
+        postmaster = postgres.postmaster_pid()
         for name in ("import", "import again (all skipped)"):
             started = time.perf_counter()
+            server_before = _tree_seconds(postmaster)
+            importer_before = _tree_seconds(os.getpid()) - server_before
             report = await import_members(tiers, notifications, path, program=program, now=now)
             seconds = time.perf_counter() - started
-            print(f"{name}: {report.line()} {seconds:.1f} s ({rows / seconds:,.0f} rows/s)")
+            await asyncio.sleep(0.05)  # for the postmaster to reap the backends just closed
+            server_after = _tree_seconds(postmaster)
+            server_cpu = server_after - server_before
+            importer_cpu = _tree_seconds(os.getpid()) - server_after - importer_before
+            print(
+                f"{name}: {report.line()} {seconds:.1f} s ({rows / seconds:,.0f} rows/s); "
+                f"CPU: importer {importer_cpu:.1f} s, PostgreSQL {server_cpu:.1f} s"
+            )
             assert not report.refused, report.refused[:5]
     finally:
         postgres.remove()
+        shutil.rmtree(folder, ignore_errors=True)  # the generated file (130 MB a million rows)
     load_after = os.getloadavg()
     print(f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print(f"reproduce: .venv/bin/python -m bench.import_members --rows {rows}")

@@ -5,8 +5,8 @@ The four services differ only in name, port, what they consume and produce, and 
 extras; writing their Deployment, Service, PDB, HPA, NetworkPolicy, ServiceMonitor, migration
 Job, database, topics, users and scalers by hand four times would drift. What holds data (the
 databases, topics, users) goes to deploy/platform, the rest to deploy/apps: deleting or pruning
-the apps never touches data. The public HTTPRoute
-comes from the route table in loyalty_devkit.gateway.routes (the local gateway's too). Run
+the apps never touches data. The API's HTTPRoutes (public and internal host) and rate limits
+come from the route table in loyalty_devkit.gateway.routes (the local gateway's too). Run
 `python deploy/generate.py` after changing a table; tests/deploy checks the committed files are
 what it writes.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from loyalty_devkit.gateway.routes import PUBLIC_HOST, RULES, Rule
+from loyalty_devkit.gateway.routes import HOSTNAMES, RATE_LIMITS, RULES, Host, RateLimit, Rule
 
 HERE = Path(__file__).parent
 PLATFORM = HERE / "platform"
@@ -31,7 +31,12 @@ NAMESPACE = "loyalty"
 KAFKA_CLUSTER = "loyalty"  # Strimzi names: loyalty-kafka-bootstrap, loyalty-cluster-ca-cert
 KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9093"
 GATEWAY_NAMESPACE = "gateway"
-API_HOST = PUBLIC_HOST
+#: The Gateway (namespace GATEWAY_NAMESPACE, listener `https`) each API host hangs off: the
+#: internet-facing one, and the company network's (the console's too).
+API_GATEWAYS: dict[Host, str] = {"public": "public", "internal": "internal"}
+API_ROUTES: dict[Host, str] = {"public": "loyalty-api", "internal": "loyalty-api-internal"}
+#: Envoy Gateway's extensions (gateway.envoyproxy.io): the rate limits and a regex rewrite.
+ENVOY_GATEWAY = "gateway.envoyproxy.io"
 MONITORING_NAMESPACE = "monitoring"
 #: The OpenTelemetry collector the services may export traces to (OTLP/HTTP 4318, gRPC 4317)
 #: once `OTEL_EXPORTER_OTLP_ENDPOINT` is set: in the monitoring namespace, by its chart's label.
@@ -39,6 +44,19 @@ OTLP_COLLECTOR = {"app.kubernetes.io/name": "opentelemetry-collector"}
 OTLP_PORTS = (4317, 4318)
 IMAGE_REPO = "registry.example.com/loyalty"
 SITE_PACKAGES = "/app/.venv/lib/python3.11/site-packages"
+#: Where each pod that reaches its database finds that cluster's CA (CloudNativePG's Secret
+#: `<cluster>-ca`, its `ca.crt` only, read-only): the services verify the server against it
+#: and its name (`sslmode=verify-full`).
+POSTGRES_CA_DIR = "/etc/postgres-ca"
+#: Third-party images are pinned by digest. Where this repository cannot know the digest (no
+#: registry offline), it is this placeholder in the real format, which the release replaces
+#: (docs/operations.md, "Images pinned by digest"): `make deploy-check` lists every one and
+#: `deploy/check/deploy_check.py --release` refuses them.
+PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
+POSTGRES_IMAGE = f"ghcr.io/cloudnative-pg/postgresql:18.4-standard-trixie@{PLACEHOLDER_DIGEST}"
+#: The CloudNativePG operator: it reaches every instance on 8000 (status) and 5432.
+CNPG_NAMESPACE = "cnpg-system"
+CNPG_OPERATOR = {"app.kubernetes.io/name": "cloudnative-pg"}
 
 #: Partitions bound the consumers of a group: one partition is read by at most one member. The
 #: key is the member id everywhere, so adding partitions later moves members to other
@@ -118,7 +136,19 @@ class Service:
 
     @property
     def database(self) -> str:
+        """The database, and the role that owns it and its schema (the migration Job's)."""
         return f"loyalty_{self.name}"
+
+    @property
+    def app_role(self) -> str:
+        """The role the pods connect as: the data, not the schema (a CNPG managed role)."""
+        return f"{self.database}_app"
+
+    @property
+    def app_role_secret(self) -> str:
+        """Its password (`kubernetes.io/basic-auth`, made by the operator, not CloudNativePG's
+        `<db>-app`, which is the owner's)."""
+        return f"{self.db}-app-role"
 
     @property
     def max_replicas(self) -> int:
@@ -225,9 +255,13 @@ def selector(svc: Service) -> dict[str, str]:
     return {"app.kubernetes.io/name": svc.app, "app.kubernetes.io/component": "api"}
 
 
-def database_url(svc: Service, host: str) -> str:
-    # No password in the URL: asyncpg and dbmate (lib/pq) both read PGPASSWORD.
-    return f"postgresql://{svc.database}@{host}:5432/{svc.database}?sslmode=require"
+def database_url(svc: Service, host: str, user: str) -> str:
+    # No password in the URL: asyncpg and dbmate (lib/pq) both read PGPASSWORD. TLS, checked
+    # against the cluster's CA and for the host named (the pooler's name is in the certificate).
+    return (
+        f"postgresql://{user}@{host}:5432/{svc.database}"
+        f"?sslmode=verify-full&sslrootcert={POSTGRES_CA_DIR}/ca.crt"
+    )
 
 
 def common_env(svc: Service) -> list[dict[str, Any]]:
@@ -237,9 +271,9 @@ def common_env(svc: Service) -> list[dict[str, Any]]:
         {"name": "LOYALTY_LOG_FORMAT", "value": "json"},
         {
             "name": f"LOYALTY_{svc.name.upper()}_DATABASE_URL",
-            "value": database_url(svc, f"{svc.db}-pooler-rw"),
+            "value": database_url(svc, f"{svc.db}-pooler-rw", svc.app_role),
         },
-        {"name": "PGPASSWORD", "valueFrom": secret_ref(f"{svc.db}-app", "password")},
+        {"name": "PGPASSWORD", "valueFrom": secret_ref(svc.app_role_secret, "password")},
         # asyncpg behind pgbouncer in transaction mode: no prepared-statement cache.
         {"name": "LOYALTY_DB_STATEMENT_CACHE_SIZE", "value": "0"},
         # The migration Job migrates (against the primary); dbmate's session lock is unsafe
@@ -321,10 +355,20 @@ def volumes(svc: Service) -> list[dict[str, Any]]:
                 "items": [{"key": "ca.crt", "path": "ca.crt"}],
             },
         },
+        postgres_ca_volume(svc),
     ]
 
 
+def postgres_ca_volume(svc: Service) -> dict[str, Any]:
+    # The certificate only: the Secret also holds the CA's private key.
+    return {
+        "name": "postgres-ca",
+        "secret": {"secretName": f"{svc.db}-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+    }
+
+
 TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}  # noqa: S108 - the one writable place
+POSTGRES_CA_MOUNT = {"name": "postgres-ca", "mountPath": POSTGRES_CA_DIR, "readOnly": True}
 
 
 def mounts(svc: Service) -> list[dict[str, Any]]:
@@ -336,6 +380,7 @@ def mounts(svc: Service) -> list[dict[str, Any]]:
             else []
         ),
         {"name": "kafka-ca", "mountPath": "/etc/kafka-ca", "readOnly": True},
+        POSTGRES_CA_MOUNT,
     ]
 
 
@@ -424,9 +469,12 @@ def migration_job(svc: Service) -> dict[str, Any]:
         {"name": "LOYALTY_LOG_FORMAT", "value": "json"},
         {
             "name": f"LOYALTY_{svc.name.upper()}_DATABASE_URL",
-            "value": database_url(svc, f"{svc.db}-rw"),
+            "value": database_url(svc, f"{svc.db}-rw", svc.database),
         },
+        # The owner's password (CloudNativePG's `<db>-app`): the schema is the Job's to change.
         {"name": "PGPASSWORD", "valueFrom": secret_ref(f"{svc.db}-app", "password")},
+        # ... and then to grant the pods' role the data (loyalty_shared.db.grants).
+        {"name": "LOYALTY_DB_APP_ROLE", "value": svc.app_role},
         *jwks_env(),
     ]
     return {
@@ -473,10 +521,10 @@ def migration_job(svc: Service) -> dict[str, Any]:
                                 "limits": {"cpu": "500m", "memory": "128Mi"},
                             },
                             "securityContext": CONTAINER_SECURITY,
-                            "volumeMounts": [TMP_MOUNT],
+                            "volumeMounts": [TMP_MOUNT, POSTGRES_CA_MOUNT],
                         }
                     ],
-                    "volumes": [volumes(svc)[0]],
+                    "volumes": [volumes(svc)[0], postgres_ca_volume(svc)],
                 },
             },
         },
@@ -500,6 +548,16 @@ def ledger_audit() -> dict[str, Any]:
     (container,) = pod["spec"]["containers"]
     container["name"] = "audit"
     container["command"] = [f"/app/.venv/bin/{svc.app}", "audit"]
+    # It reads the data and changes no schema: the pods' role, not the owner's.
+    container["env"] = [
+        {"name": "LOYALTY_LOG_FORMAT", "value": "json"},
+        {
+            "name": f"LOYALTY_{svc.name.upper()}_DATABASE_URL",
+            "value": database_url(svc, f"{svc.db}-rw", svc.app_role),
+        },
+        {"name": "PGPASSWORD", "valueFrom": secret_ref(svc.app_role_secret, "password")},
+        *jwks_env(),
+    ]
     # Reads only, but in one consistent pass over the whole ledger: the primary, not the pooler.
     container["resources"] = {
         "requests": {"cpu": "100m", "memory": "128Mi"},
@@ -706,11 +764,39 @@ def postgres(svc: Service) -> list[dict[str, Any]]:
         "metadata": {"name": svc.db, "labels": labels(svc, "database")},
         "spec": {
             "instances": 3,
-            "imageName": "ghcr.io/cloudnative-pg/postgresql:18",
+            "imageName": POSTGRES_IMAGE,
             "primaryUpdateStrategy": "unsupervised",
             "enablePDB": True,
             # CNPG generates the owner's password into the `<name>-app` Secret.
             "bootstrap": {"initdb": {"database": svc.database, "owner": svc.database}},
+            # The pods' role: logs in, reads and writes what the migration Job grants it, owns
+            # nothing (its password: the Secret `<db>-app-role`, made by the operator).
+            "managed": {
+                "roles": [
+                    {
+                        "name": svc.app_role,
+                        "ensure": "present",
+                        "comment": f"loyalty-{svc.name}'s pods: data, not schema",
+                        "login": True,
+                        "superuser": False,
+                        "createdb": False,
+                        "createrole": False,
+                        "replication": False,
+                        "bypassrls": False,
+                        "passwordSecret": {"name": svc.app_role_secret},
+                    }
+                ]
+            },
+            # pgbouncer presents the cluster's server certificate: its Service's names go in it,
+            # or `sslmode=verify-full` through the pooler fails.
+            "certificates": {
+                "serverAltDNSNames": [
+                    f"{svc.db}-pooler-rw",
+                    f"{svc.db}-pooler-rw.{NAMESPACE}",
+                    f"{svc.db}-pooler-rw.{NAMESPACE}.svc",
+                    f"{svc.db}-pooler-rw.{NAMESPACE}.svc.cluster.local",
+                ]
+            },
             "postgresql": {
                 "parameters": {
                     "max_connections": "200",
@@ -756,7 +842,13 @@ def postgres(svc: Service) -> list[dict[str, Any]]:
                 },
             },
             "template": {
-                "metadata": {"labels": labels(svc, "database")},
+                # Not the service's name label: its NetworkPolicy would select these pods.
+                "metadata": {
+                    "labels": {
+                        "app.kubernetes.io/name": f"{svc.db}-pooler-rw",
+                        "app.kubernetes.io/component": "database",
+                    }
+                },
                 "spec": {
                     "containers": [
                         {
@@ -800,7 +892,63 @@ def postgres(svc: Service) -> list[dict[str, Any]]:
             "pluginConfiguration": {"name": "barman-cloud.cloudnative-pg.io"},
         },
     }
-    return [cluster, pooler, store, backup]
+    return [cluster, pooler, store, backup, *database_network_policies(svc)]
+
+
+def database_network_policies(svc: Service) -> list[dict[str, Any]]:
+    """Who may reach the database: its instances only from the pods of their own cluster
+    (replication, the pooler, CloudNativePG's join Jobs), the service's migration Job (and for
+    points the ledger audit), the operator and Prometheus; its pooler only from the service's
+    pods and Prometheus. No other service, no other namespace."""
+
+    def pods(match: dict[str, str]) -> dict[str, Any]:
+        return {"podSelector": {"matchLabels": match}}
+
+    def namespaced(namespace: str, match: dict[str, str]) -> dict[str, Any]:
+        selector = {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+        return {"namespaceSelector": selector, **pods(match)}
+
+    operator = namespaced(CNPG_NAMESPACE, CNPG_OPERATOR)
+    prometheus = namespaced(MONITORING_NAMESPACE, {"app.kubernetes.io/name": "prometheus"})
+    jobs = [pods({**selector(svc), "app.kubernetes.io/component": "migrations"})]
+    if svc.name == "points":
+        jobs.append(pods({**selector(svc), "app.kubernetes.io/component": "audit"}))
+    instances = {
+        "from": [pods({"cnpg.io/cluster": svc.db}), *jobs],
+        "ports": [tcp(5432)],
+    }
+    pooler = {"cnpg.io/poolerName": f"{svc.db}-pooler-rw"}
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name, "labels": labels(svc, "database")},
+            "spec": {"podSelector": {"matchLabels": target}, "policyTypes": ["Ingress"], **rules},
+        }
+        for name, target, rules in (
+            (
+                svc.db,
+                {"cnpg.io/cluster": svc.db, "cnpg.io/podRole": "instance"},
+                {
+                    "ingress": [
+                        instances,
+                        {"from": [operator], "ports": [tcp(8000), tcp(5432)]},
+                        {"from": [prometheus], "ports": [tcp(9187)]},
+                    ]
+                },
+            ),
+            (
+                f"{svc.db}-pooler-rw",
+                pooler,
+                {
+                    "ingress": [
+                        {"from": [pods(selector(svc))], "ports": [tcp(5432)]},
+                        {"from": [prometheus], "ports": [tcp(9127)]},
+                    ]
+                },
+            ),
+        )
+    ]
 
 
 def kafka_topics() -> list[dict[str, Any]]:
@@ -1016,37 +1164,109 @@ def console_network_policy() -> dict[str, Any]:
     return policy
 
 
+def strip_filter(service: str) -> dict[str, Any]:
+    """Envoy Gateway's regex rewrite taking the service's name off a path (`/points/v1/...` to
+    `/v1/...`): Gateway API's own prefix rewrite needs one PathPrefix match, and the public
+    host's per-service path is a regular expression (the member's export, nothing else)."""
+    return {
+        "apiVersion": f"{ENVOY_GATEWAY}/v1alpha1",
+        "kind": "HTTPRouteFilter",
+        "metadata": {"name": f"loyalty-strip-{service}"},
+        "spec": {
+            "urlRewrite": {
+                "path": {
+                    "type": "ReplaceRegexMatch",
+                    "replaceRegexMatch": {"pattern": f"^/{service}/", "substitution": "/"},
+                }
+            }
+        },
+    }
+
+
 def api_route_rule(rule: Rule) -> dict[str, Any]:
     svc = next(s for s in SERVICES if s.name == rule.service)
-    doc: dict[str, Any] = {
-        "matches": [{"path": {"type": m.kind, "value": m.value}} for m in rule.matches]
-    }
-    if rule.rewrite:
-        doc["filters"] = [
-            {
-                "type": "URLRewrite",
-                "urlRewrite": {
-                    "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": rule.rewrite[1]}
-                },
+    matches = []
+    for m in rule.matches:
+        match: dict[str, Any] = {"path": {"type": m.kind, "value": m.value}}
+        if m.method is not None:
+            match["method"] = m.method
+        matches.append(match)
+    doc: dict[str, Any] = {"matches": matches}
+    if rule.strip:
+        (first, *others) = rule.matches
+        if first.kind == "PathPrefix" and not others:
+            rewrite = {
+                "type": "ReplacePrefixMatch",
+                "replacePrefixMatch": rule.upstream_path(first.value),
             }
-        ]
+            doc["filters"] = [{"type": "URLRewrite", "urlRewrite": {"path": rewrite}}]
+        else:
+            ref = {
+                "group": ENVOY_GATEWAY,
+                "kind": "HTTPRouteFilter",
+                "name": f"loyalty-strip-{svc.name}",
+            }
+            doc["filters"] = [{"type": "ExtensionRef", "extensionRef": ref}]
     doc["backendRefs"] = [{"name": svc.app, "port": svc.port}]
     doc["timeouts"] = {"request": f"{rule.timeout_s}s"}
     return doc
 
 
-def api_route() -> dict[str, Any]:
-    """The public HTTPRoute, from the route table `loyalty run`'s local gateway uses as well."""
+def api_route(host: Host) -> dict[str, Any]:
+    """The HTTPRoute of one API host, from the route table `loyalty run`'s local gateway uses as
+    well: the public host the members' paths, the internal one those and the operators'."""
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
-        "metadata": {"name": "loyalty-api"},
+        "metadata": {"name": API_ROUTES[host]},
         "spec": {
             "parentRefs": [
-                {"name": "public", "namespace": GATEWAY_NAMESPACE, "sectionName": "https"}
+                {"name": API_GATEWAYS[host], "namespace": GATEWAY_NAMESPACE, "sectionName": "https"}
             ],
-            "hostnames": [API_HOST],
-            "rules": [api_route_rule(rule) for rule in RULES],
+            "hostnames": [HOSTNAMES[host]],
+            "rules": [api_route_rule(rule) for rule in RULES if rule.on(host)],
+        },
+    }
+
+
+def rate_limit_rules(limit: RateLimit) -> list[dict[str, Any]]:
+    """One rule per address family: every client IP address its own bucket (`Distinct`), shared
+    by all the route's rules (one budget per client for the whole host)."""
+    rules = []
+    for cidr in ("0.0.0.0/0", "::/0"):
+        selector: dict[str, Any] = {"sourceCIDR": {"type": "Distinct", "value": cidr}}
+        if limit.methods:
+            selector["methods"] = [{"value": method} for method in limit.methods]
+        if limit.path is not None:
+            selector["path"] = {"type": "RegularExpression", "value": limit.path}
+        rules.append(
+            {
+                "clientSelectors": [selector],
+                "limit": {"requests": limit.requests, "unit": limit.unit},
+                "shared": True,
+            }
+        )
+    return rules
+
+
+def rate_limit_policy() -> dict[str, Any]:
+    """The public host's rate limits per client (routes.py RATE_LIMITS), enforced by Envoy
+    Gateway's global rate limit service (one count across the gateway's replicas)."""
+    return {
+        "apiVersion": f"{ENVOY_GATEWAY}/v1alpha1",
+        "kind": "BackendTrafficPolicy",
+        "metadata": {"name": "loyalty-api-rate-limits"},
+        "spec": {
+            "targetRefs": [
+                {
+                    "group": "gateway.networking.k8s.io",
+                    "kind": "HTTPRoute",
+                    "name": API_ROUTES["public"],
+                }
+            ],
+            "rateLimit": {
+                "global": {"rules": [r for limit in RATE_LIMITS for r in rate_limit_rules(limit)]}
+            },
         },
     }
 
@@ -1211,7 +1431,8 @@ def outputs() -> dict[Path, str]:
         files[PLATFORM / "postgres" / f"{svc.name}.yaml"] = dump(
             PLATFORM / "postgres" / f"{svc.name}.yaml",
             postgres(svc),
-            f"The {svc.name} service's own PostgreSQL cluster, its pgbouncer pooler and backups.",
+            f"The {svc.name} service's own PostgreSQL cluster, its pgbouncer pooler, backups and\n"
+            "who may reach them (NetworkPolicies).",
         )
     files[APPS / "jobs" / "ledger-audit.yaml"] = dump(
         APPS / "jobs" / "ledger-audit.yaml",
@@ -1242,13 +1463,33 @@ def outputs() -> dict[Path, str]:
     )
     files[APPS / "gateway" / "httproute.yaml"] = dump(
         APPS / "gateway" / "httproute.yaml",
-        [api_route()],
-        "The mobile app's paths, from the shared Gateway (namespace `gateway`, listener `https`)\n"
-        "to the service that owns each; every service checks the JWT itself. The table, what\n"
-        "is kept off this public host (health, metrics, audit logs, dead letters, reports) and\n"
-        "why: tools/devkit/src/loyalty_devkit/gateway/routes.py, which `loyalty run`'s local\n"
-        "gateway (:8000) routes by as well. Member paths use RegularExpression matches\n"
-        "(Envoy Gateway, Istio, Cilium, NGINX Gateway Fabric, ... support them).",
+        [api_route("public"), *(strip_filter(svc.name) for svc in SERVICES)],
+        "The members' paths (the mobile app, the survey page) on the public host, from the\n"
+        "internet-facing Gateway `public` (namespace `gateway`, listener `https`), to the\n"
+        "service that owns each; every service checks the JWT itself. No operators' path is\n"
+        "here (`make deploy-check` checks it against docs/openapi): they are on the internal\n"
+        "host (internal-route.yaml). The table and why: tools/devkit/src/loyalty_devkit/\n"
+        "gateway/routes.py, which `loyalty run`'s local gateway (:8000) routes by as well.\n"
+        "Member paths use RegularExpression matches; the per-service export path is rewritten\n"
+        "by Envoy Gateway's HTTPRouteFilter (the public Gateway is Envoy Gateway's: see\n"
+        "rate-limits.yaml).",
+    )
+    files[APPS / "gateway" / "internal-route.yaml"] = dump(
+        APPS / "gateway" / "internal-route.yaml",
+        [api_route("internal")],
+        "The operators' API host, on the `internal` Gateway (company network only, like the\n"
+        "console's host): the members' paths and the operators' (program, campaigns, rewards,\n"
+        "adjustments, tier overrides, reviews, reports, feedback cases and insights), and each\n"
+        "service's audit log and dead letters under its name (`/points/v1/audit-log`). From\n"
+        "the same table as httproute.yaml.",
+    )
+    files[APPS / "gateway" / "rate-limits.yaml"] = dump(
+        APPS / "gateway" / "rate-limits.yaml",
+        [rate_limit_policy()],
+        "Rate limits per client IP address on the public host (docs/operations.md#rate-limits):\n"
+        "Envoy Gateway's global rate limiting (its rate limit service with Redis, set up with\n"
+        "the gateway); a client over a limit is answered 429. From RATE_LIMITS in\n"
+        "tools/devkit/src/loyalty_devkit/gateway/routes.py, which the local gateway applies too.",
     )
     files[PLATFORM / "kafka" / "topics.yaml"] = dump(
         PLATFORM / "kafka" / "topics.yaml",

@@ -12,7 +12,9 @@
 4. A policy check (policy.py) finds nothing above low; it also holds each layer to what it may
    contain (nothing that holds data among the apps, nothing of the platform prunable) and prod
    to JWKS without the HS256 secret.
-5. No object is in both layers (applying one would take it over from the other).
+5. No object is in both layers (applying one would take it over from the other), and the
+   public host routes no operators' endpoint nor a probe (public_routes.py, against the
+   committed OpenAPI documents).
 6. The alert rules (rules.py): every alert has a severity and a runbook_url whose anchor
    docs/operations.md has; promtool checks the rules and runs their unit tests.
 
@@ -37,7 +39,9 @@ import kubernetes_validate
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
+from hardening import check_hardening
 from policy import Finding, check_policy
+from public_routes import check_public_routes
 from rules import check_runbooks, find_promtool, run_promtool
 
 KUBERNETES_VERSION = "1.32.0"
@@ -45,6 +49,7 @@ OVERLAYS = ("dev", "prod")
 LAYERS = ("platform", "apps")
 REPO = Path(__file__).resolve().parents[2]
 OPERATIONS = REPO / "docs" / "operations.md"
+OPENAPI = REPO / "docs" / "openapi"
 
 
 def render(overlay: Path) -> list[dict[str, Any]]:
@@ -133,7 +138,13 @@ def validate(
     return errors, counts
 
 
-def check(root: Path, operations: Path = OPERATIONS, overlays: tuple[str, ...] = OVERLAYS) -> int:
+def check(
+    root: Path,
+    operations: Path = OPERATIONS,
+    overlays: tuple[str, ...] = OVERLAYS,
+    *,
+    release: bool = False,
+) -> int:
     started = time.monotonic()
     crds = load_crds(root / "crds")
     promtool = find_promtool(REPO)
@@ -157,6 +168,7 @@ def check(root: Path, operations: Path = OPERATIONS, overlays: tuple[str, ...] =
             continue
         everything = [obj for objs in rendered.values() for obj in objs]
         errors = _in_both(rendered) + check_runbooks(everything, operations)
+        errors += check_public_routes(everything, OPENAPI)
         unit_tests = 0
         if promtool is None:
             errors.append("promtool not found: `make deploy-check` installs it into .tools/bin")
@@ -174,10 +186,12 @@ def check(root: Path, operations: Path = OPERATIONS, overlays: tuple[str, ...] =
             if "alert" in rule
         )
         print(  # noqa: T201
-            f"{'FAIL' if errors else 'ok  '} {overlay}: layers apart, {alerts} alerts with "
+            f"{'FAIL' if errors else 'ok  '} {overlay}: layers apart, no operators' path on "
+            f"the public host, {alerts} alerts with "
             f"runbooks, rules checked and {unit_tests} unit tests run by promtool"
         )
         failed = failed or bool(errors)
+        failed = _check_hardening(overlay, everything, release=release) or failed
     print(f"deploy-check {'FAILED' if failed else 'passed'} in {time.monotonic() - started:.1f}s")  # noqa: T201
     return 1 if failed else 0
 
@@ -216,10 +230,37 @@ def _rules(counter: Counter[str]) -> str:
     return ", ".join(f"{rule} x{n}" for rule, n in sorted(counter.items()))
 
 
+def _check_hardening(overlay: str, objs: list[dict[str, Any]], *, release: bool) -> bool:
+    """Both layers together: databases (TLS, roles, who reaches them), Kafka pinned, and in
+    prod images pinned by digest and Kafka rack-aware (hardening.py)."""
+    findings = check_hardening(objs, overlay=overlay, release=release)
+    blocking = [f for f in findings if f.blocking]
+    for finding in blocking:
+        print(f"FAIL {overlay}: {finding}")  # noqa: T201
+    placeholders = sorted(
+        {f.message.partition(" ")[0] for f in findings if f.rule == "LOY-DIGEST-PLACEHOLDER"}
+    )
+    pinned = ""
+    if overlay == "prod":
+        pinned = f"; images pinned by digest, placeholders for {len(placeholders)} images"
+        pinned += f" ({', '.join(placeholders)})" if placeholders else ""
+    print(  # noqa: T201
+        f"{'FAIL' if blocking else 'ok  '} {overlay}: databases over verified TLS as their "
+        f"service's role, behind NetworkPolicies; Kafka version pinned{pinned}"
+    )
+    return bool(blocking)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
-    raise SystemExit(check(parser.parse_args().root))
+    parser.add_argument(
+        "--release",
+        action="store_true",
+        help="also refuse placeholder image digests (the release pipeline, once it set them)",
+    )
+    args = parser.parse_args()
+    raise SystemExit(check(args.root, release=args.release))
 
 
 __all__ = ["Finding", "check", "load_crds", "render", "validate"]

@@ -49,7 +49,7 @@ def test_pending_available_expired_and_proportional_refunds() -> None:
     m.refund(refund(1, 1, "250.00"))
     m.refund(refund(2, 2, "333.33"))
     m.refund(refund(3, 2, "666.67"))  # the rest: all of the order's points
-    e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
+    e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[], detractor_days=0)
     assert (e.pending, e.available, e.lifetime_earned) == (750, 0, 850)
     assert e.ledger == {
         "earn": 2100,
@@ -68,7 +68,7 @@ def test_a_refund_before_its_purchase_waits_for_it() -> None:
     m.refund(refund(1, 1, "500.00"))
     assert m.spend == Decimal(0)  # kept until the purchase comes
     m.purchase(purchase(1, "1000.00", 20))
-    e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
+    e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[], detractor_days=0)
     assert (e.available, e.lifetime_earned, e.qualifying_spend) == (500, 500, Decimal("500.00"))
 
 
@@ -88,16 +88,20 @@ def test_crossing_a_threshold_opens_a_new_stretch_and_either_tier_is_accepted() 
     assert check_earn_tiers(m, {"o-1": "bronze", "o-2": "gold", "o-3": "gold"}) == []
     assert check_earn_tiers(m, {"o-1": "gold", "o-2": "bronze"})  # not monotone
     assert check_earn_tiers(m, {"o-3": "bronze"})  # after the gate: gold only
-    e = expected_for(m, earn_tiers={"o-2": "gold"}, redeemed=0, adjusted=0, answer_scores=[])
+    e = expected_for(
+        m, earn_tiers={"o-2": "gold"}, redeemed=0, adjusted=0, answer_scores=[], detractor_days=0
+    )
     assert e.lifetime_earned == 4000 + 25500 + 150
 
 
 def test_redemptions_adjustments_and_goodwill() -> None:
     m = MemberModel("m-1", NOW)
     m.purchase(purchase(1, "1000.00", 20))
-    e = expected_for(m, earn_tiers={}, redeemed=300, adjusted=-50, answer_scores=[9, 3, 2])
+    e = expected_for(
+        m, earn_tiers={}, redeemed=300, adjusted=-50, answer_scores=[9, 3, 2], detractor_days=1
+    )
     assert (e.available, e.lifetime_earned) == (1000 - 300 - 50 + 100, 1000 - 50 + 100)
-    assert e.notifications["detractor_alert"] == 2
+    assert e.notifications["detractor_alert"] == 1, "two detractor answers on one day: one alert"
 
 
 def test_actions_earn_once_each_within_their_caps_in_the_program_s_days() -> None:
@@ -113,7 +117,7 @@ def test_actions_earn_once_each_within_their_caps_in_the_program_s_days() -> Non
         Action("e-10", "a-10", "newsletter.opened", NOW),  # not in the program
     ]:
         m.act(action)
-    e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
+    e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[], detractor_days=0)
     assert (e.available, e.ledger["earn"]) == (5 * 20 + 20 + 50, 5 * 20 + 20 + 50)
 
 
@@ -124,11 +128,15 @@ def test_a_referral_pays_both_members_once_and_their_ledgers_name_it() -> None:
     referrer.referral("m-2", "m-1", 500)
     referrer.referral("m-3", "m-1", 500)
 
-    e = expected_for(referrer, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
+    e = expected_for(
+        referrer, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[], detractor_days=0
+    )
     assert (e.available, e.lifetime_earned, e.ledger["earn"]) == (1000, 1000, 1000)
     assert e.notifications["referral_rewarded"] == 2
     assert e.bonuses == [("referral of m-2 by m-1", 500), ("referral of m-3 by m-1", 500)]
-    e = expected_for(referee, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
+    e = expected_for(
+        referee, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[], detractor_days=0
+    )
     assert (e.available, e.lifetime_earned) == (100 + 200, 100 + 200)
     entry = {"type": "earn", "points": 200, "details": {"referral": "m-2", "referrer": "m-1"}}
     purchase_entry = {"type": "earn", "points": 100, "details": {"tier": "bronze"}}
@@ -140,7 +148,7 @@ def test_the_birthday_bonus_is_the_tier_the_member_ends_with_and_bronze_earns_no
     m = MemberModel("m-1", NOW, birthday_year=2026)
     assert m.bonuses() == []  # bronze: 0 points, no entry
     m.purchase(purchase(1, "21000.00", 20))  # gold
-    e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[])
+    e = expected_for(m, earn_tiers={}, redeemed=0, adjusted=0, answer_scores=[], detractor_days=0)
     assert e.bonuses == [("birthday 2026 at gold", 200)]
     assert e.lifetime_earned == 21000 + 200
     entry = {"type": "earn", "points": 200, "details": {"birthday": 2026, "tier": "gold"}}

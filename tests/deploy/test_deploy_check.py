@@ -115,6 +115,25 @@ def test_fails_on_a_policy_violation(copy: Path) -> None:
     assert "[medium] CKV_K8S_22 Deployment/loyalty-feedback" in result.stdout
 
 
+def test_fails_when_the_public_host_routes_an_operators_path(copy: Path) -> None:
+    edit(
+        copy / "apps/gateway/httproute.yaml",
+        "        value: /v1/surveys\n",
+        "        value: /v1/surveys\n    - path:\n        type: PathPrefix\n"
+        "        value: /v1/program\n",
+    )
+    edit(
+        copy / "apps/gateway/httproute.yaml",
+        "        value: ^/v1/members/[^/]+/(tier)(/.*)?$\n      method: GET\n",
+        "        value: ^/v1/members/[^/]+/(tier)(/.*)?$\n",
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "HTTPRoute/loyalty-api on the public Gateway routes" in result.stdout
+    assert "GET /v1/program" in result.stdout
+    assert "PUT /v1/members/x-1/tier" in result.stdout
+
+
 def test_fails_on_a_committed_secret_value(copy: Path) -> None:
     (copy / "apps/secret.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: loyalty-jwt\n"
@@ -270,3 +289,100 @@ def test_promtool_runs_the_alerts_unit_tests(copy: Path) -> None:
     assert result.returncode == 1
     assert "promtool test rules" in result.stdout
     assert "LoyaltyKafkaUnderReplicatedPartitions" in result.stdout
+
+
+def test_fails_when_a_service_does_not_verify_its_database_server(copy: Path) -> None:
+    edit(copy / "apps/services/tiers.yaml", "?sslmode=verify-full&", "?sslmode=require&")
+    edit(
+        copy / "apps/services/feedback.yaml",
+        "mountPath: /etc/postgres-ca\n          readOnly: true",
+        "mountPath: /etc/postgres-ca\n          readOnly: false",
+    )
+    edit(
+        copy / "apps/services/notifications.yaml",
+        "secretName: notifications-db-ca\n          items:\n          - key: ca.crt",
+        "secretName: notifications-db-ca\n          items:\n          - key: ca.key",
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "[high] LOY-DB-TLS Deployment/loyalty-tiers[tiers]: sslmode=require" in result.stdout
+    assert "[high] LOY-DB-TLS Deployment/loyalty-feedback[feedback]: sslrootcert" in result.stdout
+    assert "[high] LOY-DB-TLS Deployment/loyalty-notifications[notifications]" in result.stdout
+
+
+def test_fails_when_the_pods_connect_as_the_schema_owner_or_the_job_as_the_app(copy: Path) -> None:
+    edit(
+        copy / "apps/services/points.yaml",
+        "postgresql://loyalty_points_app@points-db-pooler-rw",
+        "postgresql://loyalty_points@points-db-pooler-rw",
+    )
+    edit(
+        copy / "apps/services/tiers.yaml",
+        "postgresql://loyalty_tiers@tiers-db-rw",
+        "postgresql://loyalty_tiers_app@tiers-db-rw",
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "[high] LOY-DB-ROLE Deployment/loyalty-points[points]: connects as" in result.stdout
+    assert "[high] LOY-DB-ROLE Job/loyalty-tiers-migrate[migrate]: migrates as" in result.stdout
+
+
+def test_fails_when_a_database_admits_another_service_or_has_no_policy(copy: Path) -> None:
+    edit(
+        copy / "platform/postgres/points.yaml",
+        "          app.kubernetes.io/name: loyalty-points\n"
+        "          app.kubernetes.io/component: api",
+        "          app.kubernetes.io/name: loyalty-tiers\n"
+        "          app.kubernetes.io/component: api",
+    )
+    edit(copy / "platform/postgres/tiers.yaml", "cnpg.io/podRole: instance", "cnpg.io/podRole: x")
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "[high] LOY-DB-NETPOL NetworkPolicy/points-db-pooler-rw: admits" in result.stdout
+    assert "loyalty-tiers" in result.stdout
+    assert "[high] LOY-DB-NETPOL Cluster/tiers-db: no NetworkPolicy" in result.stdout
+
+
+def test_fails_when_kafka_s_version_or_metadata_version_is_not_pinned(copy: Path) -> None:
+    edit(copy / "platform/kafka/kafka.yaml", "    metadataVersion: 4.2-IV1\n", "")
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "[high] LOY-KAFKA-VERSION Kafka/loyalty" in result.stdout
+
+
+def test_fails_when_prod_kafka_is_not_rack_aware(copy: Path) -> None:
+    edit(
+        copy / "overlays/prod/platform/kafka-nodepools.yaml",
+        "whenUnsatisfiable: DoNotSchedule",
+        "whenUnsatisfiable: ScheduleAnyway",
+    )
+    result = check_copy(copy)
+    assert result.returncode == 1
+    assert "[high] LOY-KAFKA-RACK KafkaNodePool/controllers" in result.stdout
+
+
+def test_fails_when_a_prod_image_is_not_pinned_by_digest(copy: Path) -> None:
+    edit(
+        copy / "overlays/prod/apps/kustomization.yaml",
+        '  - name: registry.example.com/loyalty/points\n    newTag: "0.1.0"\n    digest: ',
+        '  - name: registry.example.com/loyalty/points\n    newTag: "0.1.0"\n    # digest: ',
+    )
+    edit(copy / "platform/postgres/tiers.yaml", "-trixie@sha256:" + "0" * 64, "-trixie")
+    result = check_copy(copy, overlays=("dev", "prod"))
+    assert result.returncode == 1
+    assert "FAIL prod: [high] LOY-DIGEST Deployment/loyalty-points[points]" in result.stdout
+    assert "FAIL prod: [high] LOY-DIGEST Cluster/tiers-db imageName" in result.stdout
+    assert "FAIL dev: [high] LOY-DIGEST" not in result.stdout, "dev runs tags"
+
+
+def test_placeholder_digests_are_listed_and_refused_for_a_release() -> None:
+    """Until a release resolved them, prod's digests are the documented placeholder: every
+    `make deploy-check` lists the images, the release's `--release` run refuses them."""
+    listed = check_copy(DEPLOY)
+    assert listed.returncode == 0
+    assert "placeholders for" in listed.stdout
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = deploy_check.check(DEPLOY, overlays=("prod",), release=True)
+    assert status == 1
+    assert "[high] LOY-DIGEST-PLACEHOLDER Deployment/loyalty-points[points]" in out.getvalue()

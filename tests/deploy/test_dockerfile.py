@@ -84,7 +84,21 @@ def test_multi_stage_on_slim_python_311(dockerfile: tuple[dict[str, str], list[S
     bases = {resolve(s.base, args) for s in stages if s.base not in {t.name for t in stages}}
     pythons = {b for b in bases if b.startswith("python:")}
     assert pythons
-    assert all(re.fullmatch(r"python:3\.11[\w.-]*-slim[\w.-]*", b) for b in pythons)
+    assert all(re.fullmatch(r"python:3\.11[\w.-]*-slim[\w.-]*(@sha256:\w+)?", b) for b in pythons)
+
+
+def test_every_base_image_comes_from_a_build_arg_a_release_pins_by_digest(
+    dockerfile: tuple[dict[str, str], list[Stage]],
+) -> None:
+    """A tag can be pushed again; a digest names one image. The defaults are tags (the image
+    builds anywhere); a release passes each base with its digest (docs/operations.md)."""
+    args, stages = dockerfile
+    named = {s.name for s in stages}
+    outside = [s.base for s in stages if s.base not in named]
+    assert outside
+    for base in outside:
+        assert re.fullmatch(r"\$\{[A-Z_]+_IMAGE\}", base), base
+        assert re.fullmatch(r"[\w./-]+:[\w.-]+(@sha256:[0-9a-f]{64})?", resolve(base, args)), base
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from prometheus_client.metrics import MetricWrapperBase
 
 from loyalty_console.settings import ConsoleSettings
-from loyalty_devkit.gateway.routes import OPERATOR_PATHS
+from loyalty_devkit.gateway.routes import INTERNAL_HOST, PUBLIC_HOST
 from loyalty_feedback.settings import FeedbackSettings
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_points.settings import PointsSettings
@@ -361,59 +361,105 @@ def test_the_ledger_audit_runs_nightly_and_a_drift_fails_its_job(
     assert f'job_name=~"{generate.LEDGER_AUDIT}-.*"' in alert["expr"]
 
 
-def _route_of(rendered: list[dict[str, Any]], path: str) -> str | None:
-    route = by_name(rendered, "HTTPRoute")["loyalty-api"]
-    for rule in route["spec"]["rules"]:
+def _route_of(
+    rendered: list[dict[str, Any]], path: str, method: str = "GET", route: str = "loyalty-api"
+) -> str | None:
+    """The backend `route` sends `method` `path` to, with the first rule matching."""
+    for rule in by_name(rendered, "HTTPRoute")[route]["spec"]["rules"]:
         for match in rule["matches"]:
             kind, value = match["path"]["type"], match["path"]["value"]
-            if (kind == "RegularExpression" and re.fullmatch(value, path)) or (
-                kind == "PathPrefix" and (path == value or path.startswith(value.rstrip("/") + "/"))
+            if match.get("method", method) != method:
+                continue
+            if (
+                (kind == "RegularExpression" and re.fullmatch(value, path))
+                or (kind == "Exact" and path == value)
+                or (
+                    kind == "PathPrefix"
+                    and (path == value or path.startswith(value.rstrip("/") + "/"))
+                )
             ):
                 return str(rule["backendRefs"][0]["name"])
     return None
 
 
+#: The contract's member paths, on the public host.
 CONTRACT_PATHS = {
-    "/v1/members/m-1/points": "points",
-    "/v1/members/m-1/points/transactions": "points",
-    "/v1/members/m-1/redemptions": "points",
-    "/v1/members/m-1/redemptions/r-1/cancellation": "points",
-    "/v1/members/m-1/adjustments": "points",
-    "/v1/members/m-1/tier": "tiers",
-    "/v1/members/m-1/tier/history": "tiers",
-    "/v1/members/m-1/notifications": "notifications",
-    "/v1/members/m-1/preferences": "notifications",
-    "/v1/members/m-1/feedback": "feedback",
-    "/v1/feedback/summary": "feedback",
+    ("GET", "/v1/members/m-1/points"): "points",
+    ("GET", "/v1/members/m-1/points/transactions"): "points",
+    ("POST", "/v1/members/m-1/redemptions"): "points",
+    ("GET", "/v1/members/m-1/tier"): "tiers",
+    ("GET", "/v1/members/m-1/tier/history"): "tiers",
+    ("GET", "/v1/members/m-1/notifications"): "notifications",
+    ("GET", "/v1/members/m-1/preferences"): "notifications",
+    ("POST", "/v1/members/m-1/feedback"): "feedback",
+    ("POST", "/v1/surveys/t-1/answers"): "feedback",
+}
+#: The contract's operators' paths: on the internal host only.
+OPERATORS_PATHS = {
+    ("POST", "/v1/members/m-1/redemptions/r-1/cancellation"): "points",
+    ("POST", "/v1/members/m-1/adjustments"): "points",
+    ("PUT", "/v1/members/m-1/tier"): "tiers",
+    ("GET", "/v1/feedback/summary"): "feedback",
+    ("GET", "/v1/program"): "points",
+    ("POST", "/v1/program/backtest"): "points",
+    ("GET", "/v1/reports/members"): "tiers",
+    ("GET", "/v1/reports/liability"): "points",
+    ("GET", "/points/v1/audit-log"): "points",
+    ("POST", "/feedback/v1/dead-letters/d-1/replay"): "feedback",
 }
 
 
-#: Paths for operators (and the console), with everything under them: reached inside the
-#: cluster, never from the internet. Every service has an audit log and dead letters; reports
-#: span services (tiers' members, points' flows).
-#: The table may name more (OPERATOR_PATHS); these three never leave it.
-NOT_PUBLIC = {"/v1/audit-log", "/v1/dead-letters", "/v1/reports"} | set(OPERATOR_PATHS)
+def test_the_public_host_routes_the_members_paths_and_no_operators(
+    rendered: list[dict[str, Any]],
+) -> None:
+    for (method, path), service in CONTRACT_PATHS.items():
+        assert _route_of(rendered, path, method) == f"loyalty-{service}", path
+        internal = _route_of(rendered, path, method, "loyalty-api-internal")
+        assert internal == f"loyalty-{service}", f"{path}: operators reach it too"
+    for (method, path), service in OPERATORS_PATHS.items():
+        assert _route_of(rendered, path, method) is None, f"{method} {path} is public"
+        internal = _route_of(rendered, path, method, "loyalty-api-internal")
+        assert internal == f"loyalty-{service}", f"{method} {path}"
+    for private in ("/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/members/m-1"):
+        for route in ("loyalty-api", "loyalty-api-internal"):
+            assert _route_of(rendered, private, route=route) is None, private
 
 
-def _not_public(path: str) -> bool:
-    return any(path == p or path.startswith(f"{p}/") for p in NOT_PUBLIC)
+def test_the_two_api_hosts_hang_off_their_gateways(rendered: list[dict[str, Any]]) -> None:
+    routes = by_name(rendered, "HTTPRoute")
+    public, internal = routes["loyalty-api"]["spec"], routes["loyalty-api-internal"]["spec"]
+    assert [p["name"] for p in public["parentRefs"]] == ["public"]
+    assert public["hostnames"] == [PUBLIC_HOST]
+    assert [p["name"] for p in internal["parentRefs"]] == ["internal"]
+    assert internal["hostnames"] == [INTERNAL_HOST]
+    filters = by_name(rendered, "HTTPRouteFilter")
+    for rule in public["rules"]:
+        for f in rule.get("filters", []):
+            assert f["type"] == "ExtensionRef"
+            assert f["extensionRef"]["name"] in filters, "the rewrite it names exists"
 
 
-def test_the_gateway_routes_every_contract_path(rendered: list[dict[str, Any]]) -> None:
-    for path, service in CONTRACT_PATHS.items():
-        assert _route_of(rendered, path) == f"loyalty-{service}", path
-    for private in (
-        "/healthz",
-        "/readyz",
-        "/metrics",
-        "/openapi.json",
-        "/v1/members/m-1",
-        *NOT_PUBLIC,
-        *(f"/{service}{path}" for service in SERVICES for path in NOT_PUBLIC),
-        "/v1/dead-letters/7/replay",
-        "/v1/reports/members",
-    ):
-        assert _route_of(rendered, private) is None, private
+def test_the_public_host_is_rate_limited_per_client_and_writes_more_strictly(
+    rendered: list[dict[str, Any]],
+) -> None:
+    policy = by_name(rendered, "BackendTrafficPolicy")["loyalty-api-rate-limits"]["spec"]
+    assert [t["name"] for t in policy["targetRefs"]] == ["loyalty-api"]
+    rules = policy["rateLimit"]["global"]["rules"]
+    for rule in rules:
+        (selector,) = rule["clientSelectors"]
+        assert selector["sourceCIDR"]["type"] == "Distinct", "a bucket per client address"
+        assert rule["shared"], "one budget per client for the whole host"
+    per_minute = {
+        (
+            tuple(m["value"] for m in r["clientSelectors"][0].get("methods", [])),
+            r["clientSelectors"][0].get("path", {}).get("value"),
+        ): r["limit"]
+        for r in rules
+    }
+    assert (
+        per_minute[((), None)]["requests"]
+        > per_minute[(("POST", "PUT", "PATCH", "DELETE"), None)]["requests"]
+    )
 
 
 def test_the_console_is_reached_on_the_internal_operator_host_only(
@@ -459,16 +505,18 @@ def test_the_gateway_routes_every_documented_path(rendered: list[dict[str, Any]]
     }
     answered_by = Counter(path for document in documents.values() for path in document["paths"])
     for service, document in documents.items():
-        for path in document["paths"]:
-            if not path.startswith("/v1/") or _not_public(path):
+        for path, methods in document["paths"].items():
+            if not path.startswith("/v1/"):
                 continue
             concrete = re.sub(r"\{[^}]+\}", "x-1", path)
             if answered_by[path] > 1:  # every service answers it: reached under its name
                 concrete = f"/{service}{concrete}"
-            assert _route_of(rendered, concrete) == f"loyalty-{service}", (
-                f"{path} of docs/openapi/{service}.json is not routed to loyalty-{service}: "
-                "add a match to RULES in loyalty_devkit/gateway/routes.py"
-            )
+            for method in methods:
+                routed = _route_of(rendered, concrete, method.upper(), "loyalty-api-internal")
+                assert routed == f"loyalty-{service}", (
+                    f"{method} {path} of docs/openapi/{service}.json is not routed to "
+                    f"loyalty-{service}: add a match to RULES in loyalty_devkit/gateway/routes.py"
+                )
 
 
 METRIC = re.compile(r"\b(loyalty_[a-z_]+|kafka_[a-z_]+|up)\b")
@@ -634,3 +682,104 @@ def test_the_table_consumes_what_the_service_consumes(
     assert set(SERVICES[service].consumes) == set(spec.routes), (
         f"update the {service} row of deploy/generate.py and run it"
     )
+
+
+def test_pods_reach_their_database_over_verified_tls_as_a_role_that_owns_nothing(
+    rendered: list[dict[str, Any]],
+) -> None:
+    clusters = by_name(rendered, "Cluster")
+    for name, svc in SERVICES.items():
+        cluster = clusters[f"{name}-db"]["spec"]
+        owner = cluster["bootstrap"]["initdb"]["owner"]
+        (role,) = cluster["managed"]["roles"]
+        assert role["name"] == svc.app_role != owner
+        assert role["login"] is True
+        assert not {"superuser", "createdb", "createrole", "replication", "bypassrls"} & {
+            k for k, v in role.items() if v is True
+        }
+        assert "inRoles" not in role, "never a member of the owner"
+        assert f"{name}-db-pooler-rw" in cluster["certificates"]["serverAltDNSNames"]
+        deployment = by_name(rendered, "Deployment")[f"loyalty-{name}"]
+        job = by_name(rendered, "Job")[f"loyalty-{name}-migrate"]
+        for obj, user, secret in (
+            (deployment, svc.app_role, role["passwordSecret"]["name"]),
+            (job, owner, f"{name}-db-app"),
+        ):
+            pod = obj["spec"]["template"]["spec"]
+            (container,) = pod["containers"]
+            env = _env(container)
+            url = env[f"LOYALTY_{name.upper()}_DATABASE_URL"]["value"]
+            assert url.startswith(f"postgresql://{user}@"), obj["kind"]
+            assert "sslmode=verify-full&sslrootcert=/etc/postgres-ca/ca.crt" in url
+            assert env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == secret
+            volume = {v["name"]: v for v in pod["volumes"]}["postgres-ca"]["secret"]
+            assert volume == {
+                "secretName": f"{name}-db-ca",
+                "items": [{"key": "ca.crt", "path": "ca.crt"}],
+            }, "the CA's certificate, never its key"
+        assert (
+            _env(job["spec"]["template"]["spec"]["containers"][0])["LOYALTY_DB_APP_ROLE"]["value"]
+            == svc.app_role
+        )
+
+
+def test_only_the_owning_service_reaches_its_database(rendered: list[dict[str, Any]]) -> None:
+    policies = by_name(rendered, "NetworkPolicy")
+    for name in SERVICES:
+        instances = policies[f"{name}-db"]["spec"]
+        assert instances["podSelector"]["matchLabels"]["cnpg.io/cluster"] == f"{name}-db"
+        pooler = policies[f"{name}-db-pooler-rw"]["spec"]
+        assert pooler["podSelector"]["matchLabels"] == {
+            "cnpg.io/poolerName": f"{name}-db-pooler-rw"
+        }
+        for spec in (instances, pooler):
+            assert spec["policyTypes"] == ["Ingress"]
+            for rule in spec["ingress"]:
+                for peer in rule["from"]:
+                    apps = peer.get("podSelector", {}).get("matchLabels", {})
+                    if "namespaceSelector" in peer:
+                        namespace = peer["namespaceSelector"]["matchLabels"]
+                        assert namespace["kubernetes.io/metadata.name"] in {
+                            "cnpg-system",
+                            "monitoring",
+                        }
+                    elif "app.kubernetes.io/name" in apps:
+                        assert apps["app.kubernetes.io/name"] == f"loyalty-{name}"
+                    else:
+                        assert apps == {"cnpg.io/cluster": f"{name}-db"}
+        api = [p for r in pooler["ingress"] for p in r["from"] if "namespaceSelector" not in p]
+        assert [p["podSelector"]["matchLabels"] for p in api] == [
+            generate.selector(SERVICES[name])
+        ], "the pooler: the service's API pods only"
+
+
+def test_kafka_is_pinned_and_rack_aware_in_prod(
+    rendered: list[dict[str, Any]], overlay: str
+) -> None:
+    (kafka,) = of_kind(rendered, "Kafka")
+    spec = kafka["spec"]["kafka"]
+    assert spec["metadataVersion"].startswith(spec["version"].rsplit(".", 1)[0] + "-")
+    if overlay == "prod":
+        assert spec["rack"]["topologyKey"] == "topology.kubernetes.io/zone"
+        for pool in of_kind(rendered, "KafkaNodePool"):
+            (spread,) = pool["spec"]["template"]["pod"]["topologySpreadConstraints"]
+            assert spread["topologyKey"] == "topology.kubernetes.io/zone"
+            assert spread["whenUnsatisfiable"] == "DoNotSchedule"
+
+
+def test_in_prod_an_answered_points_write_is_on_a_standby_before_the_answer(
+    rendered: list[dict[str, Any]], overlay: str
+) -> None:
+    # A redemption answered and then lost in a failover cannot be read again from Kafka
+    # (docs/operations.md#failover-what-can-still-be-lost); consumed events can.
+    clusters = by_name(rendered, "Cluster")
+    synchronous = clusters["points-db"]["spec"]["postgresql"].get("synchronous")
+    if overlay == "dev":
+        assert synchronous is None, "one instance: no standby to wait for"
+        return
+    assert synchronous == {"method": "any", "number": 1, "dataDurability": "required"}
+    assert clusters["points-db"]["spec"]["instances"] >= synchronous["number"] + 2, (
+        "a standby may be lost without stopping the writes"
+    )
+    for name in ("tiers-db", "notifications-db", "feedback-db"):
+        assert "synchronous" not in clusters[name]["spec"]["postgresql"], name

@@ -105,7 +105,9 @@ def feedback_requested(member_id: str, token: str) -> dict[str, Any]:
     )
 
 
-def feedback_received(member_id: str, score: int, comment: str | None = None) -> dict[str, Any]:
+def feedback_received(
+    member_id: str, score: int, comment: str | None = None, answered_at: datetime | None = None
+) -> dict[str, Any]:
     category = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
     return envelope(
         "feedback.received",
@@ -118,7 +120,7 @@ def feedback_received(member_id: str, score: int, comment: str | None = None) ->
             "order_id": "o-2001",
             "channel": "online",
             "comment": comment,
-            "answered_at": datetime.now(UTC).isoformat(),
+            "answered_at": (answered_at or datetime.now(UTC)).isoformat(),
             "causation_id": None,
         },
         source="loyalty/feedback",
@@ -187,6 +189,23 @@ def referral_rewarded(
             "member_id": member_id,
             "role": role,
             "referee_id": "m-friend" if role == "referrer" else member_id,
+            "points": points,
+            "expires_at": expires_at.isoformat(),
+            "causation_id": str(uuid.uuid4()),
+        },
+        source="loyalty/points",
+    )
+
+
+def action_rewarded(
+    member_id: str, action: str, points: int, expires_at: datetime
+) -> dict[str, Any]:
+    return envelope(
+        "action.rewarded",
+        {
+            "member_id": member_id,
+            "action": action,
+            "action_id": f"a-{uuid.uuid4().hex[:8]}",
             "points": points,
             "expires_at": expires_at.isoformat(),
             "causation_id": str(uuid.uuid4()),

@@ -81,12 +81,43 @@ async def test_a_detractor_alert_is_verified_by_a_standard_webhooks_library_with
     assert mail_server.data_commands == 0, "the alert is for customer service, not the member"
     # the member does not see alerts about themself; an admin does
     assert await notifications_of(notifications_api, "m-c1") == []
-    admin = await notifications_api.get(
-        "/v1/members/m-c1/notifications", headers=bearer("ops", admin=True)
+    # (marked sent once the receiver's answer is back: a moment after it has the request)
+    admin = await eventually(
+        lambda: notifications_api.get(
+            "/v1/members/m-c1/notifications", headers=bearer("ops", admin=True)
+        ),
+        lambda r: [i["status"] for i in r.json()["items"]] != ["scheduled"],
     )
     assert [(i["type"], i["channel"], i["status"]) for i in admin.json()["items"]] == [
         ("detractor_alert", "webhook", "sent")
     ]
+
+
+async def test_customer_service_is_alerted_about_a_member_at_most_once_a_day(
+    notifications_api: httpx.AsyncClient,
+    broker: LocalBroker,
+    cs_webhook: Receiver,
+) -> None:
+    today = datetime.now(UTC)
+    answers = [
+        feedback_received("m-c9", 0, comment="first", answered_at=today),
+        feedback_received("m-c9", 1, comment="again", answered_at=today + timedelta(seconds=1)),
+        feedback_received("m-c9", 0, comment="and again", answered_at=today + timedelta(days=1)),
+    ]
+    # one member's events are one partition's, in order: once the next day's alert is there,
+    # the second answer of the first day has been handled too
+    await publish_events(broker.bootstrap, LOYALTY_FEEDBACK, answers)
+
+    admin = bearer("ops", admin=True)
+    items = await eventually(
+        lambda: notifications_api.get("/v1/members/m-c9/notifications", headers=admin),
+        lambda r: len(r.json()["items"]) >= 2,
+    )
+    assert [i["type"] for i in items.json()["items"]] == ["detractor_alert"] * 2
+    await eventually(lambda: requests(cs_webhook), lambda n: n >= 2)
+    alerts = [Webhook(WEBHOOK_SECRET).verify(b, h) for h, b in cs_webhook.requests]
+    comments = sorted(alert["data"]["comment"] for alert in alerts)
+    assert comments == ["and again", "first"]
 
 
 async def test_a_webhook_answering_503_is_retried_and_404_fails(

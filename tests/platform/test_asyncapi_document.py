@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel
 
 from loyalty_shared.events import commerce, loyalty
+from loyalty_shared.events.emitting import platform_event
+from loyalty_shared.events.envelope import OutgoingEnvelope
 from tests.support.node_tools import node_tools, run_node_tool
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
@@ -167,3 +169,37 @@ def test_the_documented_data_of_every_event_is_the_codes_model(key: str) -> None
         assert doc_types <= code_types, f"{key}.{name}: {doc_types} documented, {code_types} code"
         if code_values is not None:
             assert doc_values == code_values, f"{key}.{name}: {doc_values} != {code_values}"
+
+
+OUTPUTS = {key: t for key, t in MODELLED.items() if MODELS[t][0].__module__ == loyalty.__name__}
+
+
+@pytest.mark.parametrize("key", sorted(OUTPUTS))
+def test_every_example_the_platform_writes_again_is_the_documented_message(key: str) -> None:
+    """The example's data, emitted as the platform emits it (`platform_event`), is a payload
+    of its message: the envelope the code writes is the documented one."""
+    message = MESSAGES[key]
+    resolving = {**ASYNCAPI, "$ref": f"#/components/messages/{key}/payload"}
+    for example in message["examples"]:
+        data = MODELS[OUTPUTS[key]][0].model_validate(example["payload"]["data"])
+        assert isinstance(data, loyalty.PlatformEvent)
+        written = platform_event(data, source=example["payload"]["source"]).to_json()
+        OutgoingEnvelope.model_validate_json(written)
+        jsonschema.Draft7Validator(resolving).validate(json.loads(written))
+
+
+def _enum(schema: str, field: str) -> list[str]:
+    documented: list[str] = _resolved(SCHEMAS[schema]["properties"][field], SCHEMAS)["enum"]
+    return documented
+
+
+def test_the_documented_triggers_are_those_the_notifications_service_has() -> None:
+    from loyalty_notifications.triggers.payloads import TRIGGERS
+
+    assert sorted(_enum("NotificationSentData", "trigger")) == sorted(TRIGGERS)
+
+
+def test_the_documented_segments_are_those_the_feedback_service_scores() -> None:
+    from loyalty_feedback.insight.scoring import SEGMENTS
+
+    assert sorted(_enum("MemberSegmentChangedData", "to_segment")) == sorted(SEGMENTS)

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from loyalty_devkit.openapi_export import GATEWAY_FILE, SERVICES, openapi_documents
+from loyalty_devkit.asyncapi_export import MARKER, asyncapi_document, generated_schemas
+from loyalty_devkit.openapi_export import (
+    GATEWAY_FILE,
+    INTERNAL_GATEWAY_FILE,
+    SERVICES,
+    openapi_documents,
+)
 from loyalty_shared.events import commerce, loyalty
 from loyalty_shared.kafka.topics import ALL_TOPICS, dlq_topic
 
@@ -39,7 +45,7 @@ def asyncapi() -> dict[str, Any]:
     return document
 
 
-OPENAPI_FILES = [*(f"{name}.json" for name in SERVICES), GATEWAY_FILE]
+OPENAPI_FILES = [*(f"{name}.json" for name in SERVICES), GATEWAY_FILE, INTERNAL_GATEWAY_FILE]
 
 
 def test_every_service_and_the_gateway_have_a_committed_openapi_document() -> None:
@@ -54,6 +60,27 @@ def test_the_committed_openapi_document_is_what_the_app_serves(filename: str) ->
     assert path.read_text("utf-8") == openapi_documents()[filename], (
         f"{path} is out of date: {REGENERATE}"
     )
+
+
+def test_the_committed_asyncapi_payload_schemas_are_what_the_event_models_say() -> None:
+    text = (DOCS / "asyncapi.yaml").read_text("utf-8")
+    assert text == asyncapi_document(text), (
+        "docs/asyncapi.yaml is out of date: run `.venv/bin/loyalty asyncapi` and commit it"
+    )
+
+
+def test_every_event_types_data_schema_is_written_from_its_model() -> None:
+    text = (DOCS / "asyncapi.yaml").read_text("utf-8")
+    head = yaml.safe_load(text.partition(MARKER)[0])
+    written_by_hand = set(head["components"].get("schemas") or {})
+    messages = head["components"]["messages"].values()
+    data_refs = {
+        part["properties"]["data"]["$ref"].rsplit("/", 1)[1]
+        for message in messages
+        if message.get("name") in CODE_EVENT_TYPES
+        for part in message["payload"]["allOf"][1:]
+    }
+    assert data_refs <= set(generated_schemas()) - written_by_hand
 
 
 def test_asyncapi_is_version_3(asyncapi: dict[str, Any]) -> None:

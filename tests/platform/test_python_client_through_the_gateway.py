@@ -1,6 +1,7 @@
-"""The Python client generated from the gateway's OpenAPI document (openapi-python-client) works
-against the running platform through the one base URL: an operator's write and a member's reads
-come back as the client's typed models, a refusal as its `Problem`."""
+"""The Python client generated from the gateway's internal-host OpenAPI document
+(openapi-python-client, docs/openapi/gateway-internal.json: the members' paths and the
+operators') works against the running platform through the one base URL: an operator's write and
+a member's reads come back as the client's typed models, a refusal as its `Problem`."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ MEMBER = "m-8101"
 
 @pytest.fixture
 def client_package(tmp_path: Path) -> Iterator[ModuleType]:
-    """The client generated from docs/openapi/gateway.json into `tmp_path`, imported."""
+    """The client generated from docs/openapi/gateway-internal.json into `tmp_path`,
+    imported."""
     config = tmp_path / "config.yaml"
     config.write_text("post_hooks: []\n")
     done = subprocess.run(
@@ -40,7 +42,7 @@ def client_package(tmp_path: Path) -> Iterator[ModuleType]:
             str(GENERATOR),
             "generate",
             "--path",
-            str(ROOT / "docs" / "openapi" / "gateway.json"),
+            str(ROOT / "docs" / "openapi" / "gateway-internal.json"),
             "--output-path",
             str(tmp_path / PACKAGE),
             "--meta",
@@ -79,7 +81,10 @@ async def test_the_generated_client_grants_and_reads_points_through_the_gateway(
         served(points_app(points_settings)) as points,
         served(tiers_app(tiers_settings)) as tiers,
         served(
-            gateway_app({**dict.fromkeys(SERVICES, down), "points": points, "tiers": tiers})
+            gateway_app(
+                {**dict.fromkeys(SERVICES, down), "points": points, "tiers": tiers},
+                operator_paths=True,
+            )
         ) as gateway,
         client_package.AuthenticatedClient(
             base_url=gateway, token=token("ops-1", admin=True)

@@ -147,6 +147,7 @@ async def test_a_batch_meeting_an_old_schema_is_retried_until_it_applies_never_d
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     runner = ConsumerRunner(
         service="schema-behind-test",
+        group_id="schema-behind-test",
         consumer=cast(Any, partitions),
         pool=pool,
         routes={COMMERCE_PURCHASES: {"purchase.completed": Route(PurchaseCompletedV1, handler)}},

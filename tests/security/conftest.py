@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -22,6 +23,7 @@ from loyalty_notifications.app import create_app as create_notifications_app
 from loyalty_notifications.settings import NotificationsSettings
 from loyalty_points.app import create_app as create_points_app
 from loyalty_points.settings import PointsSettings
+from loyalty_shared.program.loader import default_program_path
 from loyalty_shared.runtime import runtime_of
 from loyalty_tiers.app import create_app as create_tiers_app
 from loyalty_tiers.settings import TiersSettings
@@ -38,7 +40,7 @@ SERVICES = ["points", "tiers", "notifications", "feedback"]
 
 #: Tables that change by themselves while a service runs (the relay empties the outbox, the
 #: consumer records what it applied, dbmate its versions): not state a request could change.
-MOVING_TABLES = {"outbox", "processed_event", "schema_migrations"}
+MOVING_TABLES = {"outbox", "processed_event", "consumer_position", "schema_migrations"}
 
 
 @dataclass
@@ -71,7 +73,21 @@ class RunningService:
                 await conn.close()
 
 
-def _apps(database: Callable[[str], str], bootstrap: dict[str, str]) -> dict[str, FastAPI]:
+def _uncapped_program(directory: Path) -> Path:
+    """The default program with in-app answers about no order capped as high as it goes: the
+    injection test sends dozens of answers as one member, each of which must be judged on its
+    text, not refused for the day's count (tests/feedback/test_answer_caps.py tests the cap)."""
+    text = default_program_path().read_text("utf-8")
+    capped = "answers_without_order_per_day = 3"
+    assert capped in text
+    path = directory / "program.toml"
+    path.write_text(text.replace(capped, "answers_without_order_per_day = 100"), "utf-8")
+    return path
+
+
+def _apps(
+    database: Callable[[str], str], bootstrap: dict[str, str], program: Path
+) -> dict[str, FastAPI]:
     def common(name: str) -> dict[str, Any]:
         return {
             "kafka_bootstrap": bootstrap[name],
@@ -99,6 +115,7 @@ def _apps(database: Callable[[str], str], bootstrap: dict[str, str]) -> dict[str
                 feedback_database_url=database("feedback"),
                 feedback_jobs_interval_s=NEVER_S,
                 feedback_insight_interval_s=NEVER_S,
+                program_file=program,
                 **common("feedback"),
             )
         ),
@@ -106,7 +123,9 @@ def _apps(database: Callable[[str], str], bootstrap: dict[str, str]) -> dict[str
 
 
 @pytest.fixture(scope="package")
-async def running_services(postgres_server: str) -> AsyncIterator[dict[str, RunningService]]:
+async def running_services(
+    postgres_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[dict[str, RunningService]]:
     # a broker each: what one service emits (a tier override's tier.changed) must not become
     # another's work (a congratulation) in the middle of a test that watches its database
     brokers = {name: LocalBroker(free_port()) for name in SERVICES}
@@ -115,7 +134,11 @@ async def running_services(postgres_server: str) -> AsyncIterator[dict[str, Runn
         for broker in brokers.values():
             broker.start()
             await create_topics(broker.bootstrap, partitions=PARTITIONS)
-        apps = _apps(database, {name: b.bootstrap for name, b in brokers.items()})
+        apps = _apps(
+            database,
+            {name: b.bootstrap for name, b in brokers.items()},
+            _uncapped_program(tmp_path_factory.mktemp("program")),
+        )
         async with AsyncExitStack() as stack:
             services = {}
             for name, app in apps.items():

@@ -100,6 +100,7 @@ async def test_a_relay_killed_between_publish_and_delete_republishes_and_consume
 
     runner = ConsumerRunner(
         service="downstream",
+        group_id="downstream",
         consumer=make_consumer(settings, client_id="downstream", group_id="downstream"),
         pool=pool,
         routes={LOYALTY_TIERS: {TierChangedV1.TYPE: Route(TierChangedV1, count)}},

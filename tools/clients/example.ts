@@ -1,5 +1,6 @@
 // A member's app and an operator's tool calling the platform through the TypeScript client
-// generated from docs/openapi/gateway.json (@hey-api/openapi-ts). The test suite generates the
+// generated from docs/openapi/gateway-internal.json (@hey-api/openapi-ts; an app for members
+// would use gateway.json, the public host's). The test suite generates the
 // client into ./generated and compiles this file with it (`tsc --noEmit`), so an API change
 // that breaks these calls fails there (tests/platform/test_typescript_client.py).
 import { client } from "./generated/client.gen";

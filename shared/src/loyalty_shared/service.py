@@ -75,7 +75,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         # The loops started below inherit it: what they emit carries its cause's trace.
         tracing.CURRENT.set(traces)
         if settings.migrate_at_start:
-            await migrate(settings.database_url, spec.migrations_dir)
+            await migrate(settings.database_url, spec.migrations_dir, app_role=settings.db_app_role)
         pool = await create_pool(settings.database_url, settings)
         producer = make_producer(settings, client_id=f"loyalty-{spec.name}")
         schema = SchemaGate(
@@ -113,6 +113,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                 if spec.routes:
                     consumer = ConsumerRunner(
                         service=spec.name,
+                        group_id=f"loyalty-{spec.name}",
                         consumer=make_consumer(
                             settings,
                             client_id=f"loyalty-{spec.name}",
@@ -257,7 +258,9 @@ def run_migrations(settings: ServiceSettings, migrations_dir: Path, *, service: 
     """
     configure_logging(service=service, level=settings.log_level, fmt=settings.log_format)
     try:
-        report = asyncio.run(migrate(settings.database_url, migrations_dir))
+        report = asyncio.run(
+            migrate(settings.database_url, migrations_dir, app_role=settings.db_app_role)
+        )
     except MigrationError as exc:
         log.error("migrations failed", error=str(exc))
         raise SystemExit(1) from None

@@ -46,6 +46,11 @@ class ServiceSettings(BaseSettings):
     #: reach PostgreSQL through pgbouncer, where dbmate's session lock is unsafe: the migration
     #: Job runs `loyalty-<service> migrate` against the primary and the pods set this to false.
     migrate_at_start: bool = True
+    #: The role the service's pods connect as, apart from the schema's owner: after migrating
+    #: (as the owner), `migrate` grants it reading and writing every table, and the same on the
+    #: tables later migrations add (default privileges), never ALTER or DROP. Unset (`make run`,
+    #: tests): one role does both and nothing is granted.
+    db_app_role: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     #: Without migrating, a service starts consuming and serving only once its database holds
     #: every migration it ships; until then it checks this often and /readyz says what it waits for.
     schema_check_interval_s: float = Field(3.0, gt=0)

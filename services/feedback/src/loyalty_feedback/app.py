@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from loyalty_feedback.answers.endpoints import router as answers_router
 from loyalty_feedback.cases.endpoints import router as cases_router
@@ -79,5 +80,15 @@ def create_app(settings: FeedbackSettings, *, clock: Clock = system_clock) -> Fa
         },
     )
     app = create_service_app(spec, settings)
+    if settings.feedback_cors_origins:
+        # The survey page posts its answer from the shop's origin: JSON, no credentials, no
+        # bearer token (a preflight asking for Authorization is refused).
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.feedback_cors_origins,
+            allow_methods=["POST"],
+            allow_headers=["Content-Type"],
+            max_age=600,
+        )
     attach_state(app, FeedbackState(program=program, survey_key=key, clock=clock))
     return app

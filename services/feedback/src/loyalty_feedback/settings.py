@@ -1,5 +1,5 @@
 """The feedback service's settings: shared ones plus its database, port, program, survey-token
-secret, job schedules and how long a refund waits for its purchase."""
+secret, job schedules, how long a refund waits for its purchase and the survey page's origin."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import hashlib
 import hmac
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from loyalty_shared.program.loader import default_program_path
 from loyalty_shared.settings import ServiceSettings
@@ -28,6 +29,9 @@ class FeedbackSettings(ServiceSettings):
     #: How long a refund that arrived before its purchase waits for it; then it is dead-lettered
     #: as `unknown-order` (the same wait as the points service's by default).
     feedback_parked_refund_max_age_days: float = Field(7.0, gt=0, le=365)
+    #: Origins whose pages may call the API from a browser (CORS): the survey page's, where a
+    #: survey link opens (`https://shop.example.com`), as a JSON list. None by default.
+    feedback_cors_origins: list[str] = Field(default_factory=list)
 
     @property
     def database_url(self) -> str:
@@ -40,6 +44,25 @@ class FeedbackSettings(ServiceSettings):
     @property
     def port(self) -> int:
         return self.feedback_port
+
+    @field_validator("feedback_cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("https", "http")
+                or not parts.hostname
+                or parts.path
+                or parts.query
+                or parts.fragment
+                or parts.username
+            ):
+                raise ValueError(
+                    f"LOYALTY_FEEDBACK_CORS_ORIGINS: {origin!r} is not an origin "
+                    "(scheme://host[:port], no path, no wildcard)"
+                )
+        return origins
 
     @model_validator(mode="after")
     def _a_survey_key(self) -> FeedbackSettings:

@@ -29,6 +29,7 @@ from loyalty_shared.events.commerce import (
     PurchaseCompletedV1,
 )
 from loyalty_shared.events.loyalty import (
+    ActionRewardedV1,
     BirthdayRewardedV1,
     CouponExpiringV1,
     CouponUsedV1,
@@ -89,6 +90,9 @@ def create_app(settings: NotificationsSettings, *, clock: Clock = system_clock) 
                 ),
                 PointsExpiringV1.TYPE: Route(
                     PointsExpiringV1, handlers.points_expiring_handler(planner, clock)
+                ),
+                ActionRewardedV1.TYPE: Route(
+                    ActionRewardedV1, handlers.action_rewarded_handler(planner, clock)
                 ),
                 ReferralRewardedV1.TYPE: Route(
                     ReferralRewardedV1, handlers.referral_rewarded_handler(planner, clock)

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from loyalty_shared.db.grants import AppRoleError, grant_app_role
+
 
 class MigrationError(RuntimeError):
     pass
@@ -47,8 +49,9 @@ def _dbmate_binary() -> str:
 PLUMBING = Path(__file__).parent / "migrations"
 
 
-async def migrate(dsn: str, migrations_dir: Path) -> str:
-    """Create the database if missing and apply pending migrations; returns dbmate's report."""
+async def migrate(dsn: str, migrations_dir: Path, *, app_role: str | None = None) -> str:
+    """Create the database if missing and apply pending migrations; returns dbmate's report.
+    With `app_role`, then grant that role the data and not the schema (`db/grants.py`)."""
     proc = await asyncio.create_subprocess_exec(
         _dbmate_binary(),
         "--url",
@@ -70,4 +73,9 @@ async def migrate(dsn: str, migrations_dir: Path) -> str:
     text = output.decode(errors="replace")
     if proc.returncode != 0:
         raise MigrationError(f"migrations in {migrations_dir} failed:\n{text}")
+    if app_role is not None:
+        try:
+            await grant_app_role(dsn, app_role)
+        except AppRoleError as exc:
+            raise MigrationError(str(exc)) from None
     return text

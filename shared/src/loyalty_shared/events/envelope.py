@@ -16,20 +16,77 @@ from loyalty_shared.events.fields import Id, Rfc3339Time
 CONTENT_TYPE = "application/cloudevents+json"
 
 
-class CloudEvent(BaseModel):
-    """An event as read off the wire; `data` is validated later against the model for `type`."""
+def _subject_required(schema: dict[str, Any]) -> None:
+    # The model reads an event without a subject so that the decoder can refuse it as
+    # `subject-mismatch`: the contract requires one, an id.
+    subject = schema["properties"]["subject"]
+    subject.pop("default", None)
+    if "anyOf" in subject:
+        subject["anyOf"] = [part for part in subject["anyOf"] if part != {"type": "null"}]
+    required = {*schema["required"], "subject"}
+    schema["required"] = [name for name in schema["properties"] if name in required]
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+
+class CloudEvent(BaseModel):
+    """The CloudEvents 1.0 envelope (structured JSON mode) as the platform reads it. Other
+    attributes and extensions are allowed and ignored; `data` is validated later against the
+    model for `type`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", json_schema_extra=_subject_required)
 
     specversion: Literal["1.0"]
-    id: Id
-    source: str = Field(min_length=1)
-    type: str = Field(min_length=1)
-    time: Rfc3339Time
-    subject: Id | None = None
-    datacontenttype: str | None = None
-    dataschema: str | None = None
-    data: dict[str, Any]
+    id: Id = Field(
+        description="The idempotency key (a UUID is a good choice). The same `id` delivered "
+        "again has exactly one effect, whatever its content."
+    )
+    source: str = Field(min_length=1, description="The producer, for example `shop/web`.")
+    type: str = Field(
+        min_length=1,
+        description="The event type. A type the consumer does not handle is skipped and counted.",
+    )
+    time: Rfc3339Time = Field(
+        description="When it happened, RFC 3339 text with an offset (never a number). Required "
+        "by the platform (optional in CloudEvents); for purchase.completed it starts the return "
+        "window and the expiry."
+    )
+    subject: Id | None = Field(
+        default=None,
+        description="The member id; must equal `data.member_id`, otherwise the event is refused "
+        "with `subject-mismatch` (a missing subject too).",
+    )
+    datacontenttype: str | None = Field(
+        default=None,
+        description="Optional (`application/json`); not checked on input.",
+        examples=["application/json"],
+    )
+    dataschema: str | None = Field(default=None, description="Optional; not checked on input.")
+    data: dict[str, Any] = Field(description="The event's data; its rules depend on `type`.")
+
+
+class OutgoingEnvelope(CloudEvent):
+    """The CloudEvents envelope of every event the platform publishes: what
+    `OutgoingEvent.to_json` writes (tests/shared check it against this model)."""
+
+    id: str = Field(
+        description="A UUID. For every event of the points service it is derived from the "
+        "event's type and `data.causation_id` (UUIDv5 in the URL namespace of "
+        "`loyalty:<type>:<causation_id>`), so the same cause always yields the same id and a "
+        "re-emission is recognised downstream as a duplicate. For points.earned the cause is the "
+        "purchase.completed event."
+    )
+    source: str = Field(
+        description="The publishing service, `loyalty/<service>`.", examples=["loyalty/points"]
+    )
+    type: str = Field(min_length=1, description="The event type; each message fixes it.")
+    time: Rfc3339Time = Field(description="When the platform created the event, in UTC (`+00:00`).")
+    subject: str = Field(
+        description="The member id, equal to `data.member_id` and to the Kafka key."
+    )
+    datacontenttype: Literal["application/json"]
+    dataschema: str = Field(
+        description="`urn:loyalty:schema:<type>:v<version>`, the version of `data`.",
+        json_schema_extra={"pattern": "^urn:loyalty:schema:[a-z._]+:v[0-9]+$"},
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

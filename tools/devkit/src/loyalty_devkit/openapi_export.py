@@ -1,5 +1,5 @@
-"""`loyalty openapi`: each service's OpenAPI document and the gateway's (the routed operations of
-the four in one, `gateway/openapi.py`), committed under docs/openapi/.
+"""`loyalty openapi`: each service's OpenAPI document and the gateway's per host (the routed
+operations of the four in one, `gateway/openapi.py`), committed under docs/openapi/.
 
 The documents are built from the apps themselves (`create_app(settings)`), so they say what the
 code serves. Building an app connects to nothing (the lifespan does not run): the settings are
@@ -21,7 +21,9 @@ from loyalty_shared.settings import ServiceSettings
 
 SERVICES = ("points", "tiers", "notifications", "feedback")
 DEFAULT_DIR = Path("docs/openapi")
+#: The public host's document (the app's), and the internal host's (the operators').
 GATEWAY_FILE = "gateway.json"
+INTERNAL_GATEWAY_FILE = "gateway-internal.json"
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -63,12 +65,17 @@ def render(document: dict[str, Any]) -> str:
 
 
 def openapi_documents() -> dict[str, str]:
-    """`<service>.json` -> the document the service's app produces now, and `gateway.json` ->
-    the gateway's, merged from them by its route table; rendered."""
+    """`<service>.json` -> the document the service's app produces now, and `gateway.json`,
+    `gateway-internal.json` -> the gateway's per host, merged from them by its route table;
+    rendered."""
     builders = app_builders()
     documents = {name: builders[name]().openapi() for name in SERVICES}
     rendered = {f"{name}.json": render(document) for name, document in documents.items()}
-    return {**rendered, GATEWAY_FILE: render(gateway_document(documents))}
+    return {
+        **rendered,
+        GATEWAY_FILE: render(gateway_document(documents, "public")),
+        INTERNAL_GATEWAY_FILE: render(gateway_document(documents, "internal")),
+    }
 
 
 def write_documents(out_dir: Path = DEFAULT_DIR) -> list[Path]:

@@ -1,11 +1,11 @@
 """`loyalty run`: the whole platform on one machine, in the foreground.
 
 Starts (unless told to use existing servers) a local PostgreSQL and the tansu broker, creates
-the topics, starts the four services, the operator console and the gateway (every public /v1 path
-on one port, routed as in Kubernetes) as child processes with their logs prefixed, waits until
-every one answers its probe and says where everything is. Ctrl-C or SIGTERM
-stops the services first (they drain and commit), then the broker and PostgreSQL: nothing is
-left running. Each process's port is its usual variable (`LOYALTY_POINTS_PORT`, ...,
+the topics, starts the four services, the operator console and the gateway (the public and the
+internal host's /v1 paths on one port, routed as in Kubernetes) as child processes with their
+logs prefixed, waits until every one answers its probe and says where everything is. Ctrl-C or
+SIGTERM stops the services first (they drain and commit), then the broker and PostgreSQL:
+nothing is left running. Each process's port is its usual variable (`LOYALTY_POINTS_PORT`, ...,
 `LOYALTY_CONSOLE_PORT`, `LOYALTY_GATEWAY_PORT`), so a test can run the platform beside another
 on ports of its own.
 """
@@ -80,8 +80,11 @@ def console_env() -> dict[str, str]:
 
 
 def gateway_env() -> dict[str, str]:
-    """The gateway forwards to the services where this runner starts them."""
-    return {f"LOYALTY_GATEWAY_{s.name.upper()}_URL": s.url for s in SERVICES}
+    """The gateway forwards to the services where this runner starts them, the operators'
+    paths too (in Kubernetes those are on the internal host only)."""
+    env = {f"LOYALTY_GATEWAY_{s.name.upper()}_URL": s.url for s in SERVICES}
+    env["LOYALTY_GATEWAY_OPERATOR_PATHS"] = "true"
+    return env
 
 
 def database_url_for(server_url: str, service: str) -> str:
@@ -118,7 +121,7 @@ def _summary(bootstrap: str, database: str, local_dir: Path, mail: str) -> Table
     table.add_column()
     for service in SERVICES:
         table.add_row(service.name, f"{service.url}  (docs {service.url}/docs)")
-    table.add_row("gateway", f"{GATEWAY.url}  (every public /v1 path, routed as in Kubernetes)")
+    table.add_row("gateway", f"{GATEWAY.url}  (the public and internal hosts' paths)")
     table.add_row("console", f"{CONSOLE.url}  (sign in by role: local development only)")
     table.add_row("broker", bootstrap)
     table.add_row("postgres", database)

@@ -21,7 +21,7 @@ from loyalty_shared import audit_log
 from loyalty_shared.audit_log import AuditedMemberRead
 from loyalty_shared.http.auth import MemberAccess
 from loyalty_shared.http.db import ReadOnly, Transaction
-from loyalty_shared.http.problems import problem_responses
+from loyalty_shared.http.problems import problem_response_doc, problem_responses
 
 router = APIRouter(tags=["feedback"])
 
@@ -51,10 +51,23 @@ async def list_answers(
     description=(
         '`score` is an integer 0-10 (a string such as "9" is refused), `csat` 1-5, `comment` '
         "at most 2,000 characters. `order_id` must be an order of this member the platform has "
-        "seen (422 otherwise); an order is answered once (409 the second time). A detractor "
-        "(0-6) alerts customer service and may earn goodwill points (the program's setting)."
+        "seen (422 otherwise); an order is answered once (409 the second time). Answers "
+        "about no order: at most the program's `answers_without_order_per_day` a calendar "
+        "day (429 with `Retry-After` beyond). A detractor (0-6) alerts customer service (at "
+        "most once a day per member) and may earn goodwill points (the program's setting)."
     ),
-    responses=problem_responses(401, 403, 409, 422),
+    responses={
+        **problem_responses(401, 403, 409, 422),
+        429: {
+            **problem_response_doc(429, "Too many answers about no order today"),
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds until the member's next calendar day",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
+    },
 )
 async def give_feedback(
     member_id: str,

@@ -21,3 +21,9 @@ class InvitationNotFound(ProblemError):
     status = 404
     title = "No such survey"
     type = "urn:loyalty:problem:not-found"
+
+
+class TooManyAnswers(ProblemError):
+    status = 429
+    title = "Too many answers today"
+    type = "urn:loyalty:problem:too-many-answers"

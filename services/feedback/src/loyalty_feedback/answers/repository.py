@@ -23,6 +23,19 @@ async def lock_member(conn: Connection, member_id: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 42))", member_id)
 
 
+async def answers_without_order_since(conn: Connection, member_id: str, since: datetime) -> int:
+    """The member's answers in the app about no order from `since` on."""
+    count: int = await conn.fetchval(
+        """
+        SELECT count(*) FROM feedback
+        WHERE member_id = $1 AND answered_at >= $2 AND order_id IS NULL AND source = 'app'
+        """,
+        member_id,
+        since,
+    )
+    return count
+
+
 async def order_of(conn: Connection, member_id: str, order_id: str) -> MemberOrder | None:
     row = await conn.fetchrow(
         """

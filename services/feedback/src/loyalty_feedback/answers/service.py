@@ -7,12 +7,19 @@ after the answer, so a relay that publishes twice publishes the same ids (consum
 
 from __future__ import annotations
 
+import math
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from loyalty_feedback.answers import repository
-from loyalty_feedback.answers.errors import AlreadyAnswered, InvitationNotFound, UnknownOrder
+from loyalty_feedback.answers.errors import (
+    AlreadyAnswered,
+    InvitationNotFound,
+    TooManyAnswers,
+    UnknownOrder,
+)
 from loyalty_feedback.answers.schemas import Feedback, FeedbackCreate, SurveyAnswer
 from loyalty_feedback.events import derived_id, emit
 from loyalty_feedback.invitations.repository import invitation as find_invitation
@@ -34,7 +41,9 @@ async def answer_in_app(
 ) -> Feedback:
     await repository.lock_member(conn, member_id)
     channel = invitation_id = None
-    if body.order_id is not None:
+    if body.order_id is None:
+        await _within_the_daily_cap(conn, program, member_id, now)
+    else:
         order = await repository.order_of(conn, member_id, body.order_id)
         if order is None:
             raise UnknownOrder(
@@ -54,6 +63,22 @@ async def answer_in_app(
         source="app",
         now=now,
     )
+
+
+async def _within_the_daily_cap(
+    conn: Connection, program: Program, member_id: str, now: datetime
+) -> None:
+    """Answers about no order are what anyone with an app can send again and again: at most
+    `answers_without_order_per_day` a calendar day (the program's time zone) per member."""
+    zone = ZoneInfo(program.time_zone)
+    today = datetime.combine(now.astimezone(zone).date(), time(), zone)
+    cap = program.feedback.answers_without_order_per_day
+    if await repository.answers_without_order_since(conn, member_id, today) >= cap:
+        tomorrow = datetime.combine(today.date() + timedelta(days=1), time(), zone)
+        raise TooManyAnswers(
+            f"at most {cap} answers about no order a day; answer about an order, or again tomorrow",
+            headers={"Retry-After": str(max(1, math.ceil((tomorrow - now).total_seconds())))},
+        )
 
 
 async def answer_survey(

@@ -14,8 +14,8 @@ class Notification(BaseModel):
     type: str = Field(
         description="The trigger: tier_upgraded, tier_downgraded, points_digest, "
         "points_expiring, birthday, feedback_invitation, win_back, tier_downgrade_warning, "
-        "reward_redeemed, coupon_expiring, referral_rewarded (and detractor_alert, listed for "
-        "admins only)"
+        "reward_redeemed, coupon_expiring, referral_rewarded, action_rewarded (and "
+        "detractor_alert, listed for admins only)"
     )
     channel: Literal["email", "sms", "push", "webhook"]
     status: Literal["scheduled", "sent", "failed", "suppressed"] = Field(

@@ -18,6 +18,7 @@ from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import PurchaseCompletedV1
 from loyalty_shared.events.decoding import Decoded
 from loyalty_shared.events.loyalty import (
+    ActionRewardedV1,
     BirthdayRewardedV1,
     CouponExpiringV1,
     CouponUsedV1,
@@ -42,7 +43,13 @@ Event = TypeVar("Event", bound=PlatformEvent)
 Rule: TypeAlias = Callable[[Event, Recipient, datetime], Message | None]
 
 
-def _per_event(planner: Planner, clock: Clock, rule: Rule[Event]) -> BatchHandler[Event]:
+#: What makes a message unique beyond its trigger and channel, when not the event's id.
+Cause: TypeAlias = Callable[[Event, Recipient], str]
+
+
+def _per_event(
+    planner: Planner, clock: Clock, rule: Rule[Event], cause: Cause[Event] | None = None
+) -> BatchHandler[Event]:
     async def handle(conn: Connection, events: Sequence[Decoded[Event]]) -> Sequence[Refusal]:
         now = clock()
         who = await members.recipients(
@@ -58,7 +65,7 @@ def _per_event(planner: Planner, clock: Clock, rule: Rule[Event]) -> BatchHandle
                 rows += planner.plan(
                     message,
                     recipient=recipient,
-                    cause=event.envelope.id,
+                    cause=event.envelope.id if cause is None else cause(event.data, recipient),
                     causation_id=event.envelope.id,
                 )
         await repository.record(conn, rows, now)
@@ -138,12 +145,19 @@ def feedback_requested_handler(planner: Planner, clock: Clock) -> BatchHandler[F
 
 
 def feedback_received_handler(planner: Planner, clock: Clock) -> BatchHandler[FeedbackReceivedV1]:
+    """At most one detractor alert per member and day (the member's, of the answer): a member
+    answering 0 again and again alerts customer service once."""
+
     def rule(data: FeedbackReceivedV1, recipient: Recipient, now: datetime) -> Message | None:
         if not data.detractor:
             return None
         return Message(payloads.DETRACTOR_ALERT, payloads.detractor_alert(data), due_at=now)
 
-    return _per_event(planner, clock, rule)
+    def one_a_day(data: FeedbackReceivedV1, recipient: Recipient) -> str:
+        day = data.answered_at.astimezone(recipient.zone).date()
+        return f"detractor:{data.member_id}:{day.isoformat()}"
+
+    return _per_event(planner, clock, rule, one_a_day)
 
 
 def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler[PointsEarnedV1]:
@@ -206,6 +220,19 @@ def referral_rewarded_handler(planner: Planner, clock: Clock) -> BatchHandler[Re
             payloads.REFERRAL_REWARDED,
             payloads.referral_rewarded(
                 role=data.role, points=data.points, expires_at=data.expires_at
+            ),
+            due_at=now,
+        )
+
+    return _per_event(planner, clock, rule)
+
+
+def action_rewarded_handler(planner: Planner, clock: Clock) -> BatchHandler[ActionRewardedV1]:
+    def rule(data: ActionRewardedV1, recipient: Recipient, now: datetime) -> Message | None:
+        return Message(
+            payloads.ACTION_REWARDED,
+            payloads.action_rewarded(
+                action=data.action, points=data.points, expires_at=data.expires_at
             ),
             due_at=now,
         )

@@ -29,6 +29,7 @@ TIER_DOWNGRADE_WARNING = "tier_downgrade_warning"
 REWARD_REDEEMED = "reward_redeemed"
 COUPON_EXPIRING = "coupon_expiring"
 REFERRAL_REWARDED = "referral_rewarded"
+ACTION_REWARDED = "action_rewarded"
 
 TRIGGERS = (
     TIER_UPGRADED,
@@ -43,6 +44,7 @@ TRIGGERS = (
     REWARD_REDEEMED,
     COUPON_EXPIRING,
     REFERRAL_REWARDED,
+    ACTION_REWARDED,
 )
 
 #: Messages about one coupon: not sent once the coupon was used or voided.
@@ -138,6 +140,12 @@ def referral_rewarded(*, role: str, points: int, expires_at: datetime) -> Payloa
     return {"role": role, "points": points, "expires_at": expires_at.isoformat()}
 
 
+def action_rewarded(*, action: str, points: int, expires_at: datetime) -> Payload:
+    """`action`: the program's name for it (`review.written`); the templates name the ones the
+    default program has and call any other an activity."""
+    return {"action": action, "points": points, "expires_at": expires_at.isoformat()}
+
+
 _AT = datetime.fromisoformat("2026-11-20T10:15:00+08:00")
 
 _SAMPLE_COUPON = coupon(
@@ -184,4 +192,5 @@ SAMPLES: dict[str, Payload] = {
     REWARD_REDEEMED: _SAMPLE_COUPON,
     COUPON_EXPIRING: _SAMPLE_COUPON,
     REFERRAL_REWARDED: referral_rewarded(role="referrer", points=500, expires_at=_AT),
+    ACTION_REWARDED: action_rewarded(action="review.written", points=20, expires_at=_AT),
 }

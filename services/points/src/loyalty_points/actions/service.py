@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 from loyalty_points.abuse.flagging import watch_action
 from loyalty_points.actions import repository
 from loyalty_points.actions.repository import TakenAction
+from loyalty_points.events import emit
 from loyalty_points.ledger import repository as ledger
 from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.ledger.settlement import settle
 from loyalty_shared.db import Connection
 from loyalty_shared.events.commerce import MemberActionV1
 from loyalty_shared.events.decoding import Decoded, InvalidEvent
+from loyalty_shared.events.loyalty import ActionRewardedV1
 from loyalty_shared.program.schema import ActionRule, Program
 
 #: How far ahead of the platform's clock an action may say it happened (clocks differ).
@@ -61,6 +63,7 @@ async def take(
     entry_id = None
     if points:
         expiry = LotExpiry.of(program)
+        told = rule.notify and not await ledger.under_review(conn, action.member_id)
         entry_id = await ledger.grant(
             conn,
             member_id=action.member_id,
@@ -72,8 +75,21 @@ async def take(
             details={"action": action.action, "action_id": action.action_id},
             cause_event_id=event.envelope.id,
         )
-        if expiry.expires_at(earned_at) <= now:  # reported after its expiry: expired at once
+        expires_at = expiry.expires_at(earned_at)
+        if expires_at <= now:  # reported after its expiry: expired at once
             await settle(conn, [action.member_id], now)
+        elif told:
+            await emit(
+                conn,
+                ActionRewardedV1(
+                    member_id=action.member_id,
+                    action=action.action,
+                    action_id=action.action_id,
+                    points=points,
+                    expires_at=expires_at,
+                    causation_id=event.envelope.id,
+                ),
+            )
     await repository.record(
         conn,
         TakenAction(

@@ -105,6 +105,7 @@ def _compare(plan: MemberPlan, actual: dict[str, Any], outcomes: Outcomes) -> li
         redeemed=outcomes.redeemed.get(member, 0),
         adjusted=outcomes.adjusted.get(member, 0),
         answer_scores=outcomes.answers.get(member, []),
+        detractor_days=len(outcomes.detractor_days.get(member, ())),
         cancelled=outcomes.cancelled.get(member, 0),
     )
 
@@ -163,6 +164,7 @@ def _summarise(workload: Workload, outcomes: Outcomes) -> None:
             redeemed=outcomes.redeemed.get(plan.member_id, 0),
             adjusted=outcomes.adjusted.get(plan.member_id, 0),
             answer_scores=outcomes.answers.get(plan.member_id, []),
+            detractor_days=len(outcomes.detractor_days.get(plan.member_id, ())),
             cancelled=outcomes.cancelled.get(plan.member_id, 0),
         )
         tiers[e.tier] += 1

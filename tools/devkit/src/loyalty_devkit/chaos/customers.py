@@ -10,12 +10,14 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from loyalty_devkit.chaos.cluster import Cluster
 from loyalty_devkit.chaos.config import SECRET, Config
 from loyalty_devkit.chaos.databases import DB_ERRORS, fetch
 from loyalty_devkit.chaos.http import AMBIGUOUS, Services
+from loyalty_devkit.chaos.model import PROGRAM_ZONE
 from loyalty_devkit.chaos.oracle import Outcomes
 from loyalty_devkit.chaos.publishing import Publisher
 from loyalty_devkit.chaos.report import Report
@@ -207,6 +209,9 @@ class Customers:
                 ambiguous = ambiguous or answer.ambiguous_before
                 if answer.status == 201 or (answer.status == 409 and ambiguous):
                     scores.append(answer_plan.score)
+                    if answer_plan.score <= 6:
+                        day = datetime.now(PROGRAM_ZONE).date()
+                        self.outcomes.detractor_days.setdefault(member, set()).add(day)
                     break
                 if answer.status == 422 and time.monotonic() < deadline:
                     await asyncio.sleep(1)  # feedback has not seen the order yet

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,9 @@ class Outcomes:
     cancelled: dict[str, int] = field(default_factory=dict)
     adjusted: dict[str, int] = field(default_factory=dict)
     answers: dict[str, list[int]] = field(default_factory=dict)  # scores of answers about orders
+    #: the days (the program's zone, every member's here) the member answered as a detractor:
+    #: customer service hears of a member once a day
+    detractor_days: dict[str, set[date]] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,6 +93,7 @@ def expected_for(
     redeemed: int,
     adjusted: int,
     answer_scores: list[int],
+    detractor_days: int,
     cancelled: int = 0,
 ) -> Expected:
     e = Expected()
@@ -136,7 +141,7 @@ def expected_for(
     e.notifications = {
         "tier_upgraded": model.upgrades,
         "tier_downgraded": 0,
-        "detractor_alert": sum(1 for score in answer_scores if score <= 6),
+        "detractor_alert": detractor_days,
         "referral_rewarded": len(model.referrals),
     }
     return e

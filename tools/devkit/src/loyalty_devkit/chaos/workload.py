@@ -15,7 +15,7 @@ right answer whatever the timing (docs/operations.md#chaos explains each choice)
 - `adjuster`: no expiring purchases either; admin adjustments (positive and negative) at any
   time during the run.
 - `answerer`: answers NPS about some of its orders in the app (a detractor gets 100 goodwill
-  points once; customer service gets an alert per detractor answer).
+  points once; customer service gets an alert per member and day of detractor answers).
 
 Every role also reports member actions (reviews, check-ins, a completed profile, one the program
 does not name) over the last three days, some again under a new event id: their points are

@@ -1,2 +1,2 @@
-"""The public API's one entry: its route table (Kubernetes' HTTPRoute is generated from it) and
-the local gateway `loyalty run` starts on :8000 from the same table."""
+"""The API's entry: its route table per host and its rate limits (Kubernetes' HTTPRoutes and
+rate-limit policy are generated from them) and the local gateway `loyalty run` starts on :8000."""

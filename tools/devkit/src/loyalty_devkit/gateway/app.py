@@ -1,16 +1,29 @@
-"""The local gateway: one port in front of the four services, routing each public path as the
-Kubernetes HTTPRoute does (the same table, `routes.py`). A small buffering reverse proxy."""
+"""The local gateway: one port in front of the four services, routing each path as the
+Kubernetes HTTPRoutes do (the same table, `routes.py`). A small buffering reverse proxy.
+
+It stands for the public host: an operators' path is refused (404, naming the internal host it
+belongs to) unless `operator_paths` is on, as `make run` turns it on, then it also stands for
+the internal host. Requests to the public host's paths are counted against the table's rate
+limits per client IP (429 with Retry-After), as the Kubernetes gateway does."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from loyalty_devkit.gateway.routes import operator_only, route
+from loyalty_devkit.gateway.ratelimit import ClientLimits
+from loyalty_devkit.gateway.routes import (
+    INTERNAL_HOST,
+    RATE_LIMITS,
+    Host,
+    RateLimit,
+    host_of,
+    route,
+)
 from loyalty_shared.http.problems import Problem, problem_response
 
 #: Headers about one connection (RFC 9110 7.6.1), not the message: never passed on.
@@ -35,44 +48,65 @@ def _passed_on(headers: list[tuple[str, str]], dropped: frozenset[str]) -> list[
     return [(k, v) for k, v in headers if k.lower() not in dropped]
 
 
-def _problem(status: int, title: str, detail: str, path: str) -> JSONResponse:
-    kind = "not-found" if status == 404 else "unavailable"
+KINDS = {404: "not-found", 429: "rate-limited"}
+
+
+def _problem(
+    status: int, title: str, detail: str, path: str, retry_after: int | None = None
+) -> JSONResponse:
+    retry = retry_after if retry_after is not None else 5 if status == 503 else None
     return problem_response(
         Problem(
-            type=f"urn:loyalty:problem:{kind}",
+            type=f"urn:loyalty:problem:{KINDS.get(status, 'unavailable')}",
             title=title,
             status=status,
             detail=detail,
             instance=path,
         ),
-        {"Retry-After": "5"} if status == 503 else None,
+        {"Retry-After": str(retry)} if retry is not None else None,
     )
 
 
-def create_app(upstreams: Mapping[str, str]) -> FastAPI:
-    """`upstreams`: each service's base URL (`{"points": "http://127.0.0.1:8001", ...}`)."""
+def create_app(
+    upstreams: Mapping[str, str],
+    *,
+    operator_paths: bool = False,
+    rate_limits: Sequence[RateLimit] = RATE_LIMITS,
+) -> FastAPI:
+    """`upstreams`: each service's base URL (`{"points": "http://127.0.0.1:8001", ...}`);
+    `operator_paths`: serve the internal host's paths too (development only)."""
     bases = {name: url.rstrip("/") for name, url in upstreams.items()}
+    serving: Host = "internal" if operator_paths else "public"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with httpx.AsyncClient(follow_redirects=False) as client:
             app.state.client = client
+            app.state.limits = ClientLimits(rate_limits)
             yield
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def proxy(request: Request) -> Response:
-        path = request.url.path
-        rule = route(path)
+        path, method = request.url.path, request.method
+        rule = route(method, path, serving)
         if rule is None:
             why = (
-                "operators' paths are not on the public gateway (as in Kubernetes): use the "
-                "console or the service's own port"
-                if operator_only(path)
+                f"{method} {path} is an operators' endpoint: it is on the internal host "
+                f"{INTERNAL_HOST}, not the public one (this gateway serves it only with "
+                "LOYALTY_GATEWAY_OPERATOR_PATHS=true, as `make run` sets)"
+                if host_of(method, path) == "internal"
                 else "no service answers this path on the gateway"
             )
             return _problem(404, "Not Found", why, path)
+        if rule.host == "public":
+            limits: ClientLimits = request.app.state.limits
+            caller = request.client.host if request.client else "unknown"
+            if spent := await limits.retry_after(caller, method, path):
+                name, seconds = spent
+                detail = f"too many requests from this client ({name}): try again in {seconds}s"
+                return _problem(429, "Too Many Requests", detail, path, seconds)
         raw_path = request.scope.get("raw_path", path.encode()).decode("latin-1")
         url = bases[rule.service] + rule.upstream_path(raw_path)
         if query := request.scope.get("query_string", b""):

@@ -1,5 +1,6 @@
 """`loyalty-gateway`: the local gateway on LOYALTY_GATEWAY_PORT (8000), as `loyalty run` starts
-it, in front of the services at LOYALTY_GATEWAY_<SERVICE>_URL."""
+it, in front of the services at LOYALTY_GATEWAY_<SERVICE>_URL; the operators' paths too with
+LOYALTY_GATEWAY_OPERATOR_PATHS=true."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ class GatewaySettings(ServiceSettings):
     gateway_tiers_url: str = "http://127.0.0.1:8002"
     gateway_notifications_url: str = "http://127.0.0.1:8003"
     gateway_feedback_url: str = "http://127.0.0.1:8004"
+    #: Serve the internal host's operators' paths on this port too (`make run` does); off, it
+    #: answers as the public host: 404 for them.
+    gateway_operator_paths: bool = False
 
     @property
     def port(self) -> int:
@@ -38,7 +42,11 @@ class GatewaySettings(ServiceSettings):
 def main() -> None:
     settings = load_settings(GatewaySettings)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per proxied request otherwise
-    serve(lambda s: create_app(s.upstreams), settings, service="gateway")
+    serve(
+        lambda s: create_app(s.upstreams, operator_paths=s.gateway_operator_paths),
+        settings,
+        service="gateway",
+    )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
-"""The gateway's one OpenAPI document: every operation the route table sends to a service, under
-the path a client calls on the gateway, merged from the four services' documents.
+"""The gateway's OpenAPI documents, one per host: every operation the route table sends to a
+service on that host, under the path a client calls there, merged from the four services'
+documents.
 
 A path is taken as the service serves it when the table routes it there unchanged, else under
-the service's prefix (`/points/v1/members/{member_id}/export`); what the table does not route
-(probes, operators' paths) is left out. Operation ids and schema names two services share with
-different meanings get the service's name in front (`pointsExportMember`, `TiersBenefit`); the
-`Problem` component and the bearer scheme are one.
+the service's name (`/points/v1/members/{member_id}/export`); what the host does not route
+(probes; on the public host, operators' paths) is left out. Operation ids and schema names two
+services share with different meanings get the service's name in front (`pointsExportMember`,
+`TiersBenefit`); the `Problem` component and the bearer scheme are one. On the public host every
+operation may also be answered 429 by the gateway's rate limits.
 """
 
 from __future__ import annotations
@@ -15,24 +17,47 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from loyalty_devkit.gateway.routes import PUBLIC_HOST, SERVICES, route
+from loyalty_devkit.gateway.routes import HOSTNAMES, SERVICES, Host, route
+from loyalty_shared.http.problems import problem_response_doc
 
 SCHEMAS = "#/components/schemas/"
 LOCAL_URL = "http://127.0.0.1:8000"
-DESCRIPTION = (
-    "The loyalty platform's public API, as one base URL: the gateway routes each path to the "
-    "service that owns it (tools/devkit/src/loyalty_devkit/gateway/routes.py, the table the "
-    "Kubernetes HTTPRoute is generated from). A member path every service answers is reached "
-    "under the service's name (`/points/v1/members/{member_id}/export`). Operators' paths "
-    "(audit logs, dead letters, reports) and the probes are not on the gateway: each "
-    "service's own document (docs/openapi/<service>.json) has them."
-)
+ROUTES = "tools/devkit/src/loyalty_devkit/gateway/routes.py"
+DESCRIPTIONS: dict[Host, str] = {
+    "public": (
+        "The loyalty platform's public API (the mobile app, the survey page), as one base URL: "
+        f"the gateway routes each path to the service that owns it ({ROUTES}, the table the "
+        "Kubernetes HTTPRoutes are generated from). A member path every service answers is "
+        "reached under the service's name (`/points/v1/members/{member_id}/export`). "
+        "Operators' endpoints are on the internal host (gateway-internal.json), the probes on "
+        "no host. Each client is rate limited (429 with `Retry-After`; docs/operations.md)."
+    ),
+    "internal": (
+        "The loyalty platform's operators' API, inside the company network: the members' "
+        "paths of the public host and every operator's (program, campaigns, rewards, "
+        "adjustments, tier overrides, reviews, reports, feedback cases and insights), each "
+        "service's audit log and dead letters under its name (`/points/v1/audit-log`). Routed "
+        f"by {ROUTES}; the local gateway serves these paths with "
+        "LOYALTY_GATEWAY_OPERATOR_PATHS=true, as `make run` sets."
+    ),
+}
+RATE_LIMITED = {
+    **problem_response_doc(
+        429, "Too many requests from this client: the gateway's rate limit; wait and retry"
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before sending the request again",
+            "schema": {"type": "integer"},
+        }
+    },
+}
 
 
-def gateway_path(service: str, path: str) -> str | None:
-    """Where a client reaches the service's `path` through the gateway, if anywhere."""
+def gateway_path(service: str, method: str, path: str, host: Host) -> str | None:
+    """Where a client reaches the service's `method` `path` on `host`, if anywhere."""
     for candidate in (path, f"/{service}{path}"):
-        rule = route(candidate)
+        rule = route(method.upper(), candidate, host)
         if rule is not None and rule.service == service and rule.upstream_path(candidate) == path:
             return candidate
     return None
@@ -81,16 +106,16 @@ def _prefixed(service: str, name: str) -> str:
     return service + name[:1].upper() + name[1:]
 
 
-def gateway_document(documents: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
-    """The merged document of the services' `documents` (not changed)."""
+def gateway_document(documents: Mapping[str, dict[str, Any]], host: Host) -> dict[str, Any]:
+    """The merged document of the services' `documents` (not changed) for `host`."""
     # each service's routed operations: (gateway path, method, operation)
     routed: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
     for service in SERVICES:
         routed[service] = [
             (public, method, operation)
             for path, methods in documents[service]["paths"].items()
-            if (public := gateway_path(service, path)) is not None
             for method, operation in methods.items()
+            if (public := gateway_path(service, method, path, host)) is not None
         ]
 
     used = {
@@ -116,6 +141,17 @@ def gateway_document(documents: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
             merged = _renamed(copy.deepcopy(operation), names)
             if merged["operationId"] in shared_ids:
                 merged["operationId"] = _prefixed(service, merged["operationId"])
+            if host == "public":
+                own = merged["responses"].get("429")
+                merged["responses"]["429"] = (
+                    RATE_LIMITED
+                    if own is None
+                    else {
+                        **RATE_LIMITED,
+                        **own,
+                        "description": f"{own['description']}; or the gateway's rate limit",
+                    }
+                )
             paths.setdefault(public, {})[method] = merged
         for name in sorted(used[service]):
             schema = _renamed(
@@ -132,12 +168,12 @@ def gateway_document(documents: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "openapi": first["openapi"],
         "info": {
-            "title": "Loyalty platform",
+            "title": "Loyalty platform" if host == "public" else "Loyalty platform (operators)",
             "version": first["info"]["version"],
-            "description": DESCRIPTION,
+            "description": DESCRIPTIONS[host],
         },
         "servers": [
-            {"url": f"https://{PUBLIC_HOST}", "description": "The public API host (Kubernetes)"},
+            {"url": f"https://{HOSTNAMES[host]}", "description": f"The {host} API host"},
             {"url": LOCAL_URL, "description": "The local gateway `make run` starts"},
         ],
         "paths": paths,
