@@ -117,7 +117,9 @@ PROBES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("wire", [w for w in WIRE_TYPES if "type" in w.schema], ids=str)
+@pytest.mark.parametrize(
+    "wire", [w for w in WIRE_TYPES if "type" in w.schema], ids=lambda wire: wire.name
+)
 def test_every_value_a_field_type_accepts_its_documented_schema_accepts(wire: WireType) -> None:
     adapter = TypeAdapter[Any](wire.annotation)
     for example in wire.schema.get("examples", ()):
