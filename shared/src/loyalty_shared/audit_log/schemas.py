@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditEntry(BaseModel):
@@ -27,5 +27,27 @@ class AuditEntry(BaseModel):
 
 
 class AuditPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 512,
+                            "recorded_at": "2026-12-05T09:30:00+00:00",
+                            "actor": "agent-7",
+                            "scope": "loyalty:support",
+                            "action": "points.adjust",
+                            "member_id": "m-1001",
+                            "details": {"points": 200},
+                            "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                        }
+                    ],
+                    "next_cursor": "511",
+                }
+            ]
+        }
+    )
+
     items: list[AuditEntry]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page")

@@ -19,6 +19,26 @@ class DeadLetterCount(BaseModel):
 
 
 class DeadLetterSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hours": 24,
+                    "since": "2026-12-04T10:00:00+00:00",
+                    "items": [
+                        {
+                            "topic": "loyalty.orders",
+                            "code": "invalid-data",
+                            "count": 3,
+                            "waiting": 2,
+                            "latest_at": "2026-12-05T09:12:30+00:00",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     hours: int
     since: datetime
     items: list[DeadLetterCount] = Field(description="Most first")
@@ -42,6 +62,31 @@ class DeadLetterEntry(BaseModel):
 
 
 class DeadLetterPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 42,
+                            "topic": "loyalty.orders",
+                            "code": "invalid-data",
+                            "detail": "total: not a decimal string",
+                            "event_type": "order.completed",
+                            "event_id": "e-7f3a9c",
+                            "key": "m-1001",
+                            "dead_lettered_at": "2026-12-05T09:12:30+00:00",
+                            "replayed_at": None,
+                            "replayed_by": None,
+                            "replay_outcome": None,
+                        }
+                    ],
+                    "next_cursor": "41",
+                }
+            ]
+        }
+    )
+
     items: list[DeadLetterEntry]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page")
 
@@ -52,12 +97,37 @@ class Header(BaseModel):
 
 
 class DeadLetter(DeadLetterEntry):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 42,
+                    "topic": "loyalty.orders",
+                    "code": "invalid-data",
+                    "detail": "total: not a decimal string",
+                    "event_type": "order.completed",
+                    "event_id": "e-7f3a9c",
+                    "key": "m-1001",
+                    "dead_lettered_at": "2026-12-05T09:12:30+00:00",
+                    "replayed_at": None,
+                    "replayed_by": None,
+                    "replay_outcome": None,
+                    "position": "loyalty.orders:0:1187",
+                    "headers": [{"name": "content-type", "value": "application/json"}],
+                    "value": '{"type": "order.completed", "total": "abc"}',
+                }
+            ]
+        }
+    )
+
     position: str = Field(description="Where it was read: `topic:partition:offset`")
     headers: list[Header] = Field(description="The record's own headers, as it came")
     value: str | None = Field(description="The record's value as UTF-8 text, unchanged")
 
 
 class ReplayResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": 42, "outcome": "applied"}]})
+
     id: int
     outcome: Outcome = Field(
         description="`applied`; `duplicate` (it had been applied meanwhile); `refused` again "
@@ -69,13 +139,24 @@ class ReplayResult(BaseModel):
 
 
 class ReplayFilter(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"topic": "loyalty.orders", "code": "invalid-data"}]},
+    )
 
     topic: str | None = Field(None, max_length=249)
     code: str | None = Field(None, max_length=100)
 
 
 class ReplayReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"replayed": 3, "outcomes": {"applied": 2, "duplicate": 1}, "remaining": 0}
+            ]
+        }
+    )
+
     replayed: int
     outcomes: dict[str, int] = Field(description="How many of each outcome")
     remaining: int = Field(description="Matching dead letters still waiting (call again)")

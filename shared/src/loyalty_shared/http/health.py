@@ -27,7 +27,10 @@ REPORTED_ONLY = frozenset({"broker"})
 @router.get(
     "/healthz",
     summary="Liveness: the event loop answers and the background loops are alive",
-    responses={503: {"description": "A background task died: restart the process"}},
+    responses={
+        200: {"content": {"application/json": {"example": {"status": "ok"}}}},
+        503: {"description": "A background task died: restart the process"},
+    },
 )
 async def healthz(request: Request) -> Response:
     # Dependencies (database, broker) are readiness; a dead consumer, relay or job loop never
@@ -63,7 +66,19 @@ async def _probe(request: Request, check: Callable[[Request], Awaitable[str]], f
 @router.get(
     "/readyz",
     summary="Readiness: database reachable, consumer, relay and jobs running (broker reported)",
-    responses={503: {"description": "Not ready; the body says which check failed"}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "ready",
+                        "checks": {"database": "ok", "broker": "ok", "schema": "ok"},
+                    }
+                }
+            }
+        },
+        503: {"description": "Not ready; the body says which check failed"},
+    },
 )
 async def readyz(request: Request) -> Response:
     # The broker is asked and reported, but it does not decide readiness: with Kafka away the

@@ -4,14 +4,18 @@ that reaches the database, headers the endpoint refuses to do without marked `re
 a title of its own for each of a model's `-Input` and `-Output` schemas (`ProgramInput`).
 The problem responses point at one `Problem` component (http/problems.py), and each operation's
 security requirement names the scopes it admits (http/auth.py `ADMITS`) and its description
-says whom."""
+says whom. Every request and response model carries its own `examples` (`json_schema_extra`),
+kept here with their nulls."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi._compat import get_definitions, get_flat_models_from_fields, get_model_name_map
 from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_fields_from_routes
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from loyalty_shared.http.auth import ADMIN_SCOPE, Admits, admits_of
@@ -72,6 +76,24 @@ def _title_twins(document: dict[str, Any]) -> None:
             schema["title"] = f"{base}{side}"
 
 
+def _example_nulls(app: FastAPI, document: dict[str, Any]) -> None:
+    """The models' own `examples` as they are written: FastAPI drops every None from the
+    document it builds, examples included, and an example without the `null` of a required
+    nullable field (`"replayed_at": null`) is not valid against its schema."""
+    fields = get_fields_from_routes(app.routes)
+    names = get_model_name_map(get_flat_models_from_fields(fields, known_models=set()))
+    _, definitions = get_definitions(
+        fields=fields,
+        model_name_map=names,
+        separate_input_output_schemas=app.separate_input_output_schemas,
+    )
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    for name, schema in schemas.items():
+        examples = definitions.get(name, {}).get("examples")
+        if isinstance(examples, list):
+            schema["examples"] = copy.deepcopy(examples)
+
+
 def document_operations(app: FastAPI) -> None:
     """Amend the app's document, once, when first built: every operation says whom it admits,
     the 503 of a database away (with `Retry-After`, as the problem handlers answer it) when it
@@ -99,6 +121,7 @@ def document_operations(app: FastAPI) -> None:
                     for parameter in operation.get("parameters", ()):
                         _required_header(parameter)
             _title_twins(document)
+            _example_nulls(app, document)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

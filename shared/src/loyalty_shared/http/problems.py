@@ -9,7 +9,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loyalty_shared.db.errors import is_transient
@@ -27,6 +27,20 @@ class InvalidField(BaseModel):
 
 
 class Problem(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:loyalty:problem:insufficient-points",
+                    "title": "Insufficient points",
+                    "status": 409,
+                    "detail": "Member m-1001 has 120 points available; 500 were asked for",
+                    "instance": "/v1/members/m-1001/redemptions",
+                }
+            ]
+        }
+    )
+
     type: str = "about:blank"
     title: str
     status: int

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from loyalty_shared.audit_log import record
 from loyalty_shared.clock import Clock, system_clock
@@ -76,6 +76,25 @@ class ErasureEntry(BaseModel):
 
 
 class MemberExport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "m-1001",
+                    "service": "tiers",
+                    "exported_at": "2026-12-05T10:00:00+00:00",
+                    "erasures": [],
+                    "data": {
+                        "member_tier": [
+                            {"member_id": "m-1001", "tier": "silver", "qualifying_spend": "6200.00"}
+                        ],
+                        "dead_letter": [],
+                    },
+                }
+            ]
+        }
+    )
+
     member_id: str
     service: str
     exported_at: datetime

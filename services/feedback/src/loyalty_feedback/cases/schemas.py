@@ -13,6 +13,27 @@ OperatorId = Annotated[str, StringConstraints(min_length=1, max_length=128, stri
 
 
 class Case(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "feedback_id": "0b9d2f4e-3c1a-4e6b-8f7d-5a2c9e1b3d4f",
+                    "member_id": "m-1002",
+                    "score": 3,
+                    "comment": "The parcel arrived damaged.",
+                    "order_id": "o-5002",
+                    "channel": "online",
+                    "tier": "gold",
+                    "answered_at": "2026-12-05T10:15:00+08:00",
+                    "state": "contacted",
+                    "assignee": "agent-7",
+                    "updated_at": "2026-12-05T11:00:00+08:00",
+                    "updated_by": "agent-7",
+                }
+            ]
+        }
+    )
+
     feedback_id: uuid.UUID
     member_id: str
     score: int
@@ -28,13 +49,43 @@ class Case(BaseModel):
 
 
 class CasePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "feedback_id": "0b9d2f4e-3c1a-4e6b-8f7d-5a2c9e1b3d4f",
+                            "member_id": "m-1002",
+                            "score": 3,
+                            "comment": "The parcel arrived damaged.",
+                            "order_id": "o-5002",
+                            "channel": "online",
+                            "tier": "gold",
+                            "answered_at": "2026-12-05T10:15:00+08:00",
+                            "state": "contacted",
+                            "assignee": "agent-7",
+                            "updated_at": "2026-12-05T11:00:00+08:00",
+                            "updated_by": "agent-7",
+                        }
+                    ],
+                    "counts": {"open": 4, "contacted": 1, "resolved": 12},
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     items: list[Case]
     counts: dict[str, int] = Field(description="Cases per state in the period, every state")
     next_cursor: str | None = None
 
 
 class CaseUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"state": "contacted", "assignee": "agent-7"}]},
+    )
 
     state: CaseState
     assignee: OperatorId | None = Field(None, description="Who has it; null: nobody")

@@ -5,10 +5,34 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class MemberInsight(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "m-1001",
+                    "segment": "loyal",
+                    "recency_days": 12,
+                    "frequency": 6,
+                    "monetary": "4820.50",
+                    "r_score": 4,
+                    "f_score": 4,
+                    "m_score": 4,
+                    "orders": 14,
+                    "repeat_customer": True,
+                    "clv": "11250.00",
+                    "average_order_value": "803.57",
+                    "latest_nps_score": 9,
+                    "loyalty_index": 78,
+                    "as_of": "2026-12-05T03:00:00+00:00",
+                }
+            ]
+        }
+    )
+
     member_id: str
     segment: str | None = Field(
         description="champions, loyal, new, potential, at_risk, hibernating, needs_attention; "
@@ -44,6 +68,33 @@ class SegmentStats(BaseModel):
 
 
 class Segments(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "segment": "champions",
+                            "members": 180,
+                            "share": 9.0,
+                            "average_recency_days": 8.5,
+                            "average_frequency": 11.2,
+                            "average_monetary": "9800.00",
+                            "average_clv": "24500.00",
+                            "repeat_purchase_rate": 100.0,
+                            "nps_responses": 95,
+                            "nps": 62.1,
+                            "computed_at": "2026-12-05T03:00:00+00:00",
+                        }
+                    ],
+                    "members": 2000,
+                    "repeat_purchase_rate": 41.5,
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     items: list[SegmentStats]
     members: int
     repeat_purchase_rate: float | None = Field(description="% of all members, as of the recompute")
@@ -60,6 +111,20 @@ class Cohort(BaseModel):
 
 
 class Retention(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "months": 3,
+                    "cohorts": [
+                        {"cohort": "2026-10", "members": 120, "retention": [100.0, 38.3, 25.0]},
+                        {"cohort": "2026-11", "members": 95, "retention": [100.0, 33.7]},
+                    ],
+                }
+            ]
+        }
+    )
+
     months: int
     cohorts: list[Cohort] = Field(
         description="Oldest first; a month without new members is left out"
@@ -73,6 +138,29 @@ class ClvBucket(BaseModel):
 
 
 class ClvDistribution(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "currency": "CNY",
+                    "members": 2000,
+                    "average": "3150.00",
+                    "percentiles": {
+                        "p25": "450.00",
+                        "p50": "1500.00",
+                        "p75": "3900.00",
+                        "p90": "8200.00",
+                    },
+                    "buckets": [
+                        {"low": "0", "high": "1000", "members": 850},
+                        {"low": "1000", "high": None, "members": 1150},
+                    ],
+                    "computed_at": "2026-12-05T03:00:00+00:00",
+                }
+            ]
+        }
+    )
+
     currency: str
     members: int
     average: Decimal | None
@@ -95,6 +183,22 @@ class IndexDay(BaseModel):
 
 
 class LoyaltyIndexReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "by_tier": [
+                        {"tier": "bronze", "members": 1500, "average": 41.2},
+                        {"tier": "silver", "members": 350, "average": 63.8},
+                    ],
+                    "trend": [
+                        {"day": "2026-12-04", "tier": "bronze", "members": 1498, "average": 41.0}
+                    ],
+                }
+            ]
+        }
+    )
+
     by_tier: list[TierIndex] = Field(
         description="As of the last recompute, every tier, lowest first"
     )

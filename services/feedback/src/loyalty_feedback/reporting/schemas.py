@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class NpsCounts(BaseModel):
@@ -20,6 +20,23 @@ class NpsCounts(BaseModel):
 
 
 class FeedbackSummary(NpsCounts):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "responses": 120,
+                    "promoters": 60,
+                    "passives": 36,
+                    "detractors": 24,
+                    "nps": 30.0,
+                    "csat_average": 4.2,
+                    "days": 30,
+                    "since": "2026-11-05T10:00:00+00:00",
+                }
+            ]
+        }
+    )
+
     days: int
     since: datetime
 
@@ -29,6 +46,29 @@ class NpsGroup(NpsCounts):
 
 
 class NpsBreakdown(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "by": "tier",
+                    "days": 30,
+                    "since": "2026-11-05T10:00:00+00:00",
+                    "items": [
+                        {
+                            "responses": 120,
+                            "promoters": 60,
+                            "passives": 36,
+                            "detractors": 24,
+                            "nps": 30.0,
+                            "csat_average": 4.2,
+                            "key": "silver",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     by: str
     days: int
     since: datetime
@@ -41,6 +81,30 @@ class NpsWeekGroup(NpsCounts):
 
 
 class NpsTrend(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "by": "channel",
+                    "weeks": 4,
+                    "since": "2026-11-09T00:00:00+00:00",
+                    "items": [
+                        {
+                            "responses": 120,
+                            "promoters": 60,
+                            "passives": 36,
+                            "detractors": 24,
+                            "nps": 30.0,
+                            "csat_average": 4.2,
+                            "week": "2026-W48",
+                            "key": "online",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     by: str
     weeks: int
     since: datetime = Field(description="Monday 00:00 UTC of the first week")
@@ -58,5 +122,26 @@ class CommentHit(BaseModel):
 
 
 class CommentPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "feedback_id": "0b9d2f4e-3c1a-4e6b-8f7d-5a2c9e1b3d4f",
+                            "member_id": "m-1002",
+                            "score": 3,
+                            "comment": "The parcel arrived damaged.",
+                            "order_id": "o-5002",
+                            "channel": "online",
+                            "answered_at": "2026-12-05T10:15:00+08:00",
+                        }
+                    ],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     items: list[CommentHit]
     next_cursor: str | None = None

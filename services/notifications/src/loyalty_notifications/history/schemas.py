@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Notification(BaseModel):
@@ -35,5 +35,31 @@ class Notification(BaseModel):
 
 
 class NotificationPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "5f0c6b2e-8d1a-4c3e-9b7f-2a4d6e8f0a1b",
+                            "type": "tier_upgraded",
+                            "channel": "push",
+                            "status": "sent",
+                            "reason": None,
+                            "attempts": 1,
+                            "created_at": "2026-12-05T09:00:00+08:00",
+                            "scheduled_for": None,
+                            "sent_at": "2026-12-05T09:00:02+08:00",
+                            "failed_at": None,
+                            "updated_at": "2026-12-05T09:00:02+08:00",
+                            "causation_id": "e-7f3a9c",
+                        }
+                    ],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     items: list[Notification]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page")

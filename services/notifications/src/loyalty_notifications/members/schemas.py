@@ -56,7 +56,19 @@ class QuietHours(BaseModel):
 class PreferencesUpdate(BaseModel):
     """The whole set of preferences (PUT replaces them): what is left out takes its default."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channels": {"email": True, "sms": False, "push": True},
+                    "quiet_hours": {"start": "22:00", "end": "08:00"},
+                    "time_zone": "Asia/Shanghai",
+                    "language": "zh-CN",
+                }
+            ]
+        },
+    )
 
     channels: Channels = Field(default_factory=Channels, description="On unless turned off")
     quiet_hours: QuietHours | None = Field(
@@ -91,6 +103,24 @@ class Effective(BaseModel):
 
 
 class Preferences(PreferencesUpdate):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "m-1001",
+                    "channels": {"email": True, "sms": False, "push": True},
+                    "quiet_hours": {"start": "22:00", "end": "08:00"},
+                    "time_zone": "Asia/Shanghai",
+                    "language": "zh-CN",
+                    "enrolled": True,
+                    "consents": {"email": True, "sms": True, "push": True},
+                    "effective": {"time_zone": "Asia/Shanghai", "language": "zh-CN"},
+                    "updated_at": "2026-12-05T09:30:00+08:00",
+                }
+            ]
+        }
+    )
+
     member_id: str
     enrolled: bool = Field(description="False until the shop's member.enrolled arrived")
     consents: Channels | None = Field(

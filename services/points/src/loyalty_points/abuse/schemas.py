@@ -41,6 +41,42 @@ class HeldLot(BaseModel):
 
 
 class MemberReview(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "m-1003",
+                    "flagged": True,
+                    "held_points": 2400,
+                    "held_lots": [
+                        {
+                            "id": 311,
+                            "order_id": "o-5003",
+                            "points": 2400,
+                            "earned_at": "2026-12-05T10:15:00+08:00",
+                            "available_at": "2026-12-19T10:15:00+08:00",
+                            "expires_at": "2027-12-31T23:59:59+08:00",
+                        }
+                    ],
+                    "flags": [
+                        {
+                            "id": 17,
+                            "member_id": "m-1003",
+                            "reason": "points_per_day",
+                            "threshold": "5000",
+                            "observed": "7200",
+                            "local_day": "2026-12-05",
+                            "flagged_at": "2026-12-05T10:15:00+08:00",
+                            "event_id": "e-7f3a9c",
+                            "status": "open",
+                            "review_id": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     member_id: str
     flagged: bool = Field(description="Whether a flag is open: new points are held meanwhile")
     held_points: int = Field(description="Points held for review (counted as `pending`)")
@@ -49,7 +85,14 @@ class MemberReview(BaseModel):
 
 
 class ReviewCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"decision": "release", "reason": "Verified bulk purchase for an office party"}
+            ]
+        },
+    )
 
     decision: Literal["release", "void"] = Field(
         description="`release`: the held points mature as usual from now on (at once when "
@@ -59,6 +102,23 @@ class ReviewCreate(BaseModel):
 
 
 class Review(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "member_id": "m-1003",
+                    "decision": "release",
+                    "reason": "Verified bulk purchase for an office party",
+                    "points": 2400,
+                    "flag_ids": [17],
+                    "decided_by": "agent-7",
+                    "decided_at": "2026-12-05T11:00:00+08:00",
+                }
+            ]
+        }
+    )
+
     id: int
     member_id: str
     decision: Literal["release", "void"]
@@ -74,5 +134,30 @@ class ListedFlag(Flag):
 
 
 class FlagPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 17,
+                            "member_id": "m-1003",
+                            "reason": "points_per_day",
+                            "threshold": "5000",
+                            "observed": "7200",
+                            "local_day": "2026-12-05",
+                            "flagged_at": "2026-12-05T10:15:00+08:00",
+                            "event_id": "e-7f3a9c",
+                            "status": "open",
+                            "review_id": None,
+                            "held_points": 2400,
+                        }
+                    ],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     items: list[ListedFlag]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page")

@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class AdjustmentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"points": 200, "reason": "Goodwill for a late delivery"}]},
+    )
 
     points: int = Field(
         ge=-100_000_000, le=100_000_000, description="Positive grants, negative takes"
@@ -24,6 +27,21 @@ class AdjustmentCreate(BaseModel):
 
 
 class Adjustment(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 9002,
+                    "member_id": "m-1001",
+                    "points": 200,
+                    "reason": "Goodwill for a late delivery",
+                    "actor": "support:agent-7",
+                    "created_at": "2026-12-05T10:15:00+08:00",
+                }
+            ]
+        }
+    )
+
     id: int = Field(description="The ledger entry")
     member_id: str
     points: int

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loyalty_shared.program.loader import load_program
 from loyalty_shared.program.schema import Program
 
 
+def _example(schema: dict[str, Any]) -> None:
+    """The default program, as `GET /v1/program` answers it, tried on the last 30 days."""
+    schema["examples"] = [{"program": load_program().model_dump(mode="json"), "days": 30}]
+
+
 class BacktestRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_example)
 
     program: Program = Field(
         description="A program as the program file says it, in JSON: what `GET /v1/program` "
@@ -26,6 +33,34 @@ class TierFigures(BaseModel):
 
 
 class Backtest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "since": "2026-11-05T10:00:00+08:00",
+                    "until": "2026-12-05T10:00:00+08:00",
+                    "purchases": 1840,
+                    "points_current": 412000,
+                    "points_candidate": 455500,
+                    "by_tier": {
+                        "bronze": {
+                            "purchases": 1200,
+                            "points_current": 210000,
+                            "points_candidate": 231000,
+                        },
+                        "silver": {
+                            "purchases": 640,
+                            "points_current": 202000,
+                            "points_candidate": 224500,
+                        },
+                    },
+                    "liability_added": "348.00",
+                    "purchases_without_categories": 0,
+                }
+            ]
+        }
+    )
+
     since: datetime = Field(description="Purchases whose `time` is at or after this...")
     until: datetime = Field(description="...and before this (the request's instant)")
     purchases: int

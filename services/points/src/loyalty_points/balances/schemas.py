@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ExpiringPoints(BaseModel):
@@ -13,6 +13,24 @@ class ExpiringPoints(BaseModel):
 
 
 class PointsBalance(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "m-1001",
+                    "available": 1200,
+                    "held": 0,
+                    "pending": 300,
+                    "lifetime_earned": 5400,
+                    "expiring": [
+                        {"points": 200, "expires_at": "2026-12-31T23:59:59+08:00"},
+                        {"points": 1000, "expires_at": "2027-11-30T23:59:59+08:00"},
+                    ],
+                }
+            ]
+        }
+    )
+
     member_id: str
     available: int = Field(
         description="Spendable now (points held for a checkout excluded); may be negative after "

@@ -15,7 +15,21 @@ class CampaignRequest(BaseModel):
     """A dated bonus rule, as the program file's `[[earning.campaigns]]` but with instants: the
     same field rules (checked again as a campaign of the program, see campaigns/in_force.py)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "campaign_id": "double-11",
+                    "multiplier": "2",
+                    "starts_at": "2026-11-11T00:00:00+08:00",
+                    "ends_at": "2026-11-12T00:00:00+08:00",
+                    "channels": ["online", "app"],
+                    "categories": [],
+                }
+            ]
+        },
+    )
 
     campaign_id: RuleName = Field(
         description="Names the campaign in the ledger (`campaign:<id>`); posting an id again "
@@ -45,6 +59,27 @@ CampaignStatus = Literal["scheduled", "running", "finished", "ended", "supersede
 
 
 class CampaignView(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "campaign_id": "double-11",
+                    "multiplier": "2",
+                    "starts_at": "2026-11-11T00:00:00+08:00",
+                    "ends_at": "2026-11-12T00:00:00+08:00",
+                    "channels": ["online", "app"],
+                    "categories": [],
+                    "version": 1,
+                    "status": "finished",
+                    "in_force_from": "2026-11-01T09:00:00+08:00",
+                    "in_force_until": None,
+                    "created_by": "marketer-3",
+                    "ended_by": None,
+                }
+            ]
+        }
+    )
+
     campaign_id: str
     version: int = Field(description="1 for the first, one more for each change")
     multiplier: str = Field(description="A decimal string")
@@ -66,5 +101,31 @@ class CampaignView(BaseModel):
 
 
 class CampaignPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "campaign_id": "double-11",
+                            "multiplier": "2",
+                            "starts_at": "2026-11-11T00:00:00+08:00",
+                            "ends_at": "2026-11-12T00:00:00+08:00",
+                            "channels": ["online", "app"],
+                            "categories": [],
+                            "version": 1,
+                            "status": "finished",
+                            "in_force_from": "2026-11-01T09:00:00+08:00",
+                            "in_force_until": None,
+                            "created_by": "marketer-3",
+                            "ended_by": None,
+                        }
+                    ],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     items: list[CampaignView]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page")

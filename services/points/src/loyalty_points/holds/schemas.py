@@ -10,7 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class HoldCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"points": 500, "ttl_seconds": 900, "reference": "basket-88231"}]
+        },
+    )
 
     points: int = Field(gt=0, le=100_000_000, description="Points to reserve")
     ttl_seconds: int = Field(
@@ -22,6 +27,24 @@ class HoldCreate(BaseModel):
 
 
 class Hold(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f6c1d2a-9b8e-4f7a-a1c2-5d4e3f2a1b0c",
+                    "member_id": "m-1001",
+                    "points": 500,
+                    "reference": "basket-88231",
+                    "status": "active",
+                    "expires_at": "2026-12-05T10:30:00+08:00",
+                    "created_at": "2026-12-05T10:15:00+08:00",
+                    "settled_at": None,
+                    "redemption_id": None,
+                }
+            ]
+        }
+    )
+
     id: UUID
     member_id: str
     points: int

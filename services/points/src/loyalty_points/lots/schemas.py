@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Lot(BaseModel):
@@ -19,5 +19,27 @@ class Lot(BaseModel):
 
 
 class LotList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "m-1001",
+                    "items": [
+                        {
+                            "id": 310,
+                            "order_id": "o-5001",
+                            "points": 300,
+                            "remaining": 180,
+                            "status": "available",
+                            "earned_at": "2026-11-01T10:15:00+08:00",
+                            "available_at": "2026-11-15T10:15:00+08:00",
+                            "expires_at": "2027-11-30T23:59:59+08:00",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     member_id: str
     items: list[Lot] = Field(description="Lots with points left, soonest expiry first")

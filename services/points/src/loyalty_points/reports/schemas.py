@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class MonthExpiry(BaseModel):
@@ -29,6 +29,34 @@ class BreakageForecast(BaseModel):
 
 
 class LiabilityReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-12-05T10:00:00+08:00",
+                    "currency": "CNY",
+                    "point_value": "0.01",
+                    "available_points": 1250000,
+                    "pending_points": 180000,
+                    "held_points": 5000,
+                    "negative_points": -1200,
+                    "negative_members": 3,
+                    "liability": "11440.00",
+                    "breakage_rate": "0.2000",
+                    "expired_points": 90000,
+                    "redeemed_points": 360000,
+                    "expiring_by_month": [
+                        {"month": "2026-12", "points": 42000},
+                        {"month": "2027-01", "points": 38000},
+                    ],
+                    "expiring_later": 1350000,
+                    "breakage_forecast": {"points": 16000, "value": "160.00", "full_history": True},
+                    "time_zone": "Asia/Shanghai",
+                }
+            ]
+        }
+    )
+
     as_of: datetime = Field(description="The instant every figure is taken at")
     currency: str = Field(description="The program's currency, of every money figure")
     point_value: str = Field(description="Money per point (the program's `point_value`)")

@@ -41,7 +41,24 @@ def coupon_terms(value: Decimal, currency: str, valid_days: int) -> CouponTerms:
 class RewardDefinition(BaseModel):
     """What `PUT /v1/rewards/{reward_id}` takes: the whole reward, replaced."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
+                    "points": 5000,
+                    "codes": "generated",
+                    "stock": 100,
+                    "min_tier": "silver",
+                    "available_from": "2026-12-01T00:00:00+08:00",
+                    "available_until": "2027-01-01T00:00:00+08:00",
+                    "per_member_limit": 2,
+                    "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
+                }
+            ]
+        },
+    )
     #: The program's tiers, set by `with_program_tiers`.
     TIERS: ClassVar[tuple[str, ...]] = ()
 
@@ -93,6 +110,25 @@ class RewardDefinition(BaseModel):
 class RewardCreate(RewardDefinition):
     """What `POST /v1/rewards` takes."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reward_id": "coupon-50",
+                    "name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
+                    "points": 5000,
+                    "codes": "generated",
+                    "stock": 100,
+                    "min_tier": "silver",
+                    "available_from": "2026-12-01T00:00:00+08:00",
+                    "available_until": "2027-01-01T00:00:00+08:00",
+                    "per_member_limit": 2,
+                    "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
+                }
+            ]
+        }
+    )
+
     reward_id: RewardId
 
 
@@ -116,6 +152,29 @@ def with_program_tiers(
 
 
 class Reward(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reward_id": "coupon-50",
+                    "name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
+                    "points": 5000,
+                    "codes": "generated",
+                    "stock": 100,
+                    "min_tier": "silver",
+                    "available_from": "2026-12-01T00:00:00+08:00",
+                    "available_until": "2027-01-01T00:00:00+08:00",
+                    "per_member_limit": 2,
+                    "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
+                    "status": "active",
+                    "created_at": "2026-11-20T09:00:00+08:00",
+                    "updated_at": "2026-11-20T09:00:00+08:00",
+                    "retired_at": None,
+                }
+            ]
+        }
+    )
+
     reward_id: str
     name: LocalizedText
     points: int
@@ -133,17 +192,52 @@ class Reward(BaseModel):
 
 
 class RewardPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "reward_id": "coupon-50",
+                            "name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
+                            "points": 5000,
+                            "codes": "generated",
+                            "stock": 100,
+                            "min_tier": "silver",
+                            "available_from": "2026-12-01T00:00:00+08:00",
+                            "available_until": "2027-01-01T00:00:00+08:00",
+                            "per_member_limit": 2,
+                            "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
+                            "status": "active",
+                            "created_at": "2026-11-20T09:00:00+08:00",
+                            "updated_at": "2026-11-20T09:00:00+08:00",
+                            "retired_at": None,
+                        }
+                    ],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     items: list[Reward]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
 
 
 class CodesUpload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"codes": ["PARTNER-0001", "PARTNER-0002"]}]},
+    )
 
     codes: list[PoolCode] = Field(min_length=1, max_length=5000)
 
 
 class CodesAdded(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reward_id": "cinema-ticket", "added": 2, "stock": 120}]}
+    )
+
     reward_id: str
     added: int
     stock: int = Field(description="The reward's units left, these codes included")
@@ -162,6 +256,31 @@ class MemberReward(BaseModel):
 
 
 class MemberRewards(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "m-1001",
+                    "available": 6200,
+                    "items": [
+                        {
+                            "reward_id": "coupon-50",
+                            "name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
+                            "points": 5000,
+                            "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
+                            "stock": 100,
+                            "available_until": "2027-01-01T00:00:00+08:00",
+                            "per_member_limit": 2,
+                            "redeemed": 0,
+                            "affordable": True,
+                        }
+                    ],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     member_id: str
     available: int = Field(description="The member's available points")
     items: list[MemberReward] = Field(
@@ -171,12 +290,36 @@ class MemberRewards(BaseModel):
 
 
 class RewardRedemptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reward_id": "coupon-50"}]}
+    )
 
     reward_id: RewardId
 
 
 class RewardRedemption(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "redemption_id": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+                    "member_id": "m-1001",
+                    "reward_id": "coupon-50",
+                    "reward_name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
+                    "points": 5000,
+                    "coupon_code": "LY7K-Q2MZ-9XPD",
+                    "coupon_expires_at": "2027-01-04T10:15:00+08:00",
+                    "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
+                    "status": "issued",
+                    "created_at": "2026-12-05T10:15:00+08:00",
+                    "used_at": None,
+                    "used_order_id": None,
+                    "cancelled_at": None,
+                }
+            ]
+        }
+    )
+
     redemption_id: UUID
     member_id: str
     reward_id: str
@@ -196,5 +339,32 @@ class RewardRedemption(BaseModel):
 
 
 class RewardRedemptionPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "redemption_id": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+                            "member_id": "m-1001",
+                            "reward_id": "coupon-50",
+                            "reward_name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
+                            "points": 5000,
+                            "coupon_code": "LY7K-Q2MZ-9XPD",
+                            "coupon_expires_at": "2027-01-04T10:15:00+08:00",
+                            "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
+                            "status": "issued",
+                            "created_at": "2026-12-05T10:15:00+08:00",
+                            "used_at": None,
+                            "used_order_id": None,
+                            "cancelled_at": None,
+                        }
+                    ],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     items: list[RewardRedemption]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page")

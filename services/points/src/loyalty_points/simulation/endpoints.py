@@ -14,6 +14,7 @@ from loyalty_points.tier_projection.repository import current_tiers
 from loyalty_shared.http.auth import MarketingAccess
 from loyalty_shared.http.db import ReadOnly
 from loyalty_shared.http.problems import ProblemError, problem_responses
+from loyalty_shared.program.loader import load_program
 from loyalty_shared.program.schema import Program
 
 router = APIRouter(prefix="/v1/program", tags=["program"])
@@ -33,7 +34,10 @@ class UnknownTier(ProblemError):
         "added to its `earning.campaigns` (local times in the program's `time_zone`): the "
         "shape `POST /v1/program/backtest` and `POST /v1/program/simulate` take."
     ),
-    responses=problem_responses(401, 403),
+    responses={
+        200: {"content": {"application/json": {"example": load_program().model_dump(mode="json")}}},
+        **problem_responses(401, 403),
+    },
 )
 async def program_in_force(_: MarketingAccess, conn: ReadOnly, state: State) -> Program:
     return (await state.in_force.rules(conn, state.clock())).program

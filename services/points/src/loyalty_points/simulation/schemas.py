@@ -13,7 +13,31 @@ from loyalty_shared.program.schema import Program
 
 
 class SimulationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "purchase": {
+                        "order_id": "o-5001",
+                        "member_id": "m-1001",
+                        "channel": "online",
+                        "currency": "CNY",
+                        "total": "300.00",
+                        "items": [
+                            {
+                                "sku": "sku-2001",
+                                "category": "coffee",
+                                "quantity": 2,
+                                "unit_price": "150.00",
+                            }
+                        ],
+                    },
+                    "time": "2026-12-05T10:15:00+08:00",
+                }
+            ]
+        },
+    )
 
     purchase: PurchaseCompletedV1 = Field(description="The `data` of a `purchase.completed`")
     time: Rfc3339Time = Field(description="The purchase's `time` (campaigns, window, expiry)")
@@ -46,6 +70,24 @@ class RuleApplied(BaseModel):
 
 
 class Simulation(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "m-1001",
+                    "tier": "silver",
+                    "points": 375,
+                    "available_at": "2026-12-19T10:15:00+08:00",
+                    "expires_at": "2027-12-31T23:59:59+08:00",
+                    "rules": [
+                        {"rule": "base", "points": 300, "detail": "1 point per CNY 1 of 300.00"},
+                        {"rule": "tier", "points": 75, "detail": "silver x1.25"},
+                    ],
+                }
+            ]
+        }
+    )
+
     member_id: Id
     tier: str
     points: int = Field(description="What the purchase would earn, every rule included")

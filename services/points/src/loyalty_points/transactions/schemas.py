@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Cause(BaseModel):
@@ -48,5 +48,35 @@ class Transaction(BaseModel):
 
 
 class TransactionPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 9001,
+                            "type": "earn",
+                            "points": 300,
+                            "available_delta": 0,
+                            "pending_delta": 300,
+                            "held_delta": 0,
+                            "cause": {
+                                "event_id": "e-7f3a9c",
+                                "order_id": "o-5001",
+                                "redemption_id": None,
+                                "hold_id": None,
+                                "actor": "system:purchase",
+                            },
+                            "occurred_at": "2026-12-05T10:15:00+08:00",
+                            "recorded_at": "2026-12-05T10:15:02+08:00",
+                            "details": {"rules": ["base", "tier"]},
+                        }
+                    ],
+                    "next_cursor": "9000",
+                }
+            ]
+        }
+    )
+
     items: list[Transaction]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TierShare(BaseModel):
@@ -14,6 +14,25 @@ class TierShare(BaseModel):
 
 
 class MembersReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2026-12-05T10:00:00+08:00",
+                    "members": 2000,
+                    "active_30_days": 640,
+                    "active_90_days": 1210,
+                    "tiers": [
+                        {"tier": "bronze", "members": 1500, "share": 75.0},
+                        {"tier": "silver", "members": 350, "share": 17.5},
+                        {"tier": "gold", "members": 120, "share": 6.0},
+                        {"tier": "platinum", "members": 30, "share": 1.5},
+                    ],
+                }
+            ]
+        }
+    )
+
     as_of: datetime
     members: int = Field(
         description="Every member the tiers service knows: bought, or given a tier"

@@ -24,6 +24,30 @@ class KeepTier(BaseModel):
 
 
 class TierStatus(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "m-1001",
+                    "tier": "silver",
+                    "qualifying_spend": "6200.00",
+                    "next_tier": "gold",
+                    "spend_to_next_tier": "8800.00",
+                    "tier_valid_until": "2027-03-14T10:00:00+08:00",
+                    "multiplier": "1.25",
+                    "benefits": [
+                        {
+                            "id": "free-shipping",
+                            "name": {"zh-CN": "免运费", "en": "Free shipping"},
+                        }
+                    ],
+                    "keep": {"spend_needed": "0.00", "by": "2027-03-14T10:00:00+08:00"},
+                    "override_until": None,
+                }
+            ]
+        }
+    )
+
     member_id: str
     tier: str
     qualifying_spend: Decimal = Field(description="Purchases minus refunds, last 365 days")
@@ -49,12 +73,44 @@ class TierChange(BaseModel):
 
 
 class TierHistory(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "from_tier": "bronze",
+                            "to_tier": "silver",
+                            "direction": "up",
+                            "reason": "spend",
+                            "qualifying_spend": "6200.00",
+                            "valid_until": "2027-03-14T10:00:00+08:00",
+                            "changed_at": "2026-03-14T10:00:00+08:00",
+                        }
+                    ],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
     items: list[TierChange]
     next_cursor: str | None = None
 
 
 class TierOverride(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "tier": "gold",
+                    "reason": "Status match from a partner airline",
+                    "expires_at": "2027-06-30T23:59:59+08:00",
+                }
+            ]
+        },
+    )
 
     tier: str = Field(description="A tier of the program")
     reason: str = Field(min_length=3, max_length=500, description="Status match, service recovery…")
