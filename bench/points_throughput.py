@@ -45,6 +45,7 @@ from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_points.app import create_app
 from loyalty_points.settings import PointsSettings
 from loyalty_shared.events.envelope import cloud_event
+from loyalty_shared.gc_tuning import tune_garbage_collector
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.runtime import runtime_of
 from loyalty_tiers.app import create_app as create_tiers_app
@@ -292,7 +293,8 @@ if __name__ == "__main__":
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    # uvloop, as the services run in production (loyalty_shared.service.serve) and as the ideal
-    # consumer runs on its own: the contenders here run in this process's loop.
+    # uvloop and the garbage collector's settings, as the services run in production
+    # (loyalty_shared.service.serve): the contenders here all run in this process's loop.
+    tune_garbage_collector()
     uvloop.run(main(args.events, args.members, args.rounds))
     sys.exit(0)

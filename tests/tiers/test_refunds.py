@@ -4,11 +4,11 @@ changes nothing), and a refund that arrives before its purchase waits for it."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import msgspec
 from aiokafka import ConsumerRecord
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -217,7 +217,7 @@ def _read(event: dict[str, Any]) -> Decoded[Any]:
     value = encode(event)
     decoded = decode_event(value, MODELS)
     assert isinstance(decoded, Decoded)
-    return replace(decoded, raw=RawRecord(COMMERCE_PURCHASES, b"k", value, ()))
+    return msgspec.structs.replace(decoded, raw=RawRecord(COMMERCE_PURCHASES, b"k", value, ()))
 
 
 async def test_a_refund_parked_while_its_purchase_was_being_recorded_is_judged_by_the_sweep(

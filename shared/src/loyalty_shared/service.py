@@ -31,6 +31,7 @@ from loyalty_shared.db.relay import OutboxRelay
 from loyalty_shared.db.schema import SchemaGate, shipped_migrations
 from loyalty_shared.dlq import endpoints as dead_letters
 from loyalty_shared.dlq.replay import Replayer
+from loyalty_shared.gc_tuning import tune_garbage_collector
 from loyalty_shared.http import health
 from loyalty_shared.http.auth import TokenVerifier
 from loyalty_shared.http.hot_reads import HotRead, HotReads
@@ -218,6 +219,7 @@ def serve(build: Callable[[S], FastAPI], settings: S, *, service: str) -> None:
     config = uvicorn_config(
         build(settings), host=settings.host, port=settings.port, access_log=settings.log_access
     )
+    tune_garbage_collector()
     _DrainedServer(config).run()
 
 

@@ -11,9 +11,9 @@ dead-letter topic and go on with the records behind it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import msgspec
 import orjson
 from pydantic import BaseModel, ValidationError
 
@@ -32,8 +32,7 @@ class InvalidEvent(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
+class RawRecord(msgspec.Struct, frozen=True):
     """The record as it came off Kafka, for a handler that must keep it (a parked refund)."""
 
     topic: str
@@ -42,8 +41,7 @@ class RawRecord:
     headers: tuple[tuple[str, bytes], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded(Generic[M]):
+class Decoded(msgspec.Struct, Generic[M], frozen=True):
     """A valid event: its envelope and its data as the model registered for its type."""
 
     envelope: CloudEvent
@@ -51,8 +49,7 @@ class Decoded(Generic[M]):
     raw: RawRecord | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class UnknownType:
+class UnknownType(msgspec.Struct, frozen=True):
     event_type: str
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import structlog
 from aiokafka import ConsumerRecord, TopicPartition
 from opentelemetry.context import Context
@@ -34,8 +34,7 @@ Record = ConsumerRecord[bytes, bytes]
 Batch = Mapping[TopicPartition, Sequence[Record]]
 
 
-@dataclass(frozen=True, slots=True)
-class _Incoming:
+class _Incoming(msgspec.Struct, frozen=True):
     record: Record
     event: Decoded[Any]
 
@@ -125,14 +124,18 @@ class BatchApplier:
             )
             refusals = await self._one_by_one(conn, route, fresh)
         refused = {refusal.event_id: refusal.error for refusal in refusals}
+        applied = sum(1 for incoming in fresh if incoming.event_id not in refused)
+        first = fresh[0]  # a group is of one topic and one type
+        EVENTS.labels(self._service, first.record.topic, first.event.envelope.type, "applied").inc(
+            applied
+        )
         for incoming in fresh:
-            envelope = incoming.event.envelope
             error = refused.get(incoming.event_id)
-            if error is None:
-                EVENTS.labels(self._service, incoming.record.topic, envelope.type, "applied").inc()
-                continue
-            await inbox.release(conn, self._service, incoming.event_id)
-            await self._dead_letter(conn, incoming.record, error, event_type=envelope.type)
+            if error is not None:
+                await inbox.release(conn, self._service, incoming.event_id)
+                await self._dead_letter(
+                    conn, incoming.record, error, event_type=incoming.event.envelope.type
+                )
 
     async def _one_by_one(
         self, conn: Connection, route: Route[Any], group: list[_Incoming]

@@ -6,11 +6,12 @@ dead-letters those that waited too long (docs/architecture.md#parking)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic
 
 import asyncpg
+import msgspec
 import orjson
 
 from loyalty_shared.background import PeriodicJob
@@ -211,7 +212,7 @@ class Parking(Generic[M]):
             return InvalidEvent(
                 "processing-failed", f"a parked {decoded.event_type} is no longer handled"
             )
-        return replace(decoded, raw=record.raw)
+        return msgspec.structs.replace(decoded, raw=record.raw)
 
     async def _refuse(self, conn: Connection, record: ParkedRecord, error: InvalidEvent) -> None:
         """Forget the record's id (a corrected event under the same id may apply) and send it to

@@ -8,10 +8,11 @@ the members' accounts locked, so concurrent batches count a member once."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from loyalty_points.abuse import repository
 from loyalty_points.events import emit_caused
@@ -78,8 +79,7 @@ async def flag(
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class Earning:
+class Earning(msgspec.Struct, frozen=True):
     """A purchase about to be credited, as the `points_per_day` threshold counts it."""
 
     event_id: str

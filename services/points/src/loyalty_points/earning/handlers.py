@@ -5,8 +5,9 @@ had (both written down in the same transaction)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
+
+import msgspec
 
 from loyalty_points.abuse.flagging import Earning, watch_purchases
 from loyalty_points.campaigns.in_force import ProgramInForce
@@ -79,7 +80,7 @@ def _held(credit: Credit) -> Credit:
     expired already expire at once all the same)."""
     if credit.status == "expired":
         return credit
-    return replace(credit, status="pending", held=True)
+    return msgspec.structs.replace(credit, status="pending", held=True)
 
 
 def _points_earned(credit: Credit) -> PointsEarnedV1:

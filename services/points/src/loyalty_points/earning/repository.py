@@ -4,16 +4,16 @@ whole batch in one statement, so the four always agree."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+import msgspec
+
 from loyalty_shared.db import Connection
 
 
-@dataclass(frozen=True, slots=True)
-class Credit:
+class Credit(msgspec.Struct, frozen=True):
     """One purchase to credit, with what the earning rules made of it."""
 
     order_id: str
@@ -37,8 +37,7 @@ class Credit:
     held: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Credited:
+class Credited(msgspec.Struct, frozen=True):
     event_ids: set[str]
     #: members who owed points when points already available were credited to them: their new
     #: lots repay that first (`conform_lots`)
@@ -75,26 +74,29 @@ async def credit_purchases(conn: Connection, credits: Sequence[Credit]) -> Credi
             ON CONFLICT (order_id) DO NOTHING
             RETURNING order_id, event_id
         ), credited AS (
-            SELECT i.* FROM input i JOIN p USING (order_id, event_id)
+            -- each lot's id drawn here (after the sort, so in the batch's order): the lot and its
+            -- entries are written from this one row set, never joined back to each other
+            SELECT i.*, CASE WHEN i.points > 0
+                             THEN nextval(pg_get_serial_sequence('points_lot', 'id')) END AS lot_id
+            FROM input i JOIN p USING (order_id, event_id) ORDER BY i.n
         ), lot AS (
-            INSERT INTO points_lot (member_id, order_id, points, remaining, status,
+            INSERT INTO points_lot (id, member_id, order_id, points, remaining, status,
                                     available_at, expires_at, earned_at, under_review)
-            SELECT member_id, order_id, points, points,
+            SELECT lot_id, member_id, order_id, points, points,
                    CASE WHEN late THEN 'available' ELSE 'pending' END, available_at, expires_at,
                    purchased_at, held
             FROM credited WHERE points > 0 ORDER BY n
-            RETURNING id, order_id
         ), entry AS (
             INSERT INTO ledger_entry (member_id, kind, available_delta, pending_delta,
                                       lifetime_delta, order_id, lot_id, cause_event_id, actor,
                                       occurred_at, details)
-            SELECT c.member_id, 'earn', 0, c.points, c.points, c.order_id, lot.id, c.event_id,
-                   'system:purchase', c.purchased_at, c.details
-            FROM credited c JOIN lot USING (order_id)
+            (SELECT member_id, 'earn', 0, points, points, order_id, lot_id, event_id,
+                    'system:purchase', purchased_at, details
+             FROM credited WHERE points > 0 ORDER BY n)
             UNION ALL
-            SELECT c.member_id, 'mature', c.points, -c.points, 0, c.order_id, lot.id, NULL,
-                   'system:maturation', c.available_at, '{}'::jsonb
-            FROM credited c JOIN lot USING (order_id) WHERE c.late
+            (SELECT member_id, 'mature', points, -points, 0, order_id, lot_id, NULL,
+                    'system:maturation', available_at, '{}'::jsonb
+             FROM credited WHERE points > 0 AND late ORDER BY n)
         ), late AS (
             SELECT member_id, sum(points) AS points FROM credited WHERE late GROUP BY member_id
         ), account AS (

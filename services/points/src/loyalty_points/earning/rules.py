@@ -14,11 +14,12 @@ the consumer runs these rules for every purchase, the backtest on stored purchas
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_shared.events.commerce import LineItem, PurchaseCompletedV1
@@ -28,8 +29,7 @@ _ONE = Decimal(1)
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class RuleLine:
+class RuleLine(msgspec.Struct, frozen=True):
     rule: str  # base, tier, category:<name>, channel:<name>, campaign:<name>, cap
     points: int
     detail: str
@@ -43,8 +43,7 @@ class RuleLine:
         return line
 
 
-@dataclass(frozen=True, slots=True)
-class Earn:
+class Earn(msgspec.Struct, frozen=True):
     base_points: int
     points: int
     tier: str
@@ -72,8 +71,7 @@ def category_values(items: Sequence[LineItem]) -> dict[str, Decimal]:
     return values
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
+class Order(msgspec.Struct, frozen=True):
     """What the rules read of a purchase: from its event, or from its stored row (backtest)."""
 
     total: Decimal
@@ -89,8 +87,7 @@ class Order:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Categories:
+class _Categories(msgspec.Struct, frozen=True):
     """Each category's list value in the order, and the whole: the total paid may differ from the
     sum of the items (discounts, shipping), so bonuses follow the share, not the item prices."""
 
@@ -102,8 +99,7 @@ class _Categories:
         return cls(values, sum(values.values(), _ZERO))
 
 
-@dataclass(frozen=True, slots=True)
-class _CampaignRule:
+class _CampaignRule(msgspec.Struct, frozen=True):
     name: str
     multiplier: Decimal
     # The local start and end in the campaign's time zone, as POSIX instants: comparing aware
