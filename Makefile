@@ -109,6 +109,7 @@ bench: sync
 	$(VENV)/bin/python -m bench.balance_reads
 	$(VENV)/bin/python -m bench.tier_evaluation
 	$(VENV)/bin/python -m bench.reward_redemptions
+	$(VENV)/bin/python -m bench.platform
 
 clean:
 	rm -rf $(VENV) $(TOOLS)

@@ -28,7 +28,7 @@ import asyncpg
 import httpx
 
 from bench.balance_reads import start_server
-from bench.cpu import _tree_seconds
+from bench.cpu import tree_seconds
 from loyalty_devkit.local_broker import LocalBroker, create_topics, free_port
 from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_points.app import MIGRATIONS
@@ -91,7 +91,7 @@ def _reset_peak(pid: int) -> None:
 
 async def one_round(port: int, pid: int, program: dict[str, Any]) -> dict[str, Any]:
     _reset_peak(pid)
-    cpu = _tree_seconds(pid)
+    cpu = tree_seconds(pid)
     started = time.perf_counter()
     async with httpx.AsyncClient(timeout=900) as client:
         response = await client.post(
@@ -103,7 +103,7 @@ async def one_round(port: int, pid: int, program: dict[str, Any]) -> dict[str, A
     assert response.status_code == 200, response.text
     return {
         "seconds": seconds,
-        "cpu": _tree_seconds(pid) - cpu,
+        "cpu": tree_seconds(pid) - cpu,
         "peak": _status(pid, "VmHWM"),
         "body": response.json(),
     }

@@ -21,7 +21,7 @@ from pathlib import Path
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _tree_seconds(root: int) -> float:
+def tree_seconds(root: int) -> float:
     """User + system seconds of `root` and its descendants, with their ended children's."""
     children: dict[int, list[int]] = defaultdict(list)
     seconds: dict[int, float] = {}
@@ -42,6 +42,15 @@ def _tree_seconds(root: int) -> float:
         total += seconds.get(pid, 0.0)
         stack.extend(children.get(pid, ()))
     return total
+
+
+def own_seconds(pid: int) -> float:
+    """User + system seconds of one process alone, 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(ticks) for ticks in fields[11:13]) / _TICKS
 
 
 @dataclass(frozen=True)
@@ -81,8 +90,8 @@ class CpuMeter:
     def __init__(self, servers: Servers) -> None:
         self._servers = servers
         self._python = time.process_time()
-        self._postgres = _tree_seconds(servers.postgres)
-        self._broker = _tree_seconds(servers.broker)
+        self._postgres = tree_seconds(servers.postgres)
+        self._broker = tree_seconds(servers.broker)
 
     def per_event(self, events: int) -> CpuPerEvent:
         python = time.process_time() - self._python
@@ -90,6 +99,6 @@ class CpuMeter:
         micro = 1e6 / max(1, events)
         return CpuPerEvent(
             python=python * micro,
-            postgres=(_tree_seconds(self._servers.postgres) - self._postgres) * micro,
-            broker=(_tree_seconds(self._servers.broker) - self._broker) * micro,
+            postgres=(tree_seconds(self._servers.postgres) - self._postgres) * micro,
+            broker=(tree_seconds(self._servers.broker) - self._broker) * micro,
         )

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.cpu import _tree_seconds
+from bench.cpu import tree_seconds
 from loyalty_devkit.local_postgres import LocalPostgres
 from loyalty_devkit.member_import import import_members
 from loyalty_notifications.app import MIGRATIONS as NOTIFICATIONS_MIGRATIONS
@@ -96,14 +96,14 @@ async def main(rows: int) -> None:
         postmaster = postgres.postmaster_pid()
         for name in ("import", "import again (all skipped)"):
             started = time.perf_counter()
-            server_before = _tree_seconds(postmaster)
-            importer_before = _tree_seconds(os.getpid()) - server_before
+            server_before = tree_seconds(postmaster)
+            importer_before = tree_seconds(os.getpid()) - server_before
             report = await import_members(tiers, notifications, path, program=program, now=now)
             seconds = time.perf_counter() - started
             await asyncio.sleep(0.05)  # for the postmaster to reap the backends just closed
-            server_after = _tree_seconds(postmaster)
+            server_after = tree_seconds(postmaster)
             server_cpu = server_after - server_before
-            importer_cpu = _tree_seconds(os.getpid()) - server_after - importer_before
+            importer_cpu = tree_seconds(os.getpid()) - server_after - importer_before
             print(
                 f"{name}: {report.line()} {seconds:.1f} s ({rows / seconds:,.0f} rows/s); "
                 f"CPU: importer {importer_cpu:.1f} s, PostgreSQL {server_cpu:.1f} s"

@@ -1,6 +1,6 @@
 """The garbage collector as a service process runs it: what the process holds after start-up
 frozen out of every collection, and the young generation collected every 50,000 allocations
-rather than every 700 (docs/speed.md#garbage-collection)."""
+rather than every 700 (docs/speed.md#the-hot-path-issue-22)."""
 
 from __future__ import annotations
 

@@ -6,12 +6,26 @@ The table is `outbox` (db/migrations/).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 
 from loyalty_shared.db import Connection
 from loyalty_shared.events.envelope import CONTENT_TYPE, OutgoingEvent
 from loyalty_shared.observability import tracing
 
 Headers = Sequence[tuple[str, bytes]]
+
+#: Rows written to the outbox so far in the current context (a consumer's task: its batches).
+_WRITTEN: ContextVar[int] = ContextVar("outbox_rows_written", default=0)
+
+
+def rows_written() -> int:
+    """How many rows the current context has written to the outbox: a consumer compares it
+    before and after a batch to know whether the relay has anything new to publish."""
+    return _WRITTEN.get()
+
+
+def _count(rows: int) -> None:
+    _WRITTEN.set(_WRITTEN.get() + rows)
 
 
 async def enqueue_record(
@@ -22,6 +36,7 @@ async def enqueue_record(
     value: bytes | None,
     headers: Headers = (),
 ) -> None:
+    _count(1)
     await conn.execute(
         """
         INSERT INTO outbox (topic, message_key, payload, header_names, header_values)
@@ -45,6 +60,7 @@ async def enqueue_events(conn: Connection, *, topic: str, events: Sequence[Outgo
     context of what caused it (`traceparent`, `tracestate`; see observability/tracing.py)."""
     if not events:
         return
+    _count(len(events))
     parents: list[bytes | None] = [None] * len(events)
     states: list[bytes | None] = [None] * len(events)
     traces = tracing.current()

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from loyalty_shared.background import BackgroundLoop
+from loyalty_shared.db import outbox
 from loyalty_shared.db.errors import is_schema_behind, is_transient
 from loyalty_shared.kafka import positions
 from loyalty_shared.kafka.applying import Batch, BatchApplier
@@ -69,8 +70,8 @@ class ConsumerRunner(BackgroundLoop):
         on_committed: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(name=f"{service}-consumer", stop_timeout_s=25)
-        #: Called after each batch's database commit (the relay's wake-up: the batch may have
-        #: written events to the outbox).
+        #: Called after a batch that wrote events to the outbox has committed (the relay's
+        #: wake-up).
         self._on_committed = on_committed
         self._service = service
         self._group_id = group_id
@@ -124,6 +125,7 @@ class ConsumerRunner(BackgroundLoop):
 
     async def _apply_until_done(self, batch: Batch) -> None:
         attempt = 0
+        written = outbox.rows_written()
         while True:
             started = time.perf_counter()
             try:
@@ -148,7 +150,8 @@ class ConsumerRunner(BackgroundLoop):
                 continue
             BATCH_SECONDS.labels(self._service).observe(time.perf_counter() - started)
             break
-        self._on_committed()
+        if outbox.rows_written() != written:
+            self._on_committed()
         self._measure_latency()
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items() if records}
         self._applied.update(offsets)

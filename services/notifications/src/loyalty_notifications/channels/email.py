@@ -9,6 +9,7 @@ two messages. SMTP 4xx replies are transient, 5xx permanent.
 from __future__ import annotations
 
 import re
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -37,6 +38,25 @@ class EmailChannel:
     def __init__(self, settings: NotificationsSettings) -> None:
         self._settings = settings
         self._domain = settings.notifications_mail_from.rsplit("@", 1)[-1].strip("> ")
+        self._tls: ssl.SSLContext | None = None
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context of every connection, built at the first send (as aiosmtplib builds
+        it, which it would otherwise do for every message: loading the CA certificates each time
+        was about 20 ms of CPU a mail)."""
+        s = self._settings
+        if s.notifications_smtp_tls == "none":
+            return None
+        if self._tls is None:
+            context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+            context.check_hostname = s.notifications_smtp_validate_certs
+            context.verify_mode = (
+                ssl.CERT_REQUIRED if s.notifications_smtp_validate_certs else ssl.CERT_NONE
+            )
+            if s.notifications_smtp_ca_file:
+                context.load_verify_locations(cafile=str(s.notifications_smtp_ca_file))
+            self._tls = context
+        return self._tls
 
     def compose(self, message: Message) -> EmailMessage:
         mail = EmailMessage()
@@ -68,10 +88,7 @@ class EmailChannel:
                 ),
                 use_tls=s.notifications_smtp_tls == "tls",
                 start_tls=s.notifications_smtp_tls == "starttls",
-                validate_certs=s.notifications_smtp_validate_certs,
-                cert_bundle=str(s.notifications_smtp_ca_file)
-                if s.notifications_smtp_ca_file
-                else None,
+                tls_context=self._tls_context(),
                 timeout=s.notifications_send_timeout_s,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:

@@ -47,10 +47,23 @@ Rule: TypeAlias = Callable[[Event, Recipient, datetime], Message | None]
 Cause: TypeAlias = Callable[[Event, Recipient], str]
 
 
+#: Whether an event may call for a message at all, judged on the event alone: those that may
+#: not are dropped before their members are looked up.
+Relevant: TypeAlias = Callable[[Event], bool]
+
+
 def _per_event(
-    planner: Planner, clock: Clock, rule: Rule[Event], cause: Cause[Event] | None = None
+    planner: Planner,
+    clock: Clock,
+    rule: Rule[Event],
+    cause: Cause[Event] | None = None,
+    relevant: Relevant[Event] | None = None,
 ) -> BatchHandler[Event]:
     async def handle(conn: Connection, events: Sequence[Decoded[Event]]) -> Sequence[Refusal]:
+        if relevant is not None:
+            events = [e for e in events if relevant(e.data)]
+            if not events:
+                return ()
         now = clock()
         who = await members.recipients(
             conn,
@@ -75,9 +88,13 @@ def _per_event(
 
 
 def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler[TierChangedV1]:
+    def relevant(data: TierChangedV1) -> bool:
+        # an imported tier is the one the member had: nothing to congratulate
+        return data.direction != "same" and data.reason != "import"
+
     def rule(data: TierChangedV1, recipient: Recipient, now: datetime) -> Message | None:
-        if data.direction == "same" or data.reason == "import":
-            return None  # an imported tier is the one the member had: nothing to congratulate
+        if not relevant(data):
+            return None
         return Message(
             payloads.TIER_UPGRADED if data.direction == "up" else payloads.TIER_DOWNGRADED,
             payloads.tier_changed(
@@ -89,7 +106,7 @@ def tier_changed_handler(planner: Planner, clock: Clock) -> BatchHandler[TierCha
             due_at=now,
         )
 
-    return _per_event(planner, clock, rule)
+    return _per_event(planner, clock, rule, relevant=relevant)
 
 
 def points_expiring_handler(planner: Planner, clock: Clock) -> BatchHandler[PointsExpiringV1]:
@@ -157,7 +174,7 @@ def feedback_received_handler(planner: Planner, clock: Clock) -> BatchHandler[Fe
         day = data.answered_at.astimezone(recipient.zone).date()
         return f"detractor:{data.member_id}:{day.isoformat()}"
 
-    return _per_event(planner, clock, rule, one_a_day)
+    return _per_event(planner, clock, rule, one_a_day, relevant=lambda data: data.detractor)
 
 
 def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler[PointsEarnedV1]:
@@ -180,6 +197,7 @@ def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler[Points
                 continue  # never spendable: nothing to tell the member
             points, purchases, first = days.get(data.member_id, (0, 0, event.envelope.id))
             days[data.member_id] = (points + data.points, purchases + 1, first)
+        rows = []
         for member_id, (points, purchases, first) in sorted(days.items()):
             recipient = who[member_id]
             day = planner.digest_day(recipient, now)
@@ -189,8 +207,8 @@ def points_earned_handler(planner: Planner, clock: Clock) -> BatchHandler[Points
                 due_at=max(now, planner.local_send_time(recipient, day, digest_hour)),
             )
             cause = f"digest:{member_id}:{day.isoformat()}"
-            for row in planner.plan(digest, recipient=recipient, cause=cause, causation_id=first):
-                await repository.add_to_digest(conn, row, now)
+            rows += planner.plan(digest, recipient=recipient, cause=cause, causation_id=first)
+        await repository.add_to_digests(conn, rows, now)
         return ()
 
     return handle

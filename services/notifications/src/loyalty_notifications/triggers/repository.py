@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from loyalty_notifications.triggers.planner import NewNotification
 from loyalty_shared.db import Connection
@@ -25,6 +26,21 @@ class Absence:
     last_purchase_at: datetime
 
 
+def _columns(rows: Sequence[NewNotification]) -> tuple[list[Any], ...]:
+    """The rows as the arrays `$1` to `$9` of the statements below."""
+    return (
+        [r.id for r in rows],
+        [r.member_id for r in rows],
+        [r.trigger for r in rows],
+        [r.cause for r in rows],
+        [r.channel for r in rows],
+        [r.causation_id for r in rows],
+        [r.payload for r in rows],
+        [r.due_at for r in rows],
+        [r.expires_at for r in rows],
+    )
+
+
 async def record(conn: Connection, rows: Sequence[NewNotification], now: datetime) -> int:
     """Insert the rows; one already there for the same (trigger, cause, channel) is kept as is."""
     if not rows:
@@ -42,27 +58,28 @@ async def record(conn: Connection, rows: Sequence[NewNotification], now: datetim
         ON CONFLICT DO NOTHING
         RETURNING id
         """,
-        [r.id for r in rows],
-        [r.member_id for r in rows],
-        [r.trigger for r in rows],
-        [r.cause for r in rows],
-        [r.channel for r in rows],
-        [r.causation_id for r in rows],
-        [r.payload for r in rows],
-        [r.due_at for r in rows],
-        [r.expires_at for r in rows],
+        *_columns(rows),
         now,
     )
     return len(inserted)
 
 
-async def add_to_digest(conn: Connection, row: NewNotification, now: datetime) -> None:
-    """Create the day's digest or add points to it while it has not gone out."""
+async def add_to_digests(conn: Connection, rows: Sequence[NewNotification], now: datetime) -> None:
+    """Create each day's digest or add points to it while it has not gone out, in one statement
+    (the rows are one per (trigger, cause, channel): a member's digest of a day, per channel)."""
+    if not rows:
+        return
     await conn.execute(
         """
         INSERT INTO notification AS n (id, member_id, trigger, cause, channel, causation_id,
                                        payload, due_at, expires_at, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+        SELECT id, member_id, trigger, cause, channel, causation_id, payload, due_at,
+               expires_at, $10, $10
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                    $7::jsonb[], $8::timestamptz[], $9::timestamptz[])
+             WITH ORDINALITY AS r (id, member_id, trigger, cause, channel, causation_id, payload,
+                                   due_at, expires_at, n)
+        ORDER BY n
         ON CONFLICT (trigger, cause, channel) DO UPDATE
            SET payload = jsonb_set(
                    jsonb_set(n.payload, '{points}',
@@ -74,15 +91,7 @@ async def add_to_digest(conn: Connection, row: NewNotification, now: datetime) -
                updated_at = EXCLUDED.updated_at
          WHERE n.status = 'scheduled'
         """,
-        row.id,
-        row.member_id,
-        row.trigger,
-        row.cause,
-        row.channel,
-        row.causation_id,
-        row.payload,
-        row.due_at,
-        row.expires_at,
+        *_columns(rows),
         now,
     )
 

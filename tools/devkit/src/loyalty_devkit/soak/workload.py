@@ -62,16 +62,17 @@ class EventStream:
     def _next(self) -> Message:
         roll = self.rng.random()
         if not self.enrolled or roll < ENROLMENTS:
-            return self._enrol()
+            return self.enrolment()
         if roll < ENROLMENTS + UPDATES:
             return self._profile("member.updated", self.rng.choice(self.enrolled))
         if roll < ENROLMENTS + UPDATES + REFUNDS and self.orders:
             refund = self._refund()
             if refund is not None:
                 return refund
-        return self._purchase()
+        return self.purchase()
 
-    def _enrol(self) -> Message:
+    def enrolment(self) -> Message:
+        """A new member's `member.enrolled`."""
         self._members += 1
         member_id = f"m-{self.prefix}-{self._members:06d}"
         self.enrolled.append(member_id)
@@ -97,7 +98,7 @@ class EventStream:
             shop_event(event_type, member_id, profile, now),
         )
 
-    def _purchase(self) -> Message:
+    def purchase(self) -> Message:
         rng = self.rng
         if rng.random() < UNENROLLED:
             member_id = f"m-{self.prefix}-guest-{rng.randint(1, 50_000):06d}"
