@@ -5,9 +5,11 @@ loudly why the browser tests are skipped when it cannot."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,11 @@ ARGS = [
 ]
 
 
+#: Held while installing: the suite's workers (xdist) would otherwise run apt-get at once, and
+#: all but one would fail on apt's own lock and skip their browser tests.
+INSTALL_LOCK = Path(tempfile.gettempdir()) / "loyalty-tests-chromium.lock"
+
+
 def ensure_chromium() -> Path:
     """Debian's Chromium, installed first if it is missing and this process may install it."""
     if CHROMIUM.exists():
@@ -37,6 +44,16 @@ def ensure_chromium() -> Path:
             f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing and cannot be installed here "
             f"(needs root and apt-get): apt-get install -y {' '.join(PACKAGES)}"
         )
+    with INSTALL_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be installing it right now
+        if not CHROMIUM.exists():
+            _install()
+    if not CHROMIUM.exists():
+        pytest.skip(f"BROWSER TESTS SKIPPED: apt-get installed Chromium but {CHROMIUM} is absent")
+    return CHROMIUM
+
+
+def _install() -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *PACKAGES]):
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -44,6 +61,3 @@ def ensure_chromium() -> Path:
             pytest.skip(
                 f"BROWSER TESTS SKIPPED: `{' '.join(command)}` failed: {done.stderr[-800:]}"
             )
-    if not CHROMIUM.exists():
-        pytest.skip(f"BROWSER TESTS SKIPPED: apt-get installed Chromium but {CHROMIUM} is absent")
-    return CHROMIUM

@@ -59,7 +59,7 @@ async def create_pool(dsn: str, settings: ServiceSettings) -> asyncpg.Pool:
         reset=_keep_session,
         # No startup parameters: pgbouncer refuses those it does not know. `plan_cache_mode =
         # force_custom_plan` (a generic plan cached while a table was empty can be ruinous once
-        # it is full) is the database's own default, set by a shared migration.
+        # it is full) is set where it is needed, in the relay's transaction (db/relay.py).
     )
     assert pool is not None
     return pool

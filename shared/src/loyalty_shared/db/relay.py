@@ -59,22 +59,30 @@ class OutboxRelay(BackgroundLoop):
         if not await self._finish():
             log.warning("relay stopped before the outbox was empty; the next start publishes it")
 
-    async def publish_once(self) -> int:
-        """One round: publish up to `batch` rows and delete them. Returns how many went out."""
+    async def publish_once(self, *, probe: bool = True) -> int:
+        """One round: publish up to `batch` rows and delete them. Returns how many went out.
+        `probe`: look first whether the outbox holds anything (most polls find nothing: one
+        indexed probe instead of a transaction and its lock); not after a wake-up."""
         async with self._pool.acquire() as conn:
-            # Most polls find nothing: one indexed probe instead of a transaction and its lock.
-            if await conn.fetchval("SELECT id FROM outbox ORDER BY id LIMIT 1") is None:
+            if probe and await conn.fetchval("SELECT id FROM outbox ORDER BY id LIMIT 1") is None:
                 return 0
             return await self._publish(conn)
 
     async def _publish(self, conn: Connection) -> int:
         async with conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK_KEY):
-                return 0
             # The outbox swings from empty to full: a generic plan cached while it was empty can
             # run for minutes once it is full (docs/operations.md), so the relay's statements are
-            # planned afresh. Only here: elsewhere custom plans would double the cost of a read.
-            await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            # planned afresh (SET LOCAL). Only here: elsewhere custom plans would double the cost
+            # of a read.
+            locked = await conn.fetchval(
+                """
+                SELECT pg_try_advisory_xact_lock($1)
+                FROM set_config('plan_cache_mode', 'force_custom_plan', true)
+                """,
+                RELAY_LOCK_KEY,
+            )
+            if not locked:
+                return 0
             rows = await conn.fetch(
                 """
                 SELECT id, topic, message_key, payload, header_names, header_values
@@ -130,10 +138,11 @@ class OutboxRelay(BackgroundLoop):
 
     async def _run(self) -> None:
         failures = 0
+        woken = False
         while True:
             await self._refresh_gauges_now_and_then()
             try:
-                published = await self.publish_once()
+                published = await self.publish_once(probe=not woken)
                 failures = 0
             except Exception as exc:
                 if not is_transient(exc) and not _is_kafka_error(exc):
@@ -145,8 +154,12 @@ class OutboxRelay(BackgroundLoop):
                 if await self._stop_within(delay):
                     return
                 continue
-            if published == 0 and await self._idle():
-                return
+            woken = False
+            if published == 0:
+                if await self._idle():
+                    return
+                woken = self._wakeup.is_set()
+                self._wakeup.clear()
 
     async def _idle(self) -> bool:
         """Wait for a wake-up or the next poll; True when asked to stop."""
@@ -159,7 +172,6 @@ class OutboxRelay(BackgroundLoop):
         finally:
             for wait in waits:
                 wait.cancel()
-        self._wakeup.clear()
         return self._stopping.is_set()
 
 
