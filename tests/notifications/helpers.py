@@ -13,7 +13,8 @@ import httpx
 import orjson
 
 from loyalty_devkit.local_broker import LocalBroker
-from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_NOTIFICATIONS
+from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_NOTIFICATIONS, LOYALTY_POINTS
+from tests.notifications.builders import member_enrolled
 from tests.notifications.conftest import MailServer
 from tests.support.kafka import publish_events, read_events
 from tests.support.tokens import bearer
@@ -63,6 +64,32 @@ def the_mail_to(server: MailServer, address: str) -> str:
     """The text of the one mail `address` received."""
     [mail] = server.to(address)
     return body_of(mail)
+
+
+async def mailed_in_both_languages(
+    api: httpx.AsyncClient,
+    broker: LocalBroker,
+    mail_server: MailServer,
+    members: tuple[str, str],
+    events: list[dict[str, Any]],
+) -> tuple[str, str]:
+    """Enrol `members`, one reading zh-CN (王芳) and one en (Ann), each with the address
+    `<member>@example.com`; publish `events` on loyalty.points; wait until each member's newest
+    message is sent and return the mail each received, in that order."""
+    chinese, english = members
+    await enrol(
+        api,
+        broker,
+        member_enrolled(chinese, "王芳", email=f"{chinese}@example.com"),
+        member_enrolled(english, "Ann", email=f"{english}@example.com", locale="en"),
+    )
+    await publish_events(broker.bootstrap, LOYALTY_POINTS, events)
+    for member in members:
+        await eventually(partial(notifications_of, api, member), latest_is("sent"))
+    return (
+        the_mail_to(mail_server, f"{chinese}@example.com"),
+        the_mail_to(mail_server, f"{english}@example.com"),
+    )
 
 
 def latest_is(status: str) -> Callable[[list[dict[str, Any]]], bool]:

@@ -23,6 +23,7 @@ from tests.notifications.conftest import MailServer, MovableClock
 from tests.notifications.helpers import (
     enrol,
     latest_is,
+    mailed_in_both_languages,
     notifications_of,
     stored_payload,
     the_mail_to,
@@ -41,25 +42,13 @@ async def test_a_redeemed_reward_sends_its_coupon_code_in_the_members_language(
     broker: LocalBroker,
     mail_server: MailServer,
 ) -> None:
-    await enrol(
+    expires = datetime(2027, 1, 10, 4, 0, tzinfo=UTC)
+    chinese, english = await mailed_in_both_languages(
         notifications_api,
         broker,
-        member_enrolled("m-r1", "王芳", email="wang@example.com"),
-        member_enrolled("m-r2", "Ann", email="ann@example.com", locale="en"),
-    )
-    expires = datetime(2027, 1, 10, 4, 0, tzinfo=UTC)
-
-    await publish_events(
-        broker.bootstrap,
-        LOYALTY_POINTS,
+        mail_server,
+        ("m-r1", "m-r2"),
         [reward_redeemed("m-r1", CODE, expires), reward_redeemed("m-r2", "CIN-0001", expires)],
-    )
-
-    await eventually(lambda: notifications_of(notifications_api, "m-r2"), latest_is("sent"))
-    await eventually(lambda: notifications_of(notifications_api, "m-r1"), latest_is("sent"))
-    chinese, english = (
-        the_mail_to(mail_server, "wang@example.com"),
-        the_mail_to(mail_server, "ann@example.com"),
     )
     assert all(text in chinese for text in (CODE, "咖啡券", "2027年1月10日"))
     assert all(text in english for text in ("CIN-0001", "Coffee voucher", "January 10, 2027"))
