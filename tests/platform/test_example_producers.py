@@ -37,6 +37,7 @@ from loyalty_shared.events.decoding import Decoded, decode_event
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.conftest import PARTITIONS
 from tests.points.test_crediting_purchases import balance_of
+from tests.support.node_tools import npm_ci
 from tests.support.tokens import bearer
 from tests.support.waiting import eventually
 
@@ -109,12 +110,7 @@ def node_example() -> Path:
         pytest.skip(
             "Node.js and npm are not installed on this machine: the kafkajs example is not run"
         )
-    subprocess.run(
-        [npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=NODE_DIR,
-        check=True,
-        timeout=600,
-    )
+    npm_ci(npm, NODE_DIR, "--prefer-offline")
     return NODE_DIR
 
 

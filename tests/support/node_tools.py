@@ -52,17 +52,30 @@ def node_tools() -> Path:
                 _copy_if_changed(source, INSTALLED / source.name)
         wanted = (SOURCE / "package-lock.json").read_bytes()
         if not STAMP.is_file() or STAMP.read_bytes() != wanted:
+            npm_ci(npm, INSTALLED, "--ignore-scripts")
+            STAMP.write_bytes(wanted)
+    return INSTALLED
+
+
+def npm_ci(npm: str, directory: Path, *options: str) -> None:
+    """`npm ci` in `directory` with the project's npm cache, under a lock the suite's workers share.
+    npm exits 0 when a file of a package could not be written (a tar entry error is a warning),
+    leaving a package half there: such a warning fails the install, after one more try."""
+    NPM_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    with (NPM_CACHE.parent / "npm-ci.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for _ in range(2):
             done = subprocess.run(
-                [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--cache", NPM_CACHE],
-                cwd=INSTALLED,
+                [npm, "ci", *options, "--no-audit", "--no-fund", "--cache", NPM_CACHE],
+                cwd=directory,
                 capture_output=True,
                 text=True,
                 timeout=900,
                 check=False,
             )
-            assert done.returncode == 0, f"npm ci in {INSTALLED} failed:\n{done.stderr[-4000:]}"
-            STAMP.write_bytes(wanted)
-    return INSTALLED
+            if done.returncode == 0 and "TAR_ENTRY_ERROR" not in done.stderr:
+                return
+        raise AssertionError(f"npm ci in {directory} failed twice:\n{done.stderr[-4000:]}")
 
 
 def run_node_tool(
