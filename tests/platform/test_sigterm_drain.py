@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from loyalty_devkit.local_broker import LocalBroker, free_port
 from loyalty_points.settings import PointsSettings
@@ -21,7 +20,7 @@ from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.conftest import PARTITIONS
 from tests.deploy.conftest import generate
 from tests.support.events import encode, purchase
-from tests.support.kafka import publish, read_all
+from tests.support.kafka import committed_offsets, publish, read_all
 from tests.support.processes import ServiceProcess, count_in
 from tests.support.waiting import eventually
 
@@ -32,17 +31,11 @@ GRACE_S = generate.GRACE_PERIOD_S - generate.PRESTOP_SLEEP_S
 
 async def _committed(bootstrap: str) -> int:
     """Records the points service's group has committed on commerce.purchases, all partitions."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id="loyalty-points", enable_auto_commit=False
+    return sum(
+        (
+            await committed_offsets(bootstrap, "loyalty-points", COMMERCE_PURCHASES, PARTITIONS)
+        ).values()
     )
-    await consumer.start()
-    try:
-        total = 0
-        for partition in range(PARTITIONS):
-            total += await consumer.committed(TopicPartition(COMMERCE_PURCHASES, partition)) or 0
-        return total
-    finally:
-        await consumer.stop()
 
 
 def _duplicates(port: int) -> float:

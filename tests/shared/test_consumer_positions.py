@@ -5,6 +5,7 @@ database that lost its last transactions (a failover) has their records read aga
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_shared.db import Connection
@@ -26,7 +28,7 @@ from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.settings import ServiceSettings
 from tests.conftest import PARTITIONS
 from tests.support.events import encode, purchase
-from tests.support.kafka import CE_HEADERS, publish_events
+from tests.support.kafka import CE_HEADERS, committed_offsets, publish_events
 from tests.support.tokens import SECRET
 from tests.support.waiting import eventually
 
@@ -66,14 +68,21 @@ class Applied:
 
 
 def runner(
-    pool: asyncpg.Pool, settings: ServiceSettings, handler: Applied, *, name: str
+    pool: asyncpg.Pool,
+    settings: ServiceSettings,
+    handler: Applied,
+    *,
+    name: str,
+    group: str = GROUP,
+    commit_interval_s: float = 1.0,
 ) -> ConsumerRunner:
     return ConsumerRunner(
         service=GROUP,
-        group_id=GROUP,
-        consumer=make_consumer(settings, client_id=name, group_id=GROUP),
+        group_id=group,
+        consumer=make_consumer(settings, client_id=name, group_id=group),
         pool=pool,
         routes={COMMERCE_PURCHASES: {"purchase.completed": Route(PurchaseCompletedV1, handler)}},
+        commit_interval_s=commit_interval_s,
     )
 
 
@@ -93,10 +102,10 @@ def record(partition: int, offset: int, value: bytes) -> ConsumerRecord[bytes, b
     )
 
 
-async def stored_positions(pool: asyncpg.Pool) -> dict[int, int]:
+async def stored_positions(pool: asyncpg.Pool, group: str = GROUP) -> dict[int, int]:
     rows = await pool.fetch(
         "SELECT partition, next_offset FROM consumer_position WHERE group_id = $1 AND topic = $2",
-        GROUP,
+        group,
         COMMERCE_PURCHASES,
     )
     return {row["partition"]: row["next_offset"] for row in rows}
@@ -209,3 +218,39 @@ async def test_positions_of_a_log_kafka_has_no_offsets_for_are_ignored_and_it_st
     finally:
         await one.stop()
     assert set(applied.times) == {str(event["id"]) for event in events}, "none skipped"
+
+
+async def test_kafka_s_offsets_trail_the_database_s_by_the_interval_and_catch_up_at_shutdown(
+    pool_and_settings: tuple[asyncpg.Pool, ServiceSettings], broker: LocalBroker
+) -> None:
+    """Kafka's committed offsets serve lag metrics and Kafka's tools, not the consumer: a commit
+    a batch would be a broker round trip a batch for them. A partition's first batch since it
+    was assigned is committed at once (a group Kafka has no offset of ignores the database's
+    positions), later ones at most once per interval, and all of them when the consumer stops."""
+    pool, settings = pool_and_settings
+    group = f"commit-interval-{uuid.uuid4().hex[:8]}"
+    applied = Applied()
+    one = runner(pool, settings, applied, name="one", group=group, commit_interval_s=3600)
+    first, second = purchase("m-pos00"), purchase("m-pos00")
+    partition = DefaultPartitioner()(b"m-pos00", list(range(PARTITIONS)), [])
+
+    async def offsets() -> tuple[dict[int, int], dict[int, int]]:
+        kafka = await committed_offsets(broker.bootstrap, group, COMMERCE_PURCHASES, PARTITIONS)
+        return kafka, await stored_positions(pool, group)
+
+    await one.start()
+    try:
+        await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [first])
+        _, before = await eventually(
+            offsets, lambda o: applied.times[str(first["id"])] == 1 and o[0].keys() == o[1].keys()
+        )
+        await publish_events(broker.bootstrap, COMMERCE_PURCHASES, [second])
+        kafka, stored = await eventually(
+            offsets, lambda o: o[1].get(partition) == before[partition] + 1
+        )
+        assert kafka[partition] < stored[partition], "not committed to Kafka within the interval"
+    finally:
+        await one.stop()
+
+    kafka, stored = await offsets()
+    assert kafka == stored, "caught up when the consumer stopped"

@@ -49,6 +49,21 @@ async def publish_events(bootstrap: str, topic: str, events: Iterable[dict[str, 
     await publish(bootstrap, topic, [(str(e["subject"]).encode(), encode(e)) for e in events])
 
 
+async def committed_offsets(
+    bootstrap: str, group_id: str, topic: str, partitions: int
+) -> dict[int, int]:
+    """The offset Kafka holds as committed by the group, for each partition that has one."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        found = {p: await consumer.committed(TopicPartition(topic, p)) for p in range(partitions)}
+        return {partition: offset for partition, offset in found.items() if offset is not None}
+    finally:
+        await consumer.stop()
+
+
 async def read_all(
     bootstrap: str, topic: str, *, expect: int, timeout_s: float = 30
 ) -> list[ConsumerRecord[bytes, bytes]]:

@@ -124,6 +124,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                         routes=spec.routes,
                         traces=traces,
                         on_committed=relay.wake,
+                        commit_interval_s=settings.kafka_commit_interval_ms / 1000,
                     )
                     await consumer.start()
                     loops["consumer"] = consumer

@@ -1,6 +1,7 @@
 """One fetched batch applied in the caller's transaction: records decoded (the invalid ones
 dead-lettered), grouped by event type in layers that keep each partition's order, claimed in
-the inbox and handed to their routes' handlers (docs/architecture.md#the-consumer-runner)."""
+the inbox and handed to their routes' handlers; a handler's failure on a group either isolated
+in a savepoint or, without one, the batch's to redo (docs/architecture.md#the-consumer-runner)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ class _Incoming(msgspec.Struct, frozen=True):
         return self.event.envelope.id
 
 
+class GroupFailed(Exception):
+    """A handler failed on a group applied without a savepoint: the transaction is lost, and the
+    batch is to be applied again with savepoints (`savepoints=True`)."""
+
+
 class BatchApplier:
     def __init__(self, *, service: str, routes: Routes, traces: Tracing | None = None) -> None:
         self._service = service
@@ -56,9 +62,17 @@ class BatchApplier:
         self.applied: dict[tuple[str, str], list[int]] = {}
 
     async def apply(
-        self, conn: Connection, batch: Batch, contexts: Mapping[int, Context] | None = None
+        self,
+        conn: Connection,
+        batch: Batch,
+        contexts: Mapping[int, Context] | None = None,
+        *,
+        savepoints: bool = True,
     ) -> None:
-        """`contexts`: the trace context each record carried, by `id(record)` (see tracing)."""
+        """`contexts`: the trace context each record carried, by `id(record)` (see tracing).
+        With `savepoints`, a group a handler fails on is rolled back to its savepoint and its
+        events applied one by one; without, the failure raises `GroupFailed` (two round trips
+        a group fewer, for the batches that do not fail)."""
         self.applied = defaultdict(list)
         contexts = contexts or {}
         layers: dict[int, dict[tuple[str, str], list[_Incoming]]] = defaultdict(
@@ -82,7 +96,8 @@ class BatchApplier:
                 layers[layer][kind].append(incoming)
         for layer in sorted(layers):
             for (topic, event_type), group in layers[layer].items():
-                await self._apply_group(conn, self._routes[topic][event_type], group)
+                route = self._routes[topic][event_type]
+                await self._apply_group(conn, route, group, savepoints=savepoints)
 
     async def _decode(self, conn: Connection, record: Record) -> _Incoming | None:
         try:
@@ -98,7 +113,7 @@ class BatchApplier:
         return _Incoming(record, Decoded(decoded.envelope, decoded.data, raw))
 
     async def _apply_group(
-        self, conn: Connection, route: Route[Any], group: list[_Incoming]
+        self, conn: Connection, route: Route[Any], group: list[_Incoming], *, savepoints: bool
     ) -> None:
         claimed = await inbox.claim_many(conn, self._service, [i.event_id for i in group])
         fresh: list[_Incoming] = []
@@ -114,11 +129,16 @@ class BatchApplier:
         if not fresh:
             return
         try:
-            async with conn.transaction():  # a savepoint: a failed group leaves no trace
+            if savepoints:
+                async with conn.transaction():  # a failed group leaves no trace
+                    refusals = await route.handler(conn, [i.event for i in fresh])
+            else:
                 refusals = await route.handler(conn, [i.event for i in fresh])
         except Exception as exc:
             if is_transient(exc):
                 raise
+            if not savepoints:
+                raise GroupFailed from exc
             log.warning(
                 "handler failed on a group; applying its events one by one", error=repr(exc)
             )

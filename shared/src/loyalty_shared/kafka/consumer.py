@@ -1,7 +1,7 @@
 """The one consumer runner every service uses (aiokafka, no framework in between): each fetched
 batch applied in one database transaction with its partitions' next offsets, the offsets
-committed to Kafka after it, a transient failure retried until the batch applies, and every
-assigned partition sought to the offset the database holds
+committed to Kafka after it (at most once per interval), a transient failure retried until the
+batch applies, and every assigned partition sought to the offset the database holds
 (docs/architecture.md#the-consumer-runner)."""
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
+from opentelemetry.context import Context
 
 from loyalty_shared.background import BackgroundLoop
 from loyalty_shared.db import outbox
 from loyalty_shared.db.errors import is_schema_behind, is_transient
 from loyalty_shared.kafka import positions
-from loyalty_shared.kafka.applying import Batch, BatchApplier
+from loyalty_shared.kafka.applying import Batch, BatchApplier, GroupFailed
 from loyalty_shared.kafka.routing import Routes
 from loyalty_shared.observability import tracing
 from loyalty_shared.observability.logging import get_logger
@@ -48,6 +49,7 @@ class _Drain(ConsumerRebalanceListener):
             log.info(
                 "partitions revoked", partitions=[f"{tp.topic}/{tp.partition}" for tp in revoked]
             )
+            await self._runner.commit_to_kafka(at_once=True)
             self._runner.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
@@ -68,6 +70,7 @@ class ConsumerRunner(BackgroundLoop):
         routes: Routes,
         traces: tracing.Tracing | None = None,
         on_committed: Callable[[], None] = lambda: None,
+        commit_interval_s: float = 1.0,
     ) -> None:
         super().__init__(name=f"{service}-consumer", stop_timeout_s=25)
         #: Called after a batch that wrote events to the outbox has committed (the relay's
@@ -88,6 +91,12 @@ class ConsumerRunner(BackgroundLoop):
         #: assignments (a rebalance during the lookup makes it read again).
         self._unplaced: set[TopicPartition] = set()
         self._assignments = 0
+        #: Offsets applied and not yet committed to Kafka; the partitions committed since they
+        #: were assigned; when Kafka last got a commit (monotonic seconds).
+        self._commit_interval_s = commit_interval_s
+        self._to_commit: dict[TopicPartition, int] = {}
+        self._committed_since_assigned: set[TopicPartition] = set()
+        self._committed_at = 0.0
 
     async def start(self) -> None:
         self._consumer.subscribe(list(self._routes), listener=_Drain(self._lock, self))
@@ -100,6 +109,8 @@ class ConsumerRunner(BackgroundLoop):
         if not await self._finish():
             log.warning("consumer did not drain in time; its batch will be redelivered")
         if self._started:
+            async with self._lock:
+                await self.commit_to_kafka(at_once=True)
             await self._consumer.stop()
 
     async def _run(self) -> None:
@@ -119,6 +130,8 @@ class ConsumerRunner(BackgroundLoop):
             failures = 0
             if not batch:
                 self._measure_lag(self._applied)
+                async with self._lock:
+                    await self.commit_to_kafka()
                 continue
             async with self._lock:
                 await self._apply_until_done(batch)
@@ -156,24 +169,67 @@ class ConsumerRunner(BackgroundLoop):
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items() if records}
         self._applied.update(offsets)
         self._measure_lag(offsets)
+        self._to_commit.update(offsets)
+        await self.commit_to_kafka()
+
+    async def commit_to_kafka(self, *, at_once: bool = False) -> None:
+        """Commit the applied offsets to Kafka when due: a partition's first since it was
+        assigned at once, then at most once per interval, and everything `at_once` (partitions
+        revoked, the runner stopping). Kafka's offsets serve lag metrics and Kafka's tools; the
+        consumer resumes from the database's positions, so one that trails changes nothing
+        (a commit is a broker round trip a batch saved)."""
+        if not self._to_commit:
+            return
+        due = (
+            at_once
+            or time.monotonic() - self._committed_at >= self._commit_interval_s
+            or not self._to_commit.keys() <= self._committed_since_assigned
+        )
+        if not due:
+            return
+        offsets, self._to_commit = self._to_commit, {}
+        self._committed_at = time.monotonic()
         try:
             await self._consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
-            # The database already holds the effects and the inbox ids: a redelivery is harmless.
-            log.warning("offset commit failed; records may be redelivered", error=repr(exc))
+            # The database already holds the effects and the positions: nothing is lost.
+            log.warning("offset commit failed; Kafka's offsets trail", error=repr(exc))
+            for tp, offset in offsets.items():
+                self._to_commit.setdefault(tp, offset)
+            return
+        self._committed_since_assigned.update(offsets)
 
     async def apply_batch(self, batch: Batch) -> None:
         """Apply every record of a fetched batch in one transaction (public for tests, benches),
-        in one `process` span linked to the trace context of each record that carried one."""
+        in one `process` span linked to the trace context of each record that carried one. A
+        batch whose handlers all succeed takes no savepoint; one a handler failed on is rolled
+        back and applied again with a savepoint a group, to apply its events one by one."""
         records = [record for records in batch.values() for record in records]
         contexts = self._tracing.contexts_of(records)
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items() if records}
         with self._tracing.batch_span([tp.topic for tp in batch], contexts, len(records)):
-            async with self._pool.acquire() as conn, conn.transaction():
-                # First: a second transaction on these partitions (a member evicted but still
-                # applying) waits here for this one as a whole.
-                await positions.store(conn, self._group_id, offsets)
-                await self._applier.apply(conn, batch, contexts)
+            try:
+                await self._apply_in_transaction(batch, contexts, offsets, savepoints=False)
+            except GroupFailed as failed:
+                log.warning(
+                    "handler failed on a group; the batch applies again, the group one by one",
+                    error=repr(failed.__cause__),
+                )
+                await self._apply_in_transaction(batch, contexts, offsets, savepoints=True)
+
+    async def _apply_in_transaction(
+        self,
+        batch: Batch,
+        contexts: Mapping[int, Context],
+        offsets: dict[TopicPartition, int],
+        *,
+        savepoints: bool,
+    ) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            # First: a second transaction on these partitions (a member evicted but still
+            # applying) waits here for this one as a whole.
+            await positions.store(conn, self._group_id, offsets)
+            await self._applier.apply(conn, batch, contexts, savepoints=savepoints)
 
     def hold(self, assigned: Collection[TopicPartition]) -> None:
         """A new assignment (every partition's position is reset): pause its partitions until
@@ -258,8 +314,10 @@ class ConsumerRunner(BackgroundLoop):
         lookup of their positions in flight is stale."""
         self._assignments += 1
         self._unplaced.difference_update(revoked)
+        self._committed_since_assigned.difference_update(revoked)
         for tp in revoked:
             self._applied.pop(tp, None)
+            self._to_commit.pop(tp, None)
             with contextlib.suppress(KeyError):
                 CONSUMER_LAG.remove(self._service, tp.topic, str(tp.partition))
 
