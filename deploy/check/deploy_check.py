@@ -90,10 +90,22 @@ def strict(schema: Any) -> Any:
     return out
 
 
+#: The validators built from deploy/crds, by its files' names and bytes (a check in-process,
+#: as the tests run it, builds them once per content).
+_CRDS: dict[tuple[tuple[str, bytes], ...], dict[tuple[str, str], Any]] = {}
+
+
 def load_crds(directory: Path) -> dict[tuple[str, str], Any]:
+    files = tuple((path.name, path.read_bytes()) for path in sorted(directory.glob("*.json")))
+    if files not in _CRDS:
+        _CRDS[files] = _load_crds(files)
+    return dict(_CRDS[files])
+
+
+def _load_crds(files: tuple[tuple[str, bytes], ...]) -> dict[tuple[str, str], Any]:
     schemas: dict[tuple[str, str], Any] = {}
-    for path in sorted(directory.glob("*.json")):
-        crd = json.loads(path.read_text(encoding="utf-8"))
+    for _, data in files:
+        crd = json.loads(data.decode("utf-8"))
         for version, schema in crd["versions"].items():
             top = copy.deepcopy(schema)
             top.setdefault("properties", {})

@@ -75,33 +75,54 @@ def find_promtool(repo: Path) -> str | None:
     return str(vendored) if vendored.exists() else shutil.which("promtool")
 
 
+#: What promtool answered, by its exact input (the binary, the rule files' names and text, the
+#: unit tests' names and bytes): dev and prod render the same rules, checked once per process.
+_PROMTOOL_ERRORS: dict[
+    tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, bytes], ...]], list[str]
+] = {}
+
+
 def run_promtool(
     promtool: str, objs: list[dict[str, Any]], tests: list[Path]
 ) -> tuple[list[str], int]:
     """`promtool check rules` on every rendered PrometheusRule (written as `<name>.yaml`), then
     `promtool test rules` on the unit tests, which name those files. Errors and the test count."""
+    rule_files = tuple(
+        (f"{obj['metadata']['name']}.yaml", yaml.safe_dump(obj["spec"], sort_keys=False))
+        for obj in objs
+        if obj.get("kind") == "PrometheusRule"
+    )
+    suites = tuple((f"{n}-{test.name}", test.read_bytes()) for n, test in enumerate(tests))
+    count = sum(
+        len((yaml.safe_load(data.decode("utf-8")) or {}).get("tests", [])) for _, data in suites
+    )
+    key = (promtool, rule_files, suites)
+    if key not in _PROMTOOL_ERRORS:
+        _PROMTOOL_ERRORS[key] = _run_promtool(promtool, rule_files, suites)
+    return list(_PROMTOOL_ERRORS[key]), count
+
+
+def _run_promtool(
+    promtool: str, rule_files: tuple[tuple[str, str], ...], suites: tuple[tuple[str, bytes], ...]
+) -> list[str]:
     errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="promtool-") as tmp:
         directory = Path(tmp)
         files = []
-        for obj in objs:
-            if obj.get("kind") != "PrometheusRule":
-                continue
-            path = directory / f"{obj['metadata']['name']}.yaml"
-            path.write_text(yaml.safe_dump(obj["spec"], sort_keys=False), encoding="utf-8")
+        for name, text in rule_files:
+            path = directory / name
+            path.write_text(text, encoding="utf-8")
             files.append(path)
         if files:
             errors += _promtool(promtool, ["check", "rules", *map(str, files)], directory)
         copies = []
-        count = 0
-        for n, test in enumerate(tests):
-            copy = directory / f"{n}-{test.name}"
-            shutil.copyfile(test, copy)
+        for name, data in suites:
+            copy = directory / name
+            copy.write_bytes(data)
             copies.append(str(copy))
-            count += len((yaml.safe_load(test.read_text(encoding="utf-8")) or {}).get("tests", []))
         if copies:
             errors += _promtool(promtool, ["test", "rules", *copies], directory)
-    return errors, count
+    return errors
 
 
 def _promtool(promtool: str, args: list[str], cwd: Path) -> list[str]:

@@ -13,8 +13,20 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.conftest import DEPLOY, deploy_check, needs_kubectl, needs_promtool
+from tests.deploy.memo import memo_render, memo_validate
 
 pytestmark = [needs_kubectl, needs_promtool]
+
+_RENDER = memo_render(deploy_check.render)
+_VALIDATE = memo_validate(deploy_check.validate)
+
+
+@pytest.fixture(autouse=True)
+def memos(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process check renders and validates what a case left as it was once per session
+    (keyed on content: tests/deploy/memo.py); the separate process is the tool unchanged."""
+    monkeypatch.setattr(deploy_check, "render", _RENDER)
+    monkeypatch.setattr(deploy_check, "validate", _VALIDATE)
 
 
 def run_check(root: Path) -> subprocess.CompletedProcess[str]:
