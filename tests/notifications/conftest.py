@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import tempfile
 import threading
@@ -58,6 +59,8 @@ class MailServer:
     received: list[EmailMessage] = field(default_factory=list)
     replies: deque[str] = field(default_factory=deque)
     data_commands: int = 0
+    #: The client's address of each DATA: one per SMTP session.
+    peers: list[object] = field(default_factory=list)
     #: While `hold` is set, DATA is held until `released` (the message is kept, the reply
     #: waits): a send "under way" that the test can interrupt.
     hold: bool = False
@@ -66,6 +69,7 @@ class MailServer:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.data_commands += 1
+        self.peers.append(session.peer)
         reply = self.replies.popleft() if self.replies else "250 Message accepted"
         if reply.startswith("250"):
             content = envelope.original_content or b""
@@ -91,9 +95,10 @@ def local_certificate() -> LocalCertificate:
     return self_signed_certificate(Path(tempfile.mkdtemp(prefix="loyalty-test-tls-")))
 
 
-@pytest.fixture
-def mail_server() -> Iterator[MailServer]:
-    """Refuses mail before STARTTLS, as a real submission server does."""
+@contextlib.contextmanager
+def serving_mail(*, idle_timeout_s: float = 300) -> Iterator[MailServer]:
+    """A mail server that refuses mail before STARTTLS, as a real submission server does, and
+    closes a session idle for `idle_timeout_s` (aiosmtpd's default: 5 minutes)."""
     certificate = local_certificate()
     server = MailServer(port=free_port(), certificate=certificate)
     controller = Controller(
@@ -102,6 +107,7 @@ def mail_server() -> Iterator[MailServer]:
         port=server.port,
         tls_context=certificate.server_context(),
         require_starttls=True,
+        timeout=idle_timeout_s,
     )
     controller.start()
     try:
@@ -109,6 +115,12 @@ def mail_server() -> Iterator[MailServer]:
     finally:
         server.released.set()
         controller.stop()
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    with serving_mail() as server:
+        yield server
 
 
 @dataclass

@@ -105,6 +105,10 @@ class NotificationsSettings(ServiceSettings):
     #: CA certificates (PEM) the mail server's certificate is checked against, instead of the
     #: system's: a private CA, or `make run`'s self-signed local server.
     notifications_smtp_ca_file: Path | None = None
+    #: An SMTP session (its connection, STARTTLS and login) serves the next mail while it is
+    #: younger than this idle time and has sent fewer mails than this (providers cap both).
+    notifications_smtp_session_idle_s: float = Field(30.0, ge=0, le=3600)
+    notifications_smtp_session_max_mails: int = Field(100, ge=1, le=10_000)
     notifications_mail_from: str = "Loyalty <loyalty@example.com>"
 
     # Customer-service webhook (detractor alerts), signed the Standard Webhooks way

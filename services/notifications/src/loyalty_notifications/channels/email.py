@@ -1,5 +1,6 @@
 """Email over SMTP with aiosmtplib: STARTTLS (the default), implicit TLS, or plain text to a
-loopback host only (settings.py), with optional auth.
+loopback host only (settings.py), with optional auth. A session that sent a mail serves the
+next (one send at a time each), until it idles too long or has sent its share.
 
 The Message-ID derives from the notification id, so if a send is ever repeated (a crash after
 the server accepted it, see delivery/) the member's mail client sees the same message twice, not
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import re
 import ssl
+import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -32,6 +35,14 @@ def _reply(code: int, text: str) -> str:
     return f"{code} {_ADDRESS.sub('redacted', text)}"
 
 
+@dataclass
+class _Session:
+    client: aiosmtplib.SMTP
+    mails: int = 0
+    #: when its last mail went (monotonic seconds)
+    used_at: float = 0.0
+
+
 class EmailChannel:
     name = "email"
 
@@ -39,6 +50,8 @@ class EmailChannel:
         self._settings = settings
         self._domain = settings.notifications_mail_from.rsplit("@", 1)[-1].strip("> ")
         self._tls: ssl.SSLContext | None = None
+        #: Sessions no send is using, the most recently used last.
+        self._idle: list[_Session] = []
 
     def _tls_context(self) -> ssl.SSLContext | None:
         """The TLS context of every connection, built at the first send (as aiosmtplib builds
@@ -74,23 +87,8 @@ class EmailChannel:
     async def send(self, message: Message) -> None:
         if not message.to:
             raise PermanentFailure("the member has no email address")
-        s = self._settings
         try:
-            await aiosmtplib.send(
-                self.compose(message),
-                hostname=s.notifications_smtp_host,
-                port=s.notifications_smtp_port,
-                username=s.notifications_smtp_username,
-                password=(
-                    s.notifications_smtp_password.get_secret_value()
-                    if s.notifications_smtp_password
-                    else None
-                ),
-                use_tls=s.notifications_smtp_tls == "tls",
-                start_tls=s.notifications_smtp_tls == "starttls",
-                tls_context=self._tls_context(),
-                timeout=s.notifications_send_timeout_s,
-            )
+            await self._deliver(self.compose(message))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             reason = "; ".join(_reply(r.code, r.message) for r in exc.recipients)
@@ -107,5 +105,62 @@ class EmailChannel:
                 f"SMTP {type(exc).__name__}: {_ADDRESS.sub('redacted', str(exc))}"
             ) from None
 
+    async def _deliver(self, mail: EmailMessage) -> None:
+        """On an idle session if one is fit, else on a new one. A session a send failed on is
+        closed (it may be in the middle of a mail transaction); the failure is the send's, so a
+        session the server closed just as it was used costs a retry, as any transient failure."""
+        session = self._reusable() or _Session(self._client())
+        try:
+            if not session.client.is_connected:
+                await session.client.connect()
+            await session.client.send_message(mail)
+        except BaseException:
+            session.client.close()
+            raise
+        session.mails += 1
+        session.used_at = time.monotonic()
+        if session.mails < self._settings.notifications_smtp_session_max_mails:
+            self._idle.append(session)
+        else:
+            await self._quit(session)
+
+    def _client(self) -> aiosmtplib.SMTP:
+        s = self._settings
+        return aiosmtplib.SMTP(
+            hostname=s.notifications_smtp_host,
+            port=s.notifications_smtp_port,
+            username=s.notifications_smtp_username,
+            password=(
+                s.notifications_smtp_password.get_secret_value()
+                if s.notifications_smtp_password
+                else None
+            ),
+            use_tls=s.notifications_smtp_tls == "tls",
+            start_tls=s.notifications_smtp_tls == "starttls",
+            tls_context=self._tls_context(),
+            timeout=s.notifications_send_timeout_s,
+        )
+
+    def _reusable(self) -> _Session | None:
+        """The most recently used idle session; those idle too long are closed."""
+        fresh_after = time.monotonic() - self._settings.notifications_smtp_session_idle_s
+        fit = []
+        for session in self._idle:
+            if session.used_at >= fresh_after and session.client.is_connected:
+                fit.append(session)
+            else:
+                session.client.close()
+        self._idle = fit
+        return fit.pop() if fit else None
+
+    @staticmethod
+    async def _quit(session: _Session) -> None:
+        try:
+            await session.client.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            session.client.close()
+
     async def close(self) -> None:
-        return None
+        idle, self._idle = self._idle, []
+        for session in idle:
+            await self._quit(session)
