@@ -41,6 +41,7 @@ async def test_the_local_mail_server_keeps_each_email_as_an_eml_file(tmp_path: P
             jwt_secret=SECRET,
             notifications_smtp_port=server.port,
             notifications_smtp_ca_file=certificate.cert_file,
+            notifications_mail_from="积分中心 <loyalty@example.com>",
         )
         assert settings.notifications_smtp_tls == "starttls"
         await EmailChannel(settings).send(BIRTHDAY)
@@ -51,6 +52,10 @@ async def test_the_local_mail_server_keeps_each_email_as_an_eml_file(tmp_path: P
     mail = message_from_bytes(kept.read_bytes(), policy=policy.default)
     assert mail["Subject"] == "王芳, 生日快乐"
     assert mail["To"] == "wang.fang@example.com"
+    assert mail["From"] == "积分中心 <loyalty@example.com>"
+    assert mail["Message-ID"] == f"<{BIRTHDAY.notification_id}@example.com>"
+    assert mail["Content-Language"] == "zh-CN"
+    assert mail.get_content() == "祝您生日快乐\n"
 
 
 async def test_the_local_mail_server_takes_no_mail_in_plain_text(tmp_path: Path) -> None:

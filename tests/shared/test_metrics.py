@@ -110,9 +110,9 @@ async def test_the_relay_reports_the_outbox_backlog_and_the_age_of_its_oldest_ro
     (tmp_path / "migrations").mkdir()
     await migrate(dsn, tmp_path / "migrations")
     pool = await create_pool(dsn, ServiceSettings(jwt_secret=SECRET))
+    # a producer never started: the gauges only read the outbox (any replica reports the same)
+    idle = AIOKafkaProducer(bootstrap_servers="127.0.0.1:9")
     try:
-        # a producer never started: the gauges only read the outbox (any replica reports the same)
-        idle = AIOKafkaProducer(bootstrap_servers="127.0.0.1:9")
         relay = OutboxRelay(service="gauges-test", pool=pool, producer=idle)
         async with pool.acquire() as conn:
             await conn.execute(
@@ -129,6 +129,7 @@ async def test_the_relay_reports_the_outbox_backlog_and_the_age_of_its_oldest_ro
         assert sample("loyalty_outbox_backlog", service="gauges-test") == 0
         assert sample("loyalty_outbox_oldest_age_seconds", service="gauges-test") == 0
     finally:
+        await idle.stop()
         await pool.close()
 
 
