@@ -286,6 +286,10 @@ def common_env(svc: Service) -> list[dict[str, Any]]:
         {"name": "LOYALTY_KAFKA_SASL_PASSWORD", "valueFrom": secret_ref(svc.app, "password")},
         {"name": "LOYALTY_KAFKA_SSL_CAFILE", "value": "/etc/kafka-ca/ca.crt"},
         {"name": "LOYALTY_KAFKA_IDEMPOTENT_PRODUCER", "value": "true"},
+        # Kafka answers a fetch as soon as a record arrives: the wait only bounds an idle
+        # consumer's polling (the 20 ms default is for the local broker, whose fetch does not
+        # wake on new data).
+        {"name": "LOYALTY_KAFKA_FETCH_MAX_WAIT_MS", "value": "500"},
         *jwks_env(),
         *(
             [{"name": "LOYALTY_PROGRAM_FILE", "value": "/etc/loyalty/program/program.toml"}]
