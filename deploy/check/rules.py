@@ -75,10 +75,11 @@ def find_promtool(repo: Path) -> str | None:
     return str(vendored) if vendored.exists() else shutil.which("promtool")
 
 
-#: What promtool answered, by its exact input (the binary, the rule files' names and text, the
-#: unit tests' names and bytes): dev and prod render the same rules, checked once per process.
-_PROMTOOL_ERRORS: dict[
-    tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, bytes], ...]], list[str]
+#: What promtool answered and the unit tests' count, by its exact input (the binary, the rule
+#: files' names and text, the unit tests' names and bytes): dev and prod render the same rules,
+#: checked once per process.
+_PROMTOOL: dict[
+    tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, bytes], ...]], tuple[list[str], int]
 ] = {}
 
 
@@ -93,13 +94,14 @@ def run_promtool(
         if obj.get("kind") == "PrometheusRule"
     )
     suites = tuple((f"{n}-{test.name}", test.read_bytes()) for n, test in enumerate(tests))
-    count = sum(
-        len((yaml.safe_load(data.decode("utf-8")) or {}).get("tests", [])) for _, data in suites
-    )
     key = (promtool, rule_files, suites)
-    if key not in _PROMTOOL_ERRORS:
-        _PROMTOOL_ERRORS[key] = _run_promtool(promtool, rule_files, suites)
-    return list(_PROMTOOL_ERRORS[key]), count
+    if key not in _PROMTOOL:
+        count = sum(
+            len((yaml.safe_load(data.decode("utf-8")) or {}).get("tests", [])) for _, data in suites
+        )
+        _PROMTOOL[key] = (_run_promtool(promtool, rule_files, suites), count)
+    errors, count = _PROMTOOL[key]
+    return list(errors), count
 
 
 def _run_promtool(

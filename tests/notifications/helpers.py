@@ -1,9 +1,10 @@
 """Reading what the notifications service recorded, published and mailed, and waiting until it
-knows a member."""
+knows a member; the email channel on its own, and a message to send through it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from email.message import EmailMessage
 from functools import partial
 from typing import Any
@@ -13,12 +14,43 @@ import httpx
 import orjson
 
 from loyalty_devkit.local_broker import LocalBroker
+from loyalty_notifications.channels.base import Message
+from loyalty_notifications.channels.email import EmailChannel
+from loyalty_notifications.settings import NotificationsSettings
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_NOTIFICATIONS, LOYALTY_POINTS
 from tests.notifications.builders import member_enrolled
 from tests.notifications.conftest import MailServer
 from tests.support.kafka import publish_events, read_events
-from tests.support.tokens import bearer
+from tests.support.tokens import SECRET, bearer
 from tests.support.waiting import eventually
+
+#: A rendered birthday email, as the dispatcher hands it to the email channel.
+BIRTHDAY = Message(
+    notification_id="3f1c2f52-5a51-4b55-9d3c-2b1f5c0d9a10",
+    member_id="m-1",
+    trigger="birthday",
+    channel="email",
+    to="wang.fang@example.com",
+    subject="王芳, 生日快乐",
+    body="祝您生日快乐\n",
+    language="zh-CN",
+)
+
+
+def email_settings(port: int, **settings: Any) -> NotificationsSettings:
+    """Settings for the email channel alone (no database), to the mail server on `port`."""
+    return NotificationsSettings(
+        notifications_database_url="postgresql://unused/x",
+        jwt_secret=SECRET,
+        notifications_smtp_port=port,
+        **settings,
+    )
+
+
+async def send_birthdays(channel: EmailChannel, count: int) -> None:
+    """`count` birthday mails, one after the other, each a notification of its own."""
+    for n in range(count):
+        await channel.send(replace(BIRTHDAY, notification_id=f"{n}-{BIRTHDAY.notification_id}"))
 
 
 async def notifications_of(api: httpx.AsyncClient, member_id: str) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ STARTTLS (the service's default) with a certificate made when it starts."""
 from __future__ import annotations
 
 import ssl
-from dataclasses import replace
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -14,21 +13,9 @@ import pytest
 from loyalty_devkit.local_broker import free_port
 from loyalty_devkit.local_mail import LocalMailServer
 from loyalty_devkit.local_tls import self_signed_certificate
-from loyalty_notifications.channels.base import Message, PermanentFailure
+from loyalty_notifications.channels.base import PermanentFailure
 from loyalty_notifications.channels.email import EmailChannel
-from loyalty_notifications.settings import NotificationsSettings
-from tests.support.tokens import SECRET
-
-BIRTHDAY = Message(
-    notification_id="3f1c2f52-5a51-4b55-9d3c-2b1f5c0d9a10",
-    member_id="m-1",
-    trigger="birthday",
-    channel="email",
-    to="wang.fang@example.com",
-    subject="王芳, 生日快乐",
-    body="祝您生日快乐\n",
-    language="zh-CN",
-)
+from tests.notifications.helpers import BIRTHDAY, email_settings, send_birthdays
 
 
 async def test_the_local_mail_server_keeps_each_email_as_an_eml_file(tmp_path: Path) -> None:
@@ -36,10 +23,8 @@ async def test_the_local_mail_server_keeps_each_email_as_an_eml_file(tmp_path: P
     server = LocalMailServer(tmp_path / "mail", free_port(), certificate=certificate)
     server.start()
     try:
-        settings = NotificationsSettings(
-            notifications_database_url="postgresql://unused/x",
-            jwt_secret=SECRET,
-            notifications_smtp_port=server.port,
+        settings = email_settings(
+            server.port,
             notifications_smtp_ca_file=certificate.cert_file,
             notifications_mail_from="积分中心 <loyalty@example.com>",
         )
@@ -63,12 +48,7 @@ async def test_the_local_mail_server_takes_no_mail_in_plain_text(tmp_path: Path)
     server = LocalMailServer(tmp_path / "mail", free_port(), certificate=certificate)
     server.start()
     try:
-        settings = NotificationsSettings(
-            notifications_database_url="postgresql://unused/x",
-            jwt_secret=SECRET,
-            notifications_smtp_port=server.port,
-            notifications_smtp_tls="none",
-        )
+        settings = email_settings(server.port, notifications_smtp_tls="none")
         with pytest.raises(PermanentFailure, match="STARTTLS"):
             await EmailChannel(settings).send(BIRTHDAY)
     finally:
@@ -93,15 +73,9 @@ async def test_mails_over_starttls_share_one_tls_context_with_its_certificates_l
     monkeypatch.setattr(ssl, "create_default_context", counted)  # the server has its own
     try:
         channel = EmailChannel(
-            NotificationsSettings(
-                notifications_database_url="postgresql://unused/x",
-                jwt_secret=SECRET,
-                notifications_smtp_port=server.port,
-                notifications_smtp_ca_file=certificate.cert_file,
-            )
+            email_settings(server.port, notifications_smtp_ca_file=certificate.cert_file)
         )
-        for n in range(3):
-            await channel.send(replace(BIRTHDAY, notification_id=f"{n}-{BIRTHDAY.notification_id}"))
+        await send_birthdays(channel, 3)
     finally:
         server.stop()
 

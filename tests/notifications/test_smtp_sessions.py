@@ -6,42 +6,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import replace
 from typing import Any
 
-from loyalty_notifications.channels.base import Message
 from loyalty_notifications.channels.email import EmailChannel
-from loyalty_notifications.settings import NotificationsSettings
 from tests.notifications.conftest import MailServer, serving_mail
-from tests.support.tokens import SECRET
-
-MAIL = Message(
-    notification_id="9b0f5c1e-2d3a-4e5f-8a7b-6c5d4e3f2a10",
-    member_id="m-1",
-    trigger="tier_upgrade",
-    channel="email",
-    to="li.na@example.com",
-    subject="Welcome to Gold",
-    body="You reached Gold.\n",
-    language="en",
-)
+from tests.notifications.helpers import email_settings, send_birthdays
 
 
 def channel_to(server: MailServer, **settings: Any) -> EmailChannel:
     return EmailChannel(
-        NotificationsSettings(
-            notifications_database_url="postgresql://unused/x",
-            jwt_secret=SECRET,
-            notifications_smtp_port=server.port,
-            notifications_smtp_ca_file=server.ca_file,
-            **settings,
-        )
+        email_settings(server.port, notifications_smtp_ca_file=server.ca_file, **settings)
     )
-
-
-async def send(channel: EmailChannel, count: int) -> None:
-    for n in range(count):
-        await channel.send(replace(MAIL, notification_id=f"{n}-{MAIL.notification_id}"))
 
 
 def mails_per_session(server: MailServer) -> list[int]:
@@ -51,7 +26,7 @@ def mails_per_session(server: MailServer) -> list[int]:
 async def test_mails_in_a_row_share_one_session(mail_server: MailServer) -> None:
     channel = channel_to(mail_server)
 
-    await send(channel, 3)
+    await send_birthdays(channel, 3)
     await channel.close()
 
     assert len(mail_server.received) == 3
@@ -61,7 +36,7 @@ async def test_mails_in_a_row_share_one_session(mail_server: MailServer) -> None
 async def test_a_session_sends_its_share_then_a_new_one_opens(mail_server: MailServer) -> None:
     channel = channel_to(mail_server, notifications_smtp_session_max_mails=2)
 
-    await send(channel, 5)
+    await send_birthdays(channel, 5)
     await channel.close()
 
     assert mails_per_session(mail_server) == [2, 2, 1]
@@ -70,7 +45,7 @@ async def test_a_session_sends_its_share_then_a_new_one_opens(mail_server: MailS
 async def test_a_session_idle_too_long_is_not_used_again(mail_server: MailServer) -> None:
     channel = channel_to(mail_server, notifications_smtp_session_idle_s=0)
 
-    await send(channel, 2)
+    await send_birthdays(channel, 2)
     await channel.close()
 
     assert mails_per_session(mail_server) == [1, 1]
@@ -79,10 +54,10 @@ async def test_a_session_idle_too_long_is_not_used_again(mail_server: MailServer
 async def test_a_session_the_server_closed_is_replaced_and_the_mail_goes() -> None:
     with serving_mail(idle_timeout_s=0.5) as server:
         channel = channel_to(server)
-        await send(channel, 1)
+        await send_birthdays(channel, 1)
         await asyncio.sleep(1.5)  # the server hangs up on the idle session
 
-        await send(channel, 1)
+        await send_birthdays(channel, 1)
         await channel.close()
 
     assert len(server.received) == 2

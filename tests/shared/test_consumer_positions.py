@@ -4,7 +4,6 @@ database that lost its last transactions (a failover) has their records read aga
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -28,7 +27,7 @@ from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.settings import ServiceSettings
 from tests.conftest import PARTITIONS
 from tests.support.events import encode, purchase
-from tests.support.kafka import CE_HEADERS, committed_offsets, publish_events
+from tests.support.kafka import committed_offsets, fetched_record, publish_events
 from tests.support.tokens import SECRET
 from tests.support.waiting import eventually
 
@@ -87,19 +86,7 @@ def runner(
 
 
 def record(partition: int, offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        topic=COMMERCE_PURCHASES,
-        partition=partition,
-        offset=offset,
-        timestamp=int(time.time() * 1000),
-        timestamp_type=0,
-        key=b"m-pos00",
-        value=value,
-        checksum=None,
-        serialized_key_size=7,
-        serialized_value_size=len(value),
-        headers=CE_HEADERS,
-    )
+    return fetched_record(partition, offset, value, key=b"m-pos00")
 
 
 async def stored_positions(pool: asyncpg.Pool, group: str = GROUP) -> dict[int, int]:

@@ -5,7 +5,6 @@ takes no savepoint (two round trips a group fewer)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,7 +26,7 @@ from loyalty_shared.kafka.routing import Refusal, Route
 from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from loyalty_shared.settings import ServiceSettings
 from tests.support.events import encode, envelope, purchase
-from tests.support.kafka import CE_HEADERS
+from tests.support.kafka import fetched_record
 from tests.support.tokens import SECRET
 
 GROUP = "handler-failures-test"
@@ -110,20 +109,7 @@ def refund(member_id: str) -> dict[str, Any]:
 def batch_of(*events: dict[str, Any]) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
     """The events in this order on partition 0."""
     records = [
-        ConsumerRecord(
-            topic=COMMERCE_PURCHASES,
-            partition=0,
-            offset=offset,
-            timestamp=int(time.time() * 1000),
-            timestamp_type=0,
-            key=b"m-1",
-            value=encode(event),
-            checksum=None,
-            serialized_key_size=3,
-            serialized_value_size=0,
-            headers=CE_HEADERS,
-        )
-        for offset, event in enumerate(events)
+        fetched_record(0, offset, encode(event), key=b"m-1") for offset, event in enumerate(events)
     ]
     return {TopicPartition(COMMERCE_PURCHASES, 0): records}
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from loyalty_shared.kafka.topics import COMMERCE_PURCHASES
 from tests.support.events import encode
 
 CE_HEADERS = [("content-type", b"application/cloudevents+json")]
@@ -47,6 +49,26 @@ async def publish_records(
 
 async def publish_events(bootstrap: str, topic: str, events: Iterable[dict[str, Any]]) -> None:
     await publish(bootstrap, topic, [(str(e["subject"]).encode(), encode(e)) for e in events])
+
+
+def fetched_record(
+    partition: int, offset: int, value: bytes, *, key: bytes, topic: str = COMMERCE_PURCHASES
+) -> ConsumerRecord[bytes, bytes]:
+    """A record as a consumer's fetch returns it, with the CloudEvents content type: for tests
+    that hand batches to the consumer runner themselves."""
+    return ConsumerRecord(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        timestamp=int(time.time() * 1000),
+        timestamp_type=0,
+        key=key,
+        value=value,
+        checksum=None,
+        serialized_key_size=len(key),
+        serialized_value_size=len(value),
+        headers=CE_HEADERS,
+    )
 
 
 async def committed_offsets(
