@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 Outcome = Literal["applied", "duplicate", "refused", "skipped"]
 
@@ -61,26 +62,27 @@ class DeadLetterEntry(BaseModel):
     )
 
 
+_ENTRY_EXAMPLE: JsonDict = {
+    "id": 42,
+    "topic": "loyalty.orders",
+    "code": "invalid-data",
+    "detail": "total: not a decimal string",
+    "event_type": "order.completed",
+    "event_id": "e-7f3a9c",
+    "key": "m-1001",
+    "dead_lettered_at": "2026-12-05T09:12:30+00:00",
+    "replayed_at": None,
+    "replayed_by": None,
+    "replay_outcome": None,
+}
+
+
 class DeadLetterPage(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
-                    "items": [
-                        {
-                            "id": 42,
-                            "topic": "loyalty.orders",
-                            "code": "invalid-data",
-                            "detail": "total: not a decimal string",
-                            "event_type": "order.completed",
-                            "event_id": "e-7f3a9c",
-                            "key": "m-1001",
-                            "dead_lettered_at": "2026-12-05T09:12:30+00:00",
-                            "replayed_at": None,
-                            "replayed_by": None,
-                            "replay_outcome": None,
-                        }
-                    ],
+                    "items": [_ENTRY_EXAMPLE],
                     "next_cursor": "41",
                 }
             ]
@@ -101,17 +103,7 @@ class DeadLetter(DeadLetterEntry):
         json_schema_extra={
             "examples": [
                 {
-                    "id": 42,
-                    "topic": "loyalty.orders",
-                    "code": "invalid-data",
-                    "detail": "total: not a decimal string",
-                    "event_type": "order.completed",
-                    "event_id": "e-7f3a9c",
-                    "key": "m-1001",
-                    "dead_lettered_at": "2026-12-05T09:12:30+00:00",
-                    "replayed_at": None,
-                    "replayed_by": None,
-                    "replay_outcome": None,
+                    **_ENTRY_EXAMPLE,
                     "position": "loyalty.orders:0:1187",
                     "headers": [{"name": "content-type", "value": "application/json"}],
                     "value": '{"type": "order.completed", "total": "abc"}',

@@ -8,6 +8,8 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -41,6 +43,7 @@ from loyalty_shared.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from loyalty_points.opening.service import ImportReport
+    from loyalty_shared.program.schema import Program
 
 app = typer.Typer(help="The loyalty platform's developer CLI.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics.", no_args_is_help=True)
@@ -500,6 +503,38 @@ def member_reapply_erasures(
     console.print(f"{verb} {len(due)} erasure request(s) again")
 
 
+#: Where an import writes the rows it refused, besides listing the first 100.
+RefusedCsv = Annotated[
+    Path | None, typer.Option(help="Also write the refused rows (line, reason) to this CSV")
+]
+
+
+def _program(program_file: Path | None) -> Program:
+    """The program an import follows (the default one without a file); exit 2 if it is not
+    a valid program."""
+    from loyalty_shared.program.loader import ProgramError, load_program
+
+    try:
+        return load_program(program_file)
+    except ProgramError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _import_exits() -> Iterator[None]:
+    """An import that stops short: exit 2 for a file it cannot read, 130 on Ctrl-C (the
+    batches done stay imported, and a run again finishes)."""
+    try:
+        yield
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        console.print("interrupted: the batches done are imported; run again to finish")
+        raise typer.Exit(130) from None
+
+
 @import_app.command("balances")
 def import_balances(
     file: Annotated[
@@ -519,22 +554,15 @@ def import_balances(
             help="The program whose expiry policy dates rows without expires_at",
         ),
     ] = None,
-    refused_csv: Annotated[
-        Path | None, typer.Option(help="Also write the refused rows (line, reason) to this CSV")
-    ] = None,
+    refused_csv: RefusedCsv = None,
 ) -> None:
     """Members' opening balances from the system this one replaces: each row an available lot
     and an `opening` ledger entry, once (a run again skips the rows done, so an interrupted
     import is finished by running it again). Exit 1 if a row was refused."""
     from loyalty_points.ledger.expiry import LotExpiry
     from loyalty_points.opening.service import import_balances as run_import
-    from loyalty_shared.program.loader import ProgramError, load_program
 
-    try:
-        program = load_program(program_file)
-    except ProgramError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
+    program = _program(program_file)
     started = last = time.monotonic()
 
     def progress(report: ImportReport) -> None:
@@ -545,7 +573,7 @@ def import_balances(
         rate = report.rows / (last - started)
         console.print(f"{report.line()} ({rate:,.0f} rows/s)", markup=False, highlight=False)
 
-    try:
+    with _import_exits():
         report = asyncio.run(
             run_import(
                 _database("points", database_url),
@@ -555,12 +583,6 @@ def import_balances(
                 on_progress=progress,
             )
         )
-    except ValueError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        console.print("interrupted: the batches done are imported; run again to finish")
-        raise typer.Exit(130) from None
     _import_ended(report, refused_csv, time.monotonic() - started)
 
 
@@ -600,9 +622,7 @@ def import_members(
         Path | None,
         typer.Option(envvar="LOYALTY_PROGRAM_FILE", help="The program whose tiers rows name"),
     ] = None,
-    refused_csv: Annotated[
-        Path | None, typer.Option(help="Also write the refused rows (line, reason) to this CSV")
-    ] = None,
+    refused_csv: RefusedCsv = None,
 ) -> None:
     """Members from the system this one replaces: contacts and consents to the notifications
     service, tier, its validity and qualifying spend to the tiers service, each row once (a
@@ -610,13 +630,8 @@ def import_members(
     Exit 1 if a row was refused."""
     from loyalty_devkit.member_import import MembersReport
     from loyalty_devkit.member_import import import_members as run_import
-    from loyalty_shared.program.loader import ProgramError, load_program
 
-    try:
-        program = load_program(program_file)
-    except ProgramError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
+    program = _program(program_file)
     started = time.monotonic()
     columns = (
         TextColumn("importing members"),
@@ -632,7 +647,7 @@ def import_members(
             summary = f"imported {report.imported:,} refused {len(report.refused):,}"
             bar.update(task, completed=report.rows, summary=summary)
 
-        try:
+        with _import_exits():
             report = asyncio.run(
                 run_import(
                     _database("tiers", tiers_database_url),
@@ -644,12 +659,6 @@ def import_members(
                     on_progress=progress,
                 )
             )
-        except ValueError as exc:
-            console.print(f"[red]{exc}[/]")
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            console.print("interrupted: the batches done are imported; run again to finish")
-            raise typer.Exit(130) from None
     _import_ended(report, refused_csv, time.monotonic() - started)
 
 

@@ -30,14 +30,51 @@ GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳"]
 EN_NAMES = ["Alex Chen", "Maya Lin", "Sam Wu", "Grace Ho", "Leo Zhang", "Iris Zhou"]
 
 
-def shop_event(event_type: str, member_id: str, data: dict[str, Any], time: datetime) -> bytes:
-    """The record value of an event as the demo shop publishes it."""
-    return orjson.dumps(
-        cloud_event(event_type, data, source="shop/demo", subject=member_id, time=time)
-    )
-
-
 Message = tuple[str, bytes, bytes]  # topic, key, value
+
+
+def shop_event(
+    topic: str, event_type: str, member_id: str, data: dict[str, Any], time: datetime
+) -> Message:
+    """An event as the demo shop publishes it: the member id as key, a CloudEvent as value."""
+    value = cloud_event(event_type, data, source="shop/demo", subject=member_id, time=time)
+    return topic, member_id.encode(), orjson.dumps(value)
+
+
+def random_profile(rng: random.Random, member_id: str) -> dict[str, Any]:
+    """A member's profile as the shop sends it: a Chinese name (an English one and locale for
+    three in ten), a birthday, the channels they consent to."""
+    english = rng.random() < 0.3
+    return {
+        "member_id": member_id,
+        "name": rng.choice(EN_NAMES) if english else rng.choice(SURNAMES) + rng.choice(GIVEN),
+        "email": f"{member_id}@example.com",
+        "locale": "en" if english else "zh-CN",
+        "birthday": f"{rng.randint(1960, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        "consents": {"email": True, "sms": rng.random() < 0.5, "push": rng.random() < 0.7},
+    }
+
+
+def random_items(rng: random.Random) -> tuple[list[dict[str, Any]], Decimal]:
+    """An order's one to three lines, of the catalogue's categories and price ranges, and its
+    total."""
+    items: list[dict[str, Any]] = []
+    total = Decimal(0)
+    for _ in range(rng.randint(1, 3)):
+        category = rng.choice(list(CATEGORIES))
+        low, high = CATEGORIES[category]
+        price = (low + (high - low) * Decimal(rng.random())).quantize(Decimal("0.01"))
+        quantity = rng.randint(1, 2)
+        total += price * quantity
+        items.append(
+            {
+                "sku": f"sku-{category}-{rng.randint(1, 400)}",
+                "category": category,
+                "quantity": quantity,
+                "unit_price": str(price),
+            }
+        )
+    return items, total
 
 
 def demo_stream(members: int, purchases: int, seed: int) -> Iterator[Message]:
@@ -46,39 +83,11 @@ def demo_stream(members: int, purchases: int, seed: int) -> Iterator[Message]:
     now = datetime.now(tz)
     member_ids = [f"m-{n:04d}" for n in range(1, members + 1)]
     for member_id in member_ids:
-        english = rng.random() < 0.3
-        profile = {
-            "member_id": member_id,
-            "name": rng.choice(EN_NAMES) if english else rng.choice(SURNAMES) + rng.choice(GIVEN),
-            "email": f"{member_id}@example.com",
-            "locale": "en" if english else "zh-CN",
-            "birthday": f"{rng.randint(1960, 2005)}-{rng.randint(1, 12):02d}-"
-            f"{rng.randint(1, 28):02d}",
-            "consents": {"email": True, "sms": rng.random() < 0.5, "push": rng.random() < 0.7},
-        }
-        yield (
-            COMMERCE_MEMBERS,
-            member_id.encode(),
-            shop_event("member.enrolled", member_id, profile, now),
-        )
+        profile = random_profile(rng, member_id)
+        yield shop_event(COMMERCE_MEMBERS, "member.enrolled", member_id, profile, now)
     for n in range(purchases):
         member_id = rng.choice(member_ids)
-        items: list[dict[str, Any]] = []
-        total = Decimal(0)
-        for _ in range(rng.randint(1, 3)):
-            category = rng.choice(list(CATEGORIES))
-            low, high = CATEGORIES[category]
-            price = (low + (high - low) * Decimal(rng.random())).quantize(Decimal("0.01"))
-            quantity = rng.randint(1, 2)
-            total += price * quantity
-            items.append(
-                {
-                    "sku": f"sku-{category}-{rng.randint(1, 400)}",
-                    "category": category,
-                    "quantity": quantity,
-                    "unit_price": str(price),
-                }
-            )
+        items, total = random_items(rng)
         order_id = f"o-{seed}-{n:06d}"
         # a third of the orders are older than the 14-day return window: available at once
         time = now - timedelta(days=rng.choice([0, 0, 1, 3, 20, 45]), minutes=rng.randint(0, 600))
@@ -90,11 +99,7 @@ def demo_stream(members: int, purchases: int, seed: int) -> Iterator[Message]:
             "total": str(total),
             "items": items,
         }
-        yield (
-            COMMERCE_PURCHASES,
-            member_id.encode(),
-            shop_event("purchase.completed", member_id, purchase, time),
-        )
+        yield shop_event(COMMERCE_PURCHASES, "purchase.completed", member_id, purchase, time)
         if rng.random() < 0.08:
             refund = {
                 "order_id": order_id,
@@ -103,11 +108,8 @@ def demo_stream(members: int, purchases: int, seed: int) -> Iterator[Message]:
                 "currency": "CNY",
                 "amount": str((total / 2).quantize(Decimal("0.01"))),
             }
-            yield (
-                COMMERCE_PURCHASES,
-                member_id.encode(),
-                shop_event("purchase.refunded", member_id, refund, time + timedelta(hours=2)),
-            )
+            later = time + timedelta(hours=2)
+            yield shop_event(COMMERCE_PURCHASES, "purchase.refunded", member_id, refund, later)
 
 
 HEADERS = [("content-type", CONTENT_TYPE.encode())]

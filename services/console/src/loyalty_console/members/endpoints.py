@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -74,36 +75,67 @@ async def _ledger(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _MemberPage:
+    """One member's page as an operator has it: shown (with an action's review on it), in
+    parts (its ledger, its audit log), and where an action goes back to with its outcome."""
+
+    request: Request
+    state: ConsoleState
+    operator: Operator
+    member_id: str
+
+    def render(self, template: str, **context: Any) -> HTMLResponse:
+        """`template` about the member: the page, or a part of it."""
+        return render(
+            self.request,
+            self.state,
+            template,
+            operator=self.operator,
+            member_id=self.member_id,
+            path_of_member=_path(self.member_id),
+            **context,
+        )
+
+    async def show(self, review: dict[str, Any] | None = None) -> HTMLResponse:
+        """The page with what every service holds about the member (and `review`, an action
+        to confirm)."""
+        require(Can(self.operator).see_members)
+        _member(self.member_id)
+        answers = await _read_member(self.state.platform, self.operator, self.member_id)
+        return self.render(
+            "members/member.html",
+            answers=answers,
+            tiers=TIERS,
+            review=review,
+            flash=take_flash(self.request),
+        )
+
+    async def act(
+        self,
+        *,
+        confirmed: bool,
+        review: dict[str, Any],
+        call: Callable[[], Awaitable[Answer]],
+        done: str,
+    ) -> Response:
+        """Show the review, or make the call and go back to the member with its outcome."""
+        if not confirmed:
+            return await self.show(review)
+        flash_outcome(
+            self.request, await call(), formatter(self.request, self.state.settings), done
+        )
+        return self.back()
+
+    def back(self) -> RedirectResponse:
+        return RedirectResponse(_path(self.member_id), status_code=303)
+
+
 @router.get("/{member_id}", include_in_schema=False)
 async def member(
     request: Request, state: State, operator: CurrentOperator, member_id: str
 ) -> HTMLResponse:
-    return await _member_page(request, state, operator, member_id)
-
-
-async def _member_page(
-    request: Request,
-    state: ConsoleState,
-    operator: Operator,
-    member_id: str,
-    review: dict[str, Any] | None = None,
-) -> HTMLResponse:
-    can = Can(operator)
-    require(can.see_members)
-    _member(member_id)
-    answers = await _read_member(state.platform, operator, member_id)
-    return render(
-        request,
-        state,
-        "members/member.html",
-        operator=operator,
-        member_id=member_id,
-        path_of_member=_path(member_id),
-        answers=answers,
-        tiers=TIERS,
-        review=review,
-        flash=take_flash(request),
-    )
+    return await _MemberPage(request, state, operator, member_id).show()
 
 
 async def _read_member(platform: Platform, operator: Operator, member_id: str) -> dict[str, Answer]:
@@ -130,7 +162,7 @@ async def audit(
     """The four services' audit entries about the member, newest first: loaded after the page
     (htmx), so the member's own data never waits for four audit logs."""
     require(Can(operator).administer, "the audit log is an admin's")
-    _member(member_id)
+    page = _MemberPage(request, state, operator, _member(member_id))
     calls = {
         service: state.platform.get(
             operator, service, "/v1/audit-log", {"member_id": member_id, "limit": 20}
@@ -138,13 +170,8 @@ async def audit(
         for service in SERVICES
     }
     partial = request.headers.get("HX-Request") == "true"
-    return render(
-        request,
-        state,
+    return page.render(
         "members/_audit.html" if partial else "members/audit_page.html",
-        operator=operator,
-        member_id=member_id,
-        path_of_member=_path(member_id),
         audit=_merged_audit(await gather(calls)),
     )
 
@@ -171,40 +198,17 @@ async def ledger_page(
 ) -> HTMLResponse:
     """One page of the ledger, for htmx to put in place of the one shown (or on its own)."""
     require(Can(operator).see_members)
-    _member(member_id)
+    page = _MemberPage(request, state, operator, _member(member_id))
     ledger = await _ledger(state.platform, operator, member_id, cursor)
     partial = request.headers.get("HX-Request") == "true"
-    return render(
-        request,
-        state,
+    return page.render(
         "members/_ledger.html" if partial else "members/ledger_page.html",
-        operator=operator,
-        member_id=member_id,
-        path_of_member=_path(member_id),
         ledger=ledger,
         cursor=cursor,
     )
 
 
 # ---- actions: each is reviewed first (the same form, `confirmed` unset), then made ----------
-
-
-async def _act(
-    request: Request,
-    state: ConsoleState,
-    operator: Operator,
-    member_id: str,
-    *,
-    confirmed: bool,
-    review: dict[str, Any],
-    call: Callable[[], Awaitable[Answer]],
-    done: str,
-) -> Response:
-    """Show the review, or make the call and go back to the member with its outcome."""
-    if not confirmed:
-        return await _member_page(request, state, operator, member_id, review=review)
-    flash_outcome(request, await call(), formatter(request, state.settings), done)
-    return RedirectResponse(_path(member_id), status_code=303)
 
 
 @router.post("/{member_id}/adjustments", include_in_schema=False)
@@ -218,13 +222,9 @@ async def adjust(
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
     require(Can(operator).adjust)
-    _member(member_id)
+    page = _MemberPage(request, state, operator, _member(member_id))
     fmt = formatter(request, state.settings)
-    return await _act(
-        request,
-        state,
-        operator,
-        member_id,
+    return await page.act(
         confirmed=confirmed,
         review={
             "target": f"{_path(member_id)}/adjustments",
@@ -254,7 +254,7 @@ async def override_tier(
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
     require(Can(operator).administer)
-    _member(member_id)
+    page = _MemberPage(request, state, operator, _member(member_id))
     fmt = formatter(request, state.settings)
     try:  # a datetime-local value, in the operator's zone
         expires = datetime.fromisoformat(until).replace(
@@ -262,11 +262,7 @@ async def override_tier(
         )
     except ValueError:
         raise ProblemError("the date is not a date") from None
-    return await _act(
-        request,
-        state,
-        operator,
-        member_id,
+    return await page.act(
         confirmed=confirmed,
         review={
             "target": f"{_path(member_id)}/tier",
@@ -298,14 +294,10 @@ async def cancel_redemption(
 ) -> Response:
     can = Can(operator)
     require(can.administer if kind == "points" else can.cancel_reward_redemption)
-    _member(member_id)
+    page = _MemberPage(request, state, operator, _member(member_id))
     fmt = formatter(request, state.settings)
     collection = "redemptions" if kind == "points" else "reward-redemptions"
-    return await _act(
-        request,
-        state,
-        operator,
-        member_id,
+    return await page.act(
         confirmed=confirmed,
         review={
             "target": f"{_path(member_id)}/redemptions/{redemption_id}/cancellation",
@@ -337,14 +329,10 @@ async def review_flag(
     """Release or void the points a flagged member's review holds. The review carries one
     Idempotency-Key to its confirmation, so a confirmation sent twice decides once."""
     require(Can(operator).review_flags)
-    _member(member_id)
+    page = _MemberPage(request, state, operator, _member(member_id))
     fmt = formatter(request, state.settings)
     key = key or str(uuid.uuid4())
-    return await _act(
-        request,
-        state,
-        operator,
-        member_id,
+    return await page.act(
         confirmed=confirmed,
         review={
             "target": f"{_path(member_id)}/review",
@@ -373,16 +361,12 @@ async def request_erasure(
     confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
     require(Can(operator).administer)
-    _member(member_id)
+    page = _MemberPage(request, state, operator, _member(member_id))
     fmt = formatter(request, state.settings)
     if confirmed and typed != member_id:
         flash(request, False, fmt.t("erase.mistyped"))
-        return RedirectResponse(_path(member_id), status_code=303)
-    return await _act(
-        request,
-        state,
-        operator,
-        member_id,
+        return page.back()
+    return await page.act(
         confirmed=confirmed,
         review={
             "target": f"{_path(member_id)}/erasure",
@@ -409,7 +393,7 @@ async def export(
     """Everything the four services hold about the member, in one JSON file (each service's
     export records it)."""
     require(Can(operator).export)
-    _member(member_id)
+    page = _MemberPage(request, state, operator, _member(member_id))
     fmt = formatter(request, state.settings)
     if not confirmed:
         review = {
@@ -418,14 +402,14 @@ async def export(
             "fields": {},
             "detail": "",
         }
-        return await _member_page(request, state, operator, member_id, review=review)
+        return await page.show(review)
     path = f"/v1/members/{quote(member_id, safe='')}/export"
     answers = await gather({s: state.platform.get(operator, s, path) for s in SERVICES})
     if not any(answer.ok for answer in answers.values()):
         first = next(iter(answers.values()))
         reason = fmt.t("export.not_offered") if first.not_offered else first.detail
         flash(request, False, fmt.t("action.failed", detail=reason))
-        return RedirectResponse(_path(member_id), status_code=303)
+        return page.back()
     document = {
         "member_id": member_id,
         "exported_by": operator.subject,

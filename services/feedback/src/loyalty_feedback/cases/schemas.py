@@ -7,32 +7,30 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 CaseState = Literal["open", "contacted", "resolved"]
 OperatorId = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 
+#: One case, as the examples of a case and of a page of them show it.
+_CASE_EXAMPLE: JsonDict = {
+    "feedback_id": "0b9d2f4e-3c1a-4e6b-8f7d-5a2c9e1b3d4f",
+    "member_id": "m-1002",
+    "score": 3,
+    "comment": "The parcel arrived damaged.",
+    "order_id": "o-5002",
+    "channel": "online",
+    "tier": "gold",
+    "answered_at": "2026-12-05T10:15:00+08:00",
+    "state": "contacted",
+    "assignee": "agent-7",
+    "updated_at": "2026-12-05T11:00:00+08:00",
+    "updated_by": "agent-7",
+}
+
 
 class Case(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "feedback_id": "0b9d2f4e-3c1a-4e6b-8f7d-5a2c9e1b3d4f",
-                    "member_id": "m-1002",
-                    "score": 3,
-                    "comment": "The parcel arrived damaged.",
-                    "order_id": "o-5002",
-                    "channel": "online",
-                    "tier": "gold",
-                    "answered_at": "2026-12-05T10:15:00+08:00",
-                    "state": "contacted",
-                    "assignee": "agent-7",
-                    "updated_at": "2026-12-05T11:00:00+08:00",
-                    "updated_by": "agent-7",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_CASE_EXAMPLE]})
 
     feedback_id: uuid.UUID
     member_id: str
@@ -53,22 +51,7 @@ class CasePage(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "items": [
-                        {
-                            "feedback_id": "0b9d2f4e-3c1a-4e6b-8f7d-5a2c9e1b3d4f",
-                            "member_id": "m-1002",
-                            "score": 3,
-                            "comment": "The parcel arrived damaged.",
-                            "order_id": "o-5002",
-                            "channel": "online",
-                            "tier": "gold",
-                            "answered_at": "2026-12-05T10:15:00+08:00",
-                            "state": "contacted",
-                            "assignee": "agent-7",
-                            "updated_at": "2026-12-05T11:00:00+08:00",
-                            "updated_by": "agent-7",
-                        }
-                    ],
+                    "items": [_CASE_EXAMPLE],
                     "counts": {"open": 4, "contacted": 1, "resolved": 12},
                     "next_cursor": None,
                 }

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 
 class NpsCounts(BaseModel):
@@ -19,21 +20,21 @@ class NpsCounts(BaseModel):
     csat_average: float | None = Field(None, description="Mean CSAT (1-5) of those who gave one")
 
 
+#: The counts of every report's example (the summary's, and each group's).
+_COUNTS_EXAMPLE: JsonDict = {
+    "responses": 120,
+    "promoters": 60,
+    "passives": 36,
+    "detractors": 24,
+    "nps": 30.0,
+    "csat_average": 4.2,
+}
+
+
 class FeedbackSummary(NpsCounts):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [
-                {
-                    "responses": 120,
-                    "promoters": 60,
-                    "passives": 36,
-                    "detractors": 24,
-                    "nps": 30.0,
-                    "csat_average": 4.2,
-                    "days": 30,
-                    "since": "2026-11-05T10:00:00+00:00",
-                }
-            ]
+            "examples": [{**_COUNTS_EXAMPLE, "days": 30, "since": "2026-11-05T10:00:00+00:00"}]
         }
     )
 
@@ -53,17 +54,7 @@ class NpsBreakdown(BaseModel):
                     "by": "tier",
                     "days": 30,
                     "since": "2026-11-05T10:00:00+00:00",
-                    "items": [
-                        {
-                            "responses": 120,
-                            "promoters": 60,
-                            "passives": 36,
-                            "detractors": 24,
-                            "nps": 30.0,
-                            "csat_average": 4.2,
-                            "key": "silver",
-                        }
-                    ],
+                    "items": [{**_COUNTS_EXAMPLE, "key": "silver"}],
                 }
             ]
         }
@@ -88,18 +79,7 @@ class NpsTrend(BaseModel):
                     "by": "channel",
                     "weeks": 4,
                     "since": "2026-11-09T00:00:00+00:00",
-                    "items": [
-                        {
-                            "responses": 120,
-                            "promoters": 60,
-                            "passives": 36,
-                            "detractors": 24,
-                            "nps": 30.0,
-                            "csat_average": 4.2,
-                            "week": "2026-W48",
-                            "key": "online",
-                        }
-                    ],
+                    "items": [{**_COUNTS_EXAMPLE, "week": "2026-W48", "key": "online"}],
                 }
             ]
         }

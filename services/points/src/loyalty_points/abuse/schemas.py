@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from loyalty_shared.events.loyalty import FlagReason
 
 FlagStatus = Literal["open", "released", "voided"]
+
+# A flag, as a member's review and the list of flags show it.
+_FLAG_EXAMPLE: dict[str, Any] = {
+    "id": 17,
+    "member_id": "m-1003",
+    "reason": "points_per_day",
+    "threshold": "5000",
+    "observed": "7200",
+    "local_day": "2026-12-05",
+    "flagged_at": "2026-12-05T10:15:00+08:00",
+    "event_id": "e-7f3a9c",
+    "status": "open",
+    "review_id": None,
+}
 
 
 class Flag(BaseModel):
@@ -58,20 +72,7 @@ class MemberReview(BaseModel):
                             "expires_at": "2027-12-31T23:59:59+08:00",
                         }
                     ],
-                    "flags": [
-                        {
-                            "id": 17,
-                            "member_id": "m-1003",
-                            "reason": "points_per_day",
-                            "threshold": "5000",
-                            "observed": "7200",
-                            "local_day": "2026-12-05",
-                            "flagged_at": "2026-12-05T10:15:00+08:00",
-                            "event_id": "e-7f3a9c",
-                            "status": "open",
-                            "review_id": None,
-                        }
-                    ],
+                    "flags": [_FLAG_EXAMPLE],
                 }
             ]
         }
@@ -136,26 +137,7 @@ class ListedFlag(Flag):
 class FlagPage(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [
-                {
-                    "items": [
-                        {
-                            "id": 17,
-                            "member_id": "m-1003",
-                            "reason": "points_per_day",
-                            "threshold": "5000",
-                            "observed": "7200",
-                            "local_day": "2026-12-05",
-                            "flagged_at": "2026-12-05T10:15:00+08:00",
-                            "event_id": "e-7f3a9c",
-                            "status": "open",
-                            "review_id": None,
-                            "held_points": 2400,
-                        }
-                    ],
-                    "next_cursor": None,
-                }
-            ]
+            "examples": [{"items": [{**_FLAG_EXAMPLE, "held_points": 2400}], "next_cursor": None}]
         }
     )
 

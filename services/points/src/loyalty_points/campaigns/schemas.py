@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from loyalty_shared.events.fields import DecimalText, Rfc3339Time
 from loyalty_shared.program.schema import Category, Channel, RuleName
+
+# The examples of a campaign as it is asked for, and as it is shown once in force.
+_REQUEST_EXAMPLE: dict[str, Any] = {
+    "campaign_id": "double-11",
+    "multiplier": "2",
+    "starts_at": "2026-11-11T00:00:00+08:00",
+    "ends_at": "2026-11-12T00:00:00+08:00",
+    "channels": ["online", "app"],
+    "categories": [],
+}
+_VIEW_EXAMPLE: dict[str, Any] = {
+    **_REQUEST_EXAMPLE,
+    "version": 1,
+    "status": "finished",
+    "in_force_from": "2026-11-01T09:00:00+08:00",
+    "in_force_until": None,
+    "created_by": "marketer-3",
+    "ended_by": None,
+}
 
 
 class CampaignRequest(BaseModel):
@@ -17,18 +36,7 @@ class CampaignRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "campaign_id": "double-11",
-                    "multiplier": "2",
-                    "starts_at": "2026-11-11T00:00:00+08:00",
-                    "ends_at": "2026-11-12T00:00:00+08:00",
-                    "channels": ["online", "app"],
-                    "categories": [],
-                }
-            ]
-        },
+        json_schema_extra={"examples": [_REQUEST_EXAMPLE]},
     )
 
     campaign_id: RuleName = Field(
@@ -59,26 +67,7 @@ CampaignStatus = Literal["scheduled", "running", "finished", "ended", "supersede
 
 
 class CampaignView(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "campaign_id": "double-11",
-                    "multiplier": "2",
-                    "starts_at": "2026-11-11T00:00:00+08:00",
-                    "ends_at": "2026-11-12T00:00:00+08:00",
-                    "channels": ["online", "app"],
-                    "categories": [],
-                    "version": 1,
-                    "status": "finished",
-                    "in_force_from": "2026-11-01T09:00:00+08:00",
-                    "in_force_until": None,
-                    "created_by": "marketer-3",
-                    "ended_by": None,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_VIEW_EXAMPLE]})
 
     campaign_id: str
     version: int = Field(description="1 for the first, one more for each change")
@@ -102,29 +91,7 @@ class CampaignView(BaseModel):
 
 class CampaignPage(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "items": [
-                        {
-                            "campaign_id": "double-11",
-                            "multiplier": "2",
-                            "starts_at": "2026-11-11T00:00:00+08:00",
-                            "ends_at": "2026-11-12T00:00:00+08:00",
-                            "channels": ["online", "app"],
-                            "categories": [],
-                            "version": 1,
-                            "status": "finished",
-                            "in_force_from": "2026-11-01T09:00:00+08:00",
-                            "in_force_until": None,
-                            "created_by": "marketer-3",
-                            "ended_by": None,
-                        }
-                    ],
-                    "next_cursor": None,
-                }
-            ]
-        }
+        json_schema_extra={"examples": [{"items": [_VIEW_EXAMPLE], "next_cursor": None}]}
     )
 
     items: list[CampaignView]

@@ -20,8 +20,7 @@ from loyalty_points.holds.schemas import Hold, HoldCreate
 from loyalty_points.ledger import repository as ledger
 from loyalty_points.ledger.expiry import LotExpiry
 from loyalty_points.ledger.settlement import open_account, settle
-from loyalty_points.redemptions import repository as redemptions
-from loyalty_points.redemptions.service import emit_redeemed
+from loyalty_points.redemptions import service as redemptions
 from loyalty_points.spending.errors import SpendNotFound
 from loyalty_points.spending.service import request_hash, stored_or_opened
 from loyalty_shared.db import Connection
@@ -118,7 +117,7 @@ async def commit(
         raise HoldSettled(f"hold {hold_id} was {row.status}; reserve the points again")
     if row.expires_at <= now:
         raise HoldSettled(f"hold {hold_id} ran out at {row.expires_at:%Y-%m-%dT%H:%M:%SZ}")
-    redemption = await redemptions.insert(
+    redemption = await redemptions.complete(
         conn,
         redemption_id=uuid.uuid4(),
         member_id=member_id,
@@ -126,26 +125,15 @@ async def commit(
         request_hash=row.request_hash,
         points=row.points,
         reward=row.reference,
-        now=now,
-    )
-    await ledger.move(
-        conn,
-        ledger.Movement(
-            member_id=member_id,
-            kind="redeem",
-            actor=actor,
-            occurred_at=now,
-            held_delta=-row.points,
-            redemption_id=redemption.id,
-            hold_id=hold_id,
-            details={"reward": row.reference, "hold_id": str(hold_id)},
-        ),
+        details={"reward": row.reference, "hold_id": str(hold_id)},
+        actor=actor,
         expiry=expiry,
+        now=now,
+        hold_id=hold_id,
     )
     row = await repository.settle(
         conn, hold_id, status="committed", actor=actor, at=now, redemption_id=redemption.id
     )
-    await emit_redeemed(conn, redemption, status="completed")
     return view(row)
 
 

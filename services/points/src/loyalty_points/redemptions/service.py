@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from loyalty_points.events import emit
@@ -56,7 +56,7 @@ async def redeem(
     )
     if stored is not None:
         return view(stored)
-    row = await repository.insert(
+    row = await complete(
         conn,
         redemption_id=uuid.uuid4(),
         member_id=member_id,
@@ -64,6 +64,41 @@ async def redeem(
         request_hash=digest,
         points=request.points,
         reward=request.reward,
+        details={"reward": request.reward, "idempotency_key": key},
+        actor=actor,
+        expiry=expiry,
+        now=now,
+    )
+    return view(row)
+
+
+async def complete(
+    conn: Connection,
+    *,
+    redemption_id: UUID,
+    member_id: str,
+    key: str,
+    request_hash: str,
+    points: int,
+    reward: str | None,
+    details: dict[str, Any],
+    actor: str,
+    expiry: LotExpiry,
+    now: datetime,
+    hold_id: UUID | None = None,
+) -> RedemptionRow:
+    """A completed redemption (of a request, a committed hold or a reward): its row, the ledger
+    entry spending its `points` out of `available` (or out of `held`, hold `hold_id`'s), and
+    `points.redeemed`. The caller opened the member's account and checked the points are there."""
+    held = hold_id is not None
+    row = await repository.insert(
+        conn,
+        redemption_id=redemption_id,
+        member_id=member_id,
+        key=key,
+        request_hash=request_hash,
+        points=points,
+        reward=reward,
         now=now,
     )
     await ledger.move(
@@ -73,14 +108,16 @@ async def redeem(
             kind="redeem",
             actor=actor,
             occurred_at=now,
-            available_delta=-request.points,
-            redemption_id=row.id,
-            details={"reward": request.reward, "idempotency_key": key},
+            available_delta=0 if held else -points,
+            held_delta=-points if held else 0,
+            redemption_id=redemption_id,
+            hold_id=hold_id,
+            details=details,
         ),
         expiry=expiry,
     )
     await emit_redeemed(conn, row, status="completed")
-    return view(row)
+    return row
 
 
 async def cancel(

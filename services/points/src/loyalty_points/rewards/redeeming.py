@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 from loyalty_points.events import emit
@@ -135,18 +136,19 @@ async def redeem(
         )
         if issued is None:
             refusal = OutOfStock(f"reward {reward.reward_id} has no units left")
+    # The outcome, a refusal or a coupon, is kept under the key to answer the same again.
+    keep = partial(
+        repository.insert_redemption,
+        conn,
+        redemption_id=redemption_id,
+        member_id=member_id,
+        key=key,
+        request_hash=digest,
+        reward_id=reward.reward_id,
+        at=now,
+    )
     if refusal is not None:
-        await repository.insert_redemption(
-            conn,
-            redemption_id=redemption_id,
-            member_id=member_id,
-            key=key,
-            request_hash=digest,
-            reward_id=reward.reward_id,
-            problem=refusal.type.rsplit(":", 1)[1],
-            detail=refusal.detail or refusal.title,
-            at=now,
-        )
+        await keep(problem=refusal.type.rsplit(":", 1)[1], detail=refusal.detail or refusal.title)
         raise refusal
     await spending.spend(
         conn,
@@ -160,17 +162,7 @@ async def redeem(
         at=now,
     )
     unit, code = issued or await _issue_new(conn, reward, member_id, redemption_id, now, expires_at)
-    await repository.insert_redemption(
-        conn,
-        redemption_id=redemption_id,
-        member_id=member_id,
-        key=key,
-        request_hash=digest,
-        reward_id=reward.reward_id,
-        points=reward.points,
-        coupon_id=unit,
-        at=now,
-    )
+    await keep(points=reward.points, coupon_id=unit)
     await emit(
         conn,
         RewardRedeemedV1(

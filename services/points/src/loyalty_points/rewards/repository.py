@@ -35,27 +35,6 @@ def _of(cls: type[_Row], record: asyncpg.Record) -> _Row:
 
 
 @dataclass(frozen=True, slots=True)
-class RewardRow:
-    reward_id: str
-    name: LocalizedText
-    points: int
-    codes: str
-    unlimited: bool
-    min_tier: str | None
-    available_from: datetime | None
-    available_until: datetime | None
-    per_member_limit: int | None
-    coupon_value: Decimal
-    coupon_currency: str
-    coupon_valid_days: int
-    status: str
-    created_at: datetime
-    updated_at: datetime
-    retired_at: datetime | None
-    stock: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Terms:
     """A reward's definition as stored (the catalogue's API checked it)."""
 
@@ -70,6 +49,18 @@ class Terms:
     coupon_value: Decimal
     coupon_currency: str
     coupon_valid_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class RewardRow(Terms):
+    """A reward of the catalogue: its terms, its state and (when counted) its stock."""
+
+    reward_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    retired_at: datetime | None
+    stock: int | None = None
 
 
 # --- the catalogue -----------------------------------------------------------------------

@@ -25,6 +25,44 @@ RewardId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 PoolCode = Annotated[str, Field(pattern=r"^[!-~]{4,64}$")]
 CodeSource = Literal["generated", "pool"]
 
+# The examples of the catalogue's and the redemptions' schemas: one reward, as each shows it.
+_NAME_EXAMPLE: dict[str, Any] = {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"}
+_COUPON_EXAMPLE: dict[str, Any] = {"value": "50.00", "currency": "CNY", "valid_days": 30}
+_DEFINITION_EXAMPLE: dict[str, Any] = {
+    "name": _NAME_EXAMPLE,
+    "points": 5000,
+    "codes": "generated",
+    "stock": 100,
+    "min_tier": "silver",
+    "available_from": "2026-12-01T00:00:00+08:00",
+    "available_until": "2027-01-01T00:00:00+08:00",
+    "per_member_limit": 2,
+    "coupon": _COUPON_EXAMPLE,
+}
+_REWARD_EXAMPLE: dict[str, Any] = {
+    "reward_id": "coupon-50",
+    **_DEFINITION_EXAMPLE,
+    "status": "active",
+    "created_at": "2026-11-20T09:00:00+08:00",
+    "updated_at": "2026-11-20T09:00:00+08:00",
+    "retired_at": None,
+}
+_REDEMPTION_EXAMPLE: dict[str, Any] = {
+    "redemption_id": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
+    "member_id": "m-1001",
+    "reward_id": "coupon-50",
+    "reward_name": _NAME_EXAMPLE,
+    "points": 5000,
+    "coupon_code": "LY7K-Q2MZ-9XPD",
+    "coupon_expires_at": "2027-01-04T10:15:00+08:00",
+    "coupon": _COUPON_EXAMPLE,
+    "status": "issued",
+    "created_at": "2026-12-05T10:15:00+08:00",
+    "used_at": None,
+    "used_order_id": None,
+    "cancelled_at": None,
+}
+
 
 class CouponTerms(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -41,24 +79,7 @@ def coupon_terms(value: Decimal, currency: str, valid_days: int) -> CouponTerms:
 class RewardDefinition(BaseModel):
     """What `PUT /v1/rewards/{reward_id}` takes: the whole reward, replaced."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
-                    "points": 5000,
-                    "codes": "generated",
-                    "stock": 100,
-                    "min_tier": "silver",
-                    "available_from": "2026-12-01T00:00:00+08:00",
-                    "available_until": "2027-01-01T00:00:00+08:00",
-                    "per_member_limit": 2,
-                    "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_DEFINITION_EXAMPLE]})
     #: The program's tiers, set by `with_program_tiers`.
     TIERS: ClassVar[tuple[str, ...]] = ()
 
@@ -111,22 +132,7 @@ class RewardCreate(RewardDefinition):
     """What `POST /v1/rewards` takes."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "reward_id": "coupon-50",
-                    "name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
-                    "points": 5000,
-                    "codes": "generated",
-                    "stock": 100,
-                    "min_tier": "silver",
-                    "available_from": "2026-12-01T00:00:00+08:00",
-                    "available_until": "2027-01-01T00:00:00+08:00",
-                    "per_member_limit": 2,
-                    "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
-                }
-            ]
-        }
+        json_schema_extra={"examples": [{"reward_id": "coupon-50", **_DEFINITION_EXAMPLE}]}
     )
 
     reward_id: RewardId
@@ -152,28 +158,7 @@ def with_program_tiers(
 
 
 class Reward(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "reward_id": "coupon-50",
-                    "name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
-                    "points": 5000,
-                    "codes": "generated",
-                    "stock": 100,
-                    "min_tier": "silver",
-                    "available_from": "2026-12-01T00:00:00+08:00",
-                    "available_until": "2027-01-01T00:00:00+08:00",
-                    "per_member_limit": 2,
-                    "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
-                    "status": "active",
-                    "created_at": "2026-11-20T09:00:00+08:00",
-                    "updated_at": "2026-11-20T09:00:00+08:00",
-                    "retired_at": None,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_REWARD_EXAMPLE]})
 
     reward_id: str
     name: LocalizedText
@@ -193,31 +178,7 @@ class Reward(BaseModel):
 
 class RewardPage(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "items": [
-                        {
-                            "reward_id": "coupon-50",
-                            "name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
-                            "points": 5000,
-                            "codes": "generated",
-                            "stock": 100,
-                            "min_tier": "silver",
-                            "available_from": "2026-12-01T00:00:00+08:00",
-                            "available_until": "2027-01-01T00:00:00+08:00",
-                            "per_member_limit": 2,
-                            "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
-                            "status": "active",
-                            "created_at": "2026-11-20T09:00:00+08:00",
-                            "updated_at": "2026-11-20T09:00:00+08:00",
-                            "retired_at": None,
-                        }
-                    ],
-                    "next_cursor": None,
-                }
-            ]
-        }
+        json_schema_extra={"examples": [{"items": [_REWARD_EXAMPLE], "next_cursor": None}]}
     )
 
     items: list[Reward]
@@ -265,9 +226,9 @@ class MemberRewards(BaseModel):
                     "items": [
                         {
                             "reward_id": "coupon-50",
-                            "name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
+                            "name": _NAME_EXAMPLE,
                             "points": 5000,
-                            "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
+                            "coupon": _COUPON_EXAMPLE,
                             "stock": 100,
                             "available_until": "2027-01-01T00:00:00+08:00",
                             "per_member_limit": 2,
@@ -298,27 +259,7 @@ class RewardRedemptionCreate(BaseModel):
 
 
 class RewardRedemption(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "redemption_id": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
-                    "member_id": "m-1001",
-                    "reward_id": "coupon-50",
-                    "reward_name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
-                    "points": 5000,
-                    "coupon_code": "LY7K-Q2MZ-9XPD",
-                    "coupon_expires_at": "2027-01-04T10:15:00+08:00",
-                    "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
-                    "status": "issued",
-                    "created_at": "2026-12-05T10:15:00+08:00",
-                    "used_at": None,
-                    "used_order_id": None,
-                    "cancelled_at": None,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_REDEMPTION_EXAMPLE]})
 
     redemption_id: UUID
     member_id: str
@@ -340,30 +281,7 @@ class RewardRedemption(BaseModel):
 
 class RewardRedemptionPage(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "items": [
-                        {
-                            "redemption_id": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d",
-                            "member_id": "m-1001",
-                            "reward_id": "coupon-50",
-                            "reward_name": {"zh-CN": "50元优惠券", "en": "CNY 50 coupon"},
-                            "points": 5000,
-                            "coupon_code": "LY7K-Q2MZ-9XPD",
-                            "coupon_expires_at": "2027-01-04T10:15:00+08:00",
-                            "coupon": {"value": "50.00", "currency": "CNY", "valid_days": 30},
-                            "status": "issued",
-                            "created_at": "2026-12-05T10:15:00+08:00",
-                            "used_at": None,
-                            "used_order_id": None,
-                            "cancelled_at": None,
-                        }
-                    ],
-                    "next_cursor": None,
-                }
-            ]
-        }
+        json_schema_extra={"examples": [{"items": [_REDEMPTION_EXAMPLE], "next_cursor": None}]}
     )
 
     items: list[RewardRedemption]

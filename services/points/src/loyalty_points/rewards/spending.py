@@ -6,11 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from loyalty_points.ledger import repository as ledger
 from loyalty_points.ledger.expiry import LotExpiry
-from loyalty_points.redemptions import repository as redemptions
 from loyalty_points.redemptions import service as redemption_service
-from loyalty_points.redemptions.service import emit_redeemed
 from loyalty_shared.db import Connection
 
 
@@ -29,7 +26,7 @@ async def spend(
     """Spend `points`, soonest to expire first (ledger entry, lots, `points.redeemed`; under a
     `rolling` `expiry`, the member's points' expiry pushed). The caller opened the member's
     account (`open_account`) and checked the points are available."""
-    row = await redemptions.insert(
+    await redemption_service.complete(
         conn,
         redemption_id=redemption_id,
         member_id=member_id,
@@ -37,22 +34,11 @@ async def spend(
         request_hash=request_hash,
         points=points,
         reward=reward_id,
+        details={"reward_id": reward_id},
+        actor=actor,
+        expiry=expiry,
         now=at,
     )
-    await ledger.move(
-        conn,
-        ledger.Movement(
-            member_id=member_id,
-            kind="redeem",
-            actor=actor,
-            occurred_at=at,
-            available_delta=-points,
-            redemption_id=redemption_id,
-            details={"reward_id": reward_id},
-        ),
-        expiry=expiry,
-    )
-    await emit_redeemed(conn, row, status="completed")
 
 
 async def give_back(

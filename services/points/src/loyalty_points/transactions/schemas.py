@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from loyalty_points.ledger.repository import EntryKind
 
 
 class Cause(BaseModel):
@@ -21,19 +23,7 @@ class Cause(BaseModel):
 
 class Transaction(BaseModel):
     id: int
-    type: Literal[
-        "earn",
-        "mature",
-        "reverse",
-        "redeem",
-        "redeem_cancel",
-        "expire",
-        "adjust",
-        "hold",
-        "hold_release",
-        "opening",
-        "review_void",
-    ]
+    type: EntryKind
     points: int = Field(
         description="Change to the member's points (available + pending + held): a hold moves "
         "points from available to held (0), committing it spends them"

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from loyalty_devkit.demo import CATEGORIES, EN_NAMES, GIVEN, SURNAMES, Message, shop_event
+from loyalty_devkit.demo import Message, random_items, random_profile, shop_event
 from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, COMMERCE_PURCHASES
 
 #: share of the events of each kind (the rest are purchases)
@@ -79,24 +79,9 @@ class EventStream:
         return self._profile("member.enrolled", member_id)
 
     def _profile(self, event_type: str, member_id: str) -> Message:
-        rng = self.rng
-        english = rng.random() < 0.3
-        profile = {
-            "member_id": member_id,
-            "name": rng.choice(EN_NAMES) if english else rng.choice(SURNAMES) + rng.choice(GIVEN),
-            "email": f"{member_id}@example.com",
-            "locale": "en" if english else "zh-CN",
-            "birthday": f"{rng.randint(1960, 2005)}-{rng.randint(1, 12):02d}-"
-            f"{rng.randint(1, 28):02d}",
-            "consents": {"email": True, "sms": rng.random() < 0.5, "push": rng.random() < 0.7},
-        }
+        profile = random_profile(self.rng, member_id)
         self.counts[event_type] += 1
-        now = datetime.now(UTC)
-        return (
-            COMMERCE_MEMBERS,
-            member_id.encode(),
-            shop_event(event_type, member_id, profile, now),
-        )
+        return shop_event(COMMERCE_MEMBERS, event_type, member_id, profile, datetime.now(UTC))
 
     def purchase(self) -> Message:
         rng = self.rng
@@ -104,22 +89,7 @@ class EventStream:
             member_id = f"m-{self.prefix}-guest-{rng.randint(1, 50_000):06d}"
         else:
             member_id = rng.choice(self.enrolled)
-        items: list[dict[str, Any]] = []
-        total = Decimal(0)
-        for _ in range(rng.randint(1, 3)):
-            category = rng.choice(list(CATEGORIES))
-            low, high = CATEGORIES[category]
-            price = (low + (high - low) * Decimal(rng.random())).quantize(Decimal("0.01"))
-            quantity = rng.randint(1, 2)
-            total += price * quantity
-            items.append(
-                {
-                    "sku": f"sku-{category}-{rng.randint(1, 400)}",
-                    "category": category,
-                    "quantity": quantity,
-                    "unit_price": str(price),
-                }
-            )
+        items, total = random_items(rng)
         self._orders += 1
         order = _Order(f"o-{self.prefix}-{self._orders:08d}", member_id, total)
         self.orders.append(order)
@@ -135,11 +105,7 @@ class EventStream:
             "items": items,
         }
         self.counts["purchase.completed"] += 1
-        return (
-            COMMERCE_PURCHASES,
-            member_id.encode(),
-            shop_event("purchase.completed", member_id, data, when),
-        )
+        return shop_event(COMMERCE_PURCHASES, "purchase.completed", member_id, data, when)
 
     def _refund(self) -> Message | None:
         order = self.rng.choice(self.orders)
@@ -158,13 +124,8 @@ class EventStream:
             "amount": str(amount),
         }
         self.counts["purchase.refunded"] += 1
-        member = order.member_id
         now = datetime.now(UTC)
-        return (
-            COMMERCE_PURCHASES,
-            member.encode(),
-            shop_event("purchase.refunded", member, data, now),
-        )
+        return shop_event(COMMERCE_PURCHASES, "purchase.refunded", order.member_id, data, now)
 
 
 class HttpLoad:
