@@ -3,23 +3,32 @@ knows a member; the email channel on its own, and a message to send through it."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from email.message import EmailMessage
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
 import orjson
+from fastapi import FastAPI
 
 from loyalty_devkit.local_broker import LocalBroker
 from loyalty_notifications.channels.base import Message
 from loyalty_notifications.channels.email import EmailChannel
 from loyalty_notifications.settings import NotificationsSettings
-from loyalty_shared.kafka.topics import COMMERCE_MEMBERS, LOYALTY_NOTIFICATIONS, LOYALTY_POINTS
-from tests.notifications.builders import member_enrolled
-from tests.notifications.conftest import MailServer
+from loyalty_shared.kafka.topics import (
+    COMMERCE_MEMBERS,
+    LOYALTY_NOTIFICATIONS,
+    LOYALTY_POINTS,
+    LOYALTY_TIERS,
+)
+from loyalty_shared.runtime import runtime_of
+from tests.notifications.builders import member_enrolled, tier_changed
+from tests.notifications.conftest import MailServer, MovableClock
 from tests.support.kafka import publish_events, read_events
 from tests.support.tokens import SECRET, bearer
 from tests.support.waiting import eventually
@@ -51,6 +60,54 @@ async def send_birthdays(channel: EmailChannel, count: int) -> None:
     """`count` birthday mails, one after the other, each a notification of its own."""
     for n in range(count):
         await channel.send(replace(BIRTHDAY, notification_id=f"{n}-{BIRTHDAY.notification_id}"))
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: When the messages `due_together` deferred fall due, all at once.
+MORNING = datetime(2026, 11, 25, 8, 0, 1, tzinfo=SHANGHAI)
+
+
+async def due_together(
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    broker: LocalBroker,
+    clock: MovableClock,
+    members: Sequence[str],
+) -> None:
+    """A tier-change email to each member, recorded in their quiet hours at night so that all
+    fall due together when `clock` is set to `MORNING`."""
+    clock.set(datetime(2026, 11, 24, 23, 0, tzinfo=SHANGHAI))
+    for member in members:
+        response = await api.put(
+            f"/v1/members/{member}/preferences",
+            json={"quiet_hours": {"start": "22:00", "end": "08:00"}},
+            headers=bearer(member),
+        )
+        assert response.status_code == 200
+    await enrol(
+        api, broker, *(member_enrolled(m, "王芳", email=f"{m}@example.com") for m in members)
+    )
+    await publish_events(
+        broker.bootstrap, LOYALTY_TIERS, [tier_changed(m, "gold") for m in members]
+    )
+
+    async def deferred() -> int:
+        async with runtime_of(app).pool.acquire() as conn:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM notification WHERE reason LIKE 'quiet-hours%'"
+                )
+            )
+
+    await eventually(deferred, lambda n: n == len(members))
+
+
+async def sent_count(api: httpx.AsyncClient, members: Sequence[str]) -> int:
+    """How many of the members' notifications are sent."""
+    total = 0
+    for member in members:
+        total += sum(1 for i in await notifications_of(api, member) if i["status"] == "sent")
+    return total
 
 
 async def notifications_of(api: httpx.AsyncClient, member_id: str) -> list[dict[str, Any]]:

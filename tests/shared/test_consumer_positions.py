@@ -51,10 +51,11 @@ async def pool_and_settings(
 
 
 class Applied:
-    """A handler that counts each event it applies, by id."""
+    """A handler that counts each event it applies, by id, and the size of each batch."""
 
     def __init__(self, *, fail_with: Exception | None = None) -> None:
         self.times: Counter[str] = Counter()
+        self.batches: list[int] = []
         self._fail_with = fail_with
 
     async def __call__(
@@ -63,6 +64,7 @@ class Applied:
         if self._fail_with is not None:
             raise self._fail_with
         self.times.update(event.envelope.id for event in events)
+        self.batches.append(len(events))
         return ()
 
 
@@ -74,6 +76,7 @@ def runner(
     name: str,
     group: str = GROUP,
     commit_interval_s: float = 1.0,
+    linger_s: float = 0.0,
 ) -> ConsumerRunner:
     return ConsumerRunner(
         service=GROUP,
@@ -82,6 +85,7 @@ def runner(
         pool=pool,
         routes={COMMERCE_PURCHASES: {"purchase.completed": Route(PurchaseCompletedV1, handler)}},
         commit_interval_s=commit_interval_s,
+        linger_s=linger_s,
     )
 
 

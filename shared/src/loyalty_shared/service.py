@@ -125,6 +125,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                         traces=traces,
                         on_committed=relay.wake,
                         commit_interval_s=settings.kafka_commit_interval_ms / 1000,
+                        linger_s=settings.kafka_batch_linger_ms / 1000,
+                        max_batch=settings.kafka_max_batch,
                     )
                     await consumer.start()
                     loops["consumer"] = consumer

@@ -37,6 +37,7 @@ class ServiceSettings(BaseSettings):
     kafka_max_batch: int = Field(2000, ge=1, le=10_000)
     kafka_session_timeout_ms: int = Field(10_000, ge=1000)
     kafka_commit_interval_ms: int = Field(1000, ge=0, le=60_000)
+    kafka_batch_linger_ms: int = Field(20, ge=0, le=1000)
 
     # PostgreSQL: behind pgbouncer in transaction mode asyncpg must not cache statements (0).
     db_pool_min: int = Field(1, ge=0)

@@ -71,6 +71,8 @@ class ConsumerRunner(BackgroundLoop):
         traces: tracing.Tracing | None = None,
         on_committed: Callable[[], None] = lambda: None,
         commit_interval_s: float = 1.0,
+        linger_s: float = 0.0,
+        max_batch: int = 2000,
     ) -> None:
         super().__init__(name=f"{service}-consumer", stop_timeout_s=25)
         #: Called after a batch that wrote events to the outbox has committed (the relay's
@@ -94,6 +96,9 @@ class ConsumerRunner(BackgroundLoop):
         #: Offsets applied and not yet committed to Kafka; the partitions committed since they
         #: were assigned; when Kafka last got a commit (monotonic seconds).
         self._commit_interval_s = commit_interval_s
+        #: How long a batch smaller than `max_batch` waits for more records to join it.
+        self._linger_s = linger_s
+        self._max_batch = max_batch
         self._to_commit: dict[TopicPartition, int] = {}
         self._committed_since_assigned: set[TopicPartition] = set()
         self._committed_at = 0.0
@@ -120,7 +125,7 @@ class ConsumerRunner(BackgroundLoop):
                 await self._place()
                 continue
             try:
-                batch = await self._consumer.getmany(timeout_ms=200)
+                batch: Batch = await self._consumer.getmany(timeout_ms=200)
             except KafkaError as exc:
                 # The broker away or the group moving: fetch again after a pause, commit nothing.
                 failures += 1
@@ -133,8 +138,28 @@ class ConsumerRunner(BackgroundLoop):
                 async with self._lock:
                     await self.commit_to_kafka()
                 continue
+            if self._linger_s and _size(batch) < self._max_batch:
+                batch = await self._linger(batch)
             async with self._lock:
                 await self._apply_until_done(batch)
+
+    async def _linger(self, batch: Batch) -> Batch:
+        """`batch` and the records that arrived within the linger (in offset order), less those
+        of partitions a rebalance took away meanwhile (their next owner reads them from the
+        database's positions)."""
+        if await self._stop_within(self._linger_s):
+            return batch
+        try:
+            more = await self._consumer.getmany(
+                timeout_ms=0, max_records=self._max_batch - _size(batch)
+            )
+        except KafkaError:
+            return batch  # it goes as it is; the next fetch meets the error
+        assigned = self._consumer.assignment()
+        merged = {tp: list(records) for tp, records in batch.items() if tp in assigned}
+        for tp, records in more.items():
+            merged.setdefault(tp, []).extend(records)
+        return merged
 
     async def _apply_until_done(self, batch: Batch) -> None:
         attempt = 0
@@ -324,3 +349,7 @@ class ConsumerRunner(BackgroundLoop):
 
 def _named(offsets: dict[TopicPartition, int]) -> dict[str, int]:
     return {f"{tp.topic}/{tp.partition}": offset for tp, offset in sorted(offsets.items())}
+
+
+def _size(batch: Batch) -> int:
+    return sum(len(records) for records in batch.values())

@@ -23,6 +23,7 @@ from loyalty_notifications.channels.base import (
 from loyalty_notifications.delivery import repository
 from loyalty_notifications.delivery.policy import backoff, decide
 from loyalty_notifications.delivery.repository import Notification
+from loyalty_notifications.delivery.sent_outcomes import SentOutcomes
 from loyalty_notifications.members import repository as members
 from loyalty_notifications.members.recipient import Recipient
 from loyalty_notifications.rendering.renderer import Renderer
@@ -74,6 +75,7 @@ class Dispatcher(BackgroundLoop):
         self._renderer = renderer
         self._clock = clock
         self._round = settings.notifications_dispatch_concurrency
+        self._sent = SentOutcomes(pool, clock)
 
     async def stop(self) -> None:
         await super().stop()
@@ -229,19 +231,18 @@ class Dispatcher(BackgroundLoop):
     async def _record(self, attempt: Attempt, outcome: DeliveryFailure | None) -> None:
         s = self._settings
         row, number = attempt.row, attempt.number
+        if outcome is None:
+            await self._sent.record(row, number)
+            log.info(
+                "notification sent",
+                notification_id=str(row.id),
+                member_id=row.member_id,
+                trigger=row.trigger,
+                channel=row.channel,
+            )
+            return
         now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
-            if outcome is None:
-                if await repository.mark_sent(conn, row.id, number, now):
-                    await events.emit(conn, [events.sent(row, now)])
-                log.info(
-                    "notification sent",
-                    notification_id=str(row.id),
-                    member_id=row.member_id,
-                    trigger=row.trigger,
-                    channel=row.channel,
-                )
-                return
             permanent = isinstance(outcome, PermanentFailure)
             if not permanent and number < s.notifications_max_attempts:
                 due = now + backoff(

@@ -111,20 +111,24 @@ async def decide(
     return {r["id"]: r["attempts"] for r in rows}
 
 
-async def mark_sent(conn: Connection, id: UUID, attempt: int, now: datetime) -> bool:
-    """False if the attempt no longer owns the row (its lease ran out and it was taken back)."""
-    done = await conn.fetchval(
+async def mark_sent(
+    conn: Connection, attempts: Sequence[tuple[UUID, int]], now: datetime
+) -> set[UUID]:
+    """Marks each (id, attempt) sent; answers the ids it marked: not those whose attempt no longer
+    owns the row (its lease ran out and it was taken back)."""
+    rows = await conn.fetch(
         """
-        UPDATE notification SET status = 'sent', sent_at = $3, reason = NULL, lease_until = NULL,
-                                updated_at = $3
-        WHERE id = $1 AND attempts = $2 AND status = 'sending'
-        RETURNING 1
+        UPDATE notification n
+        SET status = 'sent', sent_at = $3, reason = NULL, lease_until = NULL, updated_at = $3
+        FROM unnest($1::uuid[], $2::int[]) AS s(id, attempts)
+        WHERE n.id = s.id AND n.attempts = s.attempts AND n.status = 'sending'
+        RETURNING n.id
         """,
-        id,
-        attempt,
+        [id for id, _ in attempts],
+        [attempt for _, attempt in attempts],
         now,
     )
-    return done is not None
+    return {row["id"] for row in rows}
 
 
 async def mark_failed(conn: Connection, id: UUID, attempt: int, reason: str, now: datetime) -> bool:
