@@ -17,8 +17,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "tools" / "clients"
 INSTALLED = ROOT / ".tools" / "clients"
 NPM_CACHE = ROOT / ".tools" / "npm-cache"
-#: What the lock file was when node_modules was installed from it.
-STAMP = INSTALLED / "node_modules" / ".installed-from-lock"
 #: @hey-api/openapi-ts 0.95 needs 20.19 or later.
 NODE_AT_LEAST = (20, 19)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -50,20 +48,24 @@ def node_tools() -> Path:
         for source in SOURCE.iterdir():
             if source.is_file():
                 _copy_if_changed(source, INSTALLED / source.name)
-        wanted = (SOURCE / "package-lock.json").read_bytes()
-        if not STAMP.is_file() or STAMP.read_bytes() != wanted:
-            npm_ci(npm, INSTALLED, "--ignore-scripts")
-            STAMP.write_bytes(wanted)
+        npm_ci(npm, INSTALLED, "--ignore-scripts")
     return INSTALLED
 
 
 def npm_ci(npm: str, directory: Path, *options: str) -> None:
-    """`npm ci` in `directory` with the project's npm cache, under a lock the suite's workers share.
-    npm exits 0 when a file of a package could not be written (a tar entry error is a warning),
-    leaving a package half there: such a warning fails the install, after one more try."""
+    """`npm ci` in `directory` with the project's npm cache, under a lock the suite's workers
+    share, unless its node_modules was installed from the same lock file already: `npm ci`
+    deletes node_modules first, so a second worker installing again would pull the packages
+    from under a test of the first one that is running them. npm exits 0 when a file of a
+    package could not be written (a tar entry error is a warning), leaving a package half there:
+    such a warning fails the install, after one more try."""
+    stamp = directory / "node_modules" / ".installed-from-lock"
+    wanted = (directory / "package-lock.json").read_bytes()
     NPM_CACHE.parent.mkdir(parents=True, exist_ok=True)
     with (NPM_CACHE.parent / "npm-ci.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.is_file() and stamp.read_bytes() == wanted:
+            return
         for _ in range(2):
             done = subprocess.run(
                 [npm, "ci", *options, "--no-audit", "--no-fund", "--cache", NPM_CACHE],
@@ -74,6 +76,7 @@ def npm_ci(npm: str, directory: Path, *options: str) -> None:
                 check=False,
             )
             if done.returncode == 0 and "TAR_ENTRY_ERROR" not in done.stderr:
+                stamp.write_bytes(wanted)
                 return
         raise AssertionError(f"npm ci in {directory} failed twice:\n{done.stderr[-4000:]}")
 
